@@ -1,0 +1,74 @@
+"""Command line: ``python -m bot COMMAND ...`` (parse -> load config -> build -> run -> close).
+
+Heavy modules (pandas, matplotlib, TensorFlow) are imported inside the commands that need them,
+so ``--help`` and ``status`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.errors import BotError
+
+DESCRIPTION = """\
+Machine-learning paper-trading bot for Alpaca (paper account only).
+Simulations run on the bundled SYNTHETIC sample market by default: results on it mean nothing
+about real markets."""
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH", default=None,
+                        help="config file (default: ./config.toml when present, else built-in defaults)")  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sim = commands.add_parser("simulate", help="replay history through the strategy with a simulated broker",
+                              description="Replay history through the engine (strategy -> risk gate -> "
+                              "simulated broker) and write a report folder with metrics.json, trades.csv, "
+                              "equity.csv and pnl.png.")  # fmt: skip
+    _add_config(sim)
+    sim.add_argument("--source", help="'sample' (synthetic, the default) or 'csv:DIR'")
+    sim.add_argument("--symbols", help="comma-separated symbols, e.g. AAPL,MSFT")
+    sim.add_argument("--start", help="first date, YYYY-MM-DD (New York)")
+    sim.add_argument("--end", help="last date, YYYY-MM-DD (New York)")
+    sim.add_argument("--timeframe", help="1Day, 1Hour, 15Min, 5Min or 1Min")
+    sim.add_argument("--strategy", help="sma_cross or buy_and_hold")
+    sim.add_argument("--out", metavar="DIR", help="report folder (default: [report] dir/sim-RUN_ID)")
+    sim.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+    status = commands.add_parser("status", help="last run, positions and equity from the journal")
+    _add_config(status)
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "simulate":
+            from bot.commands.simulate import run
+
+            return run(args)
+        if args.command == "status":
+            from bot.commands.status import run
+
+            return run(args)
+    except BotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Brokers: ``SimBroker`` (simulated fills) and, later, ``AlpacaBroker`` (paper account)."""

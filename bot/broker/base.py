@@ -1,0 +1,153 @@
+"""The broker contract shared by ``SimBroker`` and the Alpaca paper broker.
+
+Quantities are whole shares (signed for positions: negative = short). Prices are floats in
+dollars. Times are tz-aware UTC.
+
+| method | must |
+|---|---|
+| ``account()`` | cash, equity (cash + marked positions) and buying power now |
+| ``positions()`` | open positions keyed by symbol (no zero-quantity entries) |
+| ``open_orders()`` | orders not yet filled, cancelled or rejected |
+| ``submit(request)`` | idempotent on ``client_order_id``: a second submit with a known id returns the existing order and sends nothing. A refused order comes back with status ``rejected`` and a ``reason`` (it does not raise) |
+| ``get_order(client_order_id)`` | the order with that id, or None |
+| ``cancel_all()`` | cancel every open order; return the cancelled orders |
+| ``close_all()`` | cancel open orders, then submit market orders that flatten every position; return them |
+
+A ``protective_stop`` on an entry request attaches a stop order for the filled quantity once the
+entry fills (one-triggers-other); flattening a position cancels its protective stops.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"  # journaled, not yet acknowledged by the broker
+    NEW = "new"  # accepted, waiting for a fill
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.PENDING, OrderStatus.NEW)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """What the engine asks for. ``client_order_id`` is deterministic per decision."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: int
+    type: OrderType = OrderType.MARKET
+    limit_price: float | None = None
+    stop_price: float | None = None
+    #: stop price of a protective stop to attach once this entry fills
+    protective_stop: float | None = None
+
+
+@dataclass
+class Order:
+    """An order as the broker knows it. Mutable: status, fill and reason change over its life."""
+
+    request: OrderRequest
+    submitted_at: datetime
+    status: OrderStatus = OrderStatus.NEW
+    filled_qty: int = 0
+    filled_avg_price: float | None = None
+    reason: str = ""
+    broker_order_id: str = ""
+    #: True for a stop attached by ``protective_stop`` (or placed to protect a position)
+    protective: bool = False
+
+    @property
+    def client_order_id(self) -> str:
+        return self.request.client_order_id
+
+    @property
+    def symbol(self) -> str:
+        return self.request.symbol
+
+
+@dataclass(frozen=True)
+class Fill:
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: int
+    price: float
+    commission: float
+    ts: datetime
+
+    @property
+    def signed_qty(self) -> int:
+        return self.qty if self.side is Side.BUY else -self.qty
+
+
+@dataclass
+class Position:
+    symbol: str
+    qty: int
+    avg_price: float
+    last_price: float
+    realized_pnl: float = 0.0
+
+    @property
+    def market_value(self) -> float:
+        return self.qty * self.last_price
+
+    @property
+    def unrealized_pnl(self) -> float:
+        return self.qty * (self.last_price - self.avg_price)
+
+
+@dataclass(frozen=True)
+class Account:
+    cash: float
+    equity: float
+    buying_power: float
+    fees_paid: float = 0.0
+    realized_pnl: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Broker(ABC):
+    """See the module docstring for what each method must do."""
+
+    @abstractmethod
+    def account(self) -> Account: ...
+
+    @abstractmethod
+    def positions(self) -> dict[str, Position]: ...
+
+    @abstractmethod
+    def open_orders(self) -> list[Order]: ...
+
+    @abstractmethod
+    def submit(self, request: OrderRequest) -> Order: ...
+
+    @abstractmethod
+    def get_order(self, client_order_id: str) -> Order | None: ...
+
+    @abstractmethod
+    def cancel_all(self) -> list[Order]: ...
+
+    @abstractmethod
+    def close_all(self) -> list[Order]: ...

@@ -1,0 +1,1 @@
+"""One module per CLI command; ``bot.__main__`` imports them lazily so light commands stay light."""

@@ -1,0 +1,31 @@
+"""What every command does first: find and load the config, make a run id, set up logging."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config import Config, load_config
+
+DEFAULT_CONFIG = Path("config.toml")
+
+
+def load(path: str | None) -> Config:
+    """The config named on the command line, else ./config.toml if present, else the defaults."""
+    if path is not None:
+        return load_config(path)
+    return load_config(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else Config()
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def start_logging(config: Config, mode: str, run_id: str, *, to_file: bool = True) -> None:
+    from bot.logging import bind_run, configure_logging
+
+    log = config.logging
+    configure_logging(config.resolve(log.dir) if to_file else None, level=log.level,
+                      max_bytes=log.max_bytes, backups=log.backups)  # fmt: skip
+    bind_run(mode, run_id)

@@ -1,0 +1,81 @@
+"""``python -m bot simulate``: replay history, print a summary, write the report folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from bot.commands.common import load, new_run_id, start_logging
+from bot.config import Config, override
+
+WHERE = "command line"
+
+
+def apply_flags(config: Config, args: argparse.Namespace) -> Config:
+    """Command-line flags override the config file, validated the same way."""
+    config = override(config, "data", WHERE, source=args.source, symbols=args.symbols,
+                      start=args.start, end=args.end, timeframe=args.timeframe)  # fmt: skip
+    return override(config, "strategy", WHERE, name=args.strategy)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = apply_flags(load(args.config), args)
+    run_id = new_run_id()
+    start_logging(config, "simulate", run_id)
+    log = structlog.get_logger("bot.simulate")
+
+    from bot.data.sources import make_feed
+    from bot.journal import open_journal
+    from bot.report.simulation_report import write_report
+    from bot.simulation import run_simulation
+
+    feed = make_feed(config)
+    journal = open_journal(config.resolve(config.journal.path), batch_size=config.journal.batch_size)
+    status = "failed"
+    try:
+        log.info("simulation_started", source=feed.name, strategy=config.strategy.name)
+        result = run_simulation(config, feed, journal, run_id)
+        out = Path(args.out) if args.out else config.resolve(config.report.dir) / f"sim-{run_id}"
+        summary = write_report(result, out)
+        status = "completed"
+        log.info("simulation_finished", **{k: v for k, v in summary.items() if k != "files"})
+    finally:
+        journal.end_run(run_id, status, summary if status == "completed" else None)
+        journal.close()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:+.2f}%"
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    sharpe = "n/a" if s["sharpe"] is None else f"{s['sharpe']:.2f}"
+    lines = [
+        f"Simulation {s['run_id']}: {s['strategy']} on {', '.join(s['symbols'])} "
+        f"({s['timeframe']}, {s['source']})",
+        f"  period            {s['start'][:10]} .. {s['end'][:10]}  ({s['steps']} steps, {s['bars']} bars)",
+    ]
+    if s["synthetic"]:
+        lines.append(f"  NOTE              {s['note']}")
+    lines += [
+        f"  return            {_pct(s['total_return'])}   (buy and hold {_pct(s['buy_and_hold_return'])})",
+        f"  sharpe            {sharpe}",
+        f"  max drawdown      {100 * s['max_drawdown']:.2f}%",
+        f"  trades            {s['fills']} fills from {s['orders']} orders ({s['rejected_orders']} rejected)",
+        f"  fees              ${s['fees']:,.2f}",
+        f"  final equity      ${s['final_equity']:,.2f}  (from ${s['initial_cash']:,.2f})",
+        f"  speed             {s['bars_per_second']:,} bars/s ({s['elapsed_seconds']:.2f} s)",
+        f"report: {s['report_dir']}",
+    ]
+    if "plot" in s:
+        lines.append(f"plot:   {s['plot']}")
+    return "\n".join(lines)

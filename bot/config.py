@@ -1,0 +1,318 @@
+"""Typed, frozen configuration loaded from ``config.toml``.
+
+Every section is a frozen dataclass; each field's ``metadata`` may hold a ``check`` (a function
+returning an error text or None) and says in ``help`` what the key means. Unknown sections and keys
+are rejected. Every error is a ``ConfigError`` whose one-line message names the file, the key and
+what is expected; the CLI turns it into exit code 2.
+
+Secrets never live here: they come from the environment through ``secrets_from_env``.
+Importing this module must stay cheap (no pandas, no TensorFlow): light commands load config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+from bot.timeframes import TIMEFRAMES
+
+Check = Callable[[Any], str | None]
+
+
+def _key(default: Any, help: str, check: Check | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "check": check})
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "a number > 0"
+
+
+def _non_negative(value: float) -> str | None:
+    return None if value >= 0 else "a number >= 0"
+
+
+def _fraction(value: float) -> str | None:
+    return None if 0 < value <= 1 else "a number in (0, 1]"
+
+
+def _one_of(*choices: str) -> Check:
+    def check(value: str) -> str | None:
+        return None if value in choices else "one of " + ", ".join(repr(c) for c in choices)
+
+    return check
+
+
+def _source(value: str) -> str | None:
+    if value == "sample" or (value.startswith("csv:") and len(value) > 4):
+        return None
+    return "'sample' or 'csv:DIR'"
+
+
+def _symbols(value: tuple[str, ...]) -> str | None:
+    bad = [s for s in value if not s or not s.replace(".", "").replace("-", "").isalnum()]
+    return f"ticker symbols such as 'AAPL' (bad: {bad!r})" if bad else None
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    source: str = _key("sample", "where bars come from: 'sample' or 'csv:DIR'", _source)
+    symbols: tuple[str, ...] = _key((), "symbols to trade; empty = the source's default", _symbols)
+    timeframe: str = _key("1Day", "bar timeframe", _one_of(*TIMEFRAMES))
+    start: date | None = _key(None, "first date of a replay (YYYY-MM-DD); empty = source default")
+    end: date | None = _key(None, "last date of a replay (YYYY-MM-DD); empty = source default")
+    extended_hours: bool = _key(False, "keep pre- and post-market intraday bars")
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    seed: int = _key(7, "seed of the synthetic sample market")
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    initial_cash: float = _key(100_000.0, "starting cash of a simulation, in dollars", _positive)
+    slippage_bps: float = _key(1.0, "adverse slippage on market and stop fills, bps", _non_negative)
+    commission_per_share: float = _key(0.0, "commission per share, dollars", _non_negative)
+    commission_pct: float = _key(0.0, "commission as a fraction of notional", _non_negative)
+    min_commission: float = _key(0.0, "minimum commission per fill, dollars", _non_negative)
+    allow_short: bool = _key(False, "allow short positions")
+
+
+@dataclass(frozen=True)
+class SmaCrossConfig:
+    fast: int = _key(10, "bars in the fast moving average", _positive)
+    slow: int = _key(30, "bars in the slow moving average", _positive)
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    name: str = _key("sma_cross", "strategy to run", _one_of("sma_cross", "buy_and_hold"))
+    allocation: float = _key(0.95, "fraction of equity invested, split equally", _fraction)
+    rebalance_band: float = _key(
+        0.25, "trade only when a position is off its target by more than this fraction", _fraction
+    )
+    sma_cross: SmaCrossConfig = field(default_factory=SmaCrossConfig)
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    max_position_pct: float = _key(0.5, "largest position per symbol, fraction of equity", _fraction)
+    max_position_notional: float = _key(
+        0.0, "largest position per symbol in dollars; 0 = no dollar cap", _non_negative
+    )
+
+
+@dataclass(frozen=True)
+class JournalConfig:
+    path: str = _key("logs/journal.sqlite", "SQLite journal file")
+    batch_size: int = _key(5000, "rows buffered before a journal transaction", _positive)
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    dir: str = _key("logs", "folder of bot.jsonl")
+    level: str = _key("info", "lowest level logged", _one_of("debug", "info", "warning", "error"))
+    max_bytes: int = _key(10_000_000, "size at which bot.jsonl is rotated, bytes", _positive)
+    backups: int = _key(5, "rotated log files kept", _non_negative)
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    dir: str = _key("logs/reports", "folder where simulation reports are written")
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    broker: BrokerConfig = field(default_factory=BrokerConfig)
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    journal: JournalConfig = field(default_factory=JournalConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    #: folder that relative paths in the file are resolved against
+    base_dir: Path = field(default=Path("."), metadata={"internal": True})
+
+    def resolve(self, path: str) -> Path:
+        """A path from the config, relative paths taken from the config file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+def _cross_checks(config: Config) -> list[tuple[str, str]]:
+    """Rules that involve more than one key: (key, expectation)."""
+    problems = []
+    sma = config.strategy.sma_cross
+    if sma.fast >= sma.slow:
+        problems.append(("strategy.sma_cross.fast", f"less than strategy.sma_cross.slow ({sma.slow})"))
+    d = config.data
+    if d.start and d.end and d.start > d.end:
+        problems.append(("data.end", f"a date on or after data.start ({d.start})"))
+    return problems
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load and validate a config file; ``None`` gives the built-in defaults."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read config file ({exc.strerror})") from None
+    try:
+        table = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: malformed TOML: {exc}") from None
+    config = _build(Config, table, prefix="", where=where)
+    config = dataclasses.replace(config, base_dir=path.resolve().parent)
+    for key, expected in _cross_checks(config):
+        raise ConfigError(f"{where}: {key}: expected {expected}")
+    return config
+
+
+def override(config: Config, section: str, where: str, **values: Any) -> Config:
+    """Replace keys of one section (e.g. from command-line flags), validated like the file.
+
+    ``where`` names the origin in error messages, e.g. ``"command line"``.
+    """
+    current = getattr(config, section)
+    merged = {f.name: getattr(current, f.name) for f in dataclasses.fields(current)}
+    for name, value in values.items():
+        if value is not None:
+            merged[name] = value
+    new_section = _build(type(current), merged, prefix=f"{section}.", where=where, converted=True)
+    config = dataclasses.replace(config, **{section: new_section})
+    for key, expected in _cross_checks(config):
+        raise ConfigError(f"{where}: {key}: expected {expected}")
+    return config
+
+
+def _build(cls: type, table: Mapping[str, Any], prefix: str, where: str, converted: bool = False) -> Any:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: [{prefix.rstrip('.')}]: expected a table")
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        known = ", ".join(sorted(fields))
+        raise ConfigError(f"{where}: {prefix}{unknown[0]}: unknown key (known keys here: {known})")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for name, value in table.items():
+        key = prefix + name
+        kind = hints[name]
+        if dataclasses.is_dataclass(kind):
+            values[name] = value if converted else _build(kind, value, f"{key}.", where)
+            continue
+        values[name] = _convert(value, kind, key, where)
+        check = fields[name].metadata.get("check")
+        problem = check(values[name]) if check and values[name] is not None else None
+        if problem:
+            raise ConfigError(f"{where}: {key}: expected {problem}, got {value!r}")
+    return cls(**values)
+
+
+def _convert(value: Any, kind: Any, key: str, where: str) -> Any:
+    """Coerce a TOML value to the field's type or raise a ConfigError naming the key."""
+
+    def fail(expected: str) -> ConfigError:
+        return ConfigError(f"{where}: {key}: expected {expected}, got {value!r}")
+
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(kind) if a is not type(None)][0]
+        if value is None or value == "":
+            return None
+        return _convert(value, inner, key, where)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise fail("true or false")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise fail("a whole number")
+    if kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise fail("a number")
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise fail("a string")
+    if kind is date:
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise fail("a date YYYY-MM-DD")
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(v.upper() for v in value)
+        raise fail("a list of strings")
+    raise TypeError(f"unsupported config type {kind!r} for {key}")  # a bug in this file, not input
+
+
+def describe(config_cls: type = Config, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """(key, default, help) for every key: used to check README and config.toml stay complete."""
+    rows = []
+    for f in dataclasses.fields(config_cls):
+        if f.metadata.get("internal"):
+            continue
+        kind = typing.get_type_hints(config_cls)[f.name]
+        if dataclasses.is_dataclass(kind):
+            rows.extend(describe(kind, f"{prefix}{f.name}."))
+        else:
+            rows.append((prefix + f.name, f.default, f.metadata.get("help", "")))
+    return rows
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Credentials read from the environment; ``repr`` never shows the values."""
+
+    alpaca_key: str | None = field(default=None, repr=False)
+    alpaca_secret: str | None = field(default=None, repr=False)
+    smtp_password: str | None = field(default=None, repr=False)
+
+    def values(self) -> list[str]:
+        return [v for v in (self.alpaca_key, self.alpaca_secret, self.smtp_password) if v]
+
+
+SECRET_ENV_VARS = (
+    "ALPACA_API_KEY",
+    "ALPACA_SECRET_KEY",
+    "APCA_API_KEY_ID",
+    "APCA_API_SECRET_KEY",
+    "SMTP_PASSWORD",
+)
+
+
+def secrets_from_env(environ: Mapping[str, str] | None = None) -> Secrets:
+    """Alpaca keys (ours or Alpaca's own variable names) and the SMTP password."""
+    env = os.environ if environ is None else environ
+    return Secrets(
+        alpaca_key=env.get("ALPACA_API_KEY") or env.get("APCA_API_KEY_ID") or None,
+        alpaca_secret=env.get("ALPACA_SECRET_KEY") or env.get("APCA_API_SECRET_KEY") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+    )

@@ -1,0 +1,1 @@
+"""Bar feeds: every source of bars implements ``bot.data.base.BarFeed``."""

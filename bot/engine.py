@@ -1,0 +1,119 @@
+"""The decision step shared by every mode (simulation, dry run, paper).
+
+At a decision time t (the close of the bars just seen) ``Engine.decide``:
+forecasts (once a forecaster is plugged in) -> strategy targets -> planned orders -> risk gate ->
+journal -> broker. Every proposed order becomes a journaled decision with the gate's verdict; an
+allowed order is journaled (status ``pending``) *before* it is sent, and again with the broker's
+answer, so a crash never leaves an order the journal does not know.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+import structlog
+
+from bot.broker.base import Broker, Order, OrderRequest, OrderStatus, Side
+from bot.journal import Journal
+from bot.market import MarketView
+from bot.planner import order_quantity, target_quantity
+from risk.base import Action, OrderIntent, RiskContext
+from risk.gate import RiskGate
+from strategies.base import Strategy
+
+log = structlog.get_logger(__name__)
+
+
+def client_order_id(strategy: str, symbol: str, decision_time: datetime) -> str:
+    """Deterministic id per (strategy, symbol, decision time): a retry or restart reuses it."""
+    return f"{strategy}-{symbol}-{decision_time:%Y%m%dT%H%M%SZ}"
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        strategy: Strategy,
+        gate: RiskGate,
+        broker: Broker,
+        journal: Journal,
+        rebalance_band: float,
+    ) -> None:
+        self.run_id = run_id
+        self.strategy = strategy
+        self.gate = gate
+        self.broker = broker
+        self.journal = journal
+        self.rebalance_band = rebalance_band
+
+    def decide(self, decision_time: datetime, view: MarketView) -> list[Order]:
+        """One decision step at ``decision_time`` over what ``view`` shows; returns sent orders."""
+        targets = self.strategy.targets(view)
+        if not targets:
+            return []
+        account = self.broker.account()
+        positions = self.broker.positions()
+        pending: dict[str, int] = defaultdict(int)
+        for order in self.broker.open_orders():
+            if not order.protective:  # a resting stop is protection, not a pending trade
+                side = 1 if order.request.side is Side.BUY else -1
+                pending[order.symbol] += side * (order.request.qty - order.filled_qty)
+        context = RiskContext(account.equity, account.cash, positions, pending)
+        sent = []
+        for symbol, weight in targets.items():
+            price = view.last_close(symbol)
+            if price is None:
+                continue
+            current = context.position_qty(symbol)
+            wanted = target_quantity(weight, account.equity, price)
+            qty = order_quantity(wanted, current, self.rebalance_band)
+            if qty == 0:
+                continue
+            intent = OrderIntent(
+                client_order_id=client_order_id(self.strategy.name, symbol, decision_time),
+                symbol=symbol,
+                side=Side.BUY if qty > 0 else Side.SELL,
+                qty=abs(qty),
+                price=price,
+                ts=decision_time,
+            )
+            order = self._gate_and_send(intent, weight, current, context)
+            if order is not None:
+                sent.append(order)
+        return sent
+
+    def _gate_and_send(
+        self, intent: OrderIntent, weight: float, current: int, context: RiskContext
+    ) -> Order | None:
+        result = self.gate.evaluate(intent, context)
+        verdict = result.verdict
+        approved = result.intent.qty if result.intent else 0
+        self.journal.add_decision(
+            self.run_id,
+            intent.ts,
+            strategy=self.strategy.name,
+            symbol=intent.symbol,
+            target_weight=weight,
+            current_qty=current,
+            requested_qty=intent.signed_qty,
+            approved_qty=approved if intent.side is Side.BUY else -approved,
+            verdict=str(verdict.action),
+            rule=verdict.rule or None,
+            reason=verdict.reason or None,
+            client_order_id=intent.client_order_id if result.intent else None,
+        )
+        if verdict.action is not Action.ALLOW:
+            log.info("risk_verdict", symbol=intent.symbol, action=str(verdict.action),
+                     rule=verdict.rule, reason=verdict.reason)  # fmt: skip
+        if result.intent is None:
+            return None
+        chosen = result.intent
+        request = OrderRequest(chosen.client_order_id, chosen.symbol, chosen.side, chosen.qty)
+        self.journal.record_order(self.run_id, Order(request, intent.ts, OrderStatus.PENDING))
+        order = self.broker.submit(request)
+        self.journal.record_order(self.run_id, order)
+        if order.status is OrderStatus.REJECTED:
+            log.warning("order_rejected", client_order_id=order.client_order_id, reason=order.reason)
+        return order

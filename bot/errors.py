@@ -1,0 +1,38 @@
+"""Exceptions that tell the caller what to do next.
+
+- ``ConfigError`` / ``DataError``: the user gave something we cannot use; the CLI prints one line
+  and exits with code 2 (never a traceback).
+- ``TemporaryError``: a venue or feed hiccup; retry with backoff.
+- ``OrderRejected``: the order is journaled as rejected and the loop goes on.
+- ``FatalError``: stop trading through the kill switch.
+"""
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(BotError):
+    """A bad configuration value: the message names the file, the key and what is expected."""
+
+    exit_code = 2
+
+
+class DataError(BotError):
+    """Input data that cannot be used: the message names the file (and row when it applies)."""
+
+    exit_code = 2
+
+
+class TemporaryError(BotError):
+    """A transient failure (timeout, 5xx, dropped connection): retry with backoff."""
+
+
+class OrderRejected(BotError):
+    """The broker (or the simulator) refused an order; carries the reason."""
+
+
+class FatalError(BotError):
+    """Something that must halt trading (through the kill switch)."""

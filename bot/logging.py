@@ -1,0 +1,140 @@
+"""Structured logging: JSON lines to ``logs/bot.jsonl`` (rotated by size), readable console.
+
+Every event carries the mode and the run id (bound with ``bind_run``). Redaction happens on the
+*rendered* text of every handler, so no secret value from the environment can be written, whether
+it sits in an event field, an exception message or a third-party library's log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import structlog
+
+from bot.config import SECRET_ENV_VARS
+
+REDACTED = "***"
+LOG_FILE_NAME = "bot.jsonl"
+
+
+class Redactor:
+    """Replaces every known secret (raw and JSON-escaped spellings) in a string."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        spellings: set[str] = set()
+        for secret in secrets:
+            if len(secret) < 4:  # too short to redact without mangling ordinary text
+                continue
+            spellings.add(secret)
+            spellings.add(json.dumps(secret)[1:-1])
+        # longest first, so a secret that contains another is replaced whole
+        self._spellings = sorted(spellings, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for spelling in self._spellings:
+            if spelling in text:
+                text = text.replace(spelling, REDACTED)
+        return text
+
+
+class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
+    def __init__(self, redactor: Redactor, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._redact = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redact(super().format(record))
+
+
+def secrets_in_environment(environ: dict[str, str] | None = None) -> list[str]:
+    """Values of the secret environment variables (what redaction must hide)."""
+    import os
+
+    env = os.environ if environ is None else environ
+    return [env[name] for name in SECRET_ENV_VARS if env.get(name)]
+
+
+def configure_logging(
+    log_dir: Path | None,
+    *,
+    level: str = "info",
+    max_bytes: int = 10_000_000,
+    backups: int = 5,
+    console: bool = True,
+    secrets: Iterable[str] | None = None,
+) -> Redactor:
+    """Set up structlog and the stdlib root logger once per process; returns the redactor.
+
+    ``log_dir`` None keeps logs off disk (used by light commands that only read).
+    The console gets warnings and errors only unless ``level`` is debug, so command output stays
+    readable; the file gets everything from ``level`` up.
+    """
+    redactor = Redactor(secrets_in_environment() if secrets is None else secrets)
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level.upper())
+
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.handlers.RotatingFileHandler(
+            log_dir / LOG_FILE_NAME, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+        )
+        file_handler.setFormatter(
+            _RedactingFormatter(
+                redactor,
+                foreign_pre_chain=shared,
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.dict_tracebacks,
+                    structlog.processors.JSONRenderer(default=str),
+                ],
+            )
+        )
+        root.addHandler(file_handler)
+
+    if console:
+        console_handler = logging.StreamHandler(sys.stderr)
+        console_handler.setLevel("DEBUG" if level == "debug" else "WARNING")
+        console_handler.setFormatter(
+            _RedactingFormatter(
+                redactor,
+                foreign_pre_chain=shared,
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()),
+                ],
+            )
+        )
+        root.addHandler(console_handler)
+    # chatty libraries: their warnings still reach us
+    for noisy in ("matplotlib", "PIL", "urllib3"):
+        logging.getLogger(noisy).setLevel("WARNING")
+    return redactor
+
+
+def bind_run(mode: str, run_id: str) -> None:
+    """Attach the mode and run id to every event logged from now on in this context."""
+    structlog.contextvars.bind_contextvars(mode=mode, run_id=run_id)
+
+
+def clear_run() -> None:
+    structlog.contextvars.clear_contextvars()

@@ -1,0 +1,79 @@
+"""A causal view of several symbols' bars: at step k nothing after the bar at ``timeline[k]``
+is reachable, which is how the engine keeps the no-look-ahead invariant by construction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from bot.data.base import BAR_COLUMNS
+
+Bar = tuple[float, float, float, float, float]  # open, high, low, close, volume
+
+
+class MarketView:
+    """Replays bars frames step by step over the union of their timestamps."""
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        self.symbols: list[str] = list(frames)
+        stamps = [frame.index.asi8 for frame in frames.values() if len(frame)]
+        #: every bar start time of any symbol, ns since epoch, increasing
+        self.timeline: np.ndarray = np.unique(np.concatenate(stamps)) if stamps else np.array([], "int64")
+        self._columns: dict[str, dict[str, np.ndarray]] = {}
+        self._visible: dict[str, np.ndarray] = {}
+        self._starts_here: dict[str, np.ndarray] = {}
+        for symbol, frame in frames.items():
+            ts = frame.index.asi8
+            self._columns[symbol] = {c: frame[c].to_numpy("float64") for c in BAR_COLUMNS}
+            visible = np.searchsorted(ts, self.timeline, side="right")
+            self._visible[symbol] = visible
+            has_bar = np.zeros(len(self.timeline), dtype=bool)
+            has_bar[np.searchsorted(self.timeline, ts)] = True
+            self._starts_here[symbol] = has_bar
+        self.step = -1
+
+    def __len__(self) -> int:
+        return len(self.timeline)
+
+    def advance(self) -> dict[str, Bar]:
+        """Move to the next step; return the bars that start at it, by symbol."""
+        self.step += 1
+        k = self.step
+        bars: dict[str, Bar] = {}
+        for symbol in self.symbols:
+            if self._starts_here[symbol][k]:
+                i = self._visible[symbol][k] - 1
+                cols = self._columns[symbol]
+                bars[symbol] = (
+                    float(cols["open"][i]),
+                    float(cols["high"][i]),
+                    float(cols["low"][i]),
+                    float(cols["close"][i]),
+                    float(cols["volume"][i]),
+                )
+        return bars
+
+    @property
+    def now(self) -> datetime:
+        """Start time of the current step's bars."""
+        return datetime.fromtimestamp(self.timeline[self.step] / 1e9, tz=UTC)
+
+    def count(self, symbol: str) -> int:
+        """Bars of ``symbol`` visible now."""
+        return int(self._visible[symbol][self.step]) if self.step >= 0 else 0
+
+    def column(self, symbol: str, name: str) -> np.ndarray:
+        """A read-only view of one column up to and including the current step."""
+        view = self._columns[symbol][name][: self.count(symbol)]
+        view.flags.writeable = False
+        return view
+
+    def closes(self, symbol: str) -> np.ndarray:
+        return self.column(symbol, "close")
+
+    def last_close(self, symbol: str) -> float | None:
+        n = self.count(symbol)
+        return float(self._columns[symbol]["close"][n - 1]) if n else None

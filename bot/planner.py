@@ -1,0 +1,31 @@
+"""Turns target weights into order quantities (whole shares), with a tolerance band.
+
+For a symbol with target weight w, last close p and account equity E:
+``target_qty = trunc(w * E / p)``, ``current = position + open orders``. An order for
+``target_qty - current`` is proposed when the position must open (current 0, target not 0), close
+(target 0, current not 0), or is off its target by more than ``band * |target_qty|``; otherwise
+nothing, so a held position is not churned one share at a time as equity moves.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def target_quantity(weight: float, equity: float, price: float) -> int:
+    """Whole shares worth ``weight`` of ``equity`` at ``price``, rounded toward zero."""
+    if price <= 0 or not math.isfinite(price) or equity <= 0:
+        return 0
+    return math.trunc(weight * equity / price)
+
+
+def order_quantity(target_qty: int, current_qty: int, band: float) -> int:
+    """Signed shares to trade (0 = leave the position alone)."""
+    delta = target_qty - current_qty
+    if delta == 0:
+        return 0
+    if target_qty == 0 or current_qty == 0:
+        return delta
+    if (target_qty > 0) != (current_qty > 0):  # the wrong side: always turn around
+        return delta
+    return delta if abs(delta) > band * abs(target_qty) else 0

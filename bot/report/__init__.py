@@ -1,0 +1,1 @@
+"""Reports: performance metrics, PnL plots, (later) the daily email."""

@@ -1,0 +1,49 @@
+"""The PnL figure of a run: equity against buy and hold, drawdown, daily PnL (Agg backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bot.report.metrics import daily_equity, drawdown  # noqa: E402
+
+SYNTHETIC_NOTE = "SYNTHETIC sample market: these results mean nothing about real markets"
+
+
+def plot_pnl(curve: pd.DataFrame, path: Path, *, title: str, synthetic: bool) -> Path:
+    """Write a three-panel PNG of ``curve`` (columns equity, buy_and_hold; UTC index) to ``path``."""
+    fig, (ax_eq, ax_dd, ax_pnl) = plt.subplots(
+        3, 1, figsize=(11, 9), sharex=False, gridspec_kw={"height_ratios": [3, 1.3, 1.6]}
+    )
+    local = curve.tz_convert("America/New_York")
+    ax_eq.plot(local.index, local["equity"], label="strategy", color="tab:blue", linewidth=1.3)
+    ax_eq.plot(local.index, local["buy_and_hold"], label="buy and hold (equal weight, no costs)",
+               color="tab:gray", linewidth=1.0, linestyle="--")  # fmt: skip
+    ax_eq.set_ylabel("equity ($)")
+    ax_eq.legend(loc="upper left")
+    ax_eq.grid(alpha=0.3)
+    ax_eq.set_title(title + (f"\n{SYNTHETIC_NOTE}" if synthetic else ""), fontsize=11,
+                    color="darkred" if synthetic else "black")  # fmt: skip
+
+    dd = drawdown(curve["equity"].to_numpy())
+    ax_dd.fill_between(local.index, -100 * dd, 0, color="tab:red", alpha=0.4)
+    ax_dd.set_ylabel("drawdown (%)")
+    ax_dd.grid(alpha=0.3)
+
+    daily = daily_equity(curve["equity"])
+    pnl = daily.diff().fillna(daily.iloc[0] - curve["equity"].iloc[0])
+    colors = ["tab:green" if v >= 0 else "tab:red" for v in pnl]
+    ax_pnl.bar(pd.to_datetime(pnl.index), pnl.to_numpy(), color=colors, width=0.8)
+    ax_pnl.set_ylabel("daily PnL ($)")
+    ax_pnl.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,68 @@
+"""Writes a simulation's report folder: metrics.json, trades.csv, equity.csv, pnl.png."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from bot.report.metrics import max_drawdown, sharpe_ratio, total_return
+from bot.report.pnl import SYNTHETIC_NOTE, plot_pnl
+from bot.simulation import SimulationResult
+
+
+def summarize(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
+    """The run's figures (the keys ``simulate --json`` prints)."""
+    curve = result.equity
+    equity = curve["equity"].to_numpy()
+    statuses = [str(o.status) for o in result.orders]
+    return {
+        "run_id": result.run_id,
+        "source": result.source,
+        "synthetic": result.synthetic,
+        "note": SYNTHETIC_NOTE if result.synthetic else "",
+        "symbols": result.symbols,
+        "timeframe": result.timeframe,
+        "strategy": result.strategy,
+        "start": curve.index[0].isoformat() if len(curve) else None,
+        "end": curve.index[-1].isoformat() if len(curve) else None,
+        "bars": result.bars,
+        "steps": len(curve),
+        "orders": len(result.orders),
+        "rejected_orders": statuses.count("rejected"),
+        "fills": len(result.fills),
+        "initial_cash": result.initial_cash,
+        "final_equity": round(float(equity[-1]), 2) if len(equity) else result.initial_cash,
+        "total_return": total_return(equity),
+        "buy_and_hold_return": total_return(curve["buy_and_hold"].to_numpy()),
+        "sharpe": sharpe_ratio(curve["equity"]),
+        "max_drawdown": max_drawdown(equity),
+        "fees": round(sum(f.commission for f in result.fills), 2),
+        "elapsed_seconds": round(result.elapsed_seconds, 3),
+        "journal_seconds": round(result.journal_seconds, 3),
+        "bars_per_second": round(result.bars / result.elapsed_seconds) if result.elapsed_seconds else None,
+        "report_dir": str(report_dir),
+    }
+
+
+def write_report(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
+    """Write every report file and return the summary (with the files' paths)."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    summary = summarize(result, report_dir)
+    with open(report_dir / "trades.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["ts", "symbol", "side", "qty", "price", "commission", "client_order_id"])
+        for fill in result.fills:
+            writer.writerow([fill.ts.isoformat(), fill.symbol, str(fill.side), fill.qty,
+                             repr(fill.price), repr(fill.commission), fill.client_order_id])  # fmt: skip
+    curve = result.equity.copy()
+    curve.index = curve.index.map(lambda t: t.isoformat())
+    curve.to_csv(report_dir / "equity.csv", float_format="%.6f")
+    title = f"{result.strategy} on {', '.join(result.symbols)} ({result.timeframe}, {result.source})"
+    if len(result.equity):
+        plot_pnl(result.equity, report_dir / "pnl.png", title=title, synthetic=result.synthetic)
+        summary["plot"] = str(report_dir / "pnl.png")
+    summary["files"] = {name: str(report_dir / name) for name in ("metrics.json", "trades.csv", "equity.csv")}
+    (report_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary

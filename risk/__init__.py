@@ -1,0 +1,1 @@
+"""The risk layer: rules between strategy and broker, one rule per file, run by ``RiskGate``."""

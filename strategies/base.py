@@ -1,0 +1,28 @@
+"""The strategy contract.
+
+A strategy never holds a broker (the risk gate is the only road to it). At each decision time it
+returns *target weights*: the fraction of equity it wants in each symbol (negative = short).
+A symbol left out of the answer means "no opinion now": its position is left alone.
+It sees the market only through a ``MarketView`` (bars up to the decision time) and, once a
+forecaster is plugged in, the forecasts made from that same view.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+
+from bot.market import MarketView
+
+
+class Strategy(ABC):
+    name: str = "strategy"
+
+    def __init__(self, symbols: Sequence[str], allocation: float) -> None:
+        self.symbols = list(symbols)
+        #: weight given to each symbol when the strategy is in: the allocation split equally
+        self.weight_per_symbol = allocation / max(1, len(self.symbols))
+
+    @abstractmethod
+    def targets(self, view: MarketView, forecasts: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Target weight per symbol at the current step of ``view``."""

@@ -1,0 +1,35 @@
+"""Moving-average cross, long only.
+
+At each bar close, for each symbol with at least ``slow`` bars: the target weight is the
+symbol's equal share of the allocation when the mean of the last ``fast`` closes is strictly above
+the mean of the last ``slow`` closes, else 0. With fewer bars the strategy has no opinion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bot.market import MarketView
+from strategies.base import Strategy
+
+
+class SmaCross(Strategy):
+    name = "sma_cross"
+
+    def __init__(self, symbols: Sequence[str], allocation: float, fast: int, slow: int) -> None:
+        super().__init__(symbols, allocation)
+        if not 0 < fast < slow:
+            raise ValueError("sma_cross needs 0 < fast < slow")
+        self.fast = fast
+        self.slow = slow
+
+    def targets(self, view: MarketView, forecasts: Mapping[str, float] | None = None) -> dict[str, float]:
+        out = {}
+        for symbol in self.symbols:
+            closes = view.closes(symbol)
+            if len(closes) < self.slow:
+                continue
+            fast_mean = closes[-self.fast :].mean()
+            slow_mean = closes[-self.slow :].mean()
+            out[symbol] = self.weight_per_symbol if fast_mean > slow_mean else 0.0
+        return out
