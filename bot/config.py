@@ -100,6 +100,9 @@ class StrategyConfig:
     rebalance_band: float = _key(
         0.25, "trade only when a position is off its target by more than this fraction", _fraction
     )
+    cash_buffer: float = _key(
+        0.01, "fraction of buying power a buy leaves unspent (gaps, slippage)", _non_negative
+    )
     sma_cross: SmaCrossConfig = field(default_factory=SmaCrossConfig)
 
 
@@ -205,7 +208,7 @@ def override(config: Config, section: str, where: str, **values: Any) -> Config:
 
 def _build(cls: type, table: Mapping[str, Any], prefix: str, where: str, converted: bool = False) -> Any:
     if not isinstance(table, Mapping):
-        raise ConfigError(f"{where}: [{prefix.rstrip('.')}]: expected a table")
+        raise ConfigError(f"{where}: {prefix.rstrip('.')}: expected a table, got {table!r}")
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     unknown = sorted(set(table) - set(fields))
     if unknown:

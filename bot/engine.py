@@ -1,14 +1,16 @@
 """The decision step shared by every mode (simulation, dry run, paper).
 
 At a decision time t (the close of the bars just seen) ``Engine.decide``:
-forecasts (once a forecaster is plugged in) -> strategy targets -> planned orders -> risk gate ->
-journal -> broker. Every proposed order becomes a journaled decision with the gate's verdict; an
+forecasts (once a forecaster is plugged in) -> strategy targets -> planned orders (sells first;
+buys cut to what the buying power, plus the sells' expected proceeds, can pay for less
+``cash_buffer``) -> risk gate -> journal -> broker. Every proposed order becomes a journaled decision with the gate's verdict; an
 allowed order is journaled (status ``pending``) *before* it is sent, and again with the broker's
 answer, so a crash never leaves an order the journal does not know.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import datetime
 
@@ -40,6 +42,7 @@ class Engine:
         broker: Broker,
         journal: Journal,
         rebalance_band: float,
+        cash_buffer: float = 0.0,
     ) -> None:
         self.run_id = run_id
         self.strategy = strategy
@@ -47,6 +50,7 @@ class Engine:
         self.broker = broker
         self.journal = journal
         self.rebalance_band = rebalance_band
+        self.cash_buffer = cash_buffer
 
     def decide(self, decision_time: datetime, view: MarketView) -> list[Order]:
         """One decision step at ``decision_time`` over what ``view`` shows; returns sent orders."""
@@ -61,7 +65,7 @@ class Engine:
                 side = 1 if order.request.side is Side.BUY else -1
                 pending[order.symbol] += side * (order.request.qty - order.filled_qty)
         context = RiskContext(account.equity, account.cash, positions, pending)
-        sent = []
+        planned = []
         for symbol, weight in targets.items():
             price = view.last_close(symbol)
             if price is None:
@@ -69,8 +73,21 @@ class Engine:
             current = context.position_qty(symbol)
             wanted = target_quantity(weight, account.equity, price)
             qty = order_quantity(wanted, current, self.rebalance_band)
-            if qty == 0:
-                continue
+            if qty:
+                planned.append((qty, symbol, weight, current, price))
+        # sells first: their expected proceeds count toward the buying power of the buys
+        planned.sort(key=lambda p: p[0] > 0)
+        spendable = account.buying_power + sum(-p[0] * p[4] for p in planned if p[0] < 0)
+        sent = []
+        for qty, symbol, weight, current, price in planned:
+            if qty > 0:
+                # buy what the account can pay for, keeping a buffer for the next open's gap
+                affordable = math.floor(spendable * (1 - self.cash_buffer) / price)
+                qty = min(qty, max(affordable, 0))
+                if qty == 0:
+                    log.debug("buy_skipped_no_cash", symbol=symbol, spendable=spendable)
+                    continue
+                spendable -= qty * price
             intent = OrderIntent(
                 client_order_id=client_order_id(self.strategy.name, symbol, decision_time),
                 symbol=symbol,

@@ -19,14 +19,14 @@ class MarketView:
 
     def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
         self.symbols: list[str] = list(frames)
-        stamps = [frame.index.asi8 for frame in frames.values() if len(frame)]
+        stamps = [frame.index.as_unit("ns").asi8 for frame in frames.values() if len(frame)]
         #: every bar start time of any symbol, ns since epoch, increasing
         self.timeline: np.ndarray = np.unique(np.concatenate(stamps)) if stamps else np.array([], "int64")
         self._columns: dict[str, dict[str, np.ndarray]] = {}
         self._visible: dict[str, np.ndarray] = {}
         self._starts_here: dict[str, np.ndarray] = {}
         for symbol, frame in frames.items():
-            ts = frame.index.asi8
+            ts = frame.index.as_unit("ns").asi8
             self._columns[symbol] = {c: frame[c].to_numpy("float64") for c in BAR_COLUMNS}
             visible = np.searchsorted(ts, self.timeline, side="right")
             self._visible[symbol] = visible

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from itertools import islice
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time as clock_time, timedelta
 
@@ -93,6 +94,7 @@ def run_simulation(
         journal.add_bars(feed.name, symbol, timeframe.name, rows)
 
     view = MarketView(frames)
+    clock = _Clock()
     broker = SimBroker(
         initial_cash=config.broker.initial_cash,
         symbols=symbols,
@@ -101,6 +103,7 @@ def run_simulation(
         commission_pct=config.broker.commission_pct,
         min_commission=config.broker.min_commission,
         allow_short=config.broker.allow_short,
+        clock=clock,
     )
     engine = Engine(
         run_id=run_id,
@@ -109,6 +112,7 @@ def run_simulation(
         broker=broker,
         journal=journal,
         rebalance_band=config.strategy.rebalance_band,
+        cash_buffer=config.strategy.cash_buffer,
     )
     steps = len(view)
     decision_times: list[datetime] = []
@@ -121,10 +125,13 @@ def run_simulation(
     for k in bar_iter:
         bars = view.advance()
         bars_seen += len(bars)
-        before = {o.client_order_id: o.status for o in broker.open_orders()}
+        open_before = {o.client_order_id: o.status for o in broker.open_orders()}
+        known_before = len(broker.orders)
         fills = broker.on_bars(view.now, bars)
-        _journal_broker_changes(journal, run_id, broker, before, fills)
+        if open_before:
+            _journal_broker_changes(journal, run_id, broker, open_before, known_before, fills)
         decision_time = timeframe.close_time(view.now)
+        clock.now = decision_time
         engine.decide(decision_time, view)
         account = broker.account()
         decision_times.append(decision_time)
@@ -158,18 +165,29 @@ def run_simulation(
 
 
 def _journal_broker_changes(
-    journal: Journal, run_id: str, broker: SimBroker, before: dict, fills: list[Fill]
+    journal: Journal, run_id: str, broker: SimBroker, open_before: dict, known_before: int,
+    fills: list[Fill],
 ) -> None:
-    """Record fills and every order whose status changed (filled, rejected at fill, new stop legs)."""
-    for fill in fills:
-        journal.record_fill(run_id, fill)
-    for order in broker.open_orders():
-        if order.client_order_id not in before:  # e.g. a protective stop attached by a fill
-            journal.record_order(run_id, order)
-    for client_order_id, status in before.items():
+    """Record fills and every order whose status changed (filled, rejected at fill) or that the
+    broker created during the bar (protective stops, even one born and filled in the same bar)."""
+    for order in islice(broker.orders.values(), known_before, None):
+        journal.record_order(run_id, order)
+    for client_order_id, status in open_before.items():
         order = broker.get_order(client_order_id)
         if order is not None and order.status != status:
             journal.record_order(run_id, order)
+    for fill in fills:
+        journal.record_fill(run_id, fill)
+
+
+class _Clock:
+    """The simulated "now" (the current decision time), so orders carry it as submitted_at."""
+
+    now: datetime | None = None
+
+    def __call__(self) -> datetime:
+        assert self.now is not None
+        return self.now
 
 
 def _progress(steps: range, *, enabled: bool | None):

@@ -20,7 +20,7 @@ def regular_session_mask(index: pd.DatetimeIndex) -> np.ndarray:
     """
     local = index.tz_convert(NEW_YORK)
     minute_of_day = local.hour * 60 + local.minute
-    weekday = local.dayofweek < 5
+    weekday = local.day_of_week < 5
     return np.asarray(
         weekday & (minute_of_day >= _SESSION_OPEN_MINUTE) & (minute_of_day < _SESSION_CLOSE_MINUTE)
     )
@@ -38,7 +38,7 @@ def native_minutes(index: pd.DatetimeIndex) -> int:
         return 0
     if len(index) < 2:
         return 1
-    gaps = np.diff(index.asi8) // 60_000_000_000
+    gaps = np.diff(index.as_unit("ns").asi8) // 60_000_000_000
     return int(max(1, gaps[gaps > 0].min()))
 
 

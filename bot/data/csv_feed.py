@@ -1,0 +1,285 @@
+"""A folder of CSV files as a bar feed (``csv:DIR``).
+
+One file per symbol: ``SYMBOL.csv``, or ``SYMBOL_anything.csv`` (e.g. ``SPY_2021-07.csv``) when no
+exact name exists; the match ignores case. Formats read:
+
+- a header naming a time column (``ts``, ``timestamp``, ``datetime``, ``time``, ``date`` or ``t``;
+  separate ``date`` and ``time`` columns are joined) and ``open, high, low, close, volume``
+  (``o h l c v`` too); header case and spacing do not matter, other columns are ignored
+  (``trade_count``, ``vwap``, an unnamed leading index column);
+- ISO 8601 times. With an offset (``-04:00``, ``Z``, ``UTC``) a time is that instant, offsets may
+  differ row to row. Without one it is New York wall time. A date, or a time at midnight of its
+  own offset, is a daily bar and becomes midnight New York of that date (``bot.timeframes``).
+
+Rows are cleaned by ``bot.data.cleaning``; what cannot be used raises ``DataError`` naming the
+file and, for a bad cell, its 1-based line number (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import structlog
+
+from bot.data.base import BAR_COLUMNS, BarFeed
+from bot.data.cleaning import clean_bars
+from bot.data.resample import native_minutes, regular_session_mask, resample_bars
+from bot.errors import DataError
+from bot.timeframes import NEW_YORK, Timeframe
+
+_TIME_NAMES = ("ts", "timestamp", "datetime", "time", "date", "t")  # first present wins
+_COLUMN_ALIASES = {
+    "open": ("open", "o"),
+    "high": ("high", "h"),
+    "low": ("low", "l"),
+    "close": ("close", "c"),
+    "volume": ("volume", "v", "vol"),
+}
+_OFFSET = r"(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)"
+# A date, optionally at midnight, optionally with an offset: the row is a daily bar.
+_DATE_ONLY = re.compile(rf"^\d{{4}}-\d\d-\d\d(?:[ T]00:00(?::00(?:\.0+)?)?)?\s*{_OFFSET}?$", re.I)
+# An offset right after a time of day; a bare date like 2021-01-02 must not look like "-02".
+_AWARE = re.compile(rf"\d:\d\d(?:\.\d+)?\s*{_OFFSET}$", re.I)
+_EXAMPLE = "expected ISO 8601 such as 2021-07-01 09:30:00-04:00 or 2021-07-01"
+
+
+class CsvFeed(BarFeed):
+    """Bars replayed from ``DIR/SYMBOL.csv`` files.
+
+    Intraday bars outside the regular session are dropped unless ``extended_hours``. Parsed and
+    cleaned frames are cached per file (re-read when the file's size or mtime changes), and so
+    are their resamplings.
+    """
+
+    synthetic = False
+
+    def __init__(self, directory: str | Path, *, extended_hours: bool = False) -> None:
+        self.directory = Path(directory)
+        if not self.directory.is_dir():
+            raise DataError(f"csv source folder {directory} does not exist")
+        self.name = f"csv:{directory}"
+        self.extended_hours = extended_hours
+        # path -> ((mtime_ns, size), {timeframe name or "" for the file's own bars: frame})
+        self._cache: dict[Path, tuple[tuple[int, int], dict[str, pd.DataFrame]]] = {}
+
+    def available_symbols(self) -> list[str]:
+        """Symbols with a file here (the file stem up to its first ``_``, upper case), sorted."""
+        return sorted({path.stem.split("_")[0].upper() for path in self._csv_files()})
+
+    def history(
+        self,
+        symbols: Sequence[str],
+        start: datetime | date | None,
+        end: datetime | date | None,
+        timeframe: Timeframe,
+    ) -> dict[str, pd.DataFrame]:
+        """Bars with start times in ``[start, end]``.
+
+        Naive bounds are New York time, like the files; an ``end`` given as a ``date`` includes
+        that whole New York day (a datetime end is the exact instant).
+        """
+        if isinstance(symbols, str):  # "AAPL" would otherwise be read as A, A, P, L
+            symbols = [symbols]
+        low, high = _to_utc(start), _to_utc(end, end=True)
+        out: dict[str, pd.DataFrame] = {}
+        for symbol in symbols:
+            path = self._path_for(symbol)
+            window = self._bars(path, symbol.strip().upper(), timeframe).loc[low:high]
+            if window.empty:
+                raise DataError(
+                    f"no {symbol} bars between {_describe(start, 'the first bar')} and "
+                    f"{_describe(end, 'the last bar')} in {path}"
+                )
+            out[symbol] = window
+        return out
+
+    def _csv_files(self) -> list[Path]:
+        try:
+            return sorted(p for p in self.directory.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
+        except OSError:
+            raise DataError(f"csv source folder {self.directory} does not exist") from None
+
+    def _path_for(self, symbol: str) -> Path:
+        wanted = symbol.strip().upper()
+        files = self._csv_files()
+        matches = [p for p in files if p.stem.upper() == wanted]
+        matches = matches or [p for p in files if p.stem.upper().startswith(wanted + "_")]
+        if not matches:
+            raise DataError(f"no CSV for symbol {symbol} in {self.directory}")
+        if len(matches) > 1:
+            names = ", ".join(p.name for p in matches)
+            raise DataError(f"several CSVs for symbol {symbol} in {self.directory} ({names}); keep one")
+        return matches[0]
+
+    def _bars(self, path: Path, symbol: str, timeframe: Timeframe) -> pd.DataFrame:
+        stat = path.stat()
+        signature = (stat.st_mtime_ns, stat.st_size)
+        cached = self._cache.get(path)
+        if cached is None or cached[0] != signature:
+            cached = (signature, {"": self._load(path, symbol)})
+            self._cache[path] = cached
+        frames = cached[1]
+        if timeframe.name not in frames:
+            try:
+                frames[timeframe.name] = resample_bars(frames[""], timeframe)
+            except ValueError as exc:
+                raise DataError(f"{path}: {exc}") from None
+        return frames[timeframe.name]
+
+    def _load(self, path: Path, symbol: str) -> pd.DataFrame:
+        frame, counts = clean_bars(read_bars_csv(path), source=str(path), symbol=symbol)
+        if frame.empty:
+            dropped = ", ".join(f"{key}={n}" for key, n in counts.items() if n)
+            raise DataError(f"{path}: no usable bars, cleaning dropped every row ({dropped})")
+        if not self.extended_hours and native_minutes(frame.index) != 0:
+            regular = regular_session_mask(frame.index)
+            outside = int((~regular).sum())
+            if outside:
+                frame = frame[regular]
+                structlog.get_logger(__name__).info(
+                    "extended_hours_dropped", source=str(path), symbol=symbol, rows=outside
+                )
+            if frame.empty:
+                raise DataError(f"{path}: every bar is outside the regular session (extended_hours is off)")
+        return frame
+
+
+def read_bars_csv(path: Path) -> pd.DataFrame:
+    """One CSV as raw bars (UTC ``ts`` index, float OHLCV, not yet cleaned); ``DataError`` if unusable."""
+    try:
+        header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        columns, time_columns = _map_columns(path, header)
+        # No usecols: with it pandas silently drops a row's surplus fields instead of raising.
+        raw = pd.read_csv(
+            path,
+            dtype=dict.fromkeys(time_columns, str),
+            skip_blank_lines=False,  # keeps row i on line i + 2, so errors can name the line
+        ).reset_index(drop=True)  # rows one field longer than the header: pandas made an index
+        raw = raw[[*time_columns, *columns.values()]]
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise DataError(f"cannot read {path}: {_one_line(exc)}") from None
+    raw = raw[raw.notna().any(axis=1)]  # blank lines
+    if raw.empty:
+        raise DataError(f"{path} holds a header but no rows")
+    frame = pd.DataFrame({name: _numbers(path, raw[column], name) for name, column in columns.items()})
+    frame.index = pd.DatetimeIndex(_timestamps(path, raw, time_columns), name="ts")
+    return frame
+
+
+def _map_columns(path: Path, header: list[str]) -> tuple[dict[str, str], list[str]]:
+    """``({bar column: file column}, [time column(s)])``, or ``DataError`` naming what is missing."""
+    by_name: dict[str, str] = {}
+    for column in header:
+        by_name.setdefault(column.strip().lower(), column)  # the first of case-duplicates wins
+    columns = {
+        name: next(by_name[a] for a in aliases if a in by_name)
+        for name, aliases in _COLUMN_ALIASES.items()
+        if any(a in by_name for a in aliases)
+    }
+    if "datetime" not in by_name and "date" in by_name and "time" in by_name:
+        time_columns = [by_name["date"], by_name["time"]]
+    else:
+        time_columns = [by_name[n] for n in _TIME_NAMES if n in by_name][:1]
+    if not time_columns and header and (header[0] == "" or header[0].startswith("Unnamed: ")):
+        time_columns = [header[0]]  # a frame saved with an unnamed DatetimeIndex
+    missing = [name for name in BAR_COLUMNS if name not in columns]
+    if not time_columns:
+        missing.insert(0, f"time (one of {'/'.join(_TIME_NAMES)})")
+    if missing:
+        raise DataError(f"{path} lacks column(s) {', '.join(missing)}; header is {','.join(header)}")
+    return columns, time_columns
+
+
+def _numbers(path: Path, values: pd.Series, name: str) -> pd.Series:
+    """Float values; an empty cell is NaN (cleaned later), a non-numeric one is a ``DataError``."""
+    if values.dtype.kind == "f":
+        return values
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        row = bad.idxmax()
+        raise DataError(f"{path}: line {row + 2}: {name} {_cell(values[row])} is not a number")
+    return numbers.astype("float64")
+
+
+def _timestamps(path: Path, raw: pd.DataFrame, time_columns: list[str]) -> pd.Series:
+    """UTC timestamps of the rows of ``raw`` (see the module docstring for the rules)."""
+    text = raw[time_columns[0]].str.strip()
+    if len(time_columns) == 2:
+        text = text + " " + raw[time_columns[1]].str.strip()
+    parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+    present = text.notna()
+    if present.all() and text.str.match(_DATE_ONLY).all():
+        dates = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        parsed[:] = _localize(dates)
+    else:
+        aware = present & text.str.contains(_AWARE)
+        naive = present & ~aware
+        if aware.any():
+            cleaned = text[aware].str.replace(r"\s*(?:Z|UTC|GMT)$", "+00:00", regex=True, case=False)
+            cleaned = cleaned.str.replace(r"\s+([+-]\d\d(?::?\d\d)?)$", r"\1", regex=True)
+            parsed[aware] = pd.to_datetime(cleaned, utc=True, format="ISO8601", errors="coerce")
+        if naive.any():
+            parsed[naive] = _localize(pd.to_datetime(text[naive], format="ISO8601", errors="coerce"))
+    bad = parsed.isna()
+    if bad.any():
+        row = bad.idxmax()
+        column = "+".join(time_columns)
+        raise DataError(
+            f"{path}: line {row + 2}: cannot read {column} {_cell(text[row])} as a time ({_EXAMPLE})"
+        )
+    return parsed
+
+
+def _localize(wall: pd.Series) -> pd.Series:
+    """New York wall times to UTC.
+
+    In the repeated hour when DST ends, the first row showing a wall time is the earlier (EDT)
+    instant and a repeat is the later (EST) one, which is how a time-ordered file reads. A wall
+    time skipped when DST starts is read as standard time (the source missed the switch), which
+    keeps 02:30 and 02:31 distinct instead of piling them onto 03:00.
+    """
+    first_seen = ~wall.duplicated(keep="first").to_numpy()
+    index = pd.DatetimeIndex(wall).as_unit("ns")
+    local = index.tz_localize(NEW_YORK, ambiguous=first_seen, nonexistent=pd.Timedelta(hours=1))
+    return pd.Series(local.tz_convert("UTC"), index=wall.index)
+
+
+def _to_utc(value: datetime | date | None, *, end: bool = False) -> pd.Timestamp | None:
+    """A bound in UTC. Naive values are New York time; a ``date`` as an end covers its whole day."""
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    whole_day = end and isinstance(value, date) and not isinstance(value, datetime)
+    if whole_day:
+        stamp += pd.Timedelta(days=1)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(NEW_YORK)
+    stamp = stamp.tz_convert("UTC")
+    return stamp - pd.Timedelta(1, "ns") if whole_day else stamp
+
+
+def _describe(value: datetime | date | None, default: str) -> str:
+    if value is None:
+        return default
+    stamp = pd.Timestamp(value)
+    if stamp == stamp.normalize():
+        return stamp.date().isoformat()
+    return stamp.isoformat()
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "(empty)"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())

@@ -1,0 +1,83 @@
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.broker.base import Fill, Order, OrderRequest, OrderStatus, Side
+from bot.journal import MIGRATIONS, SCHEMA_VERSION, Journal, open_journal
+
+T0 = datetime(2024, 1, 2, 21, 0, tzinfo=UTC)
+
+
+def test_new_journal_is_wal_with_current_schema(tmp_path):
+    journal = open_journal(tmp_path / "j.sqlite")
+    assert journal.schema_version() == SCHEMA_VERSION
+    mode = journal.query("PRAGMA journal_mode")[0][0]
+    assert mode == "wal"
+    tables = {r[0] for r in journal.query("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"runs", "bars", "headlines", "predictions", "decisions", "orders", "fills", "equity",
+            "control"} <= tables  # fmt: skip
+    journal.close()
+
+
+def test_migrations_upgrade_an_old_file_in_place(tmp_path, monkeypatch):
+    path = tmp_path / "j.sqlite"
+    open_journal(path).close()
+    # a later version adds a column; the v1 file must be upgraded on open and keep its rows
+    monkeypatch.setattr("bot.journal.MIGRATIONS", [*MIGRATIONS, "ALTER TABLE runs ADD COLUMN note TEXT"])
+    monkeypatch.setattr("bot.journal.SCHEMA_VERSION", len(MIGRATIONS) + 1)
+    journal = Journal(path)
+    assert journal.schema_version() == len(MIGRATIONS) + 1
+    assert "note" in {r[1] for r in journal.query("PRAGMA table_info(runs)")}
+    journal.close()
+
+
+def test_a_newer_journal_is_refused(tmp_path):
+    path = tmp_path / "j.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    db.close()
+    with pytest.raises(sqlite3.DatabaseError, match="newer than this bot"):
+        open_journal(path)
+
+
+def test_buffered_rows_reach_disk_in_batches_and_on_close(tmp_path):
+    path = tmp_path / "j.sqlite"
+    journal = open_journal(path, batch_size=3)
+    journal.add_equity("r", T0, 1.0, 2.0, 1.0)
+    journal.add_equity("r", T0.replace(day=3), 1.0, 2.0, 1.0)
+    other = sqlite3.connect(path)
+    assert other.execute("SELECT COUNT(*) FROM equity").fetchone()[0] == 0  # still buffered
+    journal.add_equity("r", T0.replace(day=4), 1.0, 2.0, 1.0)  # third row: the batch is written
+    assert other.execute("SELECT COUNT(*) FROM equity").fetchone()[0] == 3
+    journal.add_equity("r", T0.replace(day=5), 1.0, 2.0, 1.0)
+    journal.close()
+    assert other.execute("SELECT COUNT(*) FROM equity").fetchone()[0] == 4
+
+
+def test_orders_and_fills_are_durable_at_once(tmp_path):
+    path = tmp_path / "j.sqlite"
+    journal = open_journal(path, batch_size=1000)
+    journal.add_equity("r", T0, 1.0, 2.0, 1.0)  # buffered before the order: must land first
+    request = OrderRequest("s-AAPL-1", "AAPL", Side.BUY, 10)
+    journal.record_order("r", Order(request, T0, OrderStatus.PENDING))
+    other = sqlite3.connect(path)
+    assert other.execute("SELECT status FROM orders").fetchone()[0] == "pending"
+    assert other.execute("SELECT COUNT(*) FROM equity").fetchone()[0] == 1
+    journal.record_order("r", Order(request, T0, OrderStatus.FILLED, filled_qty=10, filled_avg_price=5.0))
+    journal.record_fill("r", Fill("s-AAPL-1", "AAPL", Side.BUY, 10, 5.0, 0.1, T0))
+    journal.record_fill("r", Fill("s-AAPL-2", "AAPL", Side.SELL, 4, 6.0, 0.1, T0))
+    rows = other.execute("SELECT status, filled_qty FROM orders").fetchall()
+    assert rows == [("filled", 10)]  # updated in place, not duplicated
+    positions = journal.positions("r")
+    assert [(p["symbol"], p["qty"], p["avg_buy_price"]) for p in positions] == [("AAPL", 6, 5.0)]
+    journal.close()
+
+
+def test_control_state_round_trips(tmp_path):
+    journal = open_journal(tmp_path / "j.sqlite")
+    journal.set_control("trading", "halted", by="test", reason="because")
+    journal.set_control("trading", "active", by="test2")
+    row = journal.get_control("trading")
+    assert (row["value"], row["updated_by"]) == ("active", "test2")
+    journal.close()

@@ -1,0 +1,54 @@
+import json
+import logging
+
+import structlog
+
+from bot.logging import LOG_FILE_NAME, Redactor, bind_run, clear_run, configure_logging
+
+
+def test_redactor_hides_raw_and_json_escaped_secrets():
+    redact = Redactor(["PKABCDEF123", 'we"ird\\pw'])
+    assert redact("key=PKABCDEF123!") == "key=***!"
+    assert redact(json.dumps({"p": 'we"ird\\pw'})) == '{"p": "***"}'
+    assert Redactor(["ab"])("abc") == "abc"  # too short to redact safely
+
+
+def test_json_log_carries_mode_and_run_id_and_never_a_secret(tmp_path, capsys, monkeypatch):
+    secret = "SUPERSECRETKEY42"
+    monkeypatch.setenv("ALPACA_SECRET_KEY", secret)
+    monkeypatch.setenv("SMTP_PASSWORD", "mail-pass-99")
+    configure_logging(tmp_path, level="info")
+    try:
+        bind_run("simulate", "run-1")
+        log = structlog.get_logger("test")
+        log.info("connected", key=secret, note=f"auth with {secret}")
+        logging.getLogger("thirdparty").warning("header Authorization: mail-pass-99")
+        try:
+            raise RuntimeError(f"bad key {secret}")
+        except RuntimeError:
+            log.exception("failed")
+    finally:
+        clear_run()
+        logging.getLogger().handlers.clear()
+    text = (tmp_path / LOG_FILE_NAME).read_text()
+    console = capsys.readouterr().err
+    assert secret not in text and "mail-pass-99" not in text
+    assert secret not in console and "mail-pass-99" not in console
+    events = [json.loads(line) for line in text.splitlines()]
+    assert [e["event"] for e in events] == ["connected", "header Authorization: ***", "failed"]
+    for event in events[::2]:
+        assert event["mode"] == "simulate" and event["run_id"] == "run-1"
+    assert events[0]["key"] == "***"
+
+
+def test_log_file_rotates_by_size(tmp_path):
+    configure_logging(tmp_path, level="info", max_bytes=2000, backups=2, console=False)
+    try:
+        log = structlog.get_logger("test")
+        for i in range(200):
+            log.info("filler", i=i, pad="x" * 50)
+    finally:
+        logging.getLogger().handlers.clear()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == [LOG_FILE_NAME, f"{LOG_FILE_NAME}.1", f"{LOG_FILE_NAME}.2"]
+    assert (tmp_path / LOG_FILE_NAME).stat().st_size <= 2000
