@@ -67,6 +67,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: keep the traceback in the log, one line here
+        import logging
+        import traceback
+
+        root = logging.getLogger()
+        if root.handlers:
+            # the console handler shows warnings and up; the file gets the traceback as JSON
+            root.error("unexpected_error", exc_info=True)
+        else:
+            traceback.print_exc()
+        print(f"unexpected error: {type(exc).__name__}: {exc} (please report it)", file=sys.stderr)
+        return 1
     return 2
 
 

@@ -37,7 +37,7 @@ _TRADING_DAYS = 252
 _OVERNIGHT_SHARE = 0.25  # share of a day's variance realised between the close and the open
 _GARCH_ALPHA, _GARCH_BETA = 0.08, 0.90  # persistence 0.98: calm and stormy spells last weeks
 _T_DOF = 5  # Student-t innovations: fat tails
-_MARKET_VOL, _MARKET_DRIFT = 0.17, 0.07  # annual, the common factor
+_MARKET_VOL, _MARKET_DRIFT = 0.17, 0.05  # annual, the common factor
 
 
 def symbol_key(ticker: str) -> int:
@@ -63,11 +63,11 @@ class SymbolParams:
 
 
 DEFAULT_PARAMS: dict[str, SymbolParams] = {
-    "ACME": SymbolParams(48.50, 0.05, 0.20, 1.0, 2.5e6, 0.01, 20.0),
+    "ACME": SymbolParams(48.50, 0.03, 0.20, 1.0, 2.5e6, 0.01, 20.0),
     "GLBX": SymbolParams(132.00, 0.02, 0.16, 0.8, 1.6e6, 0.01, 15.0),
     "INIT": SymbolParams(27.30, 0.00, 0.24, 1.2, 9.0e5, 0.01, 12.0),
-    "UMBR": SymbolParams(64.10, -0.02, 0.28, 0.9, 1.2e5, 0.30, 5.0),  # the thin one
-    "HOOL": SymbolParams(245.00, 0.07, 0.22, 1.3, 6.0e6, 0.01, 30.0),
+    "UMBR": SymbolParams(64.10, -0.02, 0.26, 1.0, 1.2e5, 0.30, 5.0),  # the thin one
+    "HOOL": SymbolParams(245.00, 0.03, 0.22, 1.3, 6.0e6, 0.01, 30.0),
 }
 
 
@@ -159,12 +159,15 @@ class MarketFactor:
 
 def _standard_t(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     z = rng.standard_t(_T_DOF, size=shape) / np.sqrt(_T_DOF / (_T_DOF - 2))
-    return np.clip(z, -10.0, 10.0)  # fat tails, but no 30-sigma day from one unlucky draw
+    return np.clip(z, -8.0, 8.0)  # fat tails, but no 30-sigma day from one unlucky draw
 
 
 def _garch(z: np.ndarray, daily_var: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """GARCH(1,1) gap and intraday shocks from standardised pairs ``z`` of shape (n, 2)."""
     omega = daily_var * (1 - _GARCH_ALPHA - _GARCH_BETA)
+    # With fat-tailed shocks a run of big days can push the variance up for years; capping the
+    # volatility at three times normal (about 2008 or March 2020 for the market) keeps it plausible.
+    ceiling = 9.0 * daily_var
     w_gap, w_intra = np.sqrt(_OVERNIGHT_SHARE), np.sqrt(1 - _OVERNIGHT_SHARE)
     n = len(z)
     var, gap, intra = np.empty(n), np.empty(n), np.empty(n)
@@ -173,7 +176,7 @@ def _garch(z: np.ndarray, daily_var: float) -> tuple[np.ndarray, np.ndarray, np.
         sd = h**0.5
         g, i = sd * w_gap * z_gap, sd * w_intra * z_intra
         var[t], gap[t], intra[t] = h, g, i
-        h = omega + _GARCH_ALPHA * (g + i) ** 2 + _GARCH_BETA * h
+        h = min(omega + _GARCH_ALPHA * (g + i) ** 2 + _GARCH_BETA * h, ceiling)
     return var, gap, intra
 
 

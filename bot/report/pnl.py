@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bot.report.metrics import daily_equity, drawdown  # noqa: E402
@@ -24,7 +25,8 @@ def plot_pnl(curve: pd.DataFrame, path: Path, *, title: str, synthetic: bool) ->
     ax_eq.plot(local.index, local["equity"], label="strategy", color="tab:blue", linewidth=1.3)
     ax_eq.plot(local.index, local["buy_and_hold"], label="buy and hold (equal weight, no costs)",
                color="tab:gray", linewidth=1.0, linestyle="--")  # fmt: skip
-    ax_eq.set_ylabel("equity ($)")
+    ax_eq.set_ylabel("equity")
+    ax_eq.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}"))
     ax_eq.legend(loc="upper left")
     ax_eq.grid(alpha=0.3)
     ax_eq.set_title(title + (f"\n{SYNTHETIC_NOTE}" if synthetic else ""), fontsize=11,
