@@ -5,8 +5,9 @@ Hooli) trade on the real NYSE calendar from 2018-01-02 to 2024-12-31. Results on
 nothing about real markets: they only show that the pipeline runs and that a model can find the
 effects that were deliberately built in, which are:
 
-- **volatility clustering and fat tails**: GARCH(1,1) variance (persistence 0.98) with Student-t
-  (5 degrees of freedom) shocks, for each company and for a common market factor;
+- **volatility clustering and fat tails**: GARCH(1,1) variance (persistence 0.98, volatility
+  capped at three times normal) with Student-t (5 degrees of freedom) shocks, for each company
+  and for a common market factor;
 - **correlation**: returns = drift + beta * market factor + idiosyncratic shock (pairwise
   correlation about 0.3-0.5); each company has its own drift, volatility and beta;
 - **overnight gaps**: a quarter of each day's variance arrives between the close and the open;
@@ -38,10 +39,9 @@ import numpy as np
 import pandas as pd
 
 from bot.data.base import BAR_COLUMNS, BarFeed
-from bot.data.resample import resample_bars
+from bot.data.resample import regular_session_mask, resample_bars
 from bot.data.sample_market import (
     MARKET_KEY,
-    MINUTE_NS,
     STREAM_NEWS,
     DailyPath,
     MarketFactor,
@@ -88,14 +88,18 @@ class SampleFeed(BarFeed):
     | ``headlines(symbols, start, end)`` | the symbols' headlines plus market-wide ones (symbol ""), published in ``[start, end]`` |
     | ``news_truth(symbols, start, end)`` | the same rows with the hidden ``tone``, ``strength`` and affected ``session``: for tests and benchmarks only, never for a strategy |
 
-    Naive datetimes are read as UTC. Any ticker may be given: unknown ones get plausible
-    parameters derived from the ticker, and are named by their ticker in headlines.
+    Intraday frames include the extended-hours prints unless ``extended_hours=False`` (then
+    they are dropped before resampling, as ``CsvFeed`` does). Naive datetimes are read as UTC.
+    Any ticker may be given: unknown ones get plausible parameters derived from the ticker, and
+    are named by their ticker in headlines.
     """
 
     name = "sample"
     synthetic = True
 
-    def __init__(self, seed: int = 7, symbols: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, seed: int = 7, symbols: Sequence[str] | None = None, *, extended_hours: bool = True
+    ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         tickers = tuple(SAMPLE_COMPANIES) if symbols is None else tuple(symbols)
@@ -104,6 +108,7 @@ class SampleFeed(BarFeed):
             raise ValueError(f"symbols must be distinct upper-case tickers, got {list(tickers)!r}")
         self.seed = int(seed)
         self.symbols = tickers
+        self.extended_hours = extended_hours
         self._daily: dict[str, DailyPath] = {}
         self._events: dict[str, NewsEvents] = {}
         self._market: MarketFactor | None = None
@@ -122,26 +127,28 @@ class SampleFeed(BarFeed):
         cal = self._calendar()
         lo, hi = _bound(start, cal.labels.asi8[0]), _bound(end, cal.post_end_ns[-1])
         if timeframe.is_daily:
-            return {symbol: self._daily_frame(symbol, lo, hi) for symbol in symbols}
+            return {symbol: self._daily_frame(symbol, lo, hi, start, end) for symbol in symbols}
         first = int(np.searchsorted(cal.post_end_ns, lo, side="right"))
         last = int(np.searchsorted(cal.pre_ns, hi, side="right")) - 1
         if last - first + 1 > MAX_INTRADAY_SESSIONS:
             raise DataError(
-                f"sample feed: a {timeframe.name} request from {_show(lo)} to {_show(hi)} spans "
+                f"sample feed: a {timeframe.name} request {_between(start, end)} spans "
                 f"{last - first + 1} sessions; intraday requests are limited to "
                 f"{MAX_INTRADAY_SESSIONS} sessions, ask for a shorter range"
             )
-        if first > last:
-            raise _no_bars(symbols[0], timeframe, lo, hi)
+        if first > last and symbols:
+            raise _no_bars(symbols[0], timeframe, start, end)
         out = {}
         for symbol in symbols:
             frame = self._minute_frame(symbol, range(first, last + 1))
+            if not self.extended_hours:  # before resampling: a 09:00 hour bar keeps 09:30-09:59
+                frame = frame[regular_session_mask(frame.index)]
             if timeframe.minutes != 1:
                 frame = resample_bars(frame, timeframe)
             # Bars are cut by start time after resampling, so a bar is the same whatever the range.
             frame = frame[(frame.index.asi8 >= lo) & (frame.index.asi8 <= hi)]
             if frame.empty:
-                raise _no_bars(symbol, timeframe, lo, hi)
+                raise _no_bars(symbol, timeframe, start, end)
             out[symbol] = frame
         return out
 
@@ -152,11 +159,13 @@ class SampleFeed(BarFeed):
         frames = self.history(symbols, start.to_pydatetime(), None, timeframe)
         return {symbol: frame.iloc[-1:] for symbol, frame in frames.items()}
 
-    def _daily_frame(self, symbol: str, lo: int, hi: int) -> pd.DataFrame:
+    def _daily_frame(
+        self, symbol: str, lo: int, hi: int, start: datetime | None, end: datetime | None
+    ) -> pd.DataFrame:
         cal, day = self._calendar(), self._daily_path(symbol)
         rows = (cal.labels.asi8 >= lo) & (cal.labels.asi8 <= hi)
         if not rows.any():
-            raise _no_bars(symbol, TIMEFRAMES["1Day"], lo, hi)
+            raise _no_bars(symbol, TIMEFRAMES["1Day"], start, end)
         columns = {c: getattr(day, c)[rows] for c in BAR_COLUMNS}
         return pd.DataFrame(columns, index=cal.labels[rows], dtype="float64")
 
@@ -209,9 +218,9 @@ class SampleFeed(BarFeed):
                 frames.append(render(events, mask, self.seed, ticker, name, with_truth))
         extra = ("tone", "strength", "session") if with_truth else ()
         if not frames:
-            frame = pd.DataFrame({c: pd.Series(dtype="object") for c in (*HEADLINE_COLUMNS, *extra)})
-            frame["published_at"] = pd.Series(dtype="datetime64[ns, UTC]")
-            return frame
+            dtypes = {c: "str" for c in HEADLINE_COLUMNS} | {"tone": "int64", "strength": "float64"}
+            dtypes |= {"published_at": "datetime64[ns, UTC]", "session": "int64"}
+            return pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in (*HEADLINE_COLUMNS, *extra)})
         frame = pd.concat(frames, ignore_index=True)
         frame["published_at"] = frame["published_at"].astype("datetime64[ns, UTC]")
         return frame.sort_values(["published_at", "symbol", "guid"], ignore_index=True)
@@ -260,12 +269,15 @@ def _bound(value: datetime | None, default: int) -> int:
     return int(stamp.as_unit("ns").value)
 
 
-def _show(ns: int) -> str:
-    return pd.Timestamp(ns, tz="UTC").isoformat()
+def _between(start: datetime | None, end: datetime | None) -> str:
+    """The range as the caller gave it, in UTC (None = the start or end of the sample)."""
+    first = "the start" if start is None else pd.Timestamp(_bound(start, 0), tz="UTC").isoformat()
+    last = "the end" if end is None else pd.Timestamp(_bound(end, 0), tz="UTC").isoformat()
+    return f"from {first} to {last}"
 
 
-def _no_bars(symbol: str, timeframe: Timeframe, lo: int, hi: int) -> DataError:
+def _no_bars(symbol: str, timeframe: Timeframe, start: datetime | None, end: datetime | None) -> DataError:
     return DataError(
-        f"sample feed has no {timeframe.name} bars for {symbol} between {_show(lo)} and "
-        f"{_show(hi)}; it covers NYSE sessions {FIRST_SESSION} to {LAST_SESSION}"
+        f"sample feed has no {timeframe.name} bars for {symbol} {_between(start, end)}; "
+        f"it covers NYSE sessions {FIRST_SESSION} to {LAST_SESSION}"
     )

@@ -181,8 +181,9 @@ def _garch(z: np.ndarray, daily_var: float) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def market_factor(seed: int, n: int, news: NewsShifts) -> MarketFactor:
-    var, gap, intra = _garch(_standard_t(generator(seed, STREAM_DAILY, MARKET_KEY), (n, 2)),
-                             _MARKET_VOL**2 / _TRADING_DAYS)
+    """The common factor every symbol loads on (its own Generator, so it is shared exactly)."""
+    z = _standard_t(generator(seed, STREAM_DAILY, MARKET_KEY), (n, 2))
+    var, gap, intra = _garch(z, _MARKET_VOL**2 / _TRADING_DAYS)
     return MarketFactor(gap + news.gap, intra + _MARKET_DRIFT / _TRADING_DAYS + news.drift, var, news)
 
 
@@ -223,7 +224,8 @@ def daily_path(seed: int, ticker: str, market: MarketFactor, own: NewsShifts) ->
     open_ = np.maximum(np.round(op, 2), 0.01)
     close = np.maximum(np.round(cl, 2), 0.01)
     high = np.maximum(np.round(op * np.exp((intra + root_high) / 2), 2), np.maximum(open_, close))
-    low = np.maximum(np.minimum(np.round(op * np.exp((intra - root_low) / 2), 2), np.minimum(open_, close)), 0.01)
+    low = np.minimum(np.round(op * np.exp((intra - root_low) / 2), 2), np.minimum(open_, close))
+    low = np.maximum(low, 0.01)
 
     # Volume is log-normal, higher on big-move days and on days with news.
     surprise = np.abs(gap + intra) / np.sqrt(total_var)
@@ -232,8 +234,8 @@ def daily_path(seed: int, ticker: str, market: MarketFactor, own: NewsShifts) ->
 
     prev_close = np.concatenate(([p.start_price], close[:-1]))
     shifts = _with_market_news(own, market.news, p.beta)
-    return DailyPath(open_, high, low, close, volume, prev_close, intra_sd,
-                     np.sqrt(_OVERNIGHT_SHARE * total_var), shifts)
+    gap_sd = np.sqrt(_OVERNIGHT_SHARE * total_var)
+    return DailyPath(open_, high, low, close, volume, prev_close, intra_sd, gap_sd, shifts)
 
 
 def _with_market_news(own: NewsShifts, market: NewsShifts, beta: float) -> NewsShifts:
@@ -274,7 +276,9 @@ def _post_weights() -> np.ndarray:
     return w / w.sum()
 
 
-def session_minutes(seed: int, ticker: str, i: int, cal: SessionCalendar, day: DailyPath) -> MinuteBars:
+def session_minutes(
+    seed: int, ticker: str, i: int, cal: SessionCalendar, day: DailyPath
+) -> MinuteBars:
     """Session ``i``'s minute bars: sparse pre-market, regular session, sparse after-hours.
 
     The regular-session minutes are a Brownian bridge from the day's open to its close with
@@ -284,7 +288,8 @@ def session_minutes(seed: int, ticker: str, i: int, cal: SessionCalendar, day: D
     """
     p = symbol_params(ticker)
     rng = generator(seed, STREAM_MINUTES, symbol_key(ticker), i)
-    day_open, day_high, day_low, day_close = (float(a[i]) for a in (day.open, day.high, day.low, day.close))
+    day_open, day_high = float(day.open[i]), float(day.high[i])
+    day_low, day_close = float(day.low[i]), float(day.close[i])
     n = int((cal.close_ns[i] - cal.open_ns[i]) // MINUTE_NS)
     u = _u_shape(n)
     step_sd = day.intra_sd[i] * np.sqrt(u)
@@ -305,7 +310,8 @@ def session_minutes(seed: int, ticker: str, i: int, cal: SessionCalendar, day: D
     down = (bottom - day_low) / (bottom - raw_low) if raw_low < bottom else 0.0
 
     def squeeze(y: np.ndarray) -> np.ndarray:
-        y = np.where(y > top, top + (y - top) * up, np.where(y < bottom, bottom - (bottom - y) * down, y))
+        y = np.where(y > top, top + (y - top) * up, y)
+        y = np.where(y < bottom, bottom - (bottom - y) * down, y)
         return np.clip(np.round(y, 2), day_low, day_high)
 
     o, h, lo, c = squeeze(o), squeeze(h), squeeze(lo), squeeze(c)

@@ -93,7 +93,7 @@ _MARKET: dict[int, tuple[tuple[str, str], ...]] = {
     ),
     0: (
         ("Markets await Fed minutes", "Investors look to the central bank's minutes for rate clues."),
-        ("Investors eye jobs data due Friday", "Traders are positioning ahead of the monthly payrolls report."),
+        ("Investors eye jobs data due Friday", "Traders position ahead of the monthly payrolls report."),
         ("Trading quiet ahead of earnings season", "Volumes were light as investors waited for results."),
     ),
 }

@@ -127,8 +127,19 @@ def test_bars_frames_follow_the_contract(
     for frame in november.values():
         assert_bars_frame(frame)
     for timeframe in ("5Min", "15Min", "1Hour"):
-        for frame in feed.history(SYMBOLS, ny("2019-11-04"), ny("2019-11-08"), TIMEFRAMES[timeframe]).values():
+        frames = feed.history(SYMBOLS, ny("2019-11-04"), ny("2019-11-08"), TIMEFRAMES[timeframe])
+        for frame in frames.values():
             assert_bars_frame(frame)
+
+
+def test_any_ticker_gets_a_plausible_market_of_its_own(daily: dict[str, pd.DataFrame]) -> None:
+    custom = SampleFeed(symbols=["XYZ", "ACME"])
+    frames = custom.history(["XYZ", "ACME"], None, None, DAY)
+    pd.testing.assert_frame_equal(frames["ACME"], daily["ACME"], check_exact=True)
+    assert_bars_frame(frames["XYZ"])
+    assert 20 <= frames["XYZ"]["close"].iloc[0] <= 300
+    news = custom.headlines(["XYZ"], None, None)
+    assert news.loc[news["symbol"] == "XYZ", "title"].str.contains("XYZ").all()
 
 
 def test_errors_name_the_problem(feed: SampleFeed) -> None:
@@ -223,7 +234,8 @@ def test_daily_bar_is_the_aggregate_of_its_regular_minutes(
         aggregate = resample_bars(minutes[regular_session_mask(minutes.index)], DAY)
         pd.testing.assert_frame_equal(aggregate, daily[symbol].loc[aggregate.index], check_exact=True)
         assert len(aggregate) == 20
-    for first, last in (("2018-01-02", "2018-01-03"), ("2020-03-16", "2020-03-17"), ("2024-12-30", "2024-12-31")):
+    edges = (("2018-01-02", "2018-01-03"), ("2020-03-16", "2020-03-17"), ("2024-12-30", "2024-12-31"))
+    for first, last in edges:  # the span's first and last sessions, and a wild week
         minutes = feed.history(["UMBR"], ny(first), ny(f"{last} 20:00"), MINUTE)["UMBR"]
         aggregate = resample_bars(minutes[regular_session_mask(minutes.index)], DAY)
         pd.testing.assert_frame_equal(aggregate, daily["UMBR"].loc[aggregate.index], check_exact=True)
@@ -244,6 +256,18 @@ def test_extended_hours_prints_exist_but_stay_out_of_daily_bars(
         everything = resample_bars(minutes, DAY)
         days = everything.index
         assert (everything["volume"] > daily[symbol].loc[days, "volume"]).any()
+
+
+def test_extended_hours_can_be_left_out(november: dict[str, pd.DataFrame]) -> None:
+    regular_only = SampleFeed(extended_hours=False)
+    start, end = ny("2019-11-25"), ny("2019-11-29 20:00")
+    minutes = regular_only.history(["ACME"], start, end, MINUTE)["ACME"]
+    full = november["ACME"].loc[start:end]
+    pd.testing.assert_frame_equal(minutes, full[regular_session_mask(full.index)], check_exact=True)
+    hours = regular_only.history(["ACME"], start, end, TIMEFRAMES["1Hour"])["ACME"]
+    pd.testing.assert_frame_equal(hours, resample_bars(minutes, TIMEFRAMES["1Hour"]), check_exact=True)
+    with pytest.raises(DataError, match="no 1Min bars"):
+        regular_only.history(["ACME"], ny("2019-11-25 04:00"), ny("2019-11-25 09:29"), MINUTE)
 
 
 # ----------------------------------------------------------------------------- news
@@ -273,7 +297,8 @@ def test_headlines_are_deterministic_and_range_independent(feed: SampleFeed) -> 
     part = feed.headlines(["INIT"], start, end)
     assert len(part) > 5 and set(part["symbol"]) <= {"", "INIT"}
     full = SampleFeed(seed=7).headlines(SYMBOLS, None, None)
-    window = full[(full["published_at"] >= start) & (full["published_at"] <= end) & full["symbol"].isin(["", "INIT"])]
+    inside = (full["published_at"] >= start) & (full["published_at"] <= end)
+    window = full[inside & full["symbol"].isin(["", "INIT"])]
     pd.testing.assert_frame_equal(part, window.reset_index(drop=True))
     other = SampleFeed(seed=8).headlines(["INIT"], start, end)
     assert not other["published_at"].equals(part["published_at"])
