@@ -334,7 +334,9 @@ class Journal:
             "SELECT symbol, SUM(CASE side WHEN 'buy' THEN qty ELSE -qty END) AS qty,"
             " SUM(CASE side WHEN 'buy' THEN qty * price ELSE 0 END)"
             "   / NULLIF(SUM(CASE side WHEN 'buy' THEN qty ELSE 0 END), 0) AS avg_buy_price"
-            " FROM fills WHERE run_id = ? GROUP BY symbol HAVING qty != 0 ORDER BY symbol",
+            " FROM fills WHERE run_id = ? GROUP BY symbol"
+            # the aggregate spelled out: in HAVING, a bare "qty" would mean the column, not the alias
+            " HAVING SUM(CASE side WHEN 'buy' THEN qty ELSE -qty END) != 0 ORDER BY symbol",
             (run_id,),
         ).fetchall()
 

@@ -67,6 +67,8 @@ def test_orders_and_fills_are_durable_at_once(tmp_path):
     journal.record_order("r", Order(request, T0, OrderStatus.FILLED, filled_qty=10, filled_avg_price=5.0))
     journal.record_fill("r", Fill("s-AAPL-1", "AAPL", Side.BUY, 10, 5.0, 0.1, T0))
     journal.record_fill("r", Fill("s-AAPL-2", "AAPL", Side.SELL, 4, 6.0, 0.1, T0))
+    journal.record_fill("r", Fill("s-MSFT-1", "MSFT", Side.BUY, 3, 6.0, 0.1, T0))
+    journal.record_fill("r", Fill("s-MSFT-2", "MSFT", Side.SELL, 3, 7.0, 0.1, T0))  # flat: not listed
     rows = other.execute("SELECT status, filled_qty FROM orders").fetchall()
     assert rows == [("filled", 10)]  # updated in place, not duplicated
     positions = journal.positions("r")
