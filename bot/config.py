@@ -15,6 +15,7 @@ import dataclasses
 import os
 import tomllib
 import types
+from types import MappingProxyType
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,8 +29,12 @@ from bot.timeframes import TIMEFRAMES
 Check = Callable[[Any], str | None]
 
 
-def _key(default: Any, help: str, check: Check | None = None) -> Any:
-    return field(default=default, metadata={"help": help, "check": check})
+def _key(default: Any, help: str, check: Check | None = None, normalize: Callable[[Any], Any] | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "check": check, "normalize": normalize})
+
+
+def _upper_all(value: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip().upper() for v in value)
 
 
 def _positive(value: float) -> str | None:
@@ -65,7 +70,7 @@ def _symbols(value: tuple[str, ...]) -> str | None:
 @dataclass(frozen=True)
 class DataConfig:
     source: str = _key("sample", "where bars come from: 'sample' or 'csv:DIR'", _source)
-    symbols: tuple[str, ...] = _key((), "symbols to trade; empty = the source's default", _symbols)
+    symbols: tuple[str, ...] = _key((), "symbols to trade; empty = the source's default", _symbols, _upper_all)
     timeframe: str = _key("1Day", "bar timeframe", _one_of(*TIMEFRAMES))
     start: date | None = _key(None, "first date of a replay (YYYY-MM-DD); empty = source default")
     end: date | None = _key(None, "last date of a replay (YYYY-MM-DD); empty = source default")
@@ -114,6 +119,54 @@ class RiskConfig:
     )
 
 
+def _url(value: str) -> str | None:
+    return None if value.startswith(("http://", "https://")) else "an http:// or https:// URL"
+
+
+def _urls(value: tuple[str, ...]) -> str | None:
+    bad = [u for u in value if not u.startswith(("http://", "https://"))]
+    return f"http:// or https:// URLs (bad: {bad!r})" if bad else None
+
+
+def _symbol_templates(value: tuple[str, ...]) -> str | None:
+    bad = [u for u in value if "{symbol}" not in u or _url(u)]
+    return f"URLs containing {{symbol}} (bad: {bad!r})" if bad else None
+
+
+@dataclass(frozen=True)
+class AlpacaConfig:
+    trading_url: str = _key("https://paper-api.alpaca.markets", "trading API (paper only)", _url)
+    data_url: str = _key("https://data.alpaca.markets", "market data and news API", _url)
+    stream_url: str = _key("wss://stream.data.alpaca.markets", "market data websocket")
+    timeout_seconds: float = _key(10.0, "seconds before an Alpaca request is abandoned", _positive)
+
+
+@dataclass(frozen=True)
+class NewsConfig:
+    feeds: tuple[str, ...] = _key((), "general market RSS/Atom feed URLs", _urls)
+    symbol_feeds: tuple[str, ...] = _key((), "per-symbol feed URL templates with {symbol}", _symbol_templates)
+    aliases: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({}),
+        metadata={"help": "company names that mean a symbol, e.g. AAPL = [\"Apple\"]", "check": None},
+    )
+    alpaca: bool = _key(False, "also fetch Alpaca's news API (needs keys)")
+    timeout_seconds: float = _key(10.0, "seconds before a feed request is abandoned", _positive)
+    max_bytes: int = _key(5_000_000, "largest feed body accepted, bytes", _positive)
+    backoff_seconds: float = _key(60.0, "wait after a feed error; doubles per error in a row", _positive)
+    max_backoff_seconds: float = _key(3600.0, "longest wait after repeated feed errors", _positive)
+    replay: str = _key("sample", "headlines replayed in simulations: 'sample', 'none' or 'csv:FILE'",
+                       lambda v: None if v in ("sample", "none") or (v.startswith("csv:") and len(v) > 4)
+                       else "'sample', 'none' or 'csv:FILE'")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SentimentConfig:
+    positive_threshold: float = _key(0.05, "score at or above which a text is positive")
+    negative_threshold: float = _key(-0.05, "score at or below which a text is negative")
+    lookback_hours: float = _key(72.0, "headlines older than this do not count in features", _positive)
+    half_life_hours: float = _key(24.0, "half-life of a headline's weight in the decayed mean", _positive)
+
+
 @dataclass(frozen=True)
 class JournalConfig:
     path: str = _key("logs/journal.sqlite", "SQLite journal file")
@@ -140,6 +193,9 @@ class Config:
     broker: BrokerConfig = field(default_factory=BrokerConfig)
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
+    alpaca: AlpacaConfig = field(default_factory=AlpacaConfig)
+    news: NewsConfig = field(default_factory=NewsConfig)
+    sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
@@ -158,6 +214,10 @@ def _cross_checks(config: Config) -> list[tuple[str, str]]:
     sma = config.strategy.sma_cross
     if sma.fast >= sma.slow:
         problems.append(("strategy.sma_cross.fast", f"less than strategy.sma_cross.slow ({sma.slow})"))
+    sent = config.sentiment
+    if not -1 <= sent.negative_threshold < sent.positive_threshold <= 1:
+        problems.append(("sentiment.negative_threshold",
+                         f"-1 <= negative_threshold < positive_threshold ({sent.positive_threshold}) <= 1"))  # fmt: skip
     d = config.data
     if d.start and d.end and d.start > d.end:
         problems.append(("data.end", f"a date on or after data.start ({d.start})"))
@@ -223,6 +283,9 @@ def _build(cls: type, table: Mapping[str, Any], prefix: str, where: str, convert
             values[name] = value if converted else _build(kind, value, f"{key}.", where)
             continue
         values[name] = _convert(value, kind, key, where)
+        normalize = fields[name].metadata.get("normalize")
+        if normalize and values[name] is not None:
+            values[name] = normalize(values[name])
         check = fields[name].metadata.get("check")
         problem = check(values[name]) if check and values[name] is not None else None
         if problem:
@@ -267,11 +330,17 @@ def _convert(value: Any, kind: Any, key: str, where: str) -> Any:
             except ValueError:
                 pass
         raise fail("a date YYYY-MM-DD")
+    if origin is dict:
+        if isinstance(value, Mapping):
+            return MappingProxyType(
+                {str(k).upper(): _convert(v, typing.get_args(kind)[1], f"{key}.{k}", where) for k, v in value.items()}
+            )
+        raise fail("a table")
     if origin is tuple:
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-            return tuple(v.upper() for v in value)
+            return tuple(value)
         raise fail("a list of strings")
     raise TypeError(f"unsupported config type {kind!r} for {key}")  # a bug in this file, not input
 
@@ -286,7 +355,8 @@ def describe(config_cls: type = Config, prefix: str = "") -> list[tuple[str, Any
         if dataclasses.is_dataclass(kind):
             rows.extend(describe(kind, f"{prefix}{f.name}."))
         else:
-            rows.append((prefix + f.name, f.default, f.metadata.get("help", "")))
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            rows.append((prefix + f.name, default, f.metadata.get("help", "")))
     return rows
 
 

@@ -132,6 +132,14 @@ MIGRATIONS: list[str] = [
         reason TEXT
     );
     """,
+    # 1 -> 2: headlines keep whether their time was estimated, their label and a de-dup key
+    """
+    ALTER TABLE headlines ADD COLUMN published_estimated INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE headlines ADD COLUMN label TEXT;
+    ALTER TABLE headlines ADD COLUMN title_key TEXT;
+    CREATE INDEX headlines_title_key ON headlines (title_key);
+    CREATE INDEX headlines_published ON headlines (published_at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -306,6 +314,53 @@ class Journal:
             (run_id, fill.client_order_id, iso(fill.ts), fill.symbol, str(fill.side), fill.qty,
              fill.price, fill.commission),  # fmt: skip
         )
+
+    def record_headlines(self, headlines: Iterable[Any]) -> int:
+        """Store headlines (``bot.news.base.Headline``), committed before returning.
+
+        A headline already stored under the same (source, guid) is left as it was (the first
+        sighting wins, so a replay sees what the live run saw). Returns how many were new.
+        """
+        rows = [
+            (h.source, h.guid, iso(h.published_at), iso(h.fetched_at), h.title, h.summary, h.link,
+             ",".join(h.symbols), h.score, h.scorer_version, int(h.published_estimated), h.label, h.key)
+            for h in headlines
+        ]  # fmt: skip
+        if not rows:
+            return 0
+        started = time.perf_counter()
+        with self._transaction():
+            self._write_buffers()
+            before = self._db.total_changes
+            self._db.executemany(
+                "INSERT OR IGNORE INTO headlines (source, guid, published_at, fetched_at, title, summary,"
+                " link, symbols, score, scorer_version, published_estimated, label, title_key)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            inserted = self._db.total_changes - before
+        self.write_seconds += time.perf_counter() - started
+        return inserted
+
+    def known_title_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` (normalised titles) the journal already holds, from any source."""
+        keys = list(set(keys))
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"SELECT DISTINCT title_key FROM headlines WHERE title_key IN ({marks})", chunk)
+            found.update(r[0] for r in rows)
+        return found
+
+    def headlines_between(self, start: datetime | None, end: datetime | None) -> list[sqlite3.Row]:
+        """Stored headlines published in [start, end], oldest first."""
+        lo = iso(start) if start else ""
+        hi = iso(end) if end else "9999"
+        return self._db.execute(
+            "SELECT * FROM headlines WHERE published_at >= ? AND published_at <= ? ORDER BY published_at, id",
+            (lo, hi),
+        ).fetchall()
 
     def set_control(self, key: str, value: str, *, by: str, reason: str = "") -> None:
         self._durable(

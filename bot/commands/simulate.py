@@ -43,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
         summary = write_report(result, out)
         status = "completed"
         log.info("simulation_finished", **{k: v for k, v in summary.items() if k != "files"})
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
     finally:
         journal.end_run(run_id, status, summary if status == "completed" else None)
         journal.close()

@@ -83,3 +83,19 @@ def test_control_state_round_trips(tmp_path):
     row = journal.get_control("trading")
     assert (row["value"], row["updated_by"]) == ("active", "test2")
     journal.close()
+
+
+def test_headlines_are_stored_once_with_score_and_version(tmp_path):
+    from bot.news.base import Headline
+
+    journal = open_journal(tmp_path / "j.sqlite")
+    h = Headline("rss:http://127.0.0.1/feed", "g1", "Acme beats estimates!", T0, T0, symbols=("ACME",),
+                 score=0.6, label="positive", scorer_version="v1")  # fmt: skip
+    unscored = Headline("rss:http://127.0.0.1/feed", "g2", "Globex: ???", T0, T0, published_estimated=True)
+    assert journal.record_headlines([h, unscored]) == 2
+    assert journal.record_headlines([h]) == 0  # same source and guid: not stored twice
+    rows = journal.headlines_between(None, None)
+    assert [(r["guid"], r["score"], r["scorer_version"], r["published_estimated"]) for r in rows] == [
+        ("g1", 0.6, "v1", 0), ("g2", None, None, 1)]  # fmt: skip
+    assert journal.known_title_keys(["acme beats estimates", "nope"]) == {"acme beats estimates"}
+    journal.close()

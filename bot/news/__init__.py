@@ -1,0 +1,1 @@
+"""News: RSS and Alpaca headlines, finance-tuned VADER sentiment, sentiment features for bars."""
