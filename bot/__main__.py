@@ -41,8 +41,26 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--end", help="last date, YYYY-MM-DD (New York)")
     sim.add_argument("--timeframe", help="1Day, 1Hour, 15Min, 5Min or 1Min")
     sim.add_argument("--strategy", help="sma_cross or buy_and_hold")
+    sim.add_argument("--news", metavar="SOURCE",
+                     help="headlines to replay: 'sample', 'none' or 'csv:FILE' (overrides news.replay)")  # fmt: skip
     sim.add_argument("--out", metavar="DIR", help="report folder (default: [report] dir/sim-RUN_ID)")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+    sentiment = commands.add_parser("sentiment", help="score the sentiment of headlines",
+                                    description="Print each text's sentiment score in [-1, 1] and its label.")  # fmt: skip
+    _add_config(sentiment)
+    sentiment.add_argument("texts", nargs="*", metavar="TEXT", help="headlines to score")
+    sentiment.add_argument("--file", metavar="CSV", help="score a column of a CSV file")
+    sentiment.add_argument("--column", metavar="NAME", help="the column of --file (default: title)")
+    sentiment.add_argument("--json", action="store_true", help="one JSON object per line: text, score, label")
+
+    news = commands.add_parser("news", help="fetch the configured news feeds and print new headlines",
+                               description="Fetch the RSS/Atom feeds of [news] (and Alpaca news when enabled), "
+                               "store every headline in the journal and print the new ones with their symbols "
+                               "and scores.")  # fmt: skip
+    _add_config(news)
+    news.add_argument("--once", action="store_true", help="fetch once and exit (the default today)")
+    news.add_argument("--json", action="store_true", help="one JSON object per line")
 
     status = commands.add_parser("status", help="last run, positions and equity from the journal")
     _add_config(status)
@@ -55,6 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             from bot.commands.simulate import run
+
+            return run(args)
+        if args.command == "sentiment":
+            from bot.commands.sentiment import run
+
+            return run(args)
+        if args.command == "news":
+            from bot.commands.news import run
 
             return run(args)
         if args.command == "status":
