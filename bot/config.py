@@ -167,6 +167,42 @@ class SentimentConfig:
     half_life_hours: float = _key(24.0, "half-life of a headline's weight in the decayed mean", _positive)
 
 
+PRICE_FEATURES = ("ret", "range", "rel_volume")
+SENTIMENT_FEATURES = ("sent_mean", "sent_count", "sent_pos_share", "sent_neg_share", "market_sent")
+
+
+def _features(value: tuple[str, ...]) -> str | None:
+    known = PRICE_FEATURES + SENTIMENT_FEATURES
+    bad = [f for f in value if f not in known]
+    if bad or not value:
+        return f"a non-empty list of features from {', '.join(known)} (bad: {bad!r})"
+    return None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    features: tuple[str, ...] = _key(PRICE_FEATURES + SENTIMENT_FEATURES, "model inputs per bar", _features)
+    window: int = _key(20, "bars in one input window", _positive)
+    volume_window: int = _key(20, "bars in the causal mean that relative volume divides by", _positive)
+    layers: int = _key(1, "stacked LSTM layers", _positive)
+    units: int = _key(16, "units per LSTM layer", _positive)
+    dropout: float = _key(0.1, "dropout between layers, 0..0.9", lambda v: None if 0 <= v < 0.9 else "0 <= x < 0.9")
+    learning_rate: float = _key(0.001, "Adam learning rate", _positive)
+    epochs: int = _key(30, "most training epochs per fit", _positive)
+    batch_size: int = _key(64, "windows per training batch", _positive)
+    patience: int = _key(4, "epochs without validation gain before early stopping", _positive)
+    validation_fraction: float = _key(0.2, "end slice of each training window used for early stopping",
+                                      lambda v: None if 0 < v < 0.5 else "a number in (0, 0.5)")  # fmt: skip
+    seed: int = _key(7, "seed of weights, shuffling and dropout")
+    train_bars: int = _key(750, "bars per symbol in a walk-forward training window", _positive)
+    test_bars: int = _key(125, "bars tested (and the retraining interval) per fold", _positive)
+    expanding: bool = _key(True, "grow the training window (true) or roll it (false)")
+    gate_margin: float = _key(
+        0.0, "out-of-sample MSE improvement over the zero-return forecast a model must show, fraction", _non_negative
+    )
+    dir: str = _key("models", "folder of the model registry")
+
+
 @dataclass(frozen=True)
 class JournalConfig:
     path: str = _key("logs/journal.sqlite", "SQLite journal file")
@@ -196,6 +232,7 @@ class Config:
     alpaca: AlpacaConfig = field(default_factory=AlpacaConfig)
     news: NewsConfig = field(default_factory=NewsConfig)
     sentiment: SentimentConfig = field(default_factory=SentimentConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
