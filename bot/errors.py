@@ -36,3 +36,9 @@ class OrderRejected(BotError):
 
 class FatalError(BotError):
     """Something that must halt trading (through the kill switch)."""
+
+
+class ModelError(BotError):
+    """A model artifact that cannot be used (missing, corrupt, or trained for another config)."""
+
+    exit_code = 2

@@ -1,0 +1,1 @@
+"""Forecasting: window features, the LSTM, baselines, evaluation statistics and the model registry."""

@@ -1,0 +1,143 @@
+"""Build and train the Keras LSTM forecaster (training only: inference runs in ``numpy_lstm``).
+
+TensorFlow is imported inside the functions, never at module import (ARCHITECTURE invariant 8),
+and it is configured once: INFO logs silenced, thread pools capped at the machine's cores, and op
+determinism on so that a seed reproduces a fit exactly on CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from bot.config import ModelConfig
+from bot.errors import DataError
+
+_configured = False
+
+
+def _keras() -> Any:
+    """Import TensorFlow/Keras configured for this bot (idempotent); returns the keras module."""
+    global _configured
+    # Must be set before TensorFlow is first imported; a user who sets it keeps their choice.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    if not _configured:
+        _configured = True
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(cores)
+            tf.config.threading.set_inter_op_parallelism_threads(min(cores, 2))
+        except RuntimeError:
+            pass  # TensorFlow already ran an op in this process: thread pools are fixed by then
+        # Deterministic kernels cost little on CPU and make a seed reproduce the fit bit for bit.
+        tf.config.experimental.enable_op_determinism()
+    return keras
+
+
+def build_model(n_features: int, config: ModelConfig, window: int | None = None) -> Any:
+    """``config.layers`` LSTM layers of ``config.units`` -> Dense(1); Adam + MSE.
+
+    Dropout (``config.dropout``) follows every LSTM layer, i.e. it sits between each layer and the
+    next one (the Dense head included), so a one-layer model is regularised too. ``window`` is the
+    length of the input's time axis (default ``config.window``).
+    """
+    keras = _keras()
+    keras.utils.set_random_seed(config.seed)
+    inputs = keras.Input(shape=(window or config.window, n_features), name="window")
+    x = inputs
+    for i in range(config.layers):
+        x = keras.layers.LSTM(config.units, return_sequences=i < config.layers - 1, name=f"lstm{i}")(x)
+        if config.dropout > 0:
+            x = keras.layers.Dropout(config.dropout, seed=config.seed + i, name=f"dropout{i}")(x)
+    outputs = keras.layers.Dense(1, name="next_return")(x)
+    model = keras.Model(inputs, outputs, name="lstm_forecaster")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate), loss="mse")
+    return model
+
+
+def validation_split(
+    n: int, fraction: float, times: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train indices, validation indices): validation = the time-latest ``fraction`` of samples.
+
+    Without ``times`` the samples are taken to be in time order (``build_dataset`` orders them by
+    decision time, then symbol), so the validation slice is the tail. With ``times`` (when samples
+    of several symbols are interleaved in another order) the latest decision times are chosen;
+    ties keep their given order. Never random: a random split would validate on the past of
+    training samples and make early stopping optimistic.
+    """
+    n_val = max(1, int(round(n * fraction)))
+    if n - n_val < 1:
+        raise DataError(f"{n} training samples are too few to keep a validation slice (need at least 2)")
+    order = np.arange(n) if times is None else np.argsort(np.asarray(times), kind="stable")
+    return np.sort(order[: n - n_val]), np.sort(order[n - n_val :])
+
+
+def _progress_callback(keras: Any, epochs: int) -> Any:
+    class EpochLine(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            logs = logs or {}
+            loss, val_loss = logs.get("loss", float("nan")), logs.get("val_loss", float("nan"))
+            line = f"epoch {epoch + 1}/{epochs} loss={loss:.6g} val_loss={val_loss:.6g}"
+            print(line, file=sys.stderr, flush=True)
+
+    return EpochLine()
+
+
+def fit_model(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    config: ModelConfig,
+    progress: bool = False,
+    times: np.ndarray | None = None,
+) -> tuple[Any, dict]:
+    """Train a fresh model on scaled windows; returns (model, history).
+
+    The last ``config.validation_fraction`` of the samples by time (see ``validation_split``) is
+    held out for early stopping on ``val_loss`` (patience ``config.patience``); the weights of the
+    best epoch are restored. Seeds weights, dropout and batch shuffling with ``config.seed``.
+    ``progress`` prints one line per epoch on stderr. ``history`` holds per-epoch ``loss`` and
+    ``val_loss`` plus ``best_epoch`` (1-based), ``best_val_loss``, ``epochs_run``, ``n_train`` and
+    ``n_val`` as plain Python values (JSON-ready).
+    """
+    X = np.ascontiguousarray(X_train, dtype=np.float32)
+    y = np.asarray(y_train, dtype=np.float32).reshape(-1)
+    if X.ndim != 3 or len(X) != len(y):
+        raise ValueError(f"expected X (n, window, F) and y (n,), got {X.shape} and {y.shape}")
+    if not (np.isfinite(X).all() and np.isfinite(y).all()):
+        raise DataError("training windows or targets hold NaN/inf (unlabelled samples are inference only)")
+    train, val = validation_split(len(X), config.validation_fraction, times)
+    keras = _keras()
+    model = build_model(X.shape[2], config, window=X.shape[1])  # seeds keras, numpy and python
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+                                               restore_best_weights=True)]  # fmt: skip
+    if progress:
+        callbacks.append(_progress_callback(keras, config.epochs))
+    fit = model.fit(
+        X[train], y[train],
+        validation_data=(X[val], y[val]),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        shuffle=True,  # drawn from the seeded global generator: same seed, same batches
+        callbacks=callbacks,
+        verbose=0,
+    )  # fmt: skip
+    loss = [float(v) for v in fit.history["loss"]]
+    val_loss = [float(v) for v in fit.history["val_loss"]]
+    best = int(np.argmin(val_loss))
+    history = {
+        "loss": loss,
+        "val_loss": val_loss,
+        "best_epoch": best + 1,
+        "best_val_loss": val_loss[best],
+        "epochs_run": len(loss),
+        "n_train": int(len(train)),
+        "n_val": int(len(val)),
+    }
+    return model, history

@@ -1,0 +1,339 @@
+"""The model registry: versioned folders under the models dir, and an active pointer per config.
+
+Layout::
+
+    <models dir>/
+      active.json              {config key: model id}, replaced atomically
+      <model id>/              e.g. 20260105T143000Z-1a2b3c4d
+        model.keras            the Keras model (for retraining/inspection; needs TensorFlow)
+        weights.npz            NumpyLSTM arrays: inference loads these, never TensorFlow
+        meta.json              see REQUIRED_META
+
+A model folder is written under a temporary name and renamed into place, so a reader never sees
+a half-written model. Loading checks that the model was trained for the features and window the
+config asks for, and turns every problem into a one-line ``ModelError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.config import ModelConfig
+from bot.errors import ModelError
+from bot.forecast.features import Scaler
+from bot.forecast.numpy_lstm import NumpyLSTM
+
+META_FILE, WEIGHTS_FILE, KERAS_FILE, ACTIVE_FILE = "meta.json", "weights.npz", "model.keras", "active.json"
+STATUSES = ("active", "rejected", "candidate")
+REQUIRED_META = (
+    "model_id", "created_at", "features", "window", "volume_window", "timeframe", "symbols", "scaler",
+    "training_range", "data_hash", "metrics", "status", "reason", "config",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """What inference needs: the metadata, the training scaler and the NumPy forward pass."""
+
+    meta: dict
+    scaler: Scaler
+    numpy_lstm: NumpyLSTM
+
+    @property
+    def model_id(self) -> str:
+        return self.meta["model_id"]
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Unscaled windows (n, window, F) -> (n,) next-return forecasts."""
+        return self.numpy_lstm.predict(self.scaler.transform(X))
+
+
+def data_hash(*arrays: np.ndarray) -> str:
+    """sha256 over the dtype, shape and bytes of the training inputs (e.g. X_train, y_train)."""
+    digest = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(f"{a.dtype.str}{a.shape}".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def new_model_id(created_at: datetime, *parts: str) -> str:
+    """``YYYYmmddTHHMMSSZ-<8 hex>``: sortable by creation time; the hash of ``parts`` tells twins apart."""
+    stamp = created_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:8]}"
+
+
+def config_key(
+    timeframe: str, features: Sequence[str], window: int, volume_window: int, symbols: Sequence[str]
+) -> str:
+    """Names the configuration a model serves; models of other configurations are never swapped in.
+
+    ``volume_window`` is part of it because it changes what the ``rel_volume`` input means.
+    """
+    spec = json.dumps([timeframe, list(features), window, volume_window, sorted(symbols)])
+    return f"{timeframe}-w{window}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}"
+
+
+def library_versions() -> dict[str, str | None]:
+    """Versions of the libraries a model depends on, read without importing them."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in ("tensorflow", "keras", "numpy", "pandas"):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def make_meta(
+    *,
+    model_id: str,
+    config: ModelConfig,
+    timeframe: str,
+    symbols: Sequence[str],
+    scaler: Scaler,
+    training_range: tuple[datetime, datetime],
+    data_hash: str,
+    metrics: Mapping[str, Any],
+    status: str = "candidate",
+    reason: str = "",
+    created_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A complete meta dict for ``save_model`` (features, window and volume_window from ``config``)."""
+    return {
+        "model_id": model_id,
+        "created_at": (created_at or datetime.now(timezone.utc)).isoformat(),
+        "features": list(config.features),
+        "window": config.window,
+        "volume_window": config.volume_window,
+        "timeframe": timeframe,
+        "symbols": list(symbols),
+        "scaler": scaler.to_dict(),
+        "training_range": {"first": training_range[0].isoformat(), "last": training_range[1].isoformat()},
+        "data_hash": data_hash,
+        "metrics": dict(metrics),
+        "status": status,
+        "reason": reason,
+        "config": dataclasses.asdict(config),
+    }
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):  # pandas Timestamps included
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, tuple, set, frozenset)):
+        return list(value.tolist() if isinstance(value, np.ndarray) else value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write a sibling temp file, fsync it, then rename over ``path``: readers see old or new, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _dump(data: Mapping) -> bytes:
+    return (json.dumps(data, indent=2, default=_json_default) + "\n").encode()
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Serialise read-modify-write of registry files between processes (no-op where flock is absent)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: the atomic rename still protects readers
+        yield
+        return
+    with open(directory / ".registry.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _folder(directory: str | Path, model_id: str) -> Path:
+    if not model_id or model_id != Path(model_id).name or model_id.startswith("."):
+        raise ModelError(f"invalid model id {model_id!r}")
+    return Path(directory) / model_id
+
+
+def save_model(directory: str | Path, model: Any, numpy_lstm: NumpyLSTM, meta: Mapping[str, Any]) -> Path:
+    """Write ``<directory>/<meta['model_id']>/`` and return it; the folder appears complete or not at all.
+
+    ``meta`` must hold every key of ``REQUIRED_META``; library versions are added. ``model`` may be
+    None to store only the TensorFlow-free artifacts.
+    """
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise ValueError(f"meta lacks keys {missing}")
+    if meta["status"] not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}, got {meta['status']!r}")
+    if numpy_lstm.n_features != len(meta["features"]):
+        n_meta = len(meta["features"])
+        raise ValueError(f"the weights take {numpy_lstm.n_features} features but meta lists {n_meta}")
+    model_id = str(meta["model_id"])
+    final = _folder(directory, model_id)
+    if final.exists():
+        raise ModelError(f"model {model_id} already exists in {directory}")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{model_id}.", suffix=".tmp"))
+    try:
+        full = {**meta, "versions": {**library_versions(), **dict(meta.get("versions", {}))}}
+        (tmp / META_FILE).write_bytes(_dump(full))
+        np.savez(tmp / WEIGHTS_FILE, **numpy_lstm.to_arrays())
+        if model is not None:
+            model.save(tmp / KERAS_FILE)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _read_meta(folder: Path, model_id: str) -> dict:
+    path = folder / META_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"model {model_id}: {path} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"model {model_id}: {path} is corrupt (not valid JSON: {exc})") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"model {model_id}: {path} is corrupt (expected a JSON object)")
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise ModelError(f"model {model_id}: {path} is corrupt (missing keys: {', '.join(missing)})")
+    if meta["model_id"] != model_id:
+        raise ModelError(f"model {model_id}: {path} belongs to model {meta['model_id']!r}")
+    return meta
+
+
+def load_model(
+    directory: str | Path,
+    model_id: str,
+    expected_features: Sequence[str],
+    expected_window: int,
+    expected_volume_window: int | None = None,
+) -> LoadedModel:
+    """Load a model for inference without TensorFlow; ModelError when it is unusable for this config."""
+    folder = _folder(directory, model_id)
+    if not folder.is_dir():
+        raise ModelError(f"model {model_id} not found in {directory}")
+    meta = _read_meta(folder, model_id)
+    features, expected = list(meta["features"]), list(expected_features)
+    if features != expected:
+        raise ModelError(
+            f"model {model_id} was trained on features {features} but the config asks for {expected}"
+        )
+    if meta["window"] != expected_window:
+        raise ModelError(f"model {model_id} was trained on {meta['window']}-bar windows "
+                         f"but the config asks for {expected_window}")  # fmt: skip
+    if expected_volume_window is not None and meta["volume_window"] != expected_volume_window:
+        raise ModelError(f"model {model_id} was trained with volume_window {meta['volume_window']} "
+                         f"but the config asks for {expected_volume_window}")  # fmt: skip
+    try:
+        scaler = Scaler.from_dict(meta["scaler"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"model {model_id}: meta.json has an unusable scaler ({exc})") from None
+    path = folder / WEIGHTS_FILE
+    if not path.is_file():
+        raise ModelError(f"model {model_id}: {path} is missing")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            net = NumpyLSTM.from_arrays({name: archive[name] for name in archive.files})
+    except Exception as exc:  # a damaged zip raises BadZipFile, OSError, EOFError, ValueError, KeyError...
+        raise ModelError(f"model {model_id}: {path} is corrupt ({type(exc).__name__}: {exc})") from None
+    if net.n_features != len(features) or len(scaler.mean) != len(features):
+        raise ModelError(f"model {model_id}: weights take {net.n_features} features and the scaler "
+                         f"{len(scaler.mean)}, but meta.json lists {len(features)}")  # fmt: skip
+    return LoadedModel(meta, scaler, net)
+
+
+def _read_active(directory: Path) -> dict[str, str]:
+    path = directory / ACTIVE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path} is corrupt (not valid JSON: {exc})") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ModelError(f"{path} is corrupt (expected an object mapping config keys to model ids)")
+    return data
+
+
+def active_model_id(directory: str | Path, key: str) -> str | None:
+    """The model id serving config ``key``, or None when none was activated."""
+    return _read_active(Path(directory)).get(key)
+
+
+def _mark(directory: Path, model_id: str, status: str, reason: str) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+    folder = _folder(directory, model_id)
+    if not folder.is_dir():
+        raise ModelError(f"model {model_id} not found in {directory}")
+    meta = _read_meta(folder, model_id)
+    meta.update(status=status, reason=reason)
+    _atomic_write(folder / META_FILE, _dump(meta))
+
+
+def mark(directory: str | Path, model_id: str, status: str, reason: str) -> None:
+    """Set a model's status ("active" | "rejected" | "candidate") and the reason, atomically."""
+    with _locked(Path(directory)):
+        _mark(Path(directory), model_id, status, reason)
+
+
+def set_active(directory: str | Path, key: str, model_id: str, reason: str = "") -> None:
+    """Point config ``key`` at ``model_id``; other keys are untouched.
+
+    ``active.json`` is the source of truth and is replaced atomically, under a lock so that two
+    processes activating different keys do not lose each other's update. Then the model is marked
+    "active" and the one it replaces (if any) goes back to "candidate" ("replaced by <id>").
+    """
+    directory = Path(directory)
+    with _locked(directory):
+        folder = _folder(directory, model_id)
+        if not folder.is_dir():
+            raise ModelError(f"model {model_id} not found in {directory}")
+        _read_meta(folder, model_id)  # never point at a model whose metadata is unreadable
+        pointers = _read_active(directory)
+        previous = pointers.get(key)
+        pointers[key] = model_id
+        _atomic_write(directory / ACTIVE_FILE, _dump(pointers))
+        _mark(directory, model_id, "active", reason)
+        if previous and previous != model_id and _folder(directory, previous).is_dir():
+            _mark(directory, previous, "candidate", f"replaced by {model_id}")

@@ -1,0 +1,196 @@
+"""Walk-forward evaluation of the LSTM against the naive baselines, out of sample only.
+
+Folds run over the sorted decision times of the labelled samples (all symbols together): fold k
+trains on the times before its cut (all of them when ``expanding``, else the last ``train_bars``)
+and tests on the next ``test_bars`` times; the model is refitted at every cut. The scaler and
+every baseline are fitted on the fold's training samples only. A training sample's target is the
+return to the next bar, which is known by the first test decision, so nothing leaks.
+
+Pooled over every fold: RMSE, MAE, directional accuracy and IC for the model and the baselines
+(zero, persistence, mean, linear), a Diebold-Mariano test of the model against the zero-return
+forecast (squared errors; H1: the model's loss is lower), a Pesaran-Timmermann test of its
+direction, and a trading view (sign of the forecast, per symbol, at several costs, against buy and
+hold; averaged over symbols).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bot.config import ModelConfig
+from bot.errors import DataError
+from bot.forecast.baselines import make_baselines
+from bot.forecast.features import Dataset, Scaler
+from bot.forecast.stats import diebold_mariano, forecast_metrics, pesaran_timmermann, trading_view
+
+BASELINE_NAMES = ("zero", "persistence", "mean", "linear")
+COSTS_BPS = (0, 5, 10, 20)
+PERIODS_PER_YEAR = {"1Day": 252, "1Hour": 252 * 7, "15Min": 252 * 26, "5Min": 252 * 78, "1Min": 252 * 390}
+
+
+@dataclass
+class Fold:
+    index: int
+    train: np.ndarray  # sample indices
+    test: np.ndarray
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    folds: list[Fold]
+    y: np.ndarray  # pooled realised next returns of the test samples
+    predictions: dict[str, np.ndarray]  # "model" and each baseline, aligned with y
+    symbols: np.ndarray
+    ts: Any  # DatetimeIndex of the test samples' decision bars
+    features: tuple[str, ...]
+    periods_per_year: int
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-ready figures (what ``evaluate --json`` prints)."""
+        metrics = {name: forecast_metrics(self.y, pred) for name, pred in self.predictions.items()}
+        dm_stat, dm_p = diebold_mariano(self.y - self.predictions["model"], self.y - self.predictions["zero"])
+        pt_stat, pt_p = pesaran_timmermann(self.y, self.predictions["model"])
+        mse_model = metrics["model"]["rmse"] ** 2
+        mse_zero = metrics["zero"]["rmse"] ** 2
+        return {
+            "n_test": int(len(self.y)),
+            "features": list(self.features),
+            "folds": [
+                {"fold": f.index, "n_train": int(len(f.train)), "n_test": int(len(f.test)), **f.metrics}
+                for f in self.folds
+            ],
+            "model": metrics["model"],
+            "baselines": {name: metrics[name] for name in BASELINE_NAMES},
+            "mse_improvement_vs_zero": (1 - mse_model / mse_zero) if mse_zero > 0 else None,
+            "dm_statistic": dm_stat,
+            "dm_pvalue": dm_p,
+            "pt_statistic": pt_stat,
+            "pt_pvalue": pt_p,
+            "trading": self.trading(),
+        }
+
+    def trading(self) -> dict[str, Any]:
+        """Sign-of-forecast books per cost level, averaged over symbols (equal weight)."""
+        per_symbol = []
+        for symbol in np.unique(self.symbols):
+            mask = self.symbols == symbol
+            order = np.argsort(self.ts.asi8[mask], kind="stable")
+            if mask.sum() < 2:
+                continue
+            per_symbol.append(
+                trading_view(self.y[mask][order], self.predictions["model"][mask][order], COSTS_BPS,
+                             self.periods_per_year)  # fmt: skip
+            )
+        out: dict[str, Any] = {"symbols": len(per_symbol), "averaged_over": "symbols, equal weight"}
+        for cost in (f"{c:g}" for c in COSTS_BPS):
+            out[cost] = {}
+            for book in ("long_short", "long_only", "buy_and_hold"):
+                books = [view[cost][book] for view in per_symbol]
+                out[cost][book] = {
+                    key: _mean([b[key] for b in books]) for key in ("total_return", "sharpe", "turnover")
+                }
+        return out
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(present)) if present else None
+
+
+def fold_indices(dataset: Dataset, config: ModelConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) sample indices of every fold; raises DataError when no fold fits."""
+    labelled = np.flatnonzero(dataset.labelled)
+    times = dataset.ts.asi8[labelled]
+    unique = np.unique(times)
+    if len(unique) <= config.train_bars:
+        raise DataError(
+            f"{len(unique)} labelled bars are too few for one walk-forward fold: need more than "
+            f"model.train_bars = {config.train_bars} (after the {dataset.window}-bar window and warm-up); "
+            "use a longer date range or lower model.train_bars"
+        )
+    folds = []
+    for cut in range(config.train_bars, len(unique), config.test_bars):
+        lo = 0 if config.expanding else cut - config.train_bars
+        end = min(cut + config.test_bars, len(unique))
+        train = labelled[(times >= unique[lo]) & (times < unique[cut])]
+        test = labelled[(times >= unique[cut]) & (times <= unique[end - 1])]
+        folds.append((train, test))
+    return folds
+
+
+def target_scale(y: np.ndarray) -> float:
+    """The training targets' standard deviation: the model learns y / scale, which keeps the
+    output layer near unit scale (raw returns of ~1e-2 train poorly); predictions are multiplied back."""
+    std = float(np.std(y))
+    return std if std > 0 else 1.0
+
+
+FitFunction = Callable[..., tuple[Any, dict]]
+
+
+def walk_forward(
+    dataset: Dataset,
+    config: ModelConfig,
+    *,
+    timeframe: str = "1Day",
+    progress: bool = False,
+    fit: FitFunction | None = None,
+) -> Evaluation:
+    """Refit and test the model fold by fold; see the module docstring."""
+    from bot.forecast.lstm import fit_model
+    from bot.forecast.numpy_lstm import NumpyLSTM
+
+    fit = fit or fit_model
+    folds = [Fold(i, train, test) for i, (train, test) in enumerate(fold_indices(dataset, config))]
+    names = ("model", *BASELINE_NAMES)
+    predictions: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for fold in folds:
+        train, test = dataset.take(fold.train), dataset.take(fold.test)
+        if progress:
+            print(f"fold {fold.index + 1}/{len(folds)}: training on {len(train)} windows, "
+                  f"testing {len(test)}", file=sys.stderr)  # fmt: skip
+        scaler = Scaler.fit(train.decision_rows, dataset.features)
+        y_scale = target_scale(train.y)
+        model, history = fit(scaler.transform(train.X), train.y / y_scale, config, progress, times=train.ts.asi8)
+        raw = NumpyLSTM.from_keras(model).predict(scaler.transform(test.X))
+        fold_predictions = {"model": raw * y_scale}
+        _release(model)
+        for name, baseline in make_baselines(mean_k=min(20, dataset.window)).items():
+            baseline.fit(train.X, train.y, train.recent_returns)
+            fold_predictions[name] = baseline.predict(test.X, test.recent_returns)
+        fold.metrics = {
+            "start": test.ts[0].isoformat(),
+            "end": test.ts[-1].isoformat(),
+            "epochs": history.get("epochs_run"),
+            **{name: forecast_metrics(test.y, pred) for name, pred in fold_predictions.items()},
+        }
+        for name in names:
+            predictions[name].append(np.asarray(fold_predictions[name], dtype=np.float64))
+    test_index = np.concatenate([f.test for f in folds])
+    tested = dataset.take(test_index)
+    return Evaluation(
+        folds=folds,
+        y=tested.y,
+        predictions={name: np.concatenate(parts) for name, parts in predictions.items()},
+        symbols=tested.symbols,
+        ts=tested.ts,
+        features=dataset.features,
+        periods_per_year=PERIODS_PER_YEAR.get(timeframe, 252),
+    )
+
+
+def _release(model: Any) -> None:
+    """Free the fold's graph: TensorFlow keeps every model of a session alive otherwise."""
+    try:
+        import keras
+
+        del model
+        keras.backend.clear_session()
+    except ImportError:  # a test's fake fit function
+        pass
