@@ -62,6 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
     news.add_argument("--once", action="store_true", help="fetch once and exit (the default today)")
     news.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    for name, text in (("train", "train the LSTM, evaluate it walk-forward, activate it only if it beats "
+                                  "the zero-return forecast"),
+                       ("evaluate", "walk-forward evaluation of the LSTM against naive baselines")):  # fmt: skip
+        p = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        _add_config(p)
+        p.add_argument("--source", help="'sample' (synthetic) or 'csv:DIR'")
+        p.add_argument("--symbols", help="comma-separated symbols")
+        p.add_argument("--start", help="first date, YYYY-MM-DD")
+        p.add_argument("--end", help="last date, YYYY-MM-DD")
+        p.add_argument("--timeframe", help="1Day, 1Hour, 15Min, 5Min or 1Min")
+        p.add_argument("--news", metavar="SOURCE", help="headlines for sentiment: 'sample', 'none' or 'csv:FILE'")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        if name == "train":
+            p.add_argument("--force", action="store_true", help="activate the model even if it fails the gate (loudly)")
+        else:
+            p.add_argument("--ablation", action="store_true", help="also evaluate price-only features on the same folds")
+
     status = commands.add_parser("status", help="last run, positions and equity from the journal")
     _add_config(status)
     status.add_argument("--json", action="store_true", help="print one JSON object")
@@ -83,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.commands.news import run
 
             return run(args)
+        if args.command in ("train", "evaluate"):
+            from importlib import import_module
+
+            return import_module(f"bot.commands.{args.command}").run(args)
         if args.command == "status":
             from bot.commands.status import run
 

@@ -189,13 +189,13 @@ class ModelConfig:
     dropout: float = _key(0.1, "dropout between layers, 0..0.9", lambda v: None if 0 <= v < 0.9 else "0 <= x < 0.9")
     learning_rate: float = _key(0.001, "Adam learning rate", _positive)
     epochs: int = _key(30, "most training epochs per fit", _positive)
-    batch_size: int = _key(64, "windows per training batch", _positive)
+    batch_size: int = _key(128, "windows per training batch", _positive)
     patience: int = _key(4, "epochs without validation gain before early stopping", _positive)
     validation_fraction: float = _key(0.2, "end slice of each training window used for early stopping",
                                       lambda v: None if 0 < v < 0.5 else "a number in (0, 0.5)")  # fmt: skip
     seed: int = _key(7, "seed of weights, shuffling and dropout")
     train_bars: int = _key(750, "bars per symbol in a walk-forward training window", _positive)
-    test_bars: int = _key(125, "bars tested (and the retraining interval) per fold", _positive)
+    test_bars: int = _key(250, "bars tested (and the retraining interval) per fold", _positive)
     expanding: bool = _key(True, "grow the training window (true) or roll it (false)")
     gate_margin: float = _key(
         0.0, "out-of-sample MSE improvement over the zero-return forecast a model must show, fraction", _non_negative

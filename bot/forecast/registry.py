@@ -59,8 +59,13 @@ class LoadedModel:
         return self.meta["model_id"]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Unscaled windows (n, window, F) -> (n,) next-return forecasts."""
-        return self.numpy_lstm.predict(self.scaler.transform(X))
+        """Unscaled windows (n, window, F) -> (n,) next-return forecasts.
+
+        The network was trained on targets divided by ``meta["target_scale"]`` (see
+        ``bot.forecast.walkforward.target_scale``); its outputs are multiplied back here.
+        """
+        scale = float(self.meta.get("target_scale", 1.0))
+        return self.numpy_lstm.predict(self.scaler.transform(X)) * scale
 
 
 def data_hash(*arrays: np.ndarray) -> str:

@@ -1,0 +1,71 @@
+"""Shared by ``train`` and ``evaluate``: flags -> config -> bars and sentiment inputs."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from typing import Any
+
+from bot.commands.common import load, new_run_id, start_logging
+from bot.config import Config, override
+
+WHERE = "command line"
+
+
+def prepare(args: argparse.Namespace, mode: str) -> dict[str, Any]:
+    """Load config with flags applied, start logging, read bars and sentiment features."""
+    config: Config = load(args.config)
+    config = override(config, "data", WHERE, source=args.source, symbols=args.symbols, start=args.start,
+                      end=args.end, timeframe=args.timeframe)  # fmt: skip
+    config = override(config, "news", WHERE, replay=args.news)
+    run_id = new_run_id()
+    start_logging(config, mode, run_id)
+
+    from bot.data.sources import make_feed
+    from bot.forecast.inputs import needs_sentiment, replay_headlines, sentiment_by_bar
+    from bot.simulation import load_history
+
+    feed = make_feed(config)
+    symbols, timeframe, frames = load_history(config, feed)
+    headlines = replay_headlines(config, feed, symbols, frames, timeframe) if needs_sentiment(config) else []
+    sentiment = sentiment_by_bar(headlines, frames, timeframe, config) if needs_sentiment(config) else None
+    return {
+        "config": config, "run_id": run_id, "feed": feed, "symbols": symbols, "timeframe": timeframe,
+        "frames": frames, "sentiment": sentiment, "headlines": len(headlines),
+        "progress": sys.stderr.isatty(),
+    }  # fmt: skip
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    if value is None:  # keep the column width of the spec (e.g. ">8.3f" -> 8)
+        width = re.match(r"[<>^]?(\d*)", spec).group(1)
+        return format("n/a", f">{width}") if width else "n/a"
+    return format(value, spec)
+
+
+def format_evaluation(s: dict[str, Any], title: str) -> str:
+    lines = [title, f"  features {', '.join(s['features'])}; {len(s['folds'])} folds, {s['n_test']:,} test windows",
+             f"  {'forecast':<12} {'rmse':>10} {'mae':>10} {'dir.acc':>8} {'ic':>7}"]  # fmt: skip
+    rows = {"model (LSTM)": s["model"], **s["baselines"]}
+    for name, m in rows.items():
+        lines.append(f"  {name:<12} {m['rmse']:>10.6f} {m['mae']:>10.6f} {_fmt(m['directional_accuracy'], '>8.3f')} "
+                     f"{_fmt(m['ic'], '>7.3f')}")  # fmt: skip
+    lines.append(f"  MSE vs zero-return: {_fmt(s['mse_improvement_vs_zero'], '+.3%')}; "
+                 f"Diebold-Mariano p = {s['dm_pvalue']:.3f} (H1: model better); "
+                 f"Pesaran-Timmermann p = {s['pt_pvalue']:.3f}")  # fmt: skip
+    trading = s["trading"]
+    lines.append("  trading the forecast's sign (mean over symbols): cost -> long-only return / sharpe, "
+                 "buy and hold return")  # fmt: skip
+    for cost in ("0", "5", "10", "20"):
+        book, bh = trading[cost]["long_only"], trading[cost]["buy_and_hold"]
+        lines.append(f"    {cost:>2} bps: {_fmt(book['total_return'], '+.2%')} / {_fmt(book['sharpe'], '.2f')}"
+                     f"   buy and hold {_fmt(bh['total_return'], '+.2%')}")  # fmt: skip
+    if "ablation" in s:
+        a = s["ablation"]
+        for name in ("price_only", "with_sentiment"):
+            m = a[name]
+            lines.append(f"  ablation {name:<15} rmse {m['model']['rmse']:.6f}  dir.acc "
+                         f"{_fmt(m['model']['directional_accuracy'], '.3f')}  MSE vs zero "
+                         f"{_fmt(m['mse_improvement_vs_zero'], '+.3%')}  DM p {m['dm_pvalue']:.3f}")  # fmt: skip
+    return "\n".join(lines)
