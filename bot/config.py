@@ -99,8 +99,15 @@ class SmaCrossConfig:
 
 
 @dataclass(frozen=True)
+class LstmSentimentConfig:
+    margin_bps: float = _key(5.0, "edge over the round-trip cost a forecast must show, bps", _non_negative)
+    vol_target: float = _key(0.25, "annualised volatility a position is sized to; 0 = off", _non_negative)
+    vol_window: int = _key(20, "bars of returns in the realised volatility", _positive)
+
+
+@dataclass(frozen=True)
 class StrategyConfig:
-    name: str = _key("sma_cross", "strategy to run", _one_of("sma_cross", "buy_and_hold"))
+    name: str = _key("lstm_sentiment", "strategy to run", _one_of("lstm_sentiment", "sma_cross", "buy_and_hold"))
     allocation: float = _key(0.95, "fraction of equity invested, split equally", _fraction)
     rebalance_band: float = _key(
         0.25, "trade only when a position is off its target by more than this fraction", _fraction
@@ -109,6 +116,7 @@ class StrategyConfig:
         0.01, "fraction of buying power a buy leaves unspent (gaps, slippage)", _non_negative
     )
     sma_cross: SmaCrossConfig = field(default_factory=SmaCrossConfig)
+    lstm_sentiment: LstmSentimentConfig = field(default_factory=LstmSentimentConfig)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The decision step shared by every mode (simulation, dry run, paper).
 
 At a decision time t (the close of the bars just seen) ``Engine.decide``:
-forecasts (once a forecaster is plugged in) -> strategy targets -> planned orders (sells first;
+forecasts (journaled as predictions) -> strategy targets -> planned orders (sells first;
 buys cut to what the buying power, plus the sells' expected proceeds, can pay for less
 ``cash_buffer``) -> risk gate -> journal -> broker. Every proposed order becomes a journaled decision with the gate's verdict; an
 allowed order is journaled (status ``pending``) *before* it is sent, and again with the broker's
@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import datetime
+from typing import Protocol
 
 import structlog
 
@@ -25,6 +26,14 @@ from risk.gate import RiskGate
 from strategies.base import Strategy
 
 log = structlog.get_logger(__name__)
+
+
+class Forecaster(Protocol):
+    """The forecast slot: next-bar log-return forecasts per symbol at the view's current step."""
+
+    model_id: str
+
+    def forecasts(self, view: MarketView) -> dict[str, float]: ...
 
 
 def client_order_id(strategy: str, symbol: str, decision_time: datetime) -> str:
@@ -43,6 +52,7 @@ class Engine:
         journal: Journal,
         rebalance_band: float,
         cash_buffer: float = 0.0,
+        forecaster: Forecaster | None = None,
     ) -> None:
         self.run_id = run_id
         self.strategy = strategy
@@ -51,10 +61,16 @@ class Engine:
         self.journal = journal
         self.rebalance_band = rebalance_band
         self.cash_buffer = cash_buffer
+        self.forecaster = forecaster
 
     def decide(self, decision_time: datetime, view: MarketView) -> list[Order]:
         """One decision step at ``decision_time`` over what ``view`` shows; returns sent orders."""
-        targets = self.strategy.targets(view)
+        forecasts = None
+        if self.forecaster is not None:
+            forecasts = self.forecaster.forecasts(view)
+            for symbol, value in forecasts.items():
+                self.journal.add_prediction(self.run_id, decision_time, symbol, self.forecaster.model_id, value)
+        targets = self.strategy.targets(view, forecasts)
         if not targets:
             return []
         account = self.broker.account()

@@ -5,6 +5,10 @@ Per step of the market's timeline (the union of every symbol's bar start times):
    this bar's open; stops and limits on its high/low) and marks positions to the close;
 2. the engine decides at the close time of these bars, seeing nothing later;
 3. equity is snapshotted at that close time.
+
+Headlines (``[news] replay``) are loaded once for the whole span, scored, journaled, and turned into
+sentiment features per decision time (``SimulationResult.sentiment``); the features are causal by
+construction (``bot.news.features``), so computing them up front leaks nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import sys
 import time
 from itertools import islice
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time as clock_time, timedelta
+from datetime import UTC, date, datetime, time as clock_time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -28,9 +32,12 @@ from bot.engine import Engine
 from bot.errors import DataError
 from bot.journal import Journal, iso
 from bot.market import MarketView
+from bot.news.base import Headline, ReplayNewsSource
+from bot.forecast.walkforward import PERIODS_PER_YEAR
+from bot.news.replay import make_news_replay
 from bot.timeframes import NEW_YORK, Timeframe, parse_timeframe
 from risk.gate import RiskGate
-from strategies import make_strategy
+from strategies import NEEDS_MODEL, make_strategy
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +59,13 @@ class SimulationResult:
     elapsed_seconds: float
     journal_seconds: float
     extra: dict = field(default_factory=dict)
+    #: name of the replayed news source (None: no headlines replayed) and how many were replayed
+    news_source: str | None = None
+    headlines: int = 0
+    #: sentiment features per symbol (index = decision times), None without a news source
+    sentiment: dict[str, pd.DataFrame] | None = None
+    #: the forecasting model used (id, status, reason), None for strategies without one
+    model: dict | None = None
 
 
 def _bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
@@ -83,11 +97,20 @@ def run_simulation(
     """Replay the configured history; everything seen and done goes to ``journal``."""
     started = time.perf_counter()
     symbols, timeframe, frames = load_history(config, feed)
-    strategy = make_strategy(config.strategy, symbols)
+    news = make_news_replay(config, feed)  # before the run is journaled: a bad news file stops here
+    choice = None
+    if config.strategy.name in NEEDS_MODEL:  # before the run is journaled: a missing model stops here
+        from bot.forecast.provision import obtain_model
+
+        first_bar = min(f.index[0] for f in frames.values() if len(f)).to_pydatetime()
+        choice = obtain_model(config, feed, symbols, timeframe, first_bar)
+    strategy = make_strategy(config, symbols, periods_per_year=PERIODS_PER_YEAR.get(timeframe.name, 252),
+                             model_usable=choice is None or choice.model is not None)  # fmt: skip
     journal.start_run(
         run_id, "simulate", source=feed.name, synthetic=feed.synthetic, strategy=strategy.name,
         symbols=symbols, timeframe=timeframe.name,
-        config={name: asdict(getattr(config, name)) for name in ("data", "broker", "strategy", "risk")},
+        config={name: asdict(getattr(config, name))
+                for name in ("data", "broker", "strategy", "risk", "sentiment")},
     )  # fmt: skip
     for symbol, frame in frames.items():
         rows = zip((iso(t) for t in frame.index), *(frame[c].to_numpy().tolist() for c in frame.columns))
@@ -105,8 +128,26 @@ def run_simulation(
         allow_short=config.broker.allow_short,
         clock=clock,
     )
+    steps = len(view)
+    # the same instants as timeframe.close_time(view.now) at each step, known up front for the news
+    decision_times = [timeframe.close_time(datetime.fromtimestamp(ns / 1e9, tz=UTC))
+                      for ns in view.timeline.tolist()]  # fmt: skip
+    headlines = _replay_news(news, config, journal, symbols, frames, decision_times)
+    sentiment = None
+    if headlines is not None:
+        from bot.news.features import sentiment_features
+
+        sentiment = sentiment_features(headlines, decision_times, symbols, config.sentiment)
+    forecaster = None
+    if choice is not None and choice.model is not None:
+        from bot.forecast.forecaster import BatchForecaster
+        from bot.forecast.inputs import needs_sentiment, sentiment_by_bar
+
+        by_bar = sentiment_by_bar(headlines or [], frames, timeframe, config) if needs_sentiment(config) else None
+        forecaster = BatchForecaster(choice.model, frames, by_bar)
     engine = Engine(
         run_id=run_id,
+        forecaster=forecaster,
         strategy=strategy,
         gate=RiskGate.from_config(config.risk),
         broker=broker,
@@ -114,8 +155,6 @@ def run_simulation(
         rebalance_band=config.strategy.rebalance_band,
         cash_buffer=config.strategy.cash_buffer,
     )
-    steps = len(view)
-    decision_times: list[datetime] = []
     cash = np.empty(steps)
     equity = np.empty(steps)
     closes = np.full((steps, len(symbols)), np.nan)
@@ -130,11 +169,10 @@ def run_simulation(
         fills = broker.on_bars(view.now, bars)
         if open_before:
             _journal_broker_changes(journal, run_id, broker, open_before, known_before, fills)
-        decision_time = timeframe.close_time(view.now)
+        decision_time = decision_times[k]
         clock.now = decision_time
         engine.decide(decision_time, view)
         account = broker.account()
-        decision_times.append(decision_time)
         cash[k] = account.cash
         equity[k] = account.equity
         for symbol, bar in bars.items():
@@ -161,7 +199,35 @@ def run_simulation(
         bars=bars_seen,
         elapsed_seconds=time.perf_counter() - started,
         journal_seconds=journal.write_seconds,
+        news_source=news.name if news else None,
+        headlines=len(headlines or []),
+        model=choice.as_dict() if choice else None,
+        sentiment=sentiment,
     )
+
+
+def _replay_news(
+    news: ReplayNewsSource | None, config: Config, journal: Journal, symbols: list[str],
+    frames: dict[str, pd.DataFrame], decision_times: list[datetime],
+) -> list[Headline] | None:  # fmt: skip
+    """Load the run's headlines (from the first bar minus the lookback, so the first decisions
+    see a full window, to the last decision), score them and journal them in one batch.
+    None when no news source applies."""
+    if news is None or not decision_times:
+        return None
+    from bot.news.replay import replay_scored
+    from bot.news.sentiment import SentimentScorer
+
+    started = time.perf_counter()
+    sent = config.sentiment
+    first_bar = min(frame.index[0] for frame in frames.values() if len(frame)).to_pydatetime()
+    scorer = SentimentScorer(sent.positive_threshold, sent.negative_threshold)
+    headlines = replay_scored(news, scorer, symbols, first_bar - timedelta(hours=sent.lookback_hours),
+                              decision_times[-1])  # fmt: skip
+    journal.record_headlines(headlines)
+    log.info("news_replayed", source=news.name, headlines=len(headlines),
+             seconds=round(time.perf_counter() - started, 3))  # fmt: skip
+    return headlines
 
 
 def _journal_broker_changes(

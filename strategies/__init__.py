@@ -1,23 +1,38 @@
-"""Strategies turn what the market shows (and, later, forecasts) into target weights."""
+"""Strategies turn what the market shows (and forecasts) into target weights."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.config import StrategyConfig
+from bot.config import Config
 from strategies.base import Strategy
 
-STRATEGY_NAMES = ("sma_cross", "buy_and_hold")
+STRATEGY_NAMES = ("lstm_sentiment", "sma_cross", "buy_and_hold")
+NEEDS_MODEL = {"lstm_sentiment"}
 
 
-def make_strategy(config: StrategyConfig, symbols: Sequence[str]) -> Strategy:
+def make_strategy(
+    config: Config, symbols: Sequence[str], *, periods_per_year: int = 252, model_usable: bool = True
+) -> Strategy:
     """Build the configured strategy for ``symbols``."""
-    if config.name == "sma_cross":
+    s = config.strategy
+    if s.name == "sma_cross":
         from strategies.sma_cross import SmaCross
 
-        return SmaCross(symbols, config.allocation, config.sma_cross.fast, config.sma_cross.slow)
-    if config.name == "buy_and_hold":
+        return SmaCross(symbols, s.allocation, s.sma_cross.fast, s.sma_cross.slow)
+    if s.name == "buy_and_hold":
         from strategies.buy_and_hold import BuyAndHold
 
-        return BuyAndHold(symbols, config.allocation)
-    raise ValueError(f"unknown strategy {config.name!r}")  # config validation prevents this
+        return BuyAndHold(symbols, s.allocation)
+    if s.name == "lstm_sentiment":
+        from strategies.lstm_sentiment import LstmSentiment
+
+        b = config.broker
+        return LstmSentiment(
+            symbols, s.allocation,
+            round_trip_cost=2 * (b.slippage_bps / 10_000 + b.commission_pct),
+            margin_bps=s.lstm_sentiment.margin_bps, vol_target=s.lstm_sentiment.vol_target,
+            vol_window=s.lstm_sentiment.vol_window, periods_per_year=periods_per_year,
+            allow_short=b.allow_short, model_usable=model_usable,
+        )  # fmt: skip
+    raise ValueError(f"unknown strategy {s.name!r}")  # config validation prevents this

@@ -19,6 +19,7 @@ def apply_flags(config: Config, args: argparse.Namespace) -> Config:
     """Command-line flags override the config file, validated the same way."""
     config = override(config, "data", WHERE, source=args.source, symbols=args.symbols,
                       start=args.start, end=args.end, timeframe=args.timeframe)  # fmt: skip
+    config = override(config, "news", WHERE, replay=args.news)
     return override(config, "strategy", WHERE, name=args.strategy)
 
 
@@ -76,6 +77,10 @@ def format_summary(s: dict[str, Any]) -> str:
         f"  trades            {s['fills']} fills from {s['orders']} orders ({s['rejected_orders']} rejected)",
         f"  fees              ${s['fees']:,.2f}",
         f"  final equity      ${s['final_equity']:,.2f}  (from ${s['initial_cash']:,.2f})",
+        f"  news              {s['headlines']:,} headlines ({s['news_source'] or 'none'})",
+        *([f"  model             {s['model_id']} ({s['model_status']}"
+           f"{', trained now' if s['model_trained_now'] else ''}): {s['model_reason']}"]
+          if "model_id" in s else []),
         f"  speed             {s['bars_per_second']:,} bars/s ({s['elapsed_seconds']:.2f} s)",
         f"report: {s['report_dir']}",
     ]

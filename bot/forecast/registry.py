@@ -300,6 +300,26 @@ def _read_active(directory: Path) -> dict[str, str]:
     return data
 
 
+def read_meta(directory: str | Path, model_id: str) -> dict:
+    """A model's meta.json (ModelError when missing or corrupt)."""
+    return _read_meta(_folder(directory, model_id), model_id)
+
+
+def latest_model_id(directory: str | Path, key: str) -> str | None:
+    """The newest model saved for config ``key`` (any status); unreadable folders are skipped."""
+    directory = Path(directory)
+    best: tuple[str, str] | None = None
+    for meta_path in directory.glob(f"*/{META_FILE}"):
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("config_key") == key and meta_path.parent.name == meta.get("model_id"):
+            candidate = (str(meta.get("created_at", "")), meta["model_id"])
+            best = max(best, candidate) if best else candidate
+    return best[1] if best else None
+
+
 def active_model_id(directory: str | Path, key: str) -> str | None:
     """The model id serving config ``key``, or None when none was activated."""
     return _read_active(Path(directory)).get(key)

@@ -128,9 +128,10 @@ def train_and_register(
         data_hash=data_hash(final.X, final.y), metrics=_headline(summary) | {"final_fit": history},
         status="candidate", reason=reason, created_at=created,
     )  # fmt: skip
-    meta["target_scale"] = y_scale
-    folder = save_model(models_dir, model, NumpyLSTM.from_keras(model), meta)
     key = config_key(timeframe, config.features, config.window, config.volume_window, symbols)
+    meta["target_scale"] = y_scale
+    meta["config_key"] = key
+    folder = save_model(models_dir, model, NumpyLSTM.from_keras(model), meta)
     if passes or force:
         why = reason if passes else f"FORCED active although it {reason}"
         set_active(models_dir, key, model_id, why)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, require_shared_data, run_cli, write_config
+from testkit import REPO, require_shared_data, run_cli, write_config
 
 
 def test_help_lists_the_working_commands():
@@ -42,7 +42,7 @@ def test_status_before_any_run(tmp_path):
 def test_simulate_on_the_sample_market_then_status(tmp_path):
     config = write_config(tmp_path)
     result = run_cli("simulate", "--config", str(config), "--json", "--start", "2022-01-03", "--end", "2022-12-30",
-                     cwd=tmp_path)  # fmt: skip
+                     "--strategy", "sma_cross", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["synthetic"] is True and "mean nothing" in summary["note"]

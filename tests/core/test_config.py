@@ -6,7 +6,7 @@ import pytest
 
 from bot.config import Config, describe, load_config, override, secrets_from_env
 from bot.errors import ConfigError
-from conftest import REPO, run_cli
+from testkit import REPO, run_cli
 
 
 def write(tmp_path, text):

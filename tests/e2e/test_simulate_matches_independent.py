@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from conftest import require_shared_data, run_cli, write_config
+from testkit import require_shared_data, run_cli, write_config
 
 # the repo's config.toml defaults, spelled out so this computation stands on its own
 CASH, SLIP, ALLOC, BAND, MAX_PCT, FAST, SLOW = 100_000.0, 1e-4, 0.95, 0.25, 0.5, 10, 30

@@ -1,0 +1,93 @@
+"""Finds the model a simulation should use, or trains one on the fly for the sample market.
+
+Order: the configuration's *active* model; else its newest *rejected* model (the strategy then stays
+flat: a model that failed the gate never trades); else, for the synthetic sample market only, a new
+model trained on the history *before* the replay starts (never on the period replayed), gated like
+``python -m bot train``. For real data a missing model is an error that says how to train one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from bot.config import Config
+from bot.data.base import BarFeed
+from bot.errors import ModelError
+from bot.forecast.registry import LoadedModel, active_model_id, config_key, latest_model_id, load_model, read_meta
+from bot.timeframes import Timeframe
+
+log = structlog.get_logger(__name__)
+
+# how much sample history before the replay an on-the-fly model trains on
+_DAILY_HISTORY = timedelta(days=3 * 365)
+_INTRADAY_HISTORY = timedelta(days=45)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    model: LoadedModel | None  # None: no usable model, the strategy stays flat
+    model_id: str
+    status: str  # active | rejected
+    reason: str
+    trained_now: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model_id": self.model_id, "model_status": self.status, "model_reason": self.reason,
+                "model_trained_now": self.trained_now}  # fmt: skip
+
+
+def obtain_model(config: Config, feed: BarFeed, symbols: list[str], timeframe: Timeframe,
+                 first_bar: datetime) -> ModelChoice:  # fmt: skip
+    m = config.model
+    directory = config.resolve(m.dir)
+    key = config_key(timeframe.name, m.features, m.window, m.volume_window, symbols)
+    active = active_model_id(directory, key)
+    if active:
+        loaded = load_model(directory, active, m.features, m.window, m.volume_window)
+        return ModelChoice(loaded, active, "active", loaded.meta.get("reason", ""))
+    latest = latest_model_id(directory, key)
+    if latest:
+        meta = read_meta(directory, latest)
+        return ModelChoice(None, latest, meta["status"], meta.get("reason", ""))
+    if not feed.synthetic:
+        raise ModelError(
+            f"no model for {', '.join(symbols)} ({timeframe.name}) in {directory}: train one first with "
+            f"`python -m bot train --source {feed.name} --symbols {','.join(symbols)} --end <a date before "
+            "the replay>` (a simulation never trains on the period it replays)"
+        )
+    return _train_on_sample(config, feed, symbols, timeframe, first_bar, directory)
+
+
+def _train_on_sample(config: Config, feed: BarFeed, symbols: list[str], timeframe: Timeframe,
+                     first_bar: datetime, directory: Any) -> ModelChoice:  # fmt: skip
+    from bot.forecast.inputs import needs_sentiment, replay_headlines, sentiment_by_bar
+    from bot.forecast.training import train_and_register
+
+    end = first_bar - timedelta(seconds=1)
+    start = first_bar - (_DAILY_HISTORY if timeframe.is_daily else _INTRADAY_HISTORY)
+    print(f"no trained model for this configuration yet: training one on the sample market's history "
+          f"{start:%Y-%m-%d}..{end:%Y-%m-%d} (before the replay; about a minute)", file=sys.stderr)  # fmt: skip
+    frames = feed.history(symbols, start, end, timeframe)
+    sentiment = None
+    if needs_sentiment(config):
+        headlines = replay_headlines(config, feed, symbols, frames, timeframe)
+        sentiment = sentiment_by_bar(headlines, frames, timeframe, config)
+    bars = min(len(f) for f in frames.values())
+    usable = bars - config.model.window - config.model.volume_window
+    train_bars = min(config.model.train_bars, int(usable * 0.6))
+    test_bars = min(config.model.test_bars, max(20, (usable - train_bars) // 2))
+    model_config = dataclasses.replace(config.model, train_bars=train_bars, test_bars=test_bars)
+    outcome = train_and_register(model_config, frames, sentiment, models_dir=directory, timeframe=timeframe.name,
+                                 symbols=symbols, progress=True)  # fmt: skip
+    print(f"model {outcome.model_id}: {outcome.status}: {outcome.reason}", file=sys.stderr)
+    loaded = None
+    if outcome.status == "active":
+        m = config.model
+        loaded = load_model(directory, outcome.model_id, m.features, m.window, m.volume_window)
+    return ModelChoice(loaded, outcome.model_id, outcome.status, outcome.reason, trained_now=True)

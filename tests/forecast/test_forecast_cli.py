@@ -1,0 +1,141 @@
+"""train / evaluate / simulate --strategy lstm_sentiment through the real CLI, with a tiny model."""
+
+import json
+import sqlite3
+
+import pytest
+
+from testkit import run_cli, write_config
+
+TINY_MODEL = """
+[model]
+window = 8
+volume_window = 5
+units = 4
+epochs = 2
+batch_size = 256
+patience = 1
+train_bars = 120
+test_bars = 60
+"""
+TRAIN_SPAN = ("--start", "2018-01-02", "--end", "2018-12-31")
+SIM_SPAN = ("--start", "2019-01-02", "--end", "2019-06-28")
+
+
+def cli_json(result):
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout
+    return json.loads(lines[0])
+
+
+def one_line_error(result, *fragments):
+    assert result.returncode == 2, (result.returncode, result.stderr[-3000:])
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+@pytest.fixture(scope="module")
+def forced(tmp_path_factory):
+    """A model trained on 2018 sample bars and forced active (whatever the gate says)."""
+    tmp = tmp_path_factory.mktemp("forced")
+    config = write_config(tmp, TINY_MODEL)
+    result = run_cli("train", "--config", str(config), *TRAIN_SPAN, "--force", "--json", cwd=tmp)
+    return tmp, config, cli_json(result), result.stderr
+
+
+def test_train_reports_and_registers_the_model(forced):
+    tmp, _config, out, stderr = forced
+    assert out["status"] == "active"
+    for key in ("n_test", "folds", "model", "baselines", "dm_pvalue", "pt_pvalue", "model_id"):
+        assert key in out
+    assert set(out["baselines"]) == {"zero", "persistence", "mean", "linear"}
+    meta = json.loads((tmp / "models" / out["model_id"] / "meta.json").read_text())
+    assert meta["status"] == "active" and meta["features"] and meta["scaler"]["mean"]
+    assert meta["training_range"]["last"] < "2019-01-01"
+    if out["forced"]:  # the gate said no: --force must say so loudly
+        assert "WARNING" in stderr and "FORCED" in meta["reason"]
+
+
+def test_simulate_uses_the_active_model_and_journals_predictions(forced):
+    tmp, config, out, _ = forced
+    result = run_cli("simulate", "--config", str(config), *SIM_SPAN, "--json", cwd=tmp)
+    summary = cli_json(result)
+    assert summary["strategy"] == "lstm_sentiment"
+    assert summary["model_id"] == out["model_id"] and summary["model_status"] == "active"
+    assert summary["model_trained_now"] is False
+    db = sqlite3.connect(tmp / "journal.sqlite")
+    predictions = db.execute("SELECT COUNT(*), COUNT(DISTINCT symbol) FROM predictions WHERE run_id = ? AND model = ?",
+                             (summary["run_id"], out["model_id"])).fetchone()  # fmt: skip
+    assert predictions[0] > 100 and predictions[1] == 5
+    # every entry was decided on a forecast above the cost hurdle made at that same close
+    hurdle = 2 * 1e-4 + 5e-4
+    rows = db.execute(
+        "SELECT d.symbol, d.ts, p.value FROM decisions d JOIN predictions p ON p.run_id = d.run_id"
+        " AND p.ts = d.ts AND p.symbol = d.symbol WHERE d.run_id = ? AND d.current_qty = 0 AND d.requested_qty > 0",
+        (summary["run_id"],),
+    ).fetchall()
+    assert all(value > hurdle for _, _, value in rows)
+
+
+def test_a_rejected_model_keeps_the_strategy_flat(tmp_path):
+    config = write_config(tmp_path, TINY_MODEL + "gate_margin = 0.99\n")  # no model can pass this gate
+    trained = cli_json(run_cli("train", "--config", str(config), *TRAIN_SPAN, "--json", cwd=tmp_path))
+    assert trained["status"] == "rejected" and "does not beat zero-return" in trained["reason"]
+    summary = cli_json(run_cli("simulate", "--config", str(config), *SIM_SPAN, "--json", cwd=tmp_path))
+    assert summary["model_status"] == "rejected" and summary["model_id"] == trained["model_id"]
+    assert summary["orders"] == 0 and summary["total_return"] == 0.0
+
+
+def test_the_sample_market_trains_a_model_on_the_fly_before_the_replay(tmp_path):
+    config = write_config(tmp_path, TINY_MODEL)
+    result = run_cli("simulate", "--config", str(config), *SIM_SPAN, "--json", cwd=tmp_path)
+    summary = cli_json(result)
+    assert "training one on the sample market's history" in result.stderr
+    assert summary["model_trained_now"] is True
+    meta = json.loads((tmp_path / "models" / summary["model_id"] / "meta.json").read_text())
+    assert meta["training_range"]["last"] < "2019-01-02"  # never trained on the replayed period
+    again = cli_json(run_cli("simulate", "--config", str(config), *SIM_SPAN, "--json", cwd=tmp_path))
+    assert again["model_id"] == summary["model_id"] and again["model_trained_now"] is False
+
+
+def test_evaluate_json_with_ablation(tmp_path):
+    config = write_config(tmp_path, TINY_MODEL)
+    out = cli_json(run_cli("evaluate", "--config", str(config), *TRAIN_SPAN, "--ablation", "--json", cwd=tmp_path))
+    assert out["n_test"] > 0 and len(out["folds"]) >= 2
+    for name in ("zero", "persistence", "mean", "linear"):
+        assert {"rmse", "mae", "directional_accuracy"} <= set(out["baselines"][name])
+    assert 0 <= out["dm_pvalue"] <= 1 and 0 <= out["pt_pvalue"] <= 1
+    assert out["ablation"]["price_only"]["n_test"] == out["n_test"]  # the same folds
+    assert set(out["trading"]["10"]) == {"long_short", "long_only", "buy_and_hold"}
+    for name in ("predictions.csv", "predicted_vs_realised.png", "cumulative_returns.png", "folds.png"):
+        assert (tmp_path / "reports" / f"eval-{out['files']['metrics'].split('eval-')[1].split('/')[0]}" / name).exists()
+
+
+def test_bad_model_files_and_too_little_data_are_clear_errors(forced, tmp_path):
+    _tmp, _config, out, _ = forced
+    config = write_config(tmp_path, TINY_MODEL + f'dir = "{forced[0] / "models"}"\n')
+    meta = forced[0] / "models" / out["model_id"] / "meta.json"
+    original = meta.read_text()
+    try:
+        meta.write_text("{not json")
+        one_line_error(run_cli("simulate", "--config", str(config), *SIM_SPAN, cwd=tmp_path), "corrupt")
+        meta.write_text(original.replace('"window": 8', '"window": 9'))
+        one_line_error(run_cli("simulate", "--config", str(config), *SIM_SPAN, cwd=tmp_path), "window")
+    finally:
+        meta.write_text(original)
+    one_line_error(run_cli("evaluate", "--config", str(config), "--start", "2018-01-02", "--end", "2018-03-30",
+                           cwd=tmp_path), "too few")  # fmt: skip
+
+
+def test_constant_prices_are_a_clear_error(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = ["date,open,high,low,close,volume"] + [f"2020-{1 + d // 28:02d}-{1 + d % 28:02d},10,10,10,10,100"
+                                                 for d in range(300)]  # fmt: skip
+    (data / "FLAT.csv").write_text("\n".join(rows) + "\n")
+    config = write_config(tmp_path, TINY_MODEL)
+    one_line_error(run_cli("evaluate", "--config", str(config), "--source", f"csv:{data}", cwd=tmp_path), "FLAT")
