@@ -169,8 +169,9 @@ class NewsConfig:
 
 @dataclass(frozen=True)
 class SentimentConfig:
-    positive_threshold: float = _key(0.05, "score at or above which a text is positive")
-    negative_threshold: float = _key(-0.05, "score at or below which a text is negative")
+    # defaults tuned by cross-validation on the PhraseBank train split (benchmarks/build_finance_lexicon.py)
+    positive_threshold: float = _key(0.3, "score at or above which a text is positive")
+    negative_threshold: float = _key(-0.25, "score at or below which a text is negative")
     lookback_hours: float = _key(72.0, "headlines older than this do not count in features", _positive)
     half_life_hours: float = _key(24.0, "half-life of a headline's weight in the decayed mean", _positive)
 

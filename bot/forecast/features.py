@@ -54,6 +54,20 @@ def _check_bars(bars: pd.DataFrame, name: str) -> None:
         raise DataError(f"{name}: high < low at {bars.index[row]} (row {row})")
 
 
+def price_features(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, volume_window: int
+) -> dict[str, np.ndarray]:
+    """The price features of ``bar_features`` from plain arrays (the one implementation both the
+    batch path and the live path use); undefined rows are NaN."""
+    ret = np.concatenate([[np.nan], np.diff(np.log(close))])
+    prefix = np.concatenate([[0.0], np.cumsum(volume)])
+    baseline = np.full(len(volume), np.nan)
+    if len(volume) > volume_window:
+        # mean of the volume_window bars *before* t, from prefix sums: later bars never enter it
+        baseline[volume_window:] = (prefix[volume_window:-1] - prefix[:-volume_window - 1]) / volume_window
+    return {"ret": ret, "range": np.log(high / low), "rel_volume": np.log(volume / baseline)}
+
+
 def bar_features(
     bars: pd.DataFrame,
     volume_window: int,
@@ -76,13 +90,11 @@ def bar_features(
     if volume_window < 1:
         raise ConfigError(f"model.volume_window: expected a whole number >= 1, got {volume_window!r}")
     _check_bars(bars, name)
-    close = np.log(bars["close"].to_numpy(dtype=np.float64))
-    volume = bars["volume"].astype(np.float64)
-    baseline = volume.shift(1).rolling(volume_window, min_periods=volume_window).mean()
-    out = pd.DataFrame(index=bars.index)
-    out["ret"] = np.concatenate([[np.nan], np.diff(close)])
-    out["range"] = np.log(bars["high"].to_numpy(dtype=np.float64) / bars["low"].to_numpy(dtype=np.float64))
-    out["rel_volume"] = np.log(volume.to_numpy() / baseline.to_numpy())
+    price = price_features(
+        bars["high"].to_numpy(dtype=np.float64), bars["low"].to_numpy(dtype=np.float64),
+        bars["close"].to_numpy(dtype=np.float64), bars["volume"].to_numpy(dtype=np.float64), volume_window,
+    )  # fmt: skip
+    out = pd.DataFrame(price, index=bars.index)
     if sentiment is not None:
         missing = [c for c in SENTIMENT_FEATURES if c not in sentiment.columns]
         if missing:

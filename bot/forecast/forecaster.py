@@ -8,12 +8,13 @@ needs no TensorFlow (``bot.forecast.numpy_lstm``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from bot.forecast.features import build_dataset
+from bot.config import SENTIMENT_FEATURES
+from bot.forecast.features import build_dataset, price_features
 from bot.forecast.registry import LoadedModel
 from bot.market import MarketView
 
@@ -46,3 +47,52 @@ class BatchForecaster:
             if n and np.isfinite(values[n - 1]):
                 out[symbol] = float(values[n - 1])
         return out
+
+
+SentimentRows = Callable[[str, int], np.ndarray]  # (symbol, rows) -> (rows, 5) latest sentiment features
+
+
+class LiveForecaster:
+    """Live decisions: each symbol's newest window built from the view's last bars with plain
+    NumPy (no pandas, no TensorFlow) and one batched forward pass for all symbols.
+
+    ``sentiment_rows(symbol, n)`` gives the sentiment features of the symbol's last ``n`` bar
+    closes (oldest first); without it, the model must not use sentiment features.
+    """
+
+    def __init__(self, model: LoadedModel, sentiment_rows: SentimentRows | None = None) -> None:
+        meta = model.meta
+        self.model = model
+        self.model_id = model.model_id
+        self.features = tuple(meta["features"])
+        self.window = int(meta["window"])
+        self.volume_window = int(meta["volume_window"])
+        self.sentiment_rows = sentiment_rows
+        uses_sentiment = any(f in SENTIMENT_FEATURES for f in self.features)
+        if uses_sentiment and sentiment_rows is None:
+            raise ValueError("the model uses sentiment features: pass sentiment_rows")
+        # bars needed: the window, one more for its first return, the volume baseline before that
+        self.history = self.window + max(1, self.volume_window if "rel_volume" in self.features else 1)
+
+    def forecasts(self, view: MarketView) -> dict[str, float]:
+        names, windows = [], []
+        for symbol in view.symbols:
+            if view.count(symbol) < self.history:
+                continue
+            cols = {c: view.column(symbol, c)[-self.history :] for c in ("high", "low", "close", "volume")}
+            price = price_features(cols["high"], cols["low"], cols["close"], cols["volume"], self.volume_window)
+            sentiment = self.sentiment_rows(symbol, self.window) if self.sentiment_rows else None
+            columns = []
+            for name in self.features:
+                if name in price:
+                    columns.append(price[name][-self.window :])
+                else:
+                    columns.append(sentiment[:, SENTIMENT_FEATURES.index(name)])
+            window = np.column_stack(columns)
+            if np.isfinite(window).all():
+                names.append(symbol)
+                windows.append(window)
+        if not windows:
+            return {}
+        predictions = self.model.predict(np.asarray(windows, dtype=np.float32))
+        return {symbol: float(value) for symbol, value in zip(names, predictions)}

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, NEGATE, SentimentIntensityAnalyzer
 
+from bot.config import SentimentConfig
 from bot.news import sentiment_rules
 from bot.news.sentiment_rules import BAD, GOOD, MINUS, PLUS, prepare
 
@@ -31,6 +32,10 @@ LEXICON_PATH = Path(__file__).with_name("finance_lexicon.tsv")
 SCORER_BASE_VERSION = "vader-finance-1"
 RESULT_VALENCE = 3.0  # the markers of results: profit, loss, margin, guidance, estimates
 FIGURE_VALENCE = 2.0  # the markers of other figures: sales, orders, costs, jobs, index
+# VADER's own valences count half for the words the finance lexicons leave alone: many are other
+# senses in financial news. (5-fold cross-validation inside the train split: accuracy 0.776 at 0.5
+# against 0.762 at 1.0, macro-F1 0.731 against 0.728.)
+STOCK_WEIGHT = 0.5
 
 FINANCE_TERMS: dict[str, float] = {
     GOOD: RESULT_VALENCE, BAD: -RESULT_VALENCE, PLUS: FIGURE_VALENCE, MINUS: -FIGURE_VALENCE,
@@ -42,7 +47,10 @@ FINANCE_TERMS: dict[str, float] = {
     "plunges": -2.5, "tumble": -2.0, "tumbled": -2.0, "tumbles": -2.0, "slump": -2.0,
     "slumped": -2.0, "slumps": -2.0, "soar": 2.0, "soared": 2.0, "soars": 2.0, "surge": 2.0,
     "surged": 2.0, "surges": 2.0, "record": 1.2, "beat": 1.0, "beats": 1.0, "misses": -1.5,
-    "missed": -1.5,
+    "missed": -1.5, "buyback": 1.5, "buybacks": 1.5, "weighs_on": -1.5, "resigns": -1.0,
+    # headline verbs on a company or a market (with a financial noun the rules decide instead)
+    "rises": 1.2, "gains": 1.2, "climbs": 1.5, "jumps": 1.5, "falls": -1.5, "drops": -1.5,
+    "slides": -1.5, "slips": -1.2, "sinks": -2.0,
     # jobs
     "layoffs": -2.5, "layoff": -2.5, "laid_off": -2.5, "job_cuts": -2.5, "redundancies": -2.0,
     "furlough": -2.0, "furloughs": -2.0, "furloughed": -2.0, "strike": -1.5, "strikes": -1.5,
@@ -80,7 +88,7 @@ def load_learned(path: Path = LEXICON_PATH) -> dict[str, float]:
 
 
 def build_lexicon(stock: Mapping[str, float], learned: Mapping[str, float]) -> dict[str, float]:
-    lexicon = dict(stock)
+    lexicon = {w: v * STOCK_WEIGHT for w, v in stock.items()}
     lexicon.update(learned)
     lexicon.update(FINANCE_TERMS)  # a 0.0 here means: no valence in finance
     return {w: v for w, v in lexicon.items() if v != 0.0 and w not in NEUTRAL_WORDS and w not in MODIFIERS}
@@ -97,10 +105,19 @@ def _version() -> str:
 SCORER_VERSION = _version()
 
 
-class SentimentScorer:
-    """VADER with finance rules and lexicons; ``score`` in [-1, 1], ``label`` by thresholds."""
+_DEFAULTS = SentimentConfig()
 
-    def __init__(self, positive_threshold: float = 0.05, negative_threshold: float = -0.05, *,
+
+class SentimentScorer:
+    """VADER with finance rules and lexicons; ``score`` in [-1, 1], ``label`` by thresholds.
+
+    The default thresholds are the config's (tuned with the lexicon); ``learned`` replaces the
+    packaged learned lexicon (the builder's cross-validation uses it)."""
+
+    version = SCORER_VERSION
+
+    def __init__(self, positive_threshold: float = _DEFAULTS.positive_threshold,
+                 negative_threshold: float = _DEFAULTS.negative_threshold, *,
                  learned: Mapping[str, float] | None = None) -> None:  # fmt: skip
         if not -1 <= negative_threshold < positive_threshold <= 1:
             raise ValueError("need -1 <= negative_threshold < positive_threshold <= 1")

@@ -33,12 +33,12 @@ METRICS: dict[str, int] = {w: 1 for w in """
     profitability efficiency productivity capacity production output volume volumes traffic
     passengers jobs employment headcount workforce personnel staff employees workers guidance
     outlook forecast forecasts target targets estimates estimate expectations consensus view rating
-    ratings valuation roce roe""".split()}
+    ratings valuation roce roe stocks equities markets wall_street pt po price_target""".split()}
 METRICS.update({w: -1 for w in """
     loss losses net_loss costs cost expenses expenditure debt debts unemployment writedowns
     impairment impairments charges deficit""".split()})
 RESULTS = frozenset("""
-    profit profits earnings eps income ebit ebita ebitda result results margin margins profitability
+    pt po price_target rating ratings profit profits earnings eps income ebit ebita ebitda result results margin margins profitability
     loss losses net_loss deficit guidance outlook forecast forecasts estimates estimate expectations
     consensus""".split())
 PROFITS = frozenset("profit profits earnings eps result income ebit ebitda".split())
@@ -60,7 +60,7 @@ SHRINK = frozenset("""
     decreased decrease decreases decreasing declined decline declines declining lowered lowers
     lowering shrank shrink shrinks shrunk contracted narrowed narrows narrowing eased reduced reduce
     reduces reducing reduction cut cuts cutting diminished halved slashed slash slashes trimmed trim
-    trims""".split())
+    trims curb curbs curbed pared pares""".split())
 DOWN = FALL | SHRINK
 # judgement words: good or bad whatever the noun ("a slight improvement from a loss")
 BETTER = frozenset("""
@@ -82,7 +82,9 @@ _PHRASES = {
     "weaker-than-expected": "weaker", "worse-than-expected": "worse", "order book": "order_book",
     "order backlog": "order_book", "order intake": "order_intake", "orders received": "order_intake",
     "net sales": "net_sales", "net loss": "net_loss", "market share": "market_share",
-    "share price": "share_price", "cash flow": "cash_flow", "earnings per share": "eps",
+    "share price": "share_price", "price target": "price_target", "cash flow": "cash_flow", "earnings per share": "eps",
+    "wall street": "wall_street", "weighs on": "weighs_on", "weigh on": "weighs_on",
+    "weighed on": "weighs_on", "share buyback": "buyback", "share repurchase": "buyback",
     "according to": "according_to", "in line with": "in_line_with", "as a result": "as_a_result",
     "result in": "result_in", "results in": "result_in", "resulted in": "result_in",
     "result from": "result_from", "laid off": "laid_off", "lay off": "laid_off",

@@ -1,0 +1,103 @@
+"""Forecaster benchmarks (not tests): training and walk-forward time on the 7 daily symbols,
+single-decision latency (1 and 10 symbols, p50/p99) and batched inference throughput.
+
+Run: ``.venv/bin/python benchmarks/forecast_bench.py``. Needs ../shared/data/daily (the latency and
+throughput rows run on the sample market when it is absent). Writes benchmarks/forecast_results.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SHARED = REPO.parent / "shared" / "data"
+
+from bot.config import PRICE_FEATURES, Config, override  # noqa: E402
+from bot.data.sources import make_feed  # noqa: E402
+from bot.forecast.features import build_dataset  # noqa: E402
+from bot.logging import configure_logging  # noqa: E402
+from bot.simulation import load_history  # noqa: E402
+
+
+def percentile_ms(samples: list[float], q: float) -> float:
+    return float(np.percentile(samples, q) * 1000)
+
+
+def main() -> None:
+    configure_logging(None, level="error", console=False)
+    config = Config()
+    if (SHARED / "daily").exists():
+        config = override(config, "data", "bench", source=f"csv:{SHARED / 'daily'}")
+    model_config = dataclasses.replace(config.model, features=PRICE_FEATURES)  # CSV data has no news
+    feed = make_feed(config)
+    symbols, timeframe, frames = load_history(config, feed)
+    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+             f"data: {feed.name}, {len(symbols)} symbols, {sum(len(f) for f in frames.values()):,} bars", ""]  # fmt: skip
+
+    from bot.forecast.training import train_and_register
+    from bot.forecast.walkforward import walk_forward
+
+    dataset = build_dataset(frames, model_config.features, model_config.window, model_config.volume_window)
+    started = time.perf_counter()
+    evaluation = walk_forward(dataset, model_config, timeframe=timeframe.name)
+    walk_seconds = time.perf_counter() - started
+    summary = evaluation.summary()
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        outcome = train_and_register(model_config, frames, None, models_dir=Path(tmp), timeframe=timeframe.name,
+                                     symbols=symbols, summary=summary)  # fmt: skip
+        train_seconds = time.perf_counter() - started
+        from bot.forecast.registry import load_model
+
+        loaded = load_model(tmp, outcome.model_id, model_config.features, model_config.window,
+                            model_config.volume_window)  # fmt: skip
+    lines += [
+        "| step | time |", "|---|---|",
+        f"| walk-forward evaluation ({len(summary['folds'])} folds, {summary['n_test']:,} test windows) "
+        f"| {walk_seconds:.1f} s |",
+        f"| final training on {len(dataset):,} windows (one fit, early stopping) | {train_seconds:.1f} s |", "",
+    ]  # fmt: skip
+
+    # a live decision: each symbol's newest window from the view's last bars (NumPy), one batched pass
+    from bot.forecast.forecaster import LiveForecaster
+    from bot.market import MarketView
+
+    live = LiveForecaster(loaded)
+    rows = []
+    for n_symbols in (1, 10):
+        view = MarketView({f"{symbols[i % len(symbols)]}#{i}": frames[symbols[i % len(symbols)]]
+                           for i in range(n_symbols)})  # fmt: skip
+        for _ in range(len(view)):
+            view.advance()
+        timings = []
+        for _ in range(1000):
+            t0 = time.perf_counter()
+            live.forecasts(view)
+            timings.append(time.perf_counter() - t0)
+        rows.append(f"| {n_symbols} | {percentile_ms(timings, 50):.2f} ms | {percentile_ms(timings, 99):.2f} ms |")
+    lines += ["| live decision, symbols (features + NumPy forward pass) | p50 | p99 |", "|---|---|---|", *rows, ""]
+
+    X = dataset.X
+    runs = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        loaded.predict(X)
+        runs.append(time.perf_counter() - t0)
+    lines += ["| batched inference (NumPy) | windows/s |", "|---|---|",
+              f"| {len(X):,} windows of {model_config.window} bars | {len(X) / float(np.median(runs)):,.0f} |"]  # fmt: skip
+    text = "\n".join(lines)
+    print(text)
+    (REPO / "benchmarks" / "forecast_results.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
