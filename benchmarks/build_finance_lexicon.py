@@ -1,12 +1,14 @@
 """Learn word valences for the finance sentiment scorer from the TRAIN split of the PhraseBank.
 
-Run: ``.venv/bin/python benchmarks/build_finance_lexicon.py [--search]``. Writes
-``bot/news/finance_lexicon.tsv`` (commit it: the scorer loads it; its hash is part of the scorer's
-version). Needs ``../shared/data/news/financial_phrasebank.csv``.
+Run: ``.venv/bin/python benchmarks/build_finance_lexicon.py [--search] [--data CSV] [--out TSV]``.
+Writes ``bot/news/finance_lexicon.tsv`` (commit it: the scorer loads it; its hash is part of the
+scorer's version). Needs ``../shared/data/news/financial_phrasebank.csv``. Rerun it whenever the
+rules or the hand-written terms change: the learned valences are fitted on top of them.
 
 Only train rows are ever read: ``train_rows`` drops every row whose 0-based index modulo 5 is 0
-(the test split) while reading the file, and nothing else here opens it. Every choice below (the
-ridge penalty, the target, the minimum count, the thresholds) is made by 5-fold cross-validation
+(the test split) while reading the file, and nothing else here opens it. Every choice (the ridge
+penalty, the target, the minimum count, the label thresholds of the config; and, by the same
+procedure, the scorer's ``STOCK_WEIGHT`` and marker valences) is made by 5-fold cross-validation
 *inside* the train split; the test split is only for ``benchmarks/sentiment_phrasebank.py``.
 
 The method: each text goes through the scorer's own rules (``sentiment_rules.prepare``), and
@@ -67,7 +69,8 @@ def learn(docs: list[list[str]], labels: list[str], ridge: float, target: float,
           stock: dict[str, float]) -> dict[str, float]:  # fmt: skip
     """Ridge valences of the learnable words of ``docs`` (token lists from ``prepare``)."""
     counts = Counter(w for doc in docs for w in learnable(doc))  # in how many texts
-    vocab = sorted(sorted(w for w, n in counts.items() if n >= min_count), key=lambda w: -counts[w])[:MAX_WORDS]
+    frequent = sorted(w for w, n in counts.items() if n >= min_count)
+    vocab = sorted(frequent, key=lambda w: -counts[w])[:MAX_WORDS]
     index = {w: k for k, w in enumerate(vocab)}
     fixed = build_lexicon(stock, {})  # what the scorer adds for the words it does not learn
     x = np.zeros((len(docs), len(vocab)))  # VADER sums every occurrence, so: counts
@@ -147,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             candidate = dict(zip(GRID, values))
             p, n, m = best_thresholds(scores_by_fold(rows, candidate), labels)
             results.append((m["macro_f1"] + m["accuracy"], candidate))
-            print(f"{candidate}  thresholds {p:+.2f}/{n:+.2f}  acc {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}")
+            print(f"{candidate}  thresholds {p:+.2f}/{n:+.2f}  "
+                  f"acc {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}")
         params = max(results, key=lambda t: t[0])[1]
         print(f"best: {params}")
     p, n, m = best_thresholds(scores_by_fold(rows, params), labels)

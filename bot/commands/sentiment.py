@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         for text, score, label in zip(texts, scores, labels):
             print(json.dumps({"text": text, "score": score, "label": label}, ensure_ascii=False))
     else:
-        print(format_table(texts, scores, labels, scorer.version, sent.positive_threshold, sent.negative_threshold))
+        thresholds = (sent.positive_threshold, sent.negative_threshold)
+        print(format_table(texts, scores, labels, scorer.version, *thresholds))
     sys.stdout.flush()
     return 0
 

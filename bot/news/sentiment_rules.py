@@ -38,12 +38,13 @@ METRICS.update({w: -1 for w in """
     loss losses net_loss costs cost expenses expenditure debt debts unemployment writedowns
     impairment impairments charges deficit""".split()})
 RESULTS = frozenset("""
-    pt po price_target rating ratings profit profits earnings eps income ebit ebita ebitda result results margin margins profitability
-    loss losses net_loss deficit guidance outlook forecast forecasts estimates estimate expectations
-    consensus""".split())
+    pt po price_target rating ratings profit profits earnings eps income ebit ebita ebitda result
+    results margin margins profitability loss losses net_loss deficit guidance outlook forecast
+    forecasts estimates estimate expectations consensus""".split())
 PROFITS = frozenset("profit profits earnings eps result income ebit ebitda".split())
 LOSSES = frozenset("loss losses net_loss deficit negative".split())
-EXPECTED = frozenset("estimates estimate expectations forecast forecasts consensus guidance target view level".split())
+EXPECTED = frozenset("estimates estimate expectations forecast forecasts consensus guidance target view level"
+                     .split())  # fmt: skip
 QUALIFIERS = frozenset("excluding including excl incl before".split())  # "profit excluding costs rose"
 
 # quantity words: their sign is multiplied by the noun's ("loss narrowed" is good)
@@ -82,12 +83,13 @@ _PHRASES = {
     "weaker-than-expected": "weaker", "worse-than-expected": "worse", "order book": "order_book",
     "order backlog": "order_book", "order intake": "order_intake", "orders received": "order_intake",
     "net sales": "net_sales", "net loss": "net_loss", "market share": "market_share",
-    "share price": "share_price", "price target": "price_target", "cash flow": "cash_flow", "earnings per share": "eps",
+    "share price": "share_price", "price target": "price_target", "cash flow": "cash_flow",
+    "earnings per share": "eps",
     "wall street": "wall_street", "weighs on": "weighs_on", "weigh on": "weighs_on",
     "weighed on": "weighs_on", "share buyback": "buyback", "share repurchase": "buyback",
     "according to": "according_to", "in line with": "in_line_with", "as a result": "as_a_result",
-    "result in": "result_in", "results in": "result_in", "resulted in": "result_in",
-    "result from": "result_from", "laid off": "laid_off", "lay off": "laid_off",
+    "resulted in": "resulted_in", "resulting in": "resulting_in", "will result in": "will result_in",
+    "laid off": "laid_off", "lay off": "laid_off",
     "laying off": "laid_off", "lays off": "laid_off", "lay-offs": "layoffs", "lay-off": "layoffs",
     "job cuts": "job_cuts", "job losses": "job_cuts", "profit warning": "profit_warning",
     "chapter 11": "chapter_11", "per cent": "%", "percent": "%", "write-downs": "writedowns",
@@ -99,7 +101,7 @@ _PHRASES = {
     "smaller than expected": "missed expectations", "weaker than expected": "missed expectations",
     "back in the black": GOOD, "into the red": BAD, "in the red": BAD,
 }  # fmt: skip
-_PHRASE_RE = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in sorted(_PHRASES, key=len, reverse=True)) + r")\b")
+_PHRASE_RE = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(_PHRASES, key=len, reverse=True))) + r")\b")
 _TOKEN_RE = re.compile(r"\w+(?:[.,'&/-]\w+)*%?|[^\w\s]")
 _SPLIT_DECIMAL = re.compile(r"(\d) \.(\d)")  # the phrasebank's "EUR17 .6 m"
 _POSSESSIVE = re.compile(r"\s?'s\b")
@@ -194,6 +196,7 @@ def _direction(tokens: list[str], i: int) -> tuple[int, bool]:
 
 
 def _nearest_metric(tokens: list[str], i: int, used: set[int]) -> int | None:
+    """The financial noun a direction word at i is about, in the same clause, or None."""
     for j in range(i - 1, max(-1, i - 16), -1):  # the noun before: "profit ... rose"
         if tokens[j] in BREAKS or j in used or tokens[j] in MARKERS:
             break
@@ -209,7 +212,7 @@ def _nearest_metric(tokens: list[str], i: int, used: set[int]) -> int | None:
 
 def _figure_follows(tokens: list[str], i: int) -> bool:
     k = i + 1
-    while k < len(tokens) and k <= i + 2 and tokens[k] in ("by", "of", "to", "some", "about", "nearly", "almost"):
+    while k < len(tokens) and k <= i + 2 and tokens[k] in ("by", "of", "to", "some", "about", "nearly"):
         k += 1
     return k < len(tokens) and number(tokens, k) is not None
 
@@ -269,7 +272,8 @@ def _compare_figures(tokens: list[str], i: int) -> int:
         old, new = first, _next_figure(tokens, to + 1, 3) if to is not None else None
     else:  # NEW ... compared with / versus / from OLD
         new = first
-        cmp = next((k for k in range(first[2] + 1, min(len(tokens), first[2] + 7)) if tokens[k] in COMPARE), None)
+        window = range(first[2] + 1, min(len(tokens), first[2] + 7))
+        cmp = next((k for k in window if tokens[k] in COMPARE), None)
         old = _next_figure(tokens, cmp + 1, 6) if cmp is not None else None
     if new is None or old is None or new[1] != old[1] or new[0] == old[0]:
         return 0

@@ -40,8 +40,10 @@ PAIRS = [  # (positive, negative) headlines that differ only in the financial di
     ("Acme raised its outlook for 2024", "Acme lowered its outlook for 2024"),
     ("Goldman upgrades Acme to buy", "Goldman downgrades Acme to sell"),
     ("Acme's net loss narrowed to EUR 2.1 mn", "Acme's net loss widened to EUR 2.1 mn"),
-    ("Operating profit rose to EUR 13.1 mn from EUR 8.7 mn", "Operating profit fell to EUR 8.7 mn from EUR 13.1 mn"),
-    ("Operating profit went from EUR 8.7 mn to EUR 13.1 mn", "Operating profit went from EUR 13.1 mn to EUR 8.7 mn"),
+    ("Operating profit rose to EUR 13.1 mn from EUR 8.7 mn",
+     "Operating profit fell to EUR 8.7 mn from EUR 13.1 mn"),
+    ("Operating profit went from EUR 8.7 mn to EUR 13.1 mn",
+     "Operating profit went from EUR 13.1 mn to EUR 8.7 mn"),
     ("Net sales increased by 12 % to EUR 301 mn", "Net sales decreased by 12 % to EUR 301 mn"),
     ("Revenue grew 8 % year-on-year", "Revenue declined 8 % year-on-year"),
     ("Diluted EPS stood at EUR 0.42 versus EUR 0.25", "Diluted EPS stood at EUR 0.25 versus EUR 0.42"),
@@ -106,7 +108,8 @@ def test_the_rules_put_markers_on_the_right_words():
 
 def test_scores_stay_in_range_and_odd_input_does_not_crash(scorer):
     texts = ["", "   \n\t ", "!!!???", "great " * 50 + "!!!!", "terrible awful loss " * 50,
-             "Nokia 株価が上昇 — café €5 🚀 profit ↑", "x" * 100_000, "word " * 20_000, "12.5 % -3 , , ,"]  # fmt: skip
+             "Nokia 株価が上昇 — café €5 🚀 profit ↑", "x" * 100_000, "word " * 20_000,
+             "12.5 % -3 , , ,"]  # fmt: skip
     started = time.perf_counter()
     scores = scorer.score_many(texts)
     assert time.perf_counter() - started < 5
@@ -117,7 +120,8 @@ def test_scores_stay_in_range_and_odd_input_does_not_crash(scorer):
 
 def test_labels_follow_the_thresholds():
     scorer = SentimentScorer(0.3, -0.25)
-    assert [scorer.label(s) for s in (0.3, 0.29, -0.24, -0.25)] == ["positive", "neutral", "neutral", "negative"]
+    labels = [scorer.label(s) for s in (0.3, 0.29, -0.24, -0.25)]
+    assert labels == ["positive", "neutral", "neutral", "negative"]
     with pytest.raises(ValueError):
         SentimentScorer(0.1, 0.2)
     assert SentimentScorer().positive_threshold == SentimentConfig().positive_threshold
@@ -161,8 +165,8 @@ def test_phrasebank_test_split_figures_beat_the_targets_and_stock_vader(scorer):
 
     vader = SentimentIntensityAnalyzer()
     stock = [vader.polarity_scores(t)["compound"] for _, t in test]
-    stock_accuracy, stock_f1 = _f1s(gold, ["positive" if s >= 0.05 else "negative" if s <= -0.05 else "neutral"
-                                           for s in stock])  # fmt: skip
+    stock_labels = ["positive" if s >= 0.05 else "negative" if s <= -0.05 else "neutral" for s in stock]
+    stock_accuracy, stock_f1 = _f1s(gold, stock_labels)
     assert macro_f1 >= 0.72 and accuracy >= 0.75, (accuracy, macro_f1)
     assert accuracy > stock_accuracy and macro_f1 > stock_f1, (stock_accuracy, stock_f1)
 
@@ -233,7 +237,8 @@ def test_cli_table_is_aligned_and_labelled(tmp_path):
 
 def test_cli_scores_a_csv_column_and_arguments_together(tmp_path):
     data = tmp_path / "headlines.csv"
-    data.write_text("headline,date\nAcme beats estimates,2024-01-02\n\"Acme cuts guidance, shares fall\",2024-01-03\n")
+    data.write_text('headline,date\nAcme beats estimates,2024-01-02\n'
+                    '"Acme cuts guidance, shares fall",2024-01-03\n')
     config = str(write_config(tmp_path))
     result = run_cli("sentiment", "Initech names new CFO", "--file", str(data), "--column", "headline",
                      "--json", "--config", config)  # fmt: skip
