@@ -57,9 +57,9 @@ def _one_of(*choices: str) -> Check:
 
 
 def _source(value: str) -> str | None:
-    if value == "sample" or (value.startswith("csv:") and len(value) > 4):
+    if value in ("sample", "alpaca") or (value.startswith("csv:") and len(value) > 4):
         return None
-    return "'sample' or 'csv:DIR'"
+    return "'sample', 'alpaca' or 'csv:DIR'"
 
 
 def _symbols(value: tuple[str, ...]) -> str | None:
@@ -69,7 +69,7 @@ def _symbols(value: tuple[str, ...]) -> str | None:
 
 @dataclass(frozen=True)
 class DataConfig:
-    source: str = _key("sample", "where bars come from: 'sample' or 'csv:DIR'", _source)
+    source: str = _key("sample", "where bars come from: 'sample', 'alpaca' or 'csv:DIR'", _source)
     symbols: tuple[str, ...] = _key((), "symbols to trade; empty = the source's default", _symbols, _upper_all)
     timeframe: str = _key("1Day", "bar timeframe", _one_of(*TIMEFRAMES))
     start: date | None = _key(None, "first date of a replay (YYYY-MM-DD); empty = source default")
@@ -147,6 +147,9 @@ class AlpacaConfig:
     data_url: str = _key("https://data.alpaca.markets", "market data and news API", _url)
     stream_url: str = _key("wss://stream.data.alpaca.markets", "market data websocket")
     timeout_seconds: float = _key(10.0, "seconds before an Alpaca request is abandoned", _positive)
+    max_retries: int = _key(4, "retries of a failed Alpaca request (429, 5xx, timeouts)", _non_negative)
+    backoff_seconds: float = _key(0.5, "first retry wait; doubles per retry, with jitter", _positive)
+    feed: str = _key("iex", "market data feed: 'iex' (free) or 'sip'", _one_of("iex", "sip"))
 
 
 @dataclass(frozen=True)
