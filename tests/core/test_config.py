@@ -49,7 +49,7 @@ def test_values_are_typed_and_frozen(tmp_path):
         ("[broker]\ninitial_cash = -5\n", r"broker\.initial_cash: expected a number > 0"),
         ("[broker]\nallow_short = 1\n", r"broker\.allow_short: expected true or false"),
         ("[data]\ntimeframe = '2Min'\n", r"data\.timeframe: expected one of '1Day'"),
-        ("[data]\nsource = 'ftp:x'\n", r"data\.source: expected 'sample' or 'csv:DIR'"),
+        ("[data]\nsource = 'ftp:x'\n", r"data\.source: expected 'sample', 'alpaca' or 'csv:DIR'"),
         ("[data]\nstart = 'yesterday'\n", r"data\.start: expected a date YYYY-MM-DD"),
         ("[data]\nsymbols = 5\n", r"data\.symbols: expected a list of strings"),
         ("[strategy.sma_cross]\nfast = 30\nslow = 10\n", r"strategy\.sma_cross\.fast: expected less than"),
