@@ -140,6 +140,19 @@ MIGRATIONS: list[str] = [
     CREATE INDEX headlines_title_key ON headlines (title_key);
     CREATE INDEX headlines_published ON headlines (published_at);
     """,
+    # 2 -> 3: the spans of downloaded bars the bars table holds completely (a feed's local cache,
+    # see ``Journal.cached_bars``); start_ts/end_ts because "end" is an SQL keyword
+    """
+    CREATE TABLE bar_cache_ranges (
+        source TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        timeframe TEXT NOT NULL,
+        start_ts TEXT NOT NULL,
+        end_ts TEXT NOT NULL,
+        stored_at TEXT NOT NULL
+    );
+    CREATE INDEX bar_cache_ranges_key ON bar_cache_ranges (source, symbol, timeframe);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -395,6 +408,28 @@ class Journal:
             (run_id,),
         ).fetchall()
 
+    def orders_with_status(self, run_id: str, statuses: Iterable[str]) -> list[sqlite3.Row]:
+        """The run's orders whose status is one of ``statuses``, oldest first (reconciliation)."""
+        wanted = [str(s) for s in statuses]
+        marks = ",".join("?" * len(wanted))
+        return self._db.execute(
+            f"SELECT * FROM orders WHERE run_id = ? AND status IN ({marks}) ORDER BY created_at, rowid",
+            (run_id, *wanted),
+        ).fetchall()
+
+    def find_order(self, client_order_id: str) -> sqlite3.Row | None:
+        """The order with this id in any run (ids are unique per decision), newest first."""
+        return self._db.execute(
+            "SELECT * FROM orders WHERE client_order_id = ? ORDER BY updated_at DESC LIMIT 1", (client_order_id,)
+        ).fetchone()
+
+    def filled_qty(self, run_id: str, client_order_id: str) -> int:
+        """Shares of this order already journaled as fills."""
+        return self._db.execute(
+            "SELECT COALESCE(SUM(qty), 0) FROM fills WHERE run_id = ? AND client_order_id = ?",
+            (run_id, client_order_id),
+        ).fetchone()[0]
+
     def count(self, table: str, run_id: str | None = None) -> int:
         if table not in {"bars", "headlines", "predictions", "decisions", "orders", "fills", "equity", "runs"}:
             raise ValueError(f"unknown table {table}")
@@ -405,6 +440,67 @@ class Journal:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Read-only access for reports and tests."""
         return self._db.execute(sql, params).fetchall()
+
+    # -- bar cache (appended for bot.data.alpaca_feed) --------------------------------------------
+
+    def cached_bars(
+        self, source: str, symbol: str, timeframe: str, start: datetime, end: datetime
+    ) -> list[sqlite3.Row] | None:
+        """Stored bars (ts, open, high, low, close, volume) with ts in [start, end], oldest first.
+
+        None when no single range stored by ``store_cached_bars`` covers [start, end] (the cache
+        cannot tell a gap in the market from a gap in what was downloaded). ``[]`` means the span
+        is covered and holds no bar.
+        """
+        covered = self._db.execute(
+            "SELECT 1 FROM bar_cache_ranges WHERE source = ? AND symbol = ? AND timeframe = ?"
+            " AND start_ts <= ? AND end_ts >= ? LIMIT 1",
+            (source, symbol, timeframe, iso(start), iso(end)),
+        ).fetchone()
+        if covered is None:
+            return None
+        return self._db.execute(
+            "SELECT ts, open, high, low, close, volume FROM bars WHERE source = ? AND symbol = ?"
+            " AND timeframe = ? AND ts >= ? AND ts <= ? ORDER BY ts",
+            (source, symbol, timeframe, iso(start), iso(end)),
+        ).fetchall()
+
+    def store_cached_bars(
+        self,
+        source: str,
+        symbol: str,
+        timeframe: str,
+        start: datetime,
+        end: datetime,
+        rows: Iterable[tuple],
+        *,
+        covered_end: datetime | None = None,
+    ) -> None:
+        """Replace the stored bars in [start, end] by ``rows`` (ts_iso, open, high, low, close, volume).
+
+        The span [start, covered_end or end] is then recorded as complete, so ``cached_bars`` serves
+        it; pass an earlier ``covered_end`` when the tail of the download may still change (bars of
+        today). Committed before returning. Bounds should be whole seconds (the text compare of
+        ``iso`` spellings is exact only then).
+        """
+        covered_end = end if covered_end is None else min(end, covered_end)
+        started = time.perf_counter()
+        with self._transaction():
+            self._write_buffers()
+            self._db.execute(
+                "DELETE FROM bars WHERE source = ? AND symbol = ? AND timeframe = ? AND ts >= ? AND ts <= ?",
+                (source, symbol, timeframe, iso(start), iso(end)),
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO bars VALUES (?,?,?,?,?,?,?,?,?)",
+                ((source, symbol, timeframe, *row) for row in rows),
+            )
+            if covered_end >= start:
+                self._db.execute(
+                    "INSERT INTO bar_cache_ranges VALUES (?,?,?,?,?,?)",
+                    (source, symbol, timeframe, iso(start), iso(covered_end), iso(utc_now())),
+                )
+        self.write_seconds += time.perf_counter() - started
 
     def close(self) -> None:
         try:

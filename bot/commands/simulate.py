@@ -34,8 +34,12 @@ def run(args: argparse.Namespace) -> int:
     from bot.report.simulation_report import write_report
     from bot.simulation import run_simulation
 
-    feed = make_feed(config)
     journal = open_journal(config.resolve(config.journal.path), batch_size=config.journal.batch_size)
+    try:
+        feed = make_feed(config, journal)  # a downloading feed caches in the journal
+    except BaseException:
+        journal.close()
+        raise
     status = "failed"
     try:
         log.info("simulation_started", source=feed.name, strategy=config.strategy.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from bot.config import Config
 from bot.data.base import BarFeed
@@ -13,7 +14,8 @@ SAMPLE_DAILY_SPAN = (date(2021, 1, 4), date(2023, 12, 29))
 SAMPLE_INTRADAY_SPAN = (date(2024, 12, 2), date(2024, 12, 31))
 
 
-def make_feed(config: Config) -> BarFeed:
+def make_feed(config: Config, journal: Any = None) -> BarFeed:
+    """The configured feed. ``journal`` (a ``bot.journal.Journal``) caches downloads when given."""
     source = config.data.source
     if source == "sample":
         from bot.data.sample import SampleFeed
@@ -23,6 +25,10 @@ def make_feed(config: Config) -> BarFeed:
         from bot.data.csv_feed import CsvFeed
 
         return CsvFeed(config.resolve(source[4:]), extended_hours=config.data.extended_hours)
+    if source == "alpaca":
+        from bot.data.alpaca_feed import AlpacaFeed
+
+        return AlpacaFeed.from_config(config, journal=journal)
     raise ConfigError(f"data.source: unknown source {source!r}")
 
 
