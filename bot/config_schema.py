@@ -1,0 +1,249 @@
+"""The configuration schema: one frozen dataclass per ``config.toml`` section.
+
+Each field's ``metadata`` holds ``help`` (what the key means; README and config.toml list the
+same keys), an optional ``check`` (returns an error text or None) and an optional ``normalize``.
+Loading, validation and secrets live in ``bot.config``; import from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from bot.timeframes import TIMEFRAMES
+
+Check = Callable[[Any], str | None]
+
+
+def _key(default: Any, help: str, check: Check | None = None, normalize: Callable[[Any], Any] | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "check": check, "normalize": normalize})
+
+
+def _upper_all(value: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip().upper() for v in value)
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "a number > 0"
+
+
+def _non_negative(value: float) -> str | None:
+    return None if value >= 0 else "a number >= 0"
+
+
+def _fraction(value: float) -> str | None:
+    return None if 0 < value <= 1 else "a number in (0, 1]"
+
+
+def _one_of(*choices: str) -> Check:
+    def check(value: str) -> str | None:
+        return None if value in choices else "one of " + ", ".join(repr(c) for c in choices)
+
+    return check
+
+
+def _source(value: str) -> str | None:
+    if value in ("sample", "alpaca") or (value.startswith("csv:") and len(value) > 4):
+        return None
+    return "'sample', 'alpaca' or 'csv:DIR'"
+
+
+def _symbols(value: tuple[str, ...]) -> str | None:
+    bad = [s for s in value if not s or not s.replace(".", "").replace("-", "").isalnum()]
+    return f"ticker symbols such as 'AAPL' (bad: {bad!r})" if bad else None
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    source: str = _key("sample", "where bars come from: 'sample', 'alpaca' or 'csv:DIR'", _source)
+    symbols: tuple[str, ...] = _key((), "symbols to trade; empty = the source's default", _symbols, _upper_all)
+    timeframe: str = _key("1Day", "bar timeframe", _one_of(*TIMEFRAMES))
+    start: date | None = _key(None, "first date of a replay (YYYY-MM-DD); empty = source default")
+    end: date | None = _key(None, "last date of a replay (YYYY-MM-DD); empty = source default")
+    extended_hours: bool = _key(False, "keep pre- and post-market intraday bars")
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    seed: int = _key(7, "seed of the synthetic sample market")
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    initial_cash: float = _key(100_000.0, "starting cash of a simulation, in dollars", _positive)
+    slippage_bps: float = _key(1.0, "adverse slippage on market and stop fills, bps", _non_negative)
+    commission_per_share: float = _key(0.0, "commission per share, dollars", _non_negative)
+    commission_pct: float = _key(0.0, "commission as a fraction of notional", _non_negative)
+    min_commission: float = _key(0.0, "minimum commission per fill, dollars", _non_negative)
+    allow_short: bool = _key(False, "allow short positions")
+
+
+@dataclass(frozen=True)
+class SmaCrossConfig:
+    fast: int = _key(10, "bars in the fast moving average", _positive)
+    slow: int = _key(30, "bars in the slow moving average", _positive)
+
+
+@dataclass(frozen=True)
+class LstmSentimentConfig:
+    margin_bps: float = _key(5.0, "edge over the round-trip cost a forecast must show, bps", _non_negative)
+    vol_target: float = _key(0.25, "annualised volatility a position is sized to; 0 = off", _non_negative)
+    vol_window: int = _key(20, "bars of returns in the realised volatility", _positive)
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    name: str = _key("lstm_sentiment", "strategy to run", _one_of("lstm_sentiment", "sma_cross", "buy_and_hold"))
+    allocation: float = _key(0.95, "fraction of equity invested, split equally", _fraction)
+    rebalance_band: float = _key(
+        0.25, "trade only when a position is off its target by more than this fraction", _fraction
+    )
+    cash_buffer: float = _key(
+        0.01, "fraction of buying power a buy leaves unspent (gaps, slippage)", _non_negative
+    )
+    sma_cross: SmaCrossConfig = field(default_factory=SmaCrossConfig)
+    lstm_sentiment: LstmSentimentConfig = field(default_factory=LstmSentimentConfig)
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    max_position_pct: float = _key(0.5, "largest position per symbol, fraction of equity", _fraction)
+    max_position_notional: float = _key(
+        0.0, "largest position per symbol in dollars; 0 = no dollar cap", _non_negative
+    )
+
+
+def _url(value: str) -> str | None:
+    return None if value.startswith(("http://", "https://")) else "an http:// or https:// URL"
+
+
+def _urls(value: tuple[str, ...]) -> str | None:
+    bad = [u for u in value if not u.startswith(("http://", "https://"))]
+    return f"http:// or https:// URLs (bad: {bad!r})" if bad else None
+
+
+def _symbol_templates(value: tuple[str, ...]) -> str | None:
+    bad = [u for u in value if "{symbol}" not in u or _url(u)]
+    return f"URLs containing {{symbol}} (bad: {bad!r})" if bad else None
+
+
+@dataclass(frozen=True)
+class AlpacaConfig:
+    trading_url: str = _key("https://paper-api.alpaca.markets", "trading API (paper only)", _url)
+    data_url: str = _key("https://data.alpaca.markets", "market data and news API", _url)
+    stream_url: str = _key("wss://stream.data.alpaca.markets", "market data websocket")
+    timeout_seconds: float = _key(10.0, "seconds before an Alpaca request is abandoned", _positive)
+    max_retries: int = _key(4, "retries of a failed Alpaca request (429, 5xx, timeouts)", _non_negative)
+    backoff_seconds: float = _key(0.5, "first retry wait; doubles per retry, with jitter", _positive)
+    feed: str = _key("iex", "market data feed: 'iex' (free) or 'sip'", _one_of("iex", "sip"))
+
+
+@dataclass(frozen=True)
+class NewsConfig:
+    feeds: tuple[str, ...] = _key((), "general market RSS/Atom feed URLs", _urls)
+    symbol_feeds: tuple[str, ...] = _key((), "per-symbol feed URL templates with {symbol}", _symbol_templates)
+    aliases: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({}),
+        metadata={"help": "company names that mean a symbol, e.g. AAPL = [\"Apple\"]", "check": None},
+    )
+    alpaca: bool = _key(False, "also fetch Alpaca's news API (needs keys)")
+    timeout_seconds: float = _key(10.0, "seconds before a feed request is abandoned", _positive)
+    max_bytes: int = _key(5_000_000, "largest feed body accepted, bytes", _positive)
+    backoff_seconds: float = _key(60.0, "wait after a feed error; doubles per error in a row", _positive)
+    max_backoff_seconds: float = _key(3600.0, "longest wait after repeated feed errors", _positive)
+    replay: str = _key("sample", "headlines replayed in simulations: 'sample', 'none' or 'csv:FILE'",
+                       lambda v: None if v in ("sample", "none") or (v.startswith("csv:") and len(v) > 4)
+                       else "'sample', 'none' or 'csv:FILE'")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SentimentConfig:
+    # defaults tuned by cross-validation on the PhraseBank train split (benchmarks/build_finance_lexicon.py)
+    positive_threshold: float = _key(0.3, "score at or above which a text is positive")
+    negative_threshold: float = _key(-0.25, "score at or below which a text is negative")
+    lookback_hours: float = _key(72.0, "headlines older than this do not count in features", _positive)
+    half_life_hours: float = _key(24.0, "half-life of a headline's weight in the decayed mean", _positive)
+
+
+PRICE_FEATURES = ("ret", "range", "rel_volume")
+SENTIMENT_FEATURES = ("sent_mean", "sent_count", "sent_pos_share", "sent_neg_share", "market_sent")
+
+
+def _features(value: tuple[str, ...]) -> str | None:
+    known = PRICE_FEATURES + SENTIMENT_FEATURES
+    bad = [f for f in value if f not in known]
+    if bad or not value:
+        return f"a non-empty list of features from {', '.join(known)} (bad: {bad!r})"
+    return None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    features: tuple[str, ...] = _key(PRICE_FEATURES + SENTIMENT_FEATURES, "model inputs per bar", _features)
+    window: int = _key(20, "bars in one input window", _positive)
+    volume_window: int = _key(20, "bars in the causal mean that relative volume divides by", _positive)
+    layers: int = _key(1, "stacked LSTM layers", _positive)
+    units: int = _key(16, "units per LSTM layer", _positive)
+    dropout: float = _key(0.1, "dropout between layers, 0..0.9", lambda v: None if 0 <= v < 0.9 else "0 <= x < 0.9")
+    learning_rate: float = _key(0.001, "Adam learning rate", _positive)
+    epochs: int = _key(30, "most training epochs per fit", _positive)
+    batch_size: int = _key(128, "windows per training batch", _positive)
+    patience: int = _key(4, "epochs without validation gain before early stopping", _positive)
+    validation_fraction: float = _key(0.2, "end slice of each training window used for early stopping",
+                                      lambda v: None if 0 < v < 0.5 else "a number in (0, 0.5)")  # fmt: skip
+    seed: int = _key(7, "seed of weights, shuffling and dropout")
+    train_bars: int = _key(750, "bars per symbol in a walk-forward training window", _positive)
+    test_bars: int = _key(250, "bars tested (and the retraining interval) per fold", _positive)
+    expanding: bool = _key(True, "grow the training window (true) or roll it (false)")
+    gate_margin: float = _key(
+        0.0, "out-of-sample MSE improvement over the zero-return forecast a model must show, fraction", _non_negative
+    )
+    dir: str = _key("models", "folder of the model registry")
+
+
+@dataclass(frozen=True)
+class JournalConfig:
+    path: str = _key("logs/journal.sqlite", "SQLite journal file")
+    batch_size: int = _key(5000, "rows buffered before a journal transaction", _positive)
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    dir: str = _key("logs", "folder of bot.jsonl")
+    level: str = _key("info", "lowest level logged", _one_of("debug", "info", "warning", "error"))
+    max_bytes: int = _key(10_000_000, "size at which bot.jsonl is rotated, bytes", _positive)
+    backups: int = _key(5, "rotated log files kept", _non_negative)
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    dir: str = _key("logs/reports", "folder where simulation reports are written")
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    broker: BrokerConfig = field(default_factory=BrokerConfig)
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    alpaca: AlpacaConfig = field(default_factory=AlpacaConfig)
+    news: NewsConfig = field(default_factory=NewsConfig)
+    sentiment: SentimentConfig = field(default_factory=SentimentConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    journal: JournalConfig = field(default_factory=JournalConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    #: folder that relative paths in the file are resolved against
+    base_dir: Path = field(default=Path("."), metadata={"internal": True})
+
+    def resolve(self, path: str) -> Path:
+        """A path from the config, relative paths taken from the config file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
