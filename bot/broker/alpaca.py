@@ -1,0 +1,254 @@
+"""``AlpacaBroker``: the broker contract (see ``bot.broker.base``) on an Alpaca *paper* account.
+
+Every call goes through ``alpaca_http``: bounded by ``timeout_seconds``, retried by one policy,
+and order submission never resent without first looking the ``client_order_id`` up.
+
+Mapping to Alpaca (and the constraints that come with it):
+
+| ours | Alpaca |
+|---|---|
+| market | ``MarketOrderRequest``, time_in_force DAY (a market order left over night is stale) |
+| limit / stop | ``LimitOrderRequest`` / ``StopOrderRequest``, time_in_force GTC: a resting level is a decision that should survive the close, like SimBroker's orders |
+| ``protective_stop`` | order_class OTO with ``stop_loss=StopLossRequest(stop_price)``: the stop leg is *held* until the entry fills, then live for the filled qty. Alpaca only allows it on market/limit entries, whole shares, no extended hours, and refuses a stop on the wrong side of the entry's price (422) |
+| protective leg | reported as ``{entry id}-stop`` with ``protective=True`` (Alpaca gives legs their own ids) |
+| statuses | new/accepted/pending_new/partially_filled/... -> NEW (``filled_qty`` kept); filled -> FILLED; canceled/expired/replaced -> CANCELED; rejected/suspended -> REJECTED |
+
+``submit`` remembers the ids it sent in this process: resubmitting one sends nothing (a GET
+refreshes it). An id sent by an earlier process is caught by Alpaca's 422 "client_order_id must be
+unique", which returns the existing order. A refused order comes back REJECTED with Alpaca's
+message; an order whose fate is unknown after every retry raises ``TemporaryError`` (the journal
+keeps it pending and ``reconcile`` settles it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import structlog
+
+from bot.broker.alpaca_http import AlpacaRefused, RetryPolicy, build_trading_client
+from bot.broker.base import Account, Broker, Fill, Order, OrderRequest, OrderStatus, OrderType
+from bot.broker.base import Position, Side
+from bot.config import AlpacaConfig, Secrets
+
+log = structlog.get_logger(__name__)
+
+STOP_SUFFIX = "-stop"
+_STATUS = {"filled": OrderStatus.FILLED, "canceled": OrderStatus.CANCELED,
+           "expired": OrderStatus.CANCELED, "replaced": OrderStatus.CANCELED,
+           "rejected": OrderStatus.REJECTED, "suspended": OrderStatus.REJECTED}  # fmt: skip
+
+
+def _value(enum_or_str: Any) -> str:
+    return str(getattr(enum_or_str, "value", enum_or_str) or "")
+
+
+def _num(text: Any) -> float | None:
+    return None if text in (None, "") else float(text)
+
+
+def map_order(raw: Any, *, parent_cid: str | None = None) -> Order:
+    """An alpaca-py ``Order`` as ours; ``parent_cid`` marks a protective leg of that entry."""
+    kind = _value(raw.type or raw.order_type)
+    type_ = OrderType.LIMIT if kind == "limit" else OrderType.MARKET if kind == "market" else OrderType.STOP
+    legs = [leg for leg in raw.legs or [] if _value(leg.type or leg.order_type) == "stop"]
+    request = OrderRequest(
+        client_order_id=f"{parent_cid}{STOP_SUFFIX}" if parent_cid else raw.client_order_id,
+        symbol=raw.symbol or "", side=Side(_value(raw.side)), qty=int(float(raw.qty or 0)), type=type_,
+        limit_price=_num(raw.limit_price), stop_price=_num(raw.stop_price),
+        protective_stop=_num(legs[0].stop_price) if legs and parent_cid is None else None,
+    )  # fmt: skip
+    return Order(request, raw.submitted_at.astimezone(UTC), _STATUS.get(_value(raw.status), OrderStatus.NEW),
+                 filled_qty=int(float(raw.filled_qty or 0)), filled_avg_price=_num(raw.filled_avg_price),
+                 broker_order_id=str(raw.id), protective=parent_cid is not None)  # fmt: skip
+
+
+class AlpacaBroker(Broker):
+    """The Alpaca paper account behind the broker contract. See the module docstring."""
+
+    def __init__(self, config: AlpacaConfig, secrets: Secrets, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+        self._client = build_trading_client(config, secrets)
+        self._policy = RetryPolicy(config.max_retries, config.backoff_seconds, sleep=sleep)
+        self._sent: set[str] = set()
+
+    # ---- reading state -------------------------------------------------------------------
+
+    def account(self) -> Account:
+        raw = self._policy.call("get account", self._client.get_account)
+        return Account(cash=float(raw.cash or 0), equity=float(raw.equity or 0),
+                       buying_power=float(raw.buying_power or 0),
+                       extra={"portfolio_value": float(raw.portfolio_value or 0)})  # fmt: skip
+
+    def positions(self) -> dict[str, Position]:
+        out = {}
+        for p in self._policy.call("get positions", self._client.get_all_positions):
+            qty = abs(int(float(p.qty))) * (-1 if _value(p.side) == "short" else 1)
+            if qty:
+                avg = float(p.avg_entry_price)
+                out[p.symbol] = Position(p.symbol, qty, avg, _num(p.current_price) or avg)
+        return out
+
+    def open_orders(self) -> list[Order]:
+        """Open entries plus live protective legs (a leg *held* until its entry fills is not open)."""
+        from alpaca.trading.enums import QueryOrderStatus
+        from alpaca.trading.requests import GetOrdersRequest
+
+        query = GetOrdersRequest(status=QueryOrderStatus.OPEN, nested=True, limit=500)
+        raws = self._policy.call("get open orders", lambda: self._client.get_orders(query))
+        return [o for o in self._flatten(raws) if o.status.is_open]
+
+    def get_order(self, client_order_id: str) -> Order | None:
+        raw = self._lookup(client_order_id)
+        if raw is not None:
+            return map_order(raw)
+        if client_order_id.endswith(STOP_SUFFIX):  # a protective leg: found through its entry
+            parent_cid = client_order_id[: -len(STOP_SUFFIX)]
+            parent = self._lookup(parent_cid)
+            for leg in (parent.legs or []) if parent is not None else []:
+                return map_order(leg, parent_cid=parent_cid)
+        return None
+
+    def fills_since(self, after: datetime) -> list[Fill]:
+        """Fills of orders completed after ``after``, from order polling (oldest first).
+
+        Looks at the 500 most recently closed orders (and their legs); an order partly filled and
+        then cancelled counts with its filled qty at ``updated_at``. Alpaca reports no commission
+        on equities, so commission is 0.
+        """
+        from alpaca.trading.enums import QueryOrderStatus
+        from alpaca.trading.requests import GetOrdersRequest
+
+        query = GetOrdersRequest(status=QueryOrderStatus.CLOSED, nested=True, limit=500)
+        raws = self._policy.call("get closed orders", lambda: self._client.get_orders(query))
+        fills = []
+        for raw, order in self._pairs(raws):
+            ts = raw.filled_at or raw.updated_at
+            if order.filled_qty > 0 and order.filled_avg_price is not None and ts > after:
+                fills.append(Fill(order.client_order_id, order.symbol, order.request.side,
+                                  order.filled_qty, order.filled_avg_price, 0.0, ts))  # fmt: skip
+        return sorted(fills, key=lambda f: f.ts)
+
+    def clock(self) -> Any:
+        """Alpaca's market clock (timestamp, is_open, next_open, next_close)."""
+        return self._policy.call("get clock", self._client.get_clock)
+
+    def calendar(self, start: date, end: date) -> list[Any]:
+        """Trading days in [start, end] with their open and close times."""
+        from alpaca.trading.requests import GetCalendarRequest
+
+        query = GetCalendarRequest(start=start, end=end)
+        return self._policy.call("get calendar", lambda: self._client.get_calendar(query))
+
+    # ---- orders ----------------------------------------------------------------------------
+
+    def submit(self, request: OrderRequest) -> Order:
+        cid = request.client_order_id
+        if cid in self._sent:
+            existing = self.get_order(cid)
+            if existing is not None:
+                return existing
+        problem = _refusal(request)
+        if problem:
+            return Order(request, datetime.now(UTC), OrderStatus.REJECTED, reason=problem)
+        payload = _alpaca_request(request)
+        try:
+            raw = self._policy.submit(f"submit {cid}", lambda: self._client.submit_order(payload),
+                                      lambda: self._lookup(cid))  # fmt: skip
+        except AlpacaRefused as exc:
+            log.warning("alpaca_order_rejected", client_order_id=cid, status=exc.status, reason=exc.message)
+            return Order(request, datetime.now(UTC), OrderStatus.REJECTED, reason=exc.message)
+        self._sent.add(cid)
+        order = map_order(raw)
+        log.info("alpaca_order_submitted", client_order_id=cid, status=str(order.status),
+                 broker_order_id=order.broker_order_id)  # fmt: skip
+        return order
+
+    def cancel_all(self) -> list[Order]:
+        """Cancel every open order (HTTP 207: one status per order); return those cancelled."""
+        before = {o.broker_order_id: o for o in self.open_orders()}
+        answers = self._policy.call("cancel all orders", self._client.cancel_orders)
+        cancelled = []
+        for answer in answers:
+            order = before.get(str(answer.id))
+            if order is not None and 200 <= answer.status < 300:
+                order.status, order.reason = OrderStatus.CANCELED, "canceled by cancel_all"
+                cancelled.append(order)
+            elif order is not None:
+                log.error("alpaca_cancel_failed", client_order_id=order.client_order_id, status=answer.status)
+        return cancelled
+
+    def close_all(self) -> list[Order]:
+        """DELETE /v2/positions?cancel_orders=true (207): Alpaca cancels, then sends the closes.
+
+        A retried DELETE is safe: the second one cancels the first one's close orders and sends
+        new ones, so one close order per symbol stays live.
+        """
+        from alpaca.trading.models import Order as RawOrder
+
+        answers = self._policy.call("close all positions",
+                                    lambda: self._client.close_all_positions(cancel_orders=True))  # fmt: skip
+        orders = []
+        for answer in answers:
+            if isinstance(answer.body, RawOrder):
+                orders.append(map_order(answer.body))
+            else:
+                log.error("alpaca_close_failed", symbol=answer.symbol, status=answer.status,
+                          reason=getattr(answer.body, "message", ""))  # fmt: skip
+        return orders
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _lookup(self, client_order_id: str) -> Any | None:
+        """The raw Alpaca order with this client id, or None when Alpaca does not know it."""
+        try:
+            return self._policy.call(f"get order {client_order_id}",
+                                     lambda: self._client.get_order_by_client_id(client_order_id))  # fmt: skip
+        except AlpacaRefused as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _pairs(self, raws: list[Any]) -> list[tuple[Any, Order]]:
+        pairs = []
+        for raw in raws:
+            pairs.append((raw, map_order(raw)))
+            pairs.extend((leg, map_order(leg, parent_cid=raw.client_order_id)) for leg in raw.legs or [])
+        return pairs
+
+    def _flatten(self, raws: list[Any]) -> list[Order]:
+        return [order for raw, order in self._pairs(raws) if _value(raw.status) != "held"]
+
+
+def _refusal(request: OrderRequest) -> str:
+    """Refusals decided without a round trip (Alpaca would answer 422 for these)."""
+    if request.qty <= 0:
+        return f"qty must be > 0, got {request.qty}"
+    if request.type is OrderType.LIMIT and not (request.limit_price or 0) > 0:
+        return "limit order needs a limit_price > 0"
+    if request.type is OrderType.STOP and not (request.stop_price or 0) > 0:
+        return "stop order needs a stop_price > 0"
+    if request.protective_stop is not None and request.type is OrderType.STOP:
+        return "Alpaca allows a protective stop (OTO) only on market or limit entries"
+    if request.protective_stop is not None and not request.protective_stop > 0:
+        return "protective_stop must be > 0"
+    return ""
+
+
+def _alpaca_request(request: OrderRequest) -> Any:
+    from alpaca.trading.enums import OrderClass, OrderSide, TimeInForce
+    from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest, StopLossRequest
+    from alpaca.trading.requests import StopOrderRequest
+
+    common: dict[str, Any] = dict(symbol=request.symbol, qty=request.qty,
+                                  side=OrderSide(str(request.side)), client_order_id=request.client_order_id)  # fmt: skip
+    if request.protective_stop is not None:
+        common.update(order_class=OrderClass.OTO, stop_loss=StopLossRequest(stop_price=request.protective_stop))
+    if request.type is OrderType.MARKET:
+        return MarketOrderRequest(time_in_force=TimeInForce.DAY, **common)
+    if request.type is OrderType.LIMIT:
+        return LimitOrderRequest(time_in_force=TimeInForce.GTC, limit_price=request.limit_price, **common)
+    return StopOrderRequest(time_in_force=TimeInForce.GTC, stop_price=request.stop_price, **common)

@@ -1,0 +1,169 @@
+"""Bring the journal and the broker into agreement: at start-up and every few minutes.
+
+| journal says | broker says | action |
+|---|---|---|
+| pending / new | knows the id | journal takes the broker's status; new fill qty is journaled as a fill |
+| pending | does not know the id | the process died between journaling and sending: send it now (the id makes a second send harmless) |
+| new | does not know the id | closed in the journal: canceled, reason "unknown to broker" |
+| (nothing) | an open order | adopted: journaled with reason "adopted from broker", logged as a warning |
+| (nothing) | a position (or a different qty) | adopted: a filled order + fill for the difference at the broker's average price |
+
+Protective legs (``{entry}-stop``) of journaled entries are journaled quietly: they are ours.
+Positions are compared after the orders are settled twice; a symbol whose orders got fills in
+between is left for the next run (otherwise a fill racing the snapshot would be "adopted").
+Broker errors on one order are collected in the report and the others still reconcile.
+Known limits: the orders table does not keep an entry's ``protective_stop``, so a pending order
+resent here goes without one; positions are compared with this run's fills only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import structlog
+
+from bot.broker.base import Broker, Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
+from bot.errors import TemporaryError
+from bot.journal import Journal
+
+log = structlog.get_logger(__name__)
+
+ADOPTED = "adopted from broker"
+UNKNOWN = "unknown to broker"
+
+
+@dataclass
+class Report:
+    """What one reconciliation did, by client_order_id (positions by symbol)."""
+
+    updated: list[str] = field(default_factory=list)
+    resent: list[str] = field(default_factory=list)
+    closed_unknown: list[str] = field(default_factory=list)
+    adopted_orders: list[str] = field(default_factory=list)
+    adopted_positions: list[str] = field(default_factory=list)
+    fills: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def reconcile(journal: Journal, broker: Broker, run_id: str, *, now: datetime | None = None) -> Report:
+    """Settle the run's open journal orders with the broker, then adopt what only the broker has."""
+    now = now or datetime.now(UTC)
+    report = Report()
+    for row in journal.orders_with_status(run_id, [OrderStatus.PENDING, OrderStatus.NEW]):
+        cid = row["client_order_id"]
+        try:
+            _settle_row(journal, broker, run_id, row, now, report)
+        except TemporaryError as exc:
+            report.errors.append(f"{cid}: {exc}")
+            log.error("reconcile_order_failed", client_order_id=cid, error=str(exc))
+    try:
+        _adopt_orders(journal, broker, run_id, report)
+        held = broker.positions()
+        # a fill landing between the order pass and the positions snapshot would look like a
+        # position opened outside the bot: settle again, and leave symbols that moved for next time
+        moving = _settle_again(journal, broker, run_id, now, report)
+        _adopt_positions(journal, held, run_id, now, report, skip=moving)
+    except TemporaryError as exc:
+        report.errors.append(f"adoption: {exc}")
+        log.error("reconcile_adoption_failed", error=str(exc))
+    log.info("reconciled", run_id=run_id, updated=len(report.updated), resent=report.resent,
+             closed_unknown=report.closed_unknown, adopted_orders=report.adopted_orders,
+             adopted_positions=report.adopted_positions, errors=len(report.errors))  # fmt: skip
+    return report
+
+
+def _settle_row(journal: Journal, broker: Broker, run_id: str, row, now: datetime, report: Report) -> None:
+    cid, status = row["client_order_id"], row["status"]
+    order = broker.get_order(cid)
+    if order is None and status == OrderStatus.PENDING:
+        log.warning("reconcile_resending_pending_order", client_order_id=cid)
+        order = broker.submit(request_from_row(row))
+        report.resent.append(cid)
+    elif order is None:
+        closed = Order(request_from_row(row), now, OrderStatus.CANCELED, reason=UNKNOWN,
+                       protective=bool(row["protective"]))  # fmt: skip
+        journal.record_order(run_id, closed)
+        report.closed_unknown.append(cid)
+        log.warning("reconcile_order_unknown_to_broker", client_order_id=cid)
+        return
+    _keep_journal_facts(order, row)
+    _record(journal, run_id, order, now, report)
+    if str(order.status) != status:
+        report.updated.append(cid)
+
+
+def _keep_journal_facts(order: Order, row) -> None:
+    """What the broker does not report (protective flag, our reason, e.g. "adopted") stays."""
+    order.protective = order.protective or bool(row["protective"])
+    order.reason = order.reason or row["reason"] or ""
+
+
+def _record(journal: Journal, run_id: str, order: Order, now: datetime, report: Report) -> None:
+    """Journal the order and any fill quantity the journal has not seen yet."""
+    journal.record_order(run_id, order)
+    new_qty = order.filled_qty - journal.filled_qty(run_id, order.client_order_id)
+    if new_qty > 0 and order.filled_avg_price is not None:
+        # the broker reports an average, not each execution: the new shares are journaled at it
+        journal.record_fill(run_id, Fill(order.client_order_id, order.symbol, order.request.side, new_qty,
+                                         order.filled_avg_price, 0.0, now))  # fmt: skip
+        report.fills += 1
+
+
+def _settle_again(journal: Journal, broker: Broker, run_id: str, now: datetime, report: Report) -> set[str]:
+    """Refresh the still-open journal orders (no resends); symbols that got new fills."""
+    moving = set()
+    for row in journal.orders_with_status(run_id, [OrderStatus.PENDING, OrderStatus.NEW]):
+        order = broker.get_order(row["client_order_id"])
+        if order is None:
+            continue
+        before = report.fills
+        _keep_journal_facts(order, row)
+        _record(journal, run_id, order, now, report)
+        if report.fills != before:
+            moving.add(order.symbol)
+    return moving
+
+
+def _adopt_orders(journal: Journal, broker: Broker, run_id: str, report: Report) -> None:
+    for order in broker.open_orders():
+        cid = order.client_order_id
+        if journal.find_order(cid) is not None:
+            continue
+        parent = cid.removesuffix("-stop") if order.protective else None
+        if parent and journal.find_order(parent) is not None:
+            order.reason = f"protective stop of {parent}"
+            journal.record_order(run_id, order)
+            continue
+        order.reason = ADOPTED
+        journal.record_order(run_id, order)
+        report.adopted_orders.append(cid)
+        log.warning("reconcile_adopted_order", client_order_id=cid, symbol=order.symbol,
+                    side=str(order.request.side), qty=order.request.qty, type=str(order.request.type),
+                    note="open order placed outside the bot")  # fmt: skip
+
+
+def _adopt_positions(journal: Journal, held: dict[str, Position], run_id: str, now: datetime, report: Report,
+                     *, skip: set[str]) -> None:  # fmt: skip
+    journaled = {row["symbol"]: row["qty"] for row in journal.positions(run_id)}
+    for symbol in sorted((set(journaled) | set(held)) - skip):
+        position = held.get(symbol)
+        diff = (position.qty if position else 0) - journaled.get(symbol, 0)
+        if not diff:
+            continue
+        price = position.avg_price if position else 0.0
+        request = OrderRequest(f"adopted-{symbol}-{now:%Y%m%dT%H%M%S}", symbol,
+                               Side.BUY if diff > 0 else Side.SELL, abs(diff))  # fmt: skip
+        order = Order(request, now, OrderStatus.FILLED, filled_qty=abs(diff), filled_avg_price=price,
+                      reason=ADOPTED)  # fmt: skip
+        _record(journal, run_id, order, now, report)
+        report.adopted_positions.append(symbol)
+        log.warning("reconcile_adopted_position", symbol=symbol, broker_qty=position.qty if position else 0,
+                    journal_qty=journaled.get(symbol, 0), avg_price=price,
+                    note="position changed outside the bot")  # fmt: skip
+
+
+def request_from_row(row) -> OrderRequest:
+    """The journaled request (``protective_stop`` is not journaled, see the module docstring)."""
+    return OrderRequest(row["client_order_id"], row["symbol"], Side(row["side"]), int(row["qty"]),
+                        OrderType(row["type"]), limit_price=row["limit_price"], stop_price=row["stop_price"])  # fmt: skip
