@@ -42,13 +42,14 @@ def simulate_once(config: Config) -> tuple[float, int, float]:
 
 
 def throughput_rows(repeat: int) -> list[str]:
-    cases = [("sample market, 5 symbols, 1Day, sma_cross (2021-2023)", Config())]
+    base = override(Config(), "strategy", "bench", name="sma_cross")
+    cases = [("sample market, 5 symbols, 1Day, sma_cross, with headlines (2021-2023)", base)]
     cases.append(("sample market, 5 symbols, 1Min, sma_cross (20 sessions)",
-                  override(Config(), "data", "bench", timeframe="1Min")))  # fmt: skip
+                  override(base, "data", "bench", timeframe="1Min")))  # fmt: skip
     if SHARED.exists():
-        daily = override(Config(), "data", "bench", source=f"csv:{SHARED / 'daily'}")
+        daily = override(base, "data", "bench", source=f"csv:{SHARED / 'daily'}")
         cases.append(("all 7 daily CSVs (2013-2023), sma_cross", daily))
-        minute = override(Config(), "data", "bench", source=f"csv:{SHARED / 'minute'}", symbols="SPY",
+        minute = override(base, "data", "bench", source=f"csv:{SHARED / 'minute'}", symbols="SPY",
                           timeframe="1Min")  # fmt: skip
         cases.append(("SPY minute CSV (2021-07..08, regular session), sma_cross", minute))
     rows = []

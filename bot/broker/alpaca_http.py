@@ -109,7 +109,7 @@ def classify(exc: BaseException) -> Failure | None:
     status = exc.status_code
     code, message = _error_body(str(exc))
     if status == 429 or (status is not None and status >= 500):
-        return Failure("transient", status, code, message, _retry_after(exc.response))
+        return Failure("transient", status, code, message, retry_after_seconds(exc.response))
     if status == 401 or (status == 403 and (code is None or code == 40110000)):
         return Failure("auth", status, code, message)
     if status == 422 and "client_order_id must be unique" in message.lower():
@@ -128,7 +128,7 @@ def _error_body(text: str) -> tuple[int | None, str]:
     return (code if isinstance(code, int) else None), str(body.get("message", ""))
 
 
-def _retry_after(response: requests.Response | None) -> float | None:
+def retry_after_seconds(response: requests.Response | None) -> float | None:
     value = response.headers.get("Retry-After") if response is not None else None
     try:
         return max(0.0, float(value)) if value is not None else None

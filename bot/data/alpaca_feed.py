@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -32,6 +31,7 @@ import structlog
 from requests.adapters import HTTPAdapter
 
 from bot.config import Config, Secrets, secrets_from_env
+from bot.broker.alpaca_http import RetryPolicy, retry_after_seconds
 from bot.data.base import BAR_COLUMNS, BarFeed, empty_bars
 from bot.data.cleaning import clean_bars
 from bot.data.csv_feed import _describe, _to_utc  # the same bound rules as the CSV feed
@@ -63,7 +63,8 @@ class _BoundedAdapter(HTTPAdapter):
         super().__init__(max_retries=0)  # urllib3's retries off: ours are the only ones
         self.timeout = (timeout, timeout)
         self.retries = max(0, max_retries)
-        self.backoff = max(0.0, backoff)
+        # the broker's policy decides the waits (Retry-After first, else backoff with jitter)
+        self.policy = RetryPolicy(self.retries, max(0.0, backoff), sleep=time.sleep)
         self.max_requests = max_requests
         self.sent = 0
 
@@ -75,15 +76,17 @@ class _BoundedAdapter(HTTPAdapter):
             self.sent += 1
             if self.sent > self.max_requests:  # a server that never stops sending next_page_token
                 raise requests.RequestException(f"more than {self.max_requests} requests in one download")
+            retry_after = None
             try:
                 response = super().send(request, **kwargs)
                 if response.status_code not in RETRY_STATUSES or attempt >= self.retries:
                     return response
+                retry_after = retry_after_seconds(response)
                 response.close()
             except (requests.Timeout, requests.ConnectionError):
                 if attempt >= self.retries:
                     raise
-            time.sleep(self.backoff * 2**attempt * (1 + random.random() / 4))
+            time.sleep(self.policy.delay(attempt, retry_after))
             attempt += 1
 
 
