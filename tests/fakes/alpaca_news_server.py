@@ -50,7 +50,7 @@ def news_item(
         "updated_at": stamp(updated_at or created_at),
         "summary": summary,
         "content": f"<p>{summary}</p>" if summary else "",
-        "url": url if url is not None else f"https://www.benzinga.com/news/{id}",
+        "url": url if url is not None else f"https://example.com/benzinga/news/{id}",
         "images": [],
         "symbols": list(symbols),
         "source": source,

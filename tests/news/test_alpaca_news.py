@@ -46,7 +46,7 @@ def ago(hours: float):
 def test_news_are_parsed_and_mapped(alpaca_server):
     alpaca_server.news = [
         news_item(101, "Apple &amp; Tesla shares <b>jump</b>", ago(3), symbols=["AAPL", "TSLA"],
-                  summary="<p>Both   rallied.</p>", url="https://www.benzinga.com/a/101"),
+                  summary="<p>Both   rallied.</p>", url="https://example.com/benzinga/a/101"),
         news_item(102, "Apple to work with Microsoft on AI", ago(2), symbols=["AAPL"], url=""),
         news_item(103, "Ford cuts prices", ago(1), symbols=["F"]),  # none of ours: the server filters it
         news_item(104, "Too old to matter", ago(30), symbols=["AAPL"]),  # before the first lookback
@@ -58,7 +58,7 @@ def test_news_are_parsed_and_mapped(alpaca_server):
         ("102", "Apple to work with Microsoft on AI", ("AAPL", "MSFT")),  # MSFT from the name
     ]
     first = got[0]
-    assert first.source == "alpaca" and first.link == "https://www.benzinga.com/a/101"
+    assert first.source == "alpaca" and first.link == "https://example.com/benzinga/a/101"
     assert first.summary == "Both rallied."
     assert first.published_at == ago(3) and not first.published_estimated and first.fetched_at == FIXED_NOW
     assert (first.score, first.label, first.scorer_version) == (0.5, "positive", "stub-1")

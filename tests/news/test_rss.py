@@ -120,13 +120,13 @@ def test_missing_unparseable_and_future_dates_use_fetch_time(feed_server):
 
 def test_duplicates_within_a_feed_and_the_same_story_in_two_feeds(feed_server):
     first = [
-        Item(title="Oil price soars to a record", guid="a1", link="https://a.example/1"),
-        Item(title="Oil price soars to a record", guid="a1", link="https://a.example/1"),  # repeated item
+        Item(title="Oil price soars to a record", guid="a1", link="https://example.com/a/1"),
+        Item(title="Oil price soars to a record", guid="a1", link="https://example.com/a/1"),  # repeated item
         Item(title="OIL PRICE SOARS TO A RECORD!", guid="a2"),  # same story, new guid
         Item(title="Banks rally", guid="a3"),
     ]
     second = [
-        Item(title="Oil price soars to a record", guid="b1", link="https://b.example/x"),
+        Item(title="Oil price soars to a record", guid="b1", link="https://example.com/b/x"),
         Item(title="Retail sales fall", guid="b2"),
     ]
     url_a = feed_server.route("/a.xml", rss_document(first), headers=RSS)
