@@ -82,6 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="last run, positions and equity from the journal")
     _add_config(status)
     status.add_argument("--json", action="store_true", help="print one JSON object")
+
+    kill = commands.add_parser("kill", help="halt trading (durable) and flatten at the broker",
+                               description="Record HALTED in the journal (who, why, when); then, when Alpaca "
+                               "keys are set in the environment, cancel every open order and close every "
+                               "position at the broker. The bot stays halted until `resume`.")  # fmt: skip
+    _add_config(kill)
+    kill.add_argument("--keep-positions", action="store_true", help="cancel open orders but keep positions")
+    kill.add_argument("--reason", metavar="TEXT", help="why (kept in the journal)")
+    resume = commands.add_parser("resume", help="clear the kill switch",
+                                 description="Record in the journal that trading may go on again.")
+    _add_config(resume)
+    resume.add_argument("--reason", metavar="TEXT", help="why (kept in the journal)")
     return parser
 
 
@@ -104,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from importlib import import_module
 
             return import_module(f"bot.commands.{args.command}").run(args)
+        if args.command in ("kill", "resume"):
+            from bot.commands import control
+
+            return control.kill(args) if args.command == "kill" else control.resume(args)
         if args.command == "status":
             from bot.commands.status import run
 

@@ -115,6 +115,28 @@ class RiskConfig:
     max_position_notional: float = _key(
         0.0, "largest position per symbol in dollars; 0 = no dollar cap", _non_negative
     )
+    max_gross_exposure_pct: float = _key(
+        0.0, "largest sum of |position value| over all symbols, fraction of equity; 0 = off", _non_negative
+    )
+    max_open_positions: int = _key(0, "most symbols held at once; 0 = off", _non_negative)
+    min_order_notional: float = _key(
+        0.0, "smallest order in dollars (exits exempt); 0 = off", _non_negative
+    )
+    max_order_notional: float = _key(0.0, "largest order in dollars; larger ones are cut; 0 = off", _non_negative)
+    max_orders_per_minute: int = _key(0, "most orders sent per minute; 0 = off", _non_negative)
+    max_orders_per_day: int = _key(0, "most orders sent per New York trading day; 0 = off", _non_negative)
+    daily_loss_pct: float = _key(
+        0.0, "halt when equity falls this fraction below the previous day's close; 0 = off", _non_negative
+    )
+    max_drawdown_pct: float = _key(
+        0.0, "halt when equity falls this fraction below its peak; 0 = off", _non_negative
+    )
+    max_stale_bars: int = _key(
+        0, "no new entries in a symbol whose latest bar is more than this many bars old; 0 = off", _non_negative
+    )
+    stop_loss_pct: float = _key(
+        0.0, "protective stop this fraction below each entry's price, held at the broker; 0 = off", _non_negative
+    )
 
 
 def _url(value: str) -> str | None:

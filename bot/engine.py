@@ -6,6 +6,11 @@ buys cut to what the buying power, plus the sells' expected proceeds, can pay fo
 ``cash_buffer``) -> risk gate -> journal -> broker. Every proposed order becomes a journaled decision with the gate's verdict; an
 allowed order is journaled (status ``pending``) *before* it is sent, and again with the broker's
 answer, so a crash never leaves an order the journal does not know.
+
+Before the strategy runs, the gate judges the account as a whole (daily loss, drawdown). A limit
+newly breached trips the kill switch (durable, in the journal) and the engine flattens every
+position with ``broker.close_all`` so the halted account carries no risk. With ``stop_loss_pct``
+every entry carries a protective stop ``price x (1 - pct)`` held at the broker.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from bot.broker.base import Broker, Order, OrderRequest, OrderStatus, Side
 from bot.journal import Journal
 from bot.market import MarketView
 from bot.planner import order_quantity, target_quantity
-from risk.base import Action, OrderIntent, RiskContext
+from risk.base import Action, OrderIntent, RiskContext, Verdict
+from risk.equity_tracker import EquityTracker
 from risk.gate import RiskGate
 from strategies.base import Strategy
 
@@ -41,6 +47,15 @@ def client_order_id(strategy: str, symbol: str, decision_time: datetime) -> str:
     return f"{strategy}-{symbol}-{decision_time:%Y%m%dT%H%M%SZ}"
 
 
+def _bars_behind(view: MarketView) -> dict[str, int]:
+    behind = {}
+    for symbol in view.symbols:
+        steps = view.bars_behind(symbol)
+        if steps:
+            behind[symbol] = steps
+    return behind
+
+
 class Engine:
     def __init__(
         self,
@@ -53,6 +68,7 @@ class Engine:
         rebalance_band: float,
         cash_buffer: float = 0.0,
         forecaster: Forecaster | None = None,
+        stop_loss_pct: float = 0.0,
     ) -> None:
         self.run_id = run_id
         self.strategy = strategy
@@ -62,6 +78,8 @@ class Engine:
         self.rebalance_band = rebalance_band
         self.cash_buffer = cash_buffer
         self.forecaster = forecaster
+        self.stop_loss_pct = stop_loss_pct
+        self.equity = EquityTracker()
 
     def decide(self, decision_time: datetime, view: MarketView) -> list[Order]:
         """One decision step at ``decision_time`` over what ``view`` shows; returns sent orders."""
@@ -70,17 +88,24 @@ class Engine:
             forecasts = self.forecaster.forecasts(view)
             for symbol, value in forecasts.items():
                 self.journal.add_prediction(self.run_id, decision_time, symbol, self.forecaster.model_id, value)
-        targets = self.strategy.targets(view, forecasts)
-        if not targets:
-            return []
         account = self.broker.account()
+        self.equity.observe(decision_time, account.equity)
         positions = self.broker.positions()
         pending: dict[str, int] = defaultdict(int)
         for order in self.broker.open_orders():
             if not order.protective:  # a resting stop is protection, not a pending trade
                 side = 1 if order.request.side is Side.BUY else -1
                 pending[order.symbol] += side * (order.request.qty - order.filled_qty)
-        context = RiskContext(account.equity, account.cash, positions, pending)
+        context = RiskContext(account.equity, account.cash, positions, pending,
+                              day_start_equity=self.equity.day_start, peak_equity=self.equity.peak,
+                              now=decision_time, bars_behind=_bars_behind(view))  # fmt: skip
+        was_halted = self.gate.halted
+        verdict = self.gate.check_account(context)
+        if verdict.action is Action.HALT and not was_halted:
+            return self._halt_and_flatten(decision_time, verdict)
+        targets = self.strategy.targets(view, forecasts)
+        if not targets:
+            return []
         planned = []
         for symbol, weight in targets.items():
             price = view.last_close(symbol)
@@ -143,10 +168,29 @@ class Engine:
         if result.intent is None:
             return None
         chosen = result.intent
-        request = OrderRequest(chosen.client_order_id, chosen.symbol, chosen.side, chosen.qty)
+        stop = None
+        if self.stop_loss_pct > 0 and chosen.side is Side.BUY and current >= 0:
+            # an entry (or add) to a long: the broker holds the stop, so it works between steps
+            stop = round(chosen.price * (1 - self.stop_loss_pct), 2)
+        request = OrderRequest(chosen.client_order_id, chosen.symbol, chosen.side, chosen.qty,
+                               protective_stop=stop)  # fmt: skip
         self.journal.record_order(self.run_id, Order(request, intent.ts, OrderStatus.PENDING))
         order = self.broker.submit(request)
         self.journal.record_order(self.run_id, order)
         if order.status is OrderStatus.REJECTED:
             log.warning("order_rejected", client_order_id=order.client_order_id, reason=order.reason)
         return order
+
+    def _halt_and_flatten(self, decision_time: datetime, verdict: Verdict) -> list[Order]:
+        """The gate just tripped the kill switch: journal why, then close every position."""
+        self.journal.add_decision(
+            self.run_id, decision_time, strategy=self.strategy.name, symbol="*", target_weight=None,
+            current_qty=0, requested_qty=0, approved_qty=0, verdict=str(verdict.action),
+            rule=verdict.rule or None, reason=verdict.reason or None, client_order_id=None,
+        )  # fmt: skip
+        log.warning("trading_halted", rule=verdict.rule, reason=verdict.reason)
+        # only exposure-reducing orders, the ones a halted gate lets through anyway
+        orders = self.broker.close_all()
+        for order in orders:
+            self.journal.record_order(self.run_id, order)
+        return orders

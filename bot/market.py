@@ -25,6 +25,8 @@ class MarketView:
         self._columns: dict[str, dict[str, np.ndarray]] = {}
         self._visible: dict[str, np.ndarray] = {}
         self._starts_here: dict[str, np.ndarray] = {}
+        #: per symbol and step: the step of its latest bar so far (-1: none yet)
+        self._last_step: dict[str, np.ndarray] = {}
         for symbol, frame in frames.items():
             ts = frame.index.as_unit("ns").asi8
             self._columns[symbol] = {c: frame[c].to_numpy("float64") for c in BAR_COLUMNS}
@@ -33,6 +35,8 @@ class MarketView:
             has_bar = np.zeros(len(self.timeline), dtype=bool)
             has_bar[np.searchsorted(self.timeline, ts)] = True
             self._starts_here[symbol] = has_bar
+            steps = np.where(has_bar, np.arange(len(self.timeline)), -1)
+            self._last_step[symbol] = np.maximum.accumulate(steps) if len(steps) else steps
         self.step = -1
 
     def __len__(self) -> int:
@@ -70,6 +74,14 @@ class MarketView:
         view = self._columns[symbol][name][: self.count(symbol)]
         view.flags.writeable = False
         return view
+
+    def bars_behind(self, symbol: str) -> int | None:
+        """Steps of the market's timeline since ``symbol``'s latest bar (0: it has a bar now;
+        None: no bar yet). A symbol that stopped printing while others go on falls behind."""
+        if self.step < 0:
+            return None
+        last = int(self._last_step[symbol][self.step])
+        return None if last < 0 else self.step - last
 
     def closes(self, symbol: str) -> np.ndarray:
         return self.column(symbol, "close")

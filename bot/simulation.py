@@ -37,6 +37,7 @@ from bot.forecast.walkforward import PERIODS_PER_YEAR
 from bot.news.replay import make_news_replay
 from bot.timeframes import NEW_YORK, Timeframe, parse_timeframe
 from risk.gate import RiskGate
+from risk.killswitch import KillSwitch
 from strategies import NEEDS_MODEL, make_strategy
 
 log = structlog.get_logger(__name__)
@@ -66,6 +67,9 @@ class SimulationResult:
     sentiment: dict[str, pd.DataFrame] | None = None
     #: the forecasting model used (id, status, reason), None for strategies without one
     model: dict | None = None
+    #: the kill switch at the end of the run (the journal's, so it may predate the run)
+    halted: bool = False
+    halt_reason: str | None = None
 
 
 def _bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
@@ -145,15 +149,20 @@ def run_simulation(
 
         by_bar = sentiment_by_bar(headlines or [], frames, timeframe, config) if needs_sentiment(config) else None
         forecaster = BatchForecaster(choice.model, frames, by_bar)
+    switch = KillSwitch(journal)
+    if switch.halted:
+        log.warning("simulation_halted", reason=switch.state().reason)
     engine = Engine(
         run_id=run_id,
         forecaster=forecaster,
         strategy=strategy,
-        gate=RiskGate.from_config(config.risk),
+        # the same journal file means the same kill switch: a halted journal replays halted
+        gate=RiskGate.from_config(config.risk, switch),
         broker=broker,
         journal=journal,
         rebalance_band=config.strategy.rebalance_band,
         cash_buffer=config.strategy.cash_buffer,
+        stop_loss_pct=config.risk.stop_loss_pct,
     )
     cash = np.empty(steps)
     equity = np.empty(steps)
@@ -203,6 +212,8 @@ def run_simulation(
         headlines=len(headlines or []),
         model=choice.as_dict() if choice else None,
         sentiment=sentiment,
+        halted=switch.halted,
+        halt_reason=switch.state().reason if switch.halted else None,
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -57,6 +57,18 @@ class RiskContext:
     positions: Mapping[str, Position]
     #: quantity already on its way (open orders), signed, by symbol
     pending: Mapping[str, int]
+    #: equity at the previous New York trading day's close (the run's first equity on day one)
+    day_start_equity: float | None = None
+    #: highest equity seen so far in this run
+    peak_equity: float | None = None
+    #: the decision time
+    now: datetime | None = None
+    #: per symbol, bars of the market's timeline since its latest bar (0: fresh)
+    bars_behind: Mapping[str, int] = field(default_factory=dict)
+
+    def price(self, symbol: str, fallback: float = 0.0) -> float:
+        held = self.positions.get(symbol)
+        return held.last_price if held else fallback
 
     def position_qty(self, symbol: str) -> int:
         held = self.positions.get(symbol)
@@ -93,3 +105,17 @@ class RiskRule(ABC):
     @abstractmethod
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         """Judge one intent; must not change any state."""
+
+    def check_account(self, context: RiskContext) -> Verdict:
+        """Judge the account as a whole, once per decision step, orders or not (default: allow)."""
+        return Verdict.allow()
+
+    def on_pass(self, intent: OrderIntent) -> None:
+        """Called by the gate for an order that passed every rule (rules that count orders use it)."""
+
+
+def reduces_exposure(intent: OrderIntent, context: RiskContext) -> bool:
+    """True when the order moves the symbol's position toward zero without crossing it."""
+    current = context.position_qty(intent.symbol)
+    after = current + intent.signed_qty
+    return abs(after) < abs(current) and (after == 0 or (after > 0) == (current > 0))

@@ -1,7 +1,10 @@
 """The risk gate: the only road from a strategy to the broker.
 
-Rules run in a fixed order. ``deny`` or ``halt`` stops the evaluation; ``reduce`` passes the
-smaller order on to the next rule. The caller journals every verdict.
+Rules run in a fixed order (``from_config``): the kill switch first, then the account-level halts
+(daily loss, drawdown), stale data, the order-rate budget, then the size limits, and the per-order notional
+last so it judges the order as cut by the limits before it. ``deny`` or ``halt`` stops the
+evaluation; ``reduce`` passes the smaller order on to the next rule. A ``halt`` trips the kill
+switch (when the gate has one), durably. The caller journals every verdict.
 """
 
 from __future__ import annotations
@@ -11,7 +14,16 @@ from dataclasses import dataclass
 
 from bot.config import RiskConfig
 from risk.base import Action, OrderIntent, RiskContext, RiskRule, Verdict
+from risk.daily_loss import DailyLossLimit
+from risk.drawdown import MaxDrawdown
+from risk.gross_exposure import MaxGrossExposure
+from risk.halted import HaltedRule
+from risk.killswitch import KillSwitch
 from risk.max_position import MaxPosition
+from risk.open_positions import MaxOpenPositions
+from risk.order_notional import OrderNotional
+from risk.order_rate import OrderRate
+from risk.stale_data import StaleData
 
 
 @dataclass(frozen=True)
@@ -21,20 +33,53 @@ class GateResult:
 
 
 class RiskGate:
-    def __init__(self, rules: Sequence[RiskRule]) -> None:
-        self.rules = list(rules)
+    def __init__(self, rules: Sequence[RiskRule], switch: KillSwitch | None = None) -> None:
+        self.switch = switch
+        # the kill switch is checked before any other rule
+        self.rules = ([HaltedRule(switch)] if switch is not None else []) + list(rules)
 
     @classmethod
-    def from_config(cls, config: RiskConfig) -> RiskGate:
-        return cls([MaxPosition(config.max_position_pct, config.max_position_notional)])
+    def from_config(cls, config: RiskConfig, switch: KillSwitch | None = None) -> RiskGate:
+        return cls([
+            DailyLossLimit(config.daily_loss_pct),
+            MaxDrawdown(config.max_drawdown_pct),
+            StaleData(config.max_stale_bars),
+            OrderRate(config.max_orders_per_minute, config.max_orders_per_day),
+            MaxOpenPositions(config.max_open_positions),
+            MaxPosition(config.max_position_pct, config.max_position_notional),
+            MaxGrossExposure(config.max_gross_exposure_pct),
+            OrderNotional(config.min_order_notional, config.max_order_notional),
+        ], switch)  # fmt: skip
+
+    @property
+    def halted(self) -> bool:
+        return self.switch is not None and self.switch.halted
+
+    def _trip(self, verdict: Verdict) -> None:
+        if self.switch is not None and not self.switch.halted:
+            self.switch.halt(f"risk:{verdict.rule}", verdict.reason)
+
+    def check_account(self, context: RiskContext) -> Verdict:
+        """Account-level checks, once per decision step; a ``halt`` trips the kill switch."""
+        for rule in self.rules:
+            verdict = rule.check_account(context)
+            if verdict.action is Action.HALT:
+                self._trip(verdict)
+                return verdict
+        return Verdict.allow()
 
     def evaluate(self, intent: OrderIntent, context: RiskContext) -> GateResult:
         decisive = Verdict.allow()
         for rule in self.rules:
             verdict = rule.check(intent, context)
-            if verdict.action in (Action.DENY, Action.HALT):
+            if verdict.action is Action.HALT:
+                self._trip(verdict)
+                return GateResult(None, verdict)
+            if verdict.action is Action.DENY:
                 return GateResult(None, verdict)
             if verdict.action is Action.REDUCE and verdict.qty is not None:
                 intent = intent.with_qty(verdict.qty)
                 decisive = verdict
+        for rule in self.rules:
+            rule.on_pass(intent)
         return GateResult(intent, decisive)

@@ -25,13 +25,14 @@ class MaxPosition(RiskRule):
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         current = context.position_qty(intent.symbol)
         after = current + intent.signed_qty
-        if abs(after) <= abs(current):
+        crosses_zero = current != 0 and after != 0 and (after > 0) != (current > 0)
+        # a flip to the other side is a new position, even when it is no larger than the old one
+        if abs(after) <= abs(current) and not crosses_zero:
             return Verdict.allow()
         limit = self.limit(context.equity)
         if abs(after) * intent.price <= limit:
             return Verdict.allow()
         allowed_abs = math.floor(limit / intent.price)
-        crosses_zero = current != 0 and (after > 0) != (current > 0)
         # crossing through zero: closing the old side is always fine, the new side is capped
         qty = abs(current) + allowed_abs if crosses_zero else allowed_abs - abs(current)
         numbers = (

@@ -74,6 +74,9 @@ def format_summary(s: dict[str, Any]) -> str:
     ]
     if s["synthetic"]:
         lines.append(f"  NOTE              {s['note']}")
+    if s.get("halted"):
+        lines.append(f"  HALTED            trading is halted ({s['halt_reason']}): no new entries; "
+                     "`python -m bot resume` clears it")
     lines += [
         f"  return            {_pct(s['total_return'])}   (buy and hold {_pct(s['buy_and_hold_return'])})",
         f"  sharpe            {sharpe}",

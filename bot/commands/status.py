@@ -11,15 +11,25 @@ from typing import Any
 
 from bot.commands.common import load
 from bot.journal import Journal
+from risk.killswitch import KillSwitch
+
+
+def halt_info(journal: Journal | None) -> dict[str, Any]:
+    """The kill switch as status shows it (not halted when there is no journal yet)."""
+    state = KillSwitch(journal).state() if journal is not None else None
+    if state is None or not state.halted:
+        return {"halted": False, "halt_reason": None, "halted_at": None, "halted_by": None}
+    return {"halted": True, "halt_reason": state.reason, "halted_at": state.at, "halted_by": state.by}
 
 
 def collect(journal: Journal) -> dict[str, Any]:
     run = journal.last_run()
     if run is None:
-        return {"last_run": None, "positions": [], "equity": None}
+        return {"last_run": None, "positions": [], "equity": None, **halt_info(journal)}
     equity = journal.last_equity(run["run_id"])
     summary = json.loads(run["summary"]) if run["summary"] else {}
     return {
+        **halt_info(journal),
         "last_run": {
             "run_id": run["run_id"],
             "mode": run["mode"],
@@ -48,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     config = load(args.config)
     path = config.resolve(config.journal.path)
     if not path.exists():
-        info: dict[str, Any] = {"journal": str(path), "last_run": None, "positions": [], "equity": None}
+        info: dict[str, Any] = {"journal": str(path), "last_run": None, "positions": [], "equity": None,
+                                **halt_info(None)}  # fmt: skip
     else:
         journal = Journal(path, readonly=True)
         try:
@@ -64,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
 
 def format_status(info: dict[str, Any]) -> str:
     lines = [f"journal: {info['journal']}"]
+    if info.get("halted"):
+        lines.insert(0, f"*** TRADING HALTED *** since {info['halted_at']} by {info['halted_by']}: "
+                        f"{info['halt_reason']} (clear with `python -m bot resume`)")  # fmt: skip
     run = info["last_run"]
     if run is None:
         lines.append("no runs yet: try `python -m bot simulate`")

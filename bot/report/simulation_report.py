@@ -41,6 +41,8 @@ def summarize(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
         "fees": round(sum(f.commission for f in result.fills), 2),
         "headlines": result.headlines,
         "news_source": result.news_source,
+        "halted": result.halted,
+        "halt_reason": result.halt_reason,
         **(result.model or {}),
         "elapsed_seconds": round(result.elapsed_seconds, 3),
         "journal_seconds": round(result.journal_seconds, 3),

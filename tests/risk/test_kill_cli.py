@@ -1,0 +1,97 @@
+"""``kill`` and ``resume`` through the real CLI, on a tmp journal, with and without a broker."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
+from testkit import REPO, run_cli, write_config
+
+NO_KEYS = {"ALPACA_API_KEY": "", "ALPACA_SECRET_KEY": "", "APCA_API_KEY_ID": "", "APCA_API_SECRET_KEY": ""}
+
+
+def _status(config) -> dict:
+    result = run_cli("status", "--json", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_kill_then_resume_without_keys(tmp_path):
+    config = write_config(tmp_path)
+    killed = run_cli("kill", "--reason", "fat finger", "--config", str(config), env=NO_KEYS)
+    assert killed.returncode == 0, killed.stderr
+    assert "HALTED" in killed.stdout and "no broker was reached" in killed.stdout
+    info = _status(config)
+    assert info["halted"] is True and info["halt_reason"] == "fat finger" and info["halted_at"]
+    assert " pid " in info["halted_by"] and "@" in info["halted_by"]
+    assert "TRADING HALTED" in run_cli("status", "--config", str(config)).stdout
+
+    resumed = run_cli("resume", "--reason", "checked", "--config", str(config))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "RESUMED" in resumed.stdout
+    info = _status(config)
+    assert info["halted"] is False and info["halt_reason"] is None
+    assert "HALTED" not in run_cli("status", "--config", str(config)).stdout
+
+
+@pytest.mark.parametrize("argv", [["kill", "--reason", "x"], ["resume"]])
+def test_kill_and_resume_are_light(argv, tmp_path):
+    config = write_config(tmp_path)
+    code = (
+        "import os, sys, runpy\n"
+        "for k in ('ALPACA_API_KEY', 'ALPACA_SECRET_KEY', 'APCA_API_KEY_ID', 'APCA_API_SECRET_KEY'):\n"
+        "    os.environ.pop(k, None)\n"
+        f"sys.argv = ['bot', *{[*argv, '--config', str(config)]!r}]\n"
+        "try:\n    runpy.run_module('bot', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'pandas', 'matplotlib') if m in sys.modules)\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.stdout.rstrip().endswith("HEAVY="), result.stdout + result.stderr
+
+
+def test_kill_with_keys_cancels_orders_and_closes_positions_at_the_broker(tmp_path):
+    server = TradingFakeServer().start()
+    try:
+        server.set_price("AAPL", 100.0)
+        server.set_price("MSFT", 300.0)
+        server.add_position("AAPL", 10, 95.0)
+        server.add_position("MSFT", 4, 310.0)
+        server.add_order(client_order_id="resting-1", symbol="AAPL", qty="5", side="buy", type="limit",
+                         limit_price="50")  # fmt: skip
+        broker = alpaca_broker(server)
+        assert len(broker.open_orders()) == 1 and len(broker.positions()) == 2
+
+        config = write_config(tmp_path, f'[alpaca]\ntrading_url = "{server.url}"\ntimeout_seconds = 2.0\n')
+        env = {"ALPACA_API_KEY": server.key_id, "ALPACA_SECRET_KEY": server.secret_key}
+        result = run_cli("kill", "--reason", "drill", "--config", str(config), env=env)
+        assert result.returncode == 0, result.stderr
+        assert "HALTED" in result.stdout and "cancelled 1 open order" in result.stdout
+        assert "sent 2 closing order" in result.stdout
+        server.tick()
+        assert broker.open_orders() == [] and broker.positions() == {}
+        assert server.secret_key not in result.stdout + result.stderr
+        assert _status(config)["halted"] is True
+    finally:
+        server.stop()
+
+
+def test_kill_keep_positions_only_cancels(tmp_path):
+    server = TradingFakeServer().start()
+    try:
+        server.set_price("AAPL", 100.0)
+        server.add_position("AAPL", 10, 95.0)
+        server.add_order(client_order_id="resting-1", symbol="AAPL", qty="5", side="buy", type="limit",
+                         limit_price="50")  # fmt: skip
+        config = write_config(tmp_path, f'[alpaca]\ntrading_url = "{server.url}"\n')
+        env = {"ALPACA_API_KEY": server.key_id, "ALPACA_SECRET_KEY": server.secret_key}
+        result = run_cli("kill", "--keep-positions", "--config", str(config), env=env)
+        assert result.returncode == 0, result.stderr
+        assert "positions kept" in result.stdout
+        broker = alpaca_broker(server)
+        assert broker.open_orders() == [] and set(broker.positions()) == {"AAPL"}
+    finally:
+        server.stop()

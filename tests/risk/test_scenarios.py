@@ -1,0 +1,100 @@
+"""Whole runs on tiny hand-made CSV markets: a stop held at the broker through a gap down, and a
+daily-loss halt that ends the run flat and keeps the next run halted until ``resume``."""
+
+from bot.broker.base import Side
+from bot.commands.common import new_run_id
+from bot.config import load_config
+from bot.data.sources import make_feed
+from bot.journal import open_journal
+from bot.simulation import run_simulation
+from risk.killswitch import KillSwitch
+from testkit import write_config
+
+# Daily bars (date, open, high, low, close): flat, flat, a gap down from 100 to 80, then 82.
+BARS = [
+    ("2024-01-02", 100, 100, 100, 100),
+    ("2024-01-03", 100, 101, 99, 100),
+    ("2024-01-04", 80, 82, 79, 81),
+    ("2024-01-05", 82, 82, 82, 82),
+]
+
+
+def _config(tmp_path, risk: str):
+    data = tmp_path / "csv"
+    data.mkdir(exist_ok=True)
+    rows = "".join(f"{d},{o},{h},{low},{c},1000\n" for d, o, h, low, c in BARS)
+    (data / "X.csv").write_text("date,open,high,low,close,volume\n" + rows)
+    extra = f"""
+[data]
+source = "csv:{data}"
+symbols = ["X"]
+[broker]
+initial_cash = 10000.0
+slippage_bps = 0.0
+[strategy]
+name = "buy_and_hold"
+allocation = 0.5
+[news]
+replay = "none"
+[risk]
+max_position_pct = 1.0
+{risk}
+"""
+    return load_config(write_config(tmp_path, extra))
+
+
+def _simulate(config):
+    journal = open_journal(config.resolve(config.journal.path))
+    try:
+        return run_simulation(config, make_feed(config, journal), journal, new_run_id(), progress=False)
+    finally:
+        journal.close()
+
+
+def test_a_stop_held_at_the_broker_closes_a_gap_down_at_the_open(tmp_path):
+    # 50 sh bought at the Jan 3 open (100) with a stop at 100 x (1 - 0.10) = 90; Jan 4 opens at 80,
+    # below the stop, so the stop fills at the gapped open: loss 50 x (100 - 80) = 1,000.
+    result = _simulate(_config(tmp_path, "stop_loss_pct = 0.10\nmax_position_notional = 0.0"))
+    buy, stop = result.fills[0], result.fills[1]
+    assert (buy.side, buy.qty, buy.price) == (Side.BUY, 50, 100.0)
+    assert (stop.side, stop.qty, stop.price) == (Side.SELL, 50, 80.0)
+    assert stop.ts.date().isoformat() == "2024-01-04"
+    assert result.equity["equity"].iloc[2] == 10_000.0 - 1_000.0
+
+
+def test_a_daily_loss_ends_flat_and_halted_until_resume(tmp_path):
+    # Jan 4 closes at 81: equity 5,000 + 50 x 81 = 9,050, 9.5% below Jan 3's close of 10,000,
+    # past the 5% limit: the switch trips and the position is closed at the Jan 5 open (82).
+    config = _config(tmp_path, "daily_loss_pct = 0.05")
+    first = _simulate(config)
+    sells = [f for f in first.fills if f.side is Side.SELL]
+    assert [(f.qty, f.price) for f in sells] == [(50, 82.0)]
+    assert first.equity["equity"].iloc[-1] == 5_000.0 + 50 * 82.0
+    assert first.equity["cash"].iloc[-1] == first.equity["equity"].iloc[-1]  # flat
+    assert first.halted and "9.50% below the day's start 10,000.00" in first.halt_reason
+
+    second = _simulate(config)  # same journal: still halted, so no entry at all
+    assert second.halted and second.fills == [] and second.equity["equity"].iloc[-1] == 10_000.0
+    with open_journal(config.resolve(config.journal.path)) as journal:
+        denied = journal.query("SELECT verdict, rule FROM decisions WHERE run_id = ?", (second.run_id,))
+        assert denied and all((row["verdict"], row["rule"]) == ("deny", "halted") for row in denied)
+        KillSwitch(journal).resume("test", "after review")
+
+    third = _simulate(config)
+    assert third.fills and third.fills[0].side is Side.BUY
+
+
+
+def test_the_market_view_counts_how_far_a_symbol_fell_behind():
+    import pandas as pd
+
+    from bot.market import MarketView
+
+    days = pd.DatetimeIndex(pd.to_datetime([d for d, *_ in BARS]).tz_localize("America/New_York"))
+    frame = pd.DataFrame({c: [100.0] * 4 for c in ("open", "high", "low", "close", "volume")}, index=days)
+    view = MarketView({"X": frame, "Y": frame.iloc[:1]})  # Y stops printing after the first day
+    behind = []
+    for _ in range(4):
+        view.advance()
+        behind.append((view.bars_behind("X"), view.bars_behind("Y")))
+    assert behind == [(0, 0), (0, 1), (0, 2), (0, 3)]
