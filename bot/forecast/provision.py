@@ -20,7 +20,7 @@ from bot.config import Config
 from bot.data.base import BarFeed
 from bot.errors import ModelError
 from bot.forecast.registry import LoadedModel, active_model_id, config_key, latest_model_id, load_model, read_meta
-from bot.timeframes import Timeframe
+from bot.timeframes import NEW_YORK, Timeframe
 
 log = structlog.get_logger(__name__)
 
@@ -71,8 +71,9 @@ def _train_on_sample(config: Config, feed: BarFeed, symbols: list[str], timefram
 
     end = first_bar - timedelta(seconds=1)
     start = first_bar - (_DAILY_HISTORY if timeframe.is_daily else _INTRADAY_HISTORY)
+    span = f"{start.astimezone(NEW_YORK):%Y-%m-%d}..{end.astimezone(NEW_YORK):%Y-%m-%d}"
     print(f"no trained model for this configuration yet: training one on the sample market's history "
-          f"{start:%Y-%m-%d}..{end:%Y-%m-%d} (before the replay; about a minute)", file=sys.stderr)  # fmt: skip
+          f"{span} (before the replay; about a minute)", file=sys.stderr)
     frames = feed.history(symbols, start, end, timeframe)
     sentiment = None
     if needs_sentiment(config):
