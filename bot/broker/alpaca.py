@@ -31,7 +31,7 @@ import structlog
 
 from bot.broker.alpaca_http import AlpacaRefused, RetryPolicy, build_trading_client
 from bot.broker.base import Account, Broker, Fill, Order, OrderRequest, OrderStatus, OrderType
-from bot.broker.base import Position, Side
+from bot.broker.base import Position, Side, malformed_reason
 from bot.config import AlpacaConfig, Secrets
 
 log = structlog.get_logger(__name__)
@@ -225,17 +225,9 @@ class AlpacaBroker(Broker):
 
 def _refusal(request: OrderRequest) -> str:
     """Refusals decided without a round trip (Alpaca would answer 422 for these)."""
-    if request.qty <= 0:
-        return f"qty must be > 0, got {request.qty}"
-    if request.type is OrderType.LIMIT and not (request.limit_price or 0) > 0:
-        return "limit order needs a limit_price > 0"
-    if request.type is OrderType.STOP and not (request.stop_price or 0) > 0:
-        return "stop order needs a stop_price > 0"
     if request.protective_stop is not None and request.type is OrderType.STOP:
         return "Alpaca allows a protective stop (OTO) only on market or limit entries"
-    if request.protective_stop is not None and not request.protective_stop > 0:
-        return "protective_stop must be > 0"
-    return ""
+    return malformed_reason(request)
 
 
 def _alpaca_request(request: OrderRequest) -> Any:

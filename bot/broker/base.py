@@ -63,6 +63,20 @@ class OrderRequest:
     protective_stop: float | None = None
 
 
+def malformed_reason(request: OrderRequest) -> str:
+    """Why ``request`` is malformed at any venue ('' when it is well formed): every broker refuses
+    these before sending anything."""
+    if request.qty <= 0:
+        return f"qty must be > 0, got {request.qty}"
+    if request.type is OrderType.LIMIT and not (request.limit_price or 0) > 0:
+        return "limit order needs a limit_price > 0"
+    if request.type is OrderType.STOP and not (request.stop_price or 0) > 0:
+        return "stop order needs a stop_price > 0"
+    if request.protective_stop is not None and not request.protective_stop > 0:
+        return "protective_stop must be > 0"
+    return ""
+
+
 @dataclass
 class Order:
     """An order as the broker knows it. Mutable: status, fill and reason change over its life."""

@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from bot.broker.base import Account, Broker, Fill, Order, OrderRequest, OrderStatus, OrderType
-from bot.broker.base import Position, Side
+from bot.broker.base import Position, Side, malformed_reason
 
 #: (open, high, low, close, volume)
 Bar = tuple[float, float, float, float, float]
@@ -381,14 +381,9 @@ class SimBroker(Broker):
         """Why ``request`` is refused at submit, or '' to accept it."""
         if request.symbol not in self._symbols:
             return f"unknown symbol {request.symbol}"
-        if request.qty <= 0:
-            return f"qty must be > 0, got {request.qty}"
-        if request.type is OrderType.LIMIT and not (request.limit_price or 0) > 0:
-            return "limit order needs a limit_price > 0"
-        if request.type is OrderType.STOP and not (request.stop_price or 0) > 0:
-            return "stop order needs a stop_price > 0"
-        if request.protective_stop is not None and not request.protective_stop > 0:
-            return "protective_stop must be > 0"
+        malformed = malformed_reason(request)
+        if malformed:
+            return malformed
         held = self._qty.get(request.symbol, 0)
         if request.side is Side.SELL and not self._allow_short and request.qty > held:
             return f"shorting is disabled (sell {request.qty}, hold {max(held, 0)})"
