@@ -24,6 +24,26 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
                         help="config file (default: ./config.toml when present, else built-in defaults)")  # fmt: skip
 
 
+def _add_data_flags(parser: argparse.ArgumentParser) -> None:
+    """--config and the flags that choose the bars and headlines (simulate, train, evaluate)."""
+    _add_config(parser)
+    parser.add_argument("--source", help="'sample' (synthetic, the default), 'alpaca' or 'csv:DIR'")
+    parser.add_argument("--symbols", help="comma-separated symbols, e.g. AAPL,MSFT")
+    parser.add_argument("--start", help="first date, YYYY-MM-DD (New York)")
+    parser.add_argument("--end", help="last date, YYYY-MM-DD (New York)")
+    parser.add_argument("--timeframe", help="1Day, 1Hour, 15Min, 5Min or 1Min")
+    parser.add_argument("--news", metavar="SOURCE",
+                        help="headlines: 'sample', 'none' or 'csv:FILE' (overrides news.replay)")  # fmt: skip
+
+
+# command -> (module, function); imported only when that command runs, so light commands stay light
+COMMANDS = {
+    "simulate": ("simulate", "run"), "sentiment": ("sentiment", "run"), "news": ("news", "run"),
+    "train": ("train", "run"), "evaluate": ("evaluate", "run"), "status": ("status", "run"),
+    "kill": ("control", "kill"), "resume": ("control", "resume"),
+}  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -34,15 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Replay history through the engine (strategy -> risk gate -> "
                               "simulated broker) and write a report folder with metrics.json, trades.csv, "
                               "equity.csv and pnl.png.")  # fmt: skip
-    _add_config(sim)
-    sim.add_argument("--source", help="'sample' (synthetic, the default) or 'csv:DIR'")
-    sim.add_argument("--symbols", help="comma-separated symbols, e.g. AAPL,MSFT")
-    sim.add_argument("--start", help="first date, YYYY-MM-DD (New York)")
-    sim.add_argument("--end", help="last date, YYYY-MM-DD (New York)")
-    sim.add_argument("--timeframe", help="1Day, 1Hour, 15Min, 5Min or 1Min")
-    sim.add_argument("--strategy", help="sma_cross or buy_and_hold")
-    sim.add_argument("--news", metavar="SOURCE",
-                     help="headlines to replay: 'sample', 'none' or 'csv:FILE' (overrides news.replay)")  # fmt: skip
+    _add_data_flags(sim)
+    sim.add_argument("--strategy", help="lstm_sentiment, sma_cross or buy_and_hold")
     sim.add_argument("--out", metavar="DIR", help="report folder (default: [report] dir/sim-RUN_ID)")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
 
@@ -66,13 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   "the zero-return forecast"),
                        ("evaluate", "walk-forward evaluation of the LSTM against naive baselines")):  # fmt: skip
         p = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
-        _add_config(p)
-        p.add_argument("--source", help="'sample' (synthetic) or 'csv:DIR'")
-        p.add_argument("--symbols", help="comma-separated symbols")
-        p.add_argument("--start", help="first date, YYYY-MM-DD")
-        p.add_argument("--end", help="last date, YYYY-MM-DD")
-        p.add_argument("--timeframe", help="1Day, 1Hour, 15Min, 5Min or 1Min")
-        p.add_argument("--news", metavar="SOURCE", help="headlines for sentiment: 'sample', 'none' or 'csv:FILE'")
+        _add_data_flags(p)
         p.add_argument("--json", action="store_true", help="print one JSON object")
         if name == "train":
             p.add_argument("--force", action="store_true", help="activate the model even if it fails the gate (loudly)")
@@ -100,30 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "simulate":
-            from bot.commands.simulate import run
+        from importlib import import_module
 
-            return run(args)
-        if args.command == "sentiment":
-            from bot.commands.sentiment import run
-
-            return run(args)
-        if args.command == "news":
-            from bot.commands.news import run
-
-            return run(args)
-        if args.command in ("train", "evaluate"):
-            from importlib import import_module
-
-            return import_module(f"bot.commands.{args.command}").run(args)
-        if args.command in ("kill", "resume"):
-            from bot.commands import control
-
-            return control.kill(args) if args.command == "kill" else control.resume(args)
-        if args.command == "status":
-            from bot.commands.status import run
-
-            return run(args)
+        module, function = COMMANDS[args.command]
+        return getattr(import_module(f"bot.commands.{module}"), function)(args)
     except BotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -142,7 +129,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"unexpected error: {type(exc).__name__}: {exc} (please report it)", file=sys.stderr)
         return 1
-    return 2
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config import Config, load_config
+from bot.config import Config, load_config, override
 
 DEFAULT_CONFIG = Path("config.toml")
 
@@ -16,6 +17,14 @@ def load(path: str | None) -> Config:
     if path is not None:
         return load_config(path)
     return load_config(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else Config()
+
+
+def apply_data_flags(config: Config, args: argparse.Namespace) -> Config:
+    """The --source/--symbols/--start/--end/--timeframe/--news flags over the config file,
+    validated like the file (errors name "command line")."""
+    config = override(config, "data", "command line", source=args.source, symbols=args.symbols,
+                      start=args.start, end=args.end, timeframe=args.timeframe)  # fmt: skip
+    return override(config, "news", "command line", replay=args.news)
 
 
 def new_run_id() -> str:

@@ -7,18 +7,14 @@ import re
 import sys
 from typing import Any
 
-from bot.commands.common import load, new_run_id, start_logging
-from bot.config import Config, override
+from bot.commands.common import apply_data_flags, load, new_run_id, start_logging
+from bot.config import Config
 
-WHERE = "command line"
 
 
 def prepare(args: argparse.Namespace, mode: str) -> dict[str, Any]:
     """Load config with flags applied, start logging, read bars and sentiment features."""
-    config: Config = load(args.config)
-    config = override(config, "data", WHERE, source=args.source, symbols=args.symbols, start=args.start,
-                      end=args.end, timeframe=args.timeframe)  # fmt: skip
-    config = override(config, "news", WHERE, replay=args.news)
+    config: Config = apply_data_flags(load(args.config), args)
     run_id = new_run_id()
     start_logging(config, mode, run_id)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 
-from bot.commands.common import load, new_run_id, start_logging
+from bot.commands.common import apply_data_flags, load, new_run_id, start_logging
 from bot.config import Config, override
 
 WHERE = "command line"
@@ -17,10 +17,7 @@ WHERE = "command line"
 
 def apply_flags(config: Config, args: argparse.Namespace) -> Config:
     """Command-line flags override the config file, validated the same way."""
-    config = override(config, "data", WHERE, source=args.source, symbols=args.symbols,
-                      start=args.start, end=args.end, timeframe=args.timeframe)  # fmt: skip
-    config = override(config, "news", WHERE, replay=args.news)
-    return override(config, "strategy", WHERE, name=args.strategy)
+    return override(apply_data_flags(config, args), "strategy", WHERE, name=args.strategy)
 
 
 def run(args: argparse.Namespace) -> int:
