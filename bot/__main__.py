@@ -24,6 +24,11 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
                         help="config file (default: ./config.toml when present, else built-in defaults)")  # fmt: skip
 
 
+def _add_dry_run(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--dry-run", action="store_true",
+                        help=f"{what} the dry run's journal (journal.dry_run_path) instead of the paper account's")  # fmt: skip
+
+
 def _add_data_flags(parser: argparse.ArgumentParser) -> None:
     """--config and the flags that choose the bars and headlines (simulate, train, evaluate)."""
     _add_config(parser)
@@ -40,7 +45,8 @@ def _add_data_flags(parser: argparse.ArgumentParser) -> None:
 COMMANDS = {
     "simulate": ("simulate", "run"), "sentiment": ("sentiment", "run"), "news": ("news", "run"),
     "train": ("train", "run"), "evaluate": ("evaluate", "run"), "status": ("status", "run"),
-    "kill": ("control", "kill"), "resume": ("control", "resume"),
+    "kill": ("control", "kill"), "resume": ("control", "resume"), "run": ("run", "run"),
+    "report": ("report", "run"),
 }  # fmt: skip
 
 
@@ -86,20 +92,55 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--ablation", action="store_true", help="also evaluate price-only features on the same folds")
 
-    status = commands.add_parser("status", help="last run, positions and equity from the journal")
+    run = commands.add_parser("run", help="the daemon: trade the Alpaca paper account (or a dry run) on a schedule",
+                              description="Run the bot unattended: APScheduler jobs (New York time) fetch bars at "
+                              "each bar close during the session, poll news, decide, reconcile with the broker, "
+                              "write a heartbeat and send the daily report after the close. SIGTERM/SIGINT stop "
+                              "it cleanly; a lock file keeps a second daemon off the same journal.")  # fmt: skip
+    _add_config(run)
+    run.add_argument("--dry-run", action="store_true",
+                     help="fills by the simulated broker, journal in journal.dry_run_path (no orders reach Alpaca)")  # fmt: skip
+    run.add_argument("--source", help="dry run only: replay 'sample' or 'csv:DIR' (or 'alpaca' history) "
+                                      "paced by --speed instead of live Alpaca bars")  # fmt: skip
+    run.add_argument("--speed", type=float, metavar="N", help="replay N times faster than real time (default 60)")
+    run.add_argument("--symbols", help="comma-separated symbols, e.g. AAPL,MSFT")
+    run.add_argument("--start", help="replay: first date, YYYY-MM-DD (New York)")
+    run.add_argument("--end", help="replay: last date, YYYY-MM-DD (New York)")
+    run.add_argument("--timeframe", help="1Day, 1Hour, 15Min, 5Min or 1Min")
+    run.add_argument("--strategy", help="lstm_sentiment, sma_cross or buy_and_hold")
+    run.add_argument("--new-run", action="store_true",
+                     help="start a fresh run instead of resuming the journal's unfinished one")  # fmt: skip
+
+    report = commands.add_parser("report", help="the daily PnL report (figure + email) for one trading day",
+                                 description="Build the daily report from the journal: a figure (equity vs "
+                                 "buy-and-hold, daily PnL, drawdown, the day's trades and positions) and an "
+                                 "email. Without --send, or without [email] smtp_host, the .eml and .png are "
+                                 "written to report.dir.")  # fmt: skip
+    _add_config(report)
+    _add_dry_run(report, "report from")
+    report.add_argument("--date", metavar="YYYY-MM-DD", help="New York trading day (default: the last one journaled)")
+    report.add_argument("--send", action="store_true", help="email it through [email] (retried)")
+
+    status = commands.add_parser("status", help="halt state, heartbeat, positions, orders and PnL from the journal")
     _add_config(status)
+    _add_dry_run(status, "read")
     status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.add_argument("--check", action="store_true",
+                        help="exit 1 when the daemon's heartbeat is older than daemon.heartbeat_max_age_seconds "
+                        "(or missing), 0 otherwise: for cron or systemd")  # fmt: skip
 
     kill = commands.add_parser("kill", help="halt trading (durable) and flatten at the broker",
                                description="Record HALTED in the journal (who, why, when); then, when Alpaca "
                                "keys are set in the environment, cancel every open order and close every "
                                "position at the broker. The bot stays halted until `resume`.")  # fmt: skip
     _add_config(kill)
+    _add_dry_run(kill, "halt")
     kill.add_argument("--keep-positions", action="store_true", help="cancel open orders but keep positions")
     kill.add_argument("--reason", metavar="TEXT", help="why (kept in the journal)")
     resume = commands.add_parser("resume", help="clear the kill switch",
                                  description="Record in the journal that trading may go on again.")
     _add_config(resume)
+    _add_dry_run(resume, "resume")
     resume.add_argument("--reason", metavar="TEXT", help="why (kept in the journal)")
     return parser
 

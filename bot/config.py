@@ -39,6 +39,8 @@ from bot.config_schema import (  # noqa: F401  (re-exported: the public config A
     JournalConfig,
     LoggingConfig,
     ReportConfig,
+    DaemonConfig,
+    EmailConfig,
     Config,
     PRICE_FEATURES,
     SENTIMENT_FEATURES,

@@ -137,6 +137,13 @@ class RiskConfig:
     stop_loss_pct: float = _key(
         0.0, "protective stop this fraction below each entry's price, held at the broker; 0 = off", _non_negative
     )
+    max_broker_failures: int = _key(
+        5, "broker calls failing in a row (after their retries) before the daemon trips the kill switch; 0 = off",
+        _non_negative,
+    )
+    halt_on_model_rejected: bool = _key(
+        False, "trip the kill switch when the daemon's model is rejected by the gate (else it just stays flat)"
+    )
 
 
 def _url(value: str) -> str | None:
@@ -230,6 +237,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class JournalConfig:
     path: str = _key("logs/journal.sqlite", "SQLite journal file")
+    dry_run_path: str = _key("logs/dry_run.sqlite", "journal of `run --dry-run` (kept apart from the paper account's)")
     batch_size: int = _key(5000, "rows buffered before a journal transaction", _positive)
 
 
@@ -246,6 +254,54 @@ class ReportConfig:
     dir: str = _key("logs/reports", "folder where simulation reports are written")
 
 
+def _clock_time(value: str) -> str | None:
+    parts = value.split(":")
+    ok = len(parts) == 2 and all(p.isdigit() for p in parts) and int(parts[0]) < 24 and int(parts[1]) < 60
+    return None if ok else "a New York time HH:MM"
+
+
+def _crontab(value: str) -> str | None:
+    return None if value == "" or len(value.split()) == 5 else "'' (off) or a 5-field crontab, e.g. '0 6 * * sat'"
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    heartbeat_seconds: float = _key(15.0, "seconds between heartbeats written to the journal", _positive)
+    heartbeat_max_age_seconds: float = _key(
+        120.0, "`status --check` fails when the last heartbeat is older than this", _positive
+    )
+    kill_poll_seconds: float = _key(1.0, "how often the daemon reads the kill switch, seconds", _positive)
+    bar_delay_seconds: float = _key(
+        5.0, "wait after a bar's close before fetching it (the data API needs a moment)", _non_negative
+    )
+    news_poll_seconds: float = _key(300.0, "seconds between news polls", _positive)
+    reconcile_seconds: float = _key(180.0, "seconds between reconciliations with the broker", _positive)
+    stale_after_bars: int = _key(
+        3, "during the session, warn and block new entries when no new bar came for this many bar periods",
+        _positive,
+    )
+    history_bars: int = _key(300, "bars per symbol kept in memory (and fetched at start) for the strategy", _positive)
+    misfire_grace_seconds: float = _key(30.0, "a job that missed its time by less than this still runs", _positive)
+    shutdown_seconds: float = _key(8.0, "longest wait for the current step on SIGTERM/SIGINT", _positive)
+    report_delay_minutes: float = _key(
+        20.0, "the daily report runs this many minutes after the session's close", _non_negative
+    )
+    retrain_cron: str = _key("", "when to retrain the model (New York crontab); '' = never", _crontab)
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    smtp_host: str = _key("", "SMTP server of the daily report; '' = write .eml and .png to report.dir instead")
+    smtp_port: int = _key(587, "SMTP port (587 starttls, 465 ssl, 25 none)", _positive)
+    security: str = _key("starttls", "'starttls', 'ssl' or 'none'", _one_of("starttls", "ssl", "none"))
+    username: str = _key("", "SMTP login ('' = no login); the password comes from SMTP_PASSWORD")
+    sender: str = _key("", "From: address of the daily report")
+    recipients: tuple[str, ...] = _key((), "To: addresses of the daily report")
+    timeout_seconds: float = _key(20.0, "seconds before an SMTP conversation is abandoned", _positive)
+    max_attempts: int = _key(3, "send attempts before the report is kept on disk only", _positive)
+    retry_seconds: float = _key(30.0, "wait before the first resend; doubles per attempt", _non_negative)
+
+
 @dataclass(frozen=True)
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
@@ -260,6 +316,8 @@ class Config:
     journal: JournalConfig = field(default_factory=JournalConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
     #: folder that relative paths in the file are resolved against
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
 

@@ -54,10 +54,11 @@ class Journal:
         #: seconds spent inside journal writes (benchmarks report journaling's share)
         self.write_seconds = 0.0
         if readonly:
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
+            # the daemon hands the journal to its one worker thread (jobs never overlap): no sharing
+            self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives a process crash (not a power cut) at a fraction of FULL's cost
             self._db.execute("PRAGMA synchronous=NORMAL")

@@ -31,6 +31,7 @@ def write_config(directory: Path, extra: str = "") -> Path:
         f"""
 [journal]
 path = "{directory / 'journal.sqlite'}"
+dry_run_path = "{directory / 'dry_run.sqlite'}"
 [logging]
 dir = "{directory / 'logs'}"
 [report]

@@ -27,6 +27,11 @@ def apply_data_flags(config: Config, args: argparse.Namespace) -> Config:
     return override(config, "news", "command line", replay=args.news)
 
 
+def journal_path(config: Config, dry_run: bool = False) -> Path:
+    """The journal a command addresses: the dry run's (``--dry-run``) or the paper account's."""
+    return config.resolve(config.journal.dry_run_path if dry_run else config.journal.path)
+
+
 def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
