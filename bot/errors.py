@@ -42,3 +42,9 @@ class ModelError(BotError):
     """A model artifact that cannot be used (missing, corrupt, or trained for another config)."""
 
     exit_code = 2
+
+
+class AlreadyRunning(BotError):
+    """Another daemon holds the journal's lock file."""
+
+    exit_code = 3

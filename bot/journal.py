@@ -164,6 +164,10 @@ class Journal:
              timeframe, json.dumps(config, default=str)),  # fmt: skip
         )
 
+    def reopen_run(self, run_id: str) -> None:
+        """A restarted daemon carries on with its unfinished run (same account, same order ids)."""
+        self._durable("UPDATE runs SET status = 'running', ended_at = NULL WHERE run_id = ?", (run_id,))
+
     def end_run(self, run_id: str, status: str, summary: dict[str, Any] | None = None) -> None:
         self._durable(
             "UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE run_id = ?",

@@ -23,6 +23,7 @@ class MarketView:
         #: every bar start time of any symbol, ns since epoch, increasing
         self.timeline: np.ndarray = np.unique(np.concatenate(stamps)) if stamps else np.array([], "int64")
         self._columns: dict[str, dict[str, np.ndarray]] = {}
+        self._stamps: dict[str, np.ndarray] = {}
         self._visible: dict[str, np.ndarray] = {}
         self._starts_here: dict[str, np.ndarray] = {}
         #: per symbol and step: the step of its latest bar so far (-1: none yet)
@@ -30,6 +31,7 @@ class MarketView:
         for symbol, frame in frames.items():
             ts = frame.index.as_unit("ns").asi8
             self._columns[symbol] = {c: frame[c].to_numpy("float64") for c in BAR_COLUMNS}
+            self._stamps[symbol] = ts
             visible = np.searchsorted(ts, self.timeline, side="right")
             self._visible[symbol] = visible
             has_bar = np.zeros(len(self.timeline), dtype=bool)
@@ -60,6 +62,10 @@ class MarketView:
                 )
         return bars
 
+    def seek_end(self) -> None:
+        """Jump to the last step (the live loop's view holds only bars that have closed)."""
+        self.step = len(self.timeline) - 1
+
     @property
     def now(self) -> datetime:
         """Start time of the current step's bars."""
@@ -74,6 +80,10 @@ class MarketView:
         view = self._columns[symbol][name][: self.count(symbol)]
         view.flags.writeable = False
         return view
+
+    def bar_starts(self, symbol: str) -> np.ndarray:
+        """Start times (ns since epoch, UTC) of ``symbol``'s bars visible now."""
+        return self._stamps[symbol][: self.count(symbol)]
 
     def bars_behind(self, symbol: str) -> int | None:
         """Steps of the market's timeline since ``symbol``'s latest bar (0: it has a bar now;

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import sys
 import time
-from itertools import islice
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time as clock_time, timedelta
 
@@ -25,6 +24,7 @@ import structlog
 
 from bot.broker.base import Fill, Order
 from bot.broker.sim import SimBroker
+from bot.broker.sim_journal import fill_and_journal
 from bot.config import Config
 from bot.data.base import BarFeed
 from bot.data.sources import default_span, default_symbols
@@ -173,11 +173,7 @@ def run_simulation(
     for k in bar_iter:
         bars = view.advance()
         bars_seen += len(bars)
-        open_before = {o.client_order_id: o.status for o in broker.open_orders()}
-        known_before = len(broker.orders)
-        fills = broker.on_bars(view.now, bars)
-        if open_before:
-            _journal_broker_changes(journal, run_id, broker, open_before, known_before, fills)
+        fill_and_journal(broker, journal, run_id, view.now, bars)
         decision_time = decision_times[k]
         clock.now = decision_time
         engine.decide(decision_time, view)
@@ -239,22 +235,6 @@ def _replay_news(
     log.info("news_replayed", source=news.name, headlines=len(headlines),
              seconds=round(time.perf_counter() - started, 3))  # fmt: skip
     return headlines
-
-
-def _journal_broker_changes(
-    journal: Journal, run_id: str, broker: SimBroker, open_before: dict, known_before: int,
-    fills: list[Fill],
-) -> None:
-    """Record fills and every order whose status changed (filled, rejected at fill) or that the
-    broker created during the bar (protective stops, even one born and filled in the same bar)."""
-    for order in islice(broker.orders.values(), known_before, None):
-        journal.record_order(run_id, order)
-    for client_order_id, status in open_before.items():
-        order = broker.get_order(client_order_id)
-        if order is not None and order.status != status:
-            journal.record_order(run_id, order)
-    for fill in fills:
-        journal.record_fill(run_id, fill)
 
 
 class _Clock:

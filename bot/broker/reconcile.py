@@ -73,6 +73,14 @@ def reconcile(journal: Journal, broker: Broker, run_id: str, *, now: datetime | 
     return report
 
 
+def settle_open_orders(journal: Journal, broker: Broker, run_id: str, *, now: datetime | None = None) -> Report:
+    """The cheap update between reconciliations: poll the broker for the run's open journal orders
+    and journal their new status and fills (no resends, no adoption)."""
+    report = Report()
+    _settle_again(journal, broker, run_id, now or datetime.now(UTC), report)
+    return report
+
+
 def _settle_row(journal: Journal, broker: Broker, run_id: str, row, now: datetime, report: Report) -> None:
     cid, status = row["client_order_id"], row["status"]
     order = broker.get_order(cid)

@@ -4,6 +4,10 @@ Light: standard library, config and journal only. The Alpaca broker (and alpaca-
 only when keys are present in the environment, inside the call that reaches the broker.
 The halt is written to the journal *before* the broker is reached, so even if the broker call
 fails the bot stays halted.
+
+``--dry-run`` addresses the dry run's journal (``journal.dry_run_path``) and never reaches Alpaca:
+the dry run's orders and positions live in the daemon's simulated broker, which cancels and (unless
+``--keep-positions``) flattens them itself when it notices the halt.
 """
 
 from __future__ import annotations
@@ -12,11 +16,11 @@ import argparse
 import getpass
 import os
 import socket
-from typing import Any
 
-from bot.commands.common import load
+from bot.commands.common import journal_path, load
 from bot.config import Config, secrets_from_env
-from bot.journal import open_journal
+from bot.heartbeat import read_heartbeat
+from bot.journal import Journal, open_journal
 from risk.killswitch import KillSwitch
 
 
@@ -29,9 +33,21 @@ def who() -> str:
     return f"{user}@{socket.gethostname()} pid {os.getpid()}"
 
 
-def _switch(config: Config) -> tuple[Any, KillSwitch]:
-    journal = open_journal(config.resolve(config.journal.path), batch_size=config.journal.batch_size)
+def _switch(config: Config, dry_run: bool) -> tuple[Journal, KillSwitch]:
+    journal = open_journal(journal_path(config, dry_run), batch_size=config.journal.batch_size)
     return journal, KillSwitch(journal)
+
+
+def daemon_line(journal: Journal, config: Config) -> str:
+    """Whether a daemon is beating on this journal (it then stops deciding on its own)."""
+    beat = read_heartbeat(journal)
+    if beat is None:
+        return "daemon: none has run on this journal"
+    age = beat.age_seconds()
+    if age > config.daemon.heartbeat_max_age_seconds:
+        return f"daemon: not running (last heartbeat {age:.0f} s ago); the halt waits for its next start"
+    return (f"daemon: alive ({beat.by}, heartbeat {age:.0f} s ago); it stops deciding within "
+            f"{config.daemon.kill_poll_seconds:g} s")  # fmt: skip
 
 
 def flatten_at_broker(config: Config, *, keep_positions: bool) -> list[str]:
@@ -41,7 +57,9 @@ def flatten_at_broker(config: Config, *, keep_positions: bool) -> list[str]:
     if not (secrets.alpaca_key and secrets.alpaca_secret):
         return []
     from bot.broker.alpaca import AlpacaBroker
+    from bot.logging import configure_logging
 
+    configure_logging(None)  # broker warnings to stderr (redacted), never mixed into stdout
     broker = AlpacaBroker(config.alpaca, secrets)
     cancelled = broker.cancel_all()
     lines = [f"broker: cancelled {len(cancelled)} open order(s)"]
@@ -57,14 +75,23 @@ def flatten_at_broker(config: Config, *, keep_positions: bool) -> list[str]:
 
 def kill(args: argparse.Namespace) -> int:
     config = load(args.config)
-    journal, switch = _switch(config)
+    dry_run = bool(getattr(args, "dry_run", False))
+    keep = bool(args.keep_positions)
+    journal, switch = _switch(config, dry_run)
     try:
-        switch.halt(who(), args.reason or "manual kill")
+        switch.halt(who(), args.reason or "manual kill", keep_positions=keep)
         state = switch.state()
+        daemon = daemon_line(journal, config)
     finally:
         journal.close()
-    print(f"HALTED: trading is halted in {journal.path} ({state.reason}; by {state.by} at {state.at})")
-    lines = flatten_at_broker(config, keep_positions=args.keep_positions)
+    print(f"HALTED: trading is halted in {journal.path} ({state.reason}; by {state.by} at {state.at})"
+          + (" keeping positions" if keep else ""))  # fmt: skip
+    print(daemon)
+    if dry_run:
+        print("dry run: no broker was reached; the dry-run daemon's simulated broker cancels its orders"
+              + (" (positions kept)" if keep else " and closes its positions") + " when it notices the halt")  # fmt: skip
+        return 0
+    lines = flatten_at_broker(config, keep_positions=keep)
     if lines:
         print("\n".join(lines))
     else:
@@ -74,7 +101,7 @@ def kill(args: argparse.Namespace) -> int:
 
 def resume(args: argparse.Namespace) -> int:
     config = load(args.config)
-    journal, switch = _switch(config)
+    journal, switch = _switch(config, bool(getattr(args, "dry_run", False)))
     try:
         was = switch.state()
         switch.resume(who(), args.reason or "manual resume")

@@ -21,7 +21,10 @@ def test_light_commands_never_import_heavy_libraries(argv, tmp_path):
     config = write_config(tmp_path)
     args = [*argv, "--config", str(config)] if argv[0] == "status" else argv
     code = (
-        "import sys, runpy\n"
+        "import os, sys, runpy\n"
+        # with Alpaca keys set, status reads the broker through alpaca-py (which imports pandas)
+        "for k in ('ALPACA_API_KEY', 'ALPACA_SECRET_KEY', 'APCA_API_KEY_ID', 'APCA_API_SECRET_KEY'):\n"
+        "    os.environ.pop(k, None)\n"
         f"sys.argv = ['bot', *{args!r}]\n"
         "try:\n    runpy.run_module('bot', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"

@@ -1,0 +1,226 @@
+"""The parts each daemon mode plugs into the same engine (ARCHITECTURE: modes differ only in adapters).
+
+| mode | bars | fills | sessions |
+|---|---|---|---|
+| paper (``run``) | live Alpaca bars | Alpaca paper account (``BrokerVenue``) | the broker's calendar |
+| dry run, live (``run --dry-run``) | live Alpaca bars | SimBroker (``SimVenue``) | the exchange calendar |
+| dry run, replay (``--source sample\\|csv:DIR\\|alpaca --speed N``) | history, paced | SimBroker | the replayed bars |
+
+A daemon *resumes* the journal's unfinished run of the same mode, source, symbols, timeframe and
+strategy (``--new-run`` starts afresh): same run id, so the same client order ids; the dry run's
+account is rebuilt from the journal's fills and open orders, and a replay goes on after the last
+step it recorded. The paper account's truth is at the broker: reconciliation settles it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from bot.commands.common import new_run_id
+from bot.config import Config, Secrets
+from bot.daemon.bars import BarWindow, LiveBars, ReplayBars, frames_to_steps
+from bot.daemon.sentiment import BookForecaster, SentimentBook
+from bot.daemon.sessions import Sessions, broker_sessions, exchange_sessions
+from bot.daemon.trader import Alert, TradingLoop
+from bot.daemon.venue import BrokerVenue, SimVenue
+from bot.engine import Engine
+from bot.errors import ConfigError
+from bot.journal import Journal
+from bot.timeframes import Timeframe, parse_timeframe
+from risk.gate import RiskGate
+from risk.killswitch import KillSwitch
+from strategies import NEEDS_MODEL, make_strategy
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Parts:
+    mode: str  # "paper" | "dry-run"
+    run_id: str
+    resumed: bool
+    source: str
+    symbols: list[str]
+    timeframe: Timeframe
+    loop: TradingLoop
+    replay: ReplayBars | None = None
+    live: LiveBars | None = None
+    sessions: Sessions | None = None
+    news: Any = None  # NewsIngestor when live feeds are configured
+    book: SentimentBook | None = None
+    model: dict | None = None
+    closers: list[Any] = field(default_factory=list)
+
+
+def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: str | None, speed: float,
+             new_run: bool, secrets: Secrets, alert: Alert) -> Parts:  # fmt: skip
+    """Build every part for the mode; raises ``ConfigError``/``DataError``/``ModelError`` (exit 2)."""
+    mode = "dry-run" if dry_run else "paper"
+    if replay_source and not dry_run:
+        raise ConfigError("--source/--speed replay history: they need --dry-run (the paper account trades live bars only)")
+    timeframe = parse_timeframe(config.data.timeframe)
+    keep = config.daemon.history_bars
+    replay = live = sessions = None
+    if replay_source:
+        from bot.data.sources import make_feed
+        from bot.simulation import load_history
+
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data, source=replay_source))
+        feed = make_feed(config, journal)
+        symbols, timeframe, frames = load_history(config, feed)
+        steps = frames_to_steps(frames)
+        replay = ReplayBars(steps, timeframe, speed)
+        first_bar = steps[0][0] if steps else datetime.now(UTC)
+        source = f"replay:{feed.name}"
+    else:
+        from bot.data.alpaca_feed import AlpacaFeed
+
+        symbols = list(config.data.symbols)
+        if not symbols:
+            raise ConfigError("data.symbols: the live daemon needs the symbols to trade: set [data] symbols "
+                              "in the config or pass --symbols")  # fmt: skip
+        feed = AlpacaFeed.from_config(config, journal=journal, secrets=secrets)
+        live = LiveBars(feed, symbols, timeframe, keep)
+        first_bar = datetime.now(UTC)
+        source = "alpaca"
+        frames = None
+
+    strategy_name = config.strategy.name
+    run_id, resumed = _run_identity(journal, mode, source, symbols, timeframe, strategy_name, new_run)
+
+    if dry_run:
+        from bot.broker.sim import SimBroker
+
+        b = config.broker
+        broker: Any = SimBroker(initial_cash=b.initial_cash, symbols=symbols, slippage_bps=b.slippage_bps,
+                                commission_per_share=b.commission_per_share, commission_pct=b.commission_pct,
+                                min_commission=b.min_commission, allow_short=b.allow_short)  # fmt: skip
+        venue: Any = SimVenue(broker, journal, run_id)
+        if live is not None:
+            sessions = exchange_sessions()
+    else:
+        from bot.broker.alpaca import AlpacaBroker
+
+        broker = AlpacaBroker(config.alpaca, secrets)
+        broker.account()  # bad keys or an unreachable server stop here, with one clear line
+        venue = BrokerVenue(broker, journal, run_id)
+        sessions = broker_sessions(broker)
+
+    forecaster, model, book = _forecaster(config, feed, symbols, timeframe, first_bar, frames)
+    from bot.forecast.walkforward import PERIODS_PER_YEAR
+
+    strategy = make_strategy(config, symbols, periods_per_year=PERIODS_PER_YEAR.get(timeframe.name, 252),
+                             model_usable=model is None or model.get("model_status") == "active")  # fmt: skip
+    risk = config.risk
+    if risk.max_stale_bars == 0:  # the daemon always guards against symbols that stopped printing
+        risk = dataclasses.replace(risk, max_stale_bars=config.daemon.stale_after_bars)
+    switch = KillSwitch(journal)
+    engine = Engine(run_id=run_id, strategy=strategy, gate=RiskGate.from_config(risk, switch), broker=broker,
+                    journal=journal, rebalance_band=config.strategy.rebalance_band,
+                    cash_buffer=config.strategy.cash_buffer, forecaster=forecaster,
+                    stop_loss_pct=risk.stop_loss_pct)  # fmt: skip
+    if resumed:
+        journal.reopen_run(run_id)
+        _seed_equity(engine, journal, run_id)
+    else:
+        journal.start_run(run_id, mode, source=source, synthetic=feed.synthetic, strategy=strategy.name,
+                          symbols=symbols, timeframe=timeframe.name,
+                          config={name: asdict(getattr(config, name))
+                                  for name in ("data", "broker", "strategy", "risk", "sentiment", "daemon")})  # fmt: skip
+    window = BarWindow(symbols, keep)
+    loop = TradingLoop(run_id=run_id, mode=mode, source=source, journal=journal, engine=engine, venue=venue,
+                       window=window, timeframe=timeframe, switch=switch, decide_each_step=replay is not None,
+                       max_broker_failures=config.risk.max_broker_failures, alert=alert)  # fmt: skip
+    parts = Parts(mode, run_id, resumed, source, symbols, timeframe, loop, replay, live, sessions,
+                  book=book, model=model)  # fmt: skip
+    _warm_up(parts, journal, venue)
+    _model_gate_halt(config, parts, switch, alert)
+    # the news thread writes headlines through its own connection (SQLite serialises the writers)
+    parts.news = _news(config, Journal(journal.path, batch_size=config.journal.batch_size), symbols, secrets)
+    return parts
+
+
+def _run_identity(journal: Journal, mode: str, source: str, symbols: list[str], timeframe: Timeframe,
+                  strategy: str, new_run: bool) -> tuple[str, bool]:  # fmt: skip
+    """The unfinished run to resume (status running = crashed, stopped = SIGTERM), else a new id."""
+    if not new_run:
+        rows = journal.query("SELECT * FROM runs WHERE mode = ? ORDER BY started_at DESC, rowid DESC LIMIT 1", (mode,))
+        if rows:
+            row = rows[0]
+            same = (row["source"], row["symbols"], row["timeframe"], row["strategy"]) == (
+                source, ",".join(symbols), timeframe.name, strategy)  # fmt: skip
+            if row["status"] in ("running", "stopped") and same:
+                return row["run_id"], True
+            if row["status"] in ("running", "stopped"):
+                log.warning("run_not_resumed", run_id=row["run_id"],
+                            reason="source, symbols, timeframe or strategy changed: starting a new run")  # fmt: skip
+    return new_run_id(), False
+
+
+def _seed_equity(engine: Engine, journal: Journal, run_id: str) -> None:
+    """The daily-loss and drawdown limits keep counting from the journal, not from the restart."""
+    for row in journal.query("SELECT ts, equity FROM equity WHERE run_id = ? ORDER BY ts", (run_id,)):
+        engine.equity.observe(datetime.fromisoformat(row["ts"]), row["equity"])
+
+
+def _warm_up(parts: Parts, journal: Journal, venue: Any) -> None:
+    loop = parts.loop
+    if parts.replay is not None:
+        if parts.resumed:
+            last = journal.last_equity(parts.run_id)
+            if last is not None:
+                loop.warm(parts.replay.skip_through(datetime.fromisoformat(last["ts"])))
+    else:
+        assert parts.live is not None
+        loop.warm(parts.live.warm_up(datetime.now(UTC)))
+    if isinstance(venue, SimVenue) and parts.resumed:
+        venue.restore({s: loop.window.last_close(s) or 0.0 for s in parts.symbols})
+    journal.flush()
+
+
+def _forecaster(config: Config, feed: Any, symbols: list[str], timeframe: Timeframe, first_bar: datetime,
+                frames: Any) -> tuple[Any, dict | None, SentimentBook | None]:  # fmt: skip
+    if config.strategy.name not in NEEDS_MODEL:
+        return None, None, None
+    from bot.forecast.forecaster import LiveForecaster
+    from bot.forecast.inputs import needs_sentiment, replay_headlines
+    from bot.forecast.provision import obtain_model
+
+    choice = obtain_model(config, feed, symbols, timeframe, first_bar)
+    if choice.model is None:
+        log.warning("model_not_usable", model_id=choice.model_id, status=choice.status, reason=choice.reason)
+        return None, choice.as_dict(), None
+    book = None
+    if needs_sentiment(config):
+        headlines = replay_headlines(config, feed, symbols, frames, timeframe) if frames else []
+        book = SentimentBook(config.sentiment, timeframe, headlines)
+    inner = LiveForecaster(choice.model, book.rows if book else None)
+    return BookForecaster(inner, book), choice.as_dict(), book
+
+
+def _model_gate_halt(config: Config, parts: Parts, switch: KillSwitch, alert: Alert) -> None:
+    model = parts.model
+    if model and model["model_status"] != "active" and config.risk.halt_on_model_rejected and not switch.halted:
+        reason = f"model {model['model_id']} is {model['model_status']}: {model['model_reason']}"
+        switch.halt("daemon", reason)
+        alert(f"trading HALTED: {reason}", f"risk.halt_on_model_rejected is on and {reason}.")
+
+
+def _news(config: Config, journal: Journal, symbols: list[str], secrets: Secrets) -> Any:
+    from bot.news.live import has_live_news
+
+    if not has_live_news(config):
+        return None
+    from bot.news.ingest import NewsIngestor
+    from bot.news.live import build_live_sources
+    from bot.news.sentiment import SentimentScorer
+
+    s = config.sentiment
+    scorer = SentimentScorer(s.positive_threshold, s.negative_threshold)
+    return NewsIngestor(build_live_sources(config, scorer, symbols=symbols, secrets=secrets), journal, scorer)
+

@@ -1,0 +1,161 @@
+"""The daemon's life: lock -> journal -> parts -> scheduler -> wait for a signal -> clean stop.
+
+SIGTERM and SIGINT set a flag; the main thread then stops the scheduler, lets the current step
+finish (at most ``daemon.shutdown_seconds``), flushes the journal, marks the run ``stopped`` and
+releases the lock, well inside the 10 seconds a supervisor allows. Orders and fills are durable
+the moment they are journaled, so even a ``kill -9`` loses nothing a restart cannot rebuild: the
+restart resumes the run (``bot.daemon.assemble``) and reconciles with the broker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import date
+from typing import Any
+
+import structlog
+
+from bot.commands.common import journal_path
+from bot.config import Config, secrets_from_env
+from bot.daemon.assemble import Parts, assemble
+from bot.daemon.lock import DaemonLock
+from bot.daemon.reports import ReportWorker
+from bot.daemon.schedule import REPORT_KEY, DaemonSchedule
+from bot.journal import Journal, open_journal
+
+log = structlog.get_logger(__name__)
+
+
+def run_daemon(config: Config, *, dry_run: bool, replay_source: str | None, speed: float, new_run: bool,
+               config_path: str | None = None) -> int:  # fmt: skip
+    path = journal_path(config, dry_run)
+    lock = DaemonLock(path)
+    lock.acquire()
+    journal = open_journal(path, batch_size=config.journal.batch_size)
+    secrets = secrets_from_env()
+    stop = threading.Event()
+    holder: dict[str, Any] = {}
+    mail = ReportWorker(lambda day: _daily_report(config, path, holder["run_id"], day),
+                        lambda subject, text: _send_alert(config, secrets, subject, text))  # fmt: skip
+
+    def alert(subject: str, text: str) -> None:
+        log.warning("alert", subject=subject)
+        mail.alert(subject, text)
+
+    try:
+        parts = assemble(config, journal, dry_run=dry_run, replay_source=replay_source, speed=speed,
+                         new_run=new_run, secrets=secrets, alert=alert)  # fmt: skip
+        from bot.logging import bind_run
+
+        bind_run(parts.mode, parts.run_id)  # a resumed run logs under its own id
+        _announce(parts, path, speed)
+
+        holder["run_id"] = parts.run_id
+
+        def report(day: date) -> None:
+            journal.flush()  # the report reads through its own connection: hand it every row
+            mail.report(day)
+
+        schedule = DaemonSchedule(config, parts, path, report=report, on_replay_end=stop.set,
+                                                       config_path=config_path)  # fmt: skip
+        parts.loop.on_day_end = report
+        _install_signals(stop)
+        _quiet_apscheduler()
+        schedule.start()
+        log.info("daemon_started", run_id=parts.run_id, mode=parts.mode, resumed=parts.resumed, pid=os.getpid())
+        while not stop.wait(0.2):
+            pass
+        finished = parts.replay is not None and parts.replay.finished
+        code = _shutdown(config, schedule, parts, journal, finished)
+        if finished and not mail.drain(60):  # a finished replay's last report is worth a short wait
+            log.warning("reports_unfinished", note="the last daily report was still being made at exit")
+        return code
+    finally:
+        lock.release()
+
+
+def _quiet_apscheduler() -> None:
+    """APScheduler logs every run at INFO (20 a second in a fast replay) and a WARNING for each
+    tick skipped behind a long step (by design: jobs coalesce); our job wrapper logs what matters."""
+    import logging
+
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+
+
+def _install_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: object) -> None:
+        log.warning("signal_received", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _shutdown(config: Config, schedule: DaemonSchedule, parts: Parts, journal: Journal, finished: bool) -> int:
+    started = time.monotonic()
+    parts.loop.stopping = True  # a replay batch in progress ends after its current step
+    if not schedule.stop(config.daemon.shutdown_seconds):
+        # the step is stuck in a broker call past every timeout: what matters is already durable
+        log.error("shutdown_timeout", seconds=config.daemon.shutdown_seconds)
+        print(f"stopped without waiting for the current step (>{config.daemon.shutdown_seconds:g} s); "
+              "the journal holds every order", file=sys.stderr)  # fmt: skip
+        sys.stderr.flush()
+        os._exit(1)
+    status = "completed" if finished else "stopped"
+    journal.flush()
+    summary = {"steps": parts.loop.steps, "bars": parts.loop.bars}
+    journal.end_run(parts.run_id, status, summary)
+    journal.close()
+    if parts.news is not None:
+        parts.news.journal.close()
+    seconds = time.monotonic() - started
+    log.info("daemon_stopped", status=status, shutdown_seconds=round(seconds, 3), **summary)
+    what = "replay finished" if finished else "stopped cleanly"
+    print(f"{what}: run {parts.run_id}, {parts.loop.steps} steps, {parts.loop.bars} bars "
+          f"(shutdown {seconds:.1f} s)")  # fmt: skip
+    return 0
+
+
+def _announce(parts: Parts, path: object, speed: float) -> None:
+    where = f"replaying {parts.source.removeprefix('replay:')} at {speed:g}x" if parts.replay else "live Alpaca bars"
+    broker = "simulated broker" if parts.mode == "dry-run" else "Alpaca PAPER account"
+    print(f"{parts.mode}: {', '.join(parts.symbols)} {parts.timeframe.name}, {where}, {broker}")
+    print(f"journal {path}, run {parts.run_id}" + (" (resumed)" if parts.resumed else ""))
+    if parts.model:
+        print(f"model {parts.model['model_id']}: {parts.model['model_status']}")
+    state = parts.loop.switch.state()
+    if state.halted:
+        print(f"*** TRADING HALTED *** since {state.at} by {state.by}: {state.reason}. The daemon runs but "
+              "sends nothing until `python -m bot resume`.")  # fmt: skip
+    sys.stdout.flush()
+
+
+def _daily_report(config: Config, path: object, run_id: str, day: date) -> None:
+    """The report thread: build and deliver; a failure is logged, never raised into trading."""
+    try:
+        from bot.report.daily_job import make_daily_report
+
+        outcome = make_daily_report(config, path, day, run_id=run_id, send=bool(config.email.smtp_host))
+        log.info("daily_report_done", day=day.isoformat(), outcome=str(outcome))
+        journal = Journal(path)  # its own connection: the trading thread keeps its own
+        try:
+            journal.set_control(REPORT_KEY, day.isoformat(), by=f"pid {os.getpid()}")
+        finally:
+            journal.close()
+    except Exception as exc:  # noqa: BLE001 - reports are best effort; trading goes on
+        log.error("daily_report_failed", day=day.isoformat(), error=f"{type(exc).__name__}: {exc}", exc_info=True)
+
+
+def _send_alert(config: Config, secrets: object, subject: str, text: str) -> None:
+    try:
+        from bot.report.mail import send_alert
+
+        send_alert(config, secrets, subject, text)
+    except Exception as exc:  # noqa: BLE001
+        log.error("alert_failed", subject=subject, error=f"{type(exc).__name__}: {exc}")
+

@@ -1,0 +1,82 @@
+"""The broker side of a daemon step: where fills come from.
+
+- ``SimVenue`` (dry run): the SimBroker fills on the new bars exactly as in a simulation; its
+  account lives in memory, so a restart rebuilds it from the journal (fills, open orders).
+- ``BrokerVenue`` (paper): Alpaca fills the orders; each step polls the open orders' status and
+  journals new fills, and ``reconcile`` runs at start-up and every few minutes.
+
+Both journal every order they create outside the engine (halts, flattening).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from bot.broker.base import Broker, Fill, Order, OrderStatus, Side
+from bot.broker.reconcile import reconcile, request_from_row, settle_open_orders
+from bot.broker.sim import SimBroker
+from bot.broker.sim_journal import fill_and_journal
+from bot.journal import Journal
+from bot.market import Bar
+
+log = structlog.get_logger(__name__)
+
+
+class Venue(Protocol):
+    broker: Broker
+
+    def on_bars(self, start: datetime, bars: Mapping[str, Bar]) -> None: ...
+
+    def reconcile(self) -> None: ...
+
+
+class SimVenue:
+    def __init__(self, broker: SimBroker, journal: Journal, run_id: str) -> None:
+        self.broker = broker
+        self.journal = journal
+        self.run_id = run_id
+
+    def on_bars(self, start: datetime, bars: Mapping[str, Bar]) -> None:
+        fill_and_journal(self.broker, self.journal, self.run_id, start, bars)
+
+    def reconcile(self) -> None:
+        """Nothing to do: the simulated broker and the journal are one process."""
+
+    def restore(self, marks: Mapping[str, float]) -> int:
+        """Rebuild the account of a resumed run from the journal; returns the fills replayed."""
+        rows = self.journal.query("SELECT * FROM fills WHERE run_id = ? ORDER BY ts, rowid", (self.run_id,))
+        fills = [Fill(r["client_order_id"], r["symbol"], Side(r["side"]), int(r["qty"]), float(r["price"]),
+                      float(r["commission"]), datetime.fromisoformat(r["ts"])) for r in rows]  # fmt: skip
+        open_rows = self.journal.orders_with_status(self.run_id, [OrderStatus.PENDING, OrderStatus.NEW])
+        orders = [Order(request_from_row(r), datetime.fromisoformat(r["created_at"]), OrderStatus.NEW,
+                        protective=bool(r["protective"])) for r in open_rows]  # fmt: skip
+        self.broker.restore(fills, orders, marks)
+        for order in orders:  # a pending one is now sent (to the simulated broker)
+            self.journal.record_order(self.run_id, order)
+        log.info("dry_run_restored", fills=len(fills), open_orders=len(orders),
+                 equity=round(self.broker.account().equity, 2))  # fmt: skip
+        return len(fills)
+
+
+class BrokerVenue:
+    def __init__(self, broker: Broker, journal: Journal, run_id: str) -> None:
+        self.broker = broker
+        self.journal = journal
+        self.run_id = run_id
+
+    def on_bars(self, start: datetime, bars: Mapping[str, Bar]) -> None:
+        settle_open_orders(self.journal, self.broker, self.run_id, now=datetime.now(UTC))
+
+    def reconcile(self) -> None:
+        report = reconcile(self.journal, self.broker, self.run_id)
+        if report.errors:
+            log.warning("reconcile_incomplete", errors=report.errors)
+
+
+def journal_orders(journal: Journal, run_id: str, orders: list[Order]) -> None:
+    for order in orders:
+        journal.record_order(run_id, order)

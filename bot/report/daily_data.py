@@ -1,0 +1,337 @@
+"""One New York trading day of one run, read from the journal: the figures of the daily report.
+
+Day boundaries are New York midnights (``zoneinfo``, so DST changes are exact); a day that is not an
+NYSE session (``exchange_calendars`` XNYS) raises ``NotTradingDay``. Early-close sessions (13:00)
+are ordinary days. Journal times are ISO UTC text, so ranges compare as text against ``iso`` bounds.
+
+Definitions (the email and the figure show exactly these numbers):
+
+- *end equity*: the run's last equity row of day D; *start equity*: the run's last equity row
+  before D (the previous trading day's close), or D's first row when the run has none before D.
+- *PnL* = end - start; *return* = PnL / start (percent). Each trailing day's PnL is defined alike.
+- *fees*: commissions of D's fills. *win rate*: share of D's closing fills (sells of longs, buys
+  covering shorts) priced better than the position's running average cost; None without any.
+- *exposure*: positions_value / equity of D's last row. *drawdown*: fall of a day's end equity
+  below the highest equity the run recorded up to then (intraday rows included), a fraction.
+- *halts*: D's 'halt' decisions of the run; *halted_now*: the kill switch's current state (the
+  control table keeps no history).
+- *buy and hold*: equal weight of the run's symbols from the journaled bars (the run's source and
+  timeframe), scaled to the equity of the first point; a bar counts once its start is before the
+  equity row's time. Missing bars leave it None (the report says so) rather than failing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.errors import BotError, DataError
+from bot.journal import Journal, iso
+
+NEW_YORK = ZoneInfo("America/New_York")
+TRAILING_SESSIONS = 30
+#: modes a live report prefers over simulations when the journal holds both
+LIVE_MODES = ("paper", "dry-run")
+
+
+class NotTradingDay(BotError):
+    """The date is no NYSE session: nothing to report (not an error: exit code 0)."""
+
+    exit_code = 0
+
+    def __init__(self, day: date, why: str) -> None:
+        super().__init__(f"{day.isoformat()} is not a trading day ({why}): no report")
+        self.day = day
+        self.why = why
+
+
+@dataclass(frozen=True)
+class Trade:
+    ts: datetime  # UTC
+    symbol: str
+    side: str
+    qty: int
+    price: float
+    commission: float
+    #: gain of a closing fill against the average cost (None for an opening fill)
+    realized: float | None
+
+
+@dataclass(frozen=True)
+class Holding:
+    symbol: str
+    qty: int  # negative = short
+    avg_cost: float
+    last_close: float | None  # None when the journal holds no bar of the symbol
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    day: date
+    equity: float  # the day's end equity
+    pnl: float
+    drawdown: float  # fraction below the peak
+    buy_and_hold: float | None
+
+
+@dataclass(frozen=True)
+class DailyFigures:
+    """Everything the daily report shows for New York date ``day`` of run ``run_id``."""
+
+    journal: Path
+    day: date
+    early_close: bool
+    run_id: str
+    mode: str
+    strategy: str
+    symbols: tuple[str, ...]
+    timeframe: str
+    source: str
+    synthetic: bool
+    start_equity: float
+    end_equity: float
+    cash: float
+    pnl: float
+    return_pct: float
+    fees: float
+    win_rate: float | None
+    wins: int
+    closing_trades: int
+    exposure: float
+    drawdown: float
+    halts: int
+    halted_now: bool
+    intraday: tuple[tuple[datetime, float], ...]  # (UTC time, equity) of every row of D
+    intraday_buy_and_hold: tuple[float, ...] | None  # aligned with ``intraday``
+    trailing: tuple[DayPoint, ...]  # the trailing sessions up to D that have equity rows
+    trades: tuple[Trade, ...]
+    positions: tuple[Holding, ...]  # at the end of D, flat symbols left out
+
+
+def money(value: float) -> str:
+    """Signed dollars to the cent, as the email and the figure spell them: +$1,234.56 / -$0.50."""
+    cents = round(value, 2)
+    return f"{'-' if cents < 0 else '+'}${abs(cents):,.2f}"
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a New York date in UTC (23 or 25 hours long on DST change days)."""
+    start = datetime.combine(day, time(0), NEW_YORK)
+    end = datetime.combine(day + timedelta(days=1), time(0), NEW_YORK)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def new_york_date(ts: str) -> date:
+    """The New York date of a journal time."""
+    return datetime.fromisoformat(ts).astimezone(NEW_YORK).date()
+
+
+@cache
+def _xnys(first_year: int, last_year: int) -> Any:
+    import exchange_calendars  # ~0.5 s: only when a report is made
+
+    with warnings.catch_warnings():
+        # exchange_calendars 4.x reads tz-aware Series.values, which pandas 3 deprecates; harmless
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return exchange_calendars.get_calendar("XNYS", start=f"{first_year}-01-01", end=f"{last_year}-12-31")
+
+
+def sessions_up_to(day: date, count: int = TRAILING_SESSIONS) -> tuple[list[date], bool]:
+    """The ``count`` NYSE sessions ending with ``day`` and whether ``day`` closes early.
+
+    Raises ``NotTradingDay`` when ``day`` is a weekend or an exchange holiday.
+    """
+    if day.weekday() >= 5:
+        raise NotTradingDay(day, "weekend")
+    try:
+        calendar = _xnys(day.year - 1, day.year)  # a year back covers 30 sessions
+    except Exception as exc:  # dates outside what the calendar library knows
+        raise DataError(f"no NYSE calendar for {day.isoformat()}: {exc}") from None
+    if not calendar.is_session(day.isoformat()):
+        raise NotTradingDay(day, "NYSE holiday")
+    sessions = [ts.date() for ts in calendar.sessions_window(day.isoformat(), -count)]
+    close = calendar.session_close(day.isoformat()).tz_convert(NEW_YORK)
+    return sessions, (close.hour, close.minute) < (16, 0)
+
+
+def last_equity_day(journal: Journal, run_id: str | None = None) -> date:
+    """The New York date of the last equity row: of ``run_id``, else of the live runs, else of any."""
+    if run_id is not None:
+        rows = journal.query("SELECT MAX(ts) FROM equity WHERE run_id = ?", (run_id,))
+    else:
+        marks = ",".join("?" * len(LIVE_MODES))
+        rows = journal.query(f"SELECT MAX(e.ts) FROM equity e JOIN runs r USING (run_id) WHERE r.mode IN ({marks})",
+                             LIVE_MODES)  # fmt: skip
+        if rows[0][0] is None:
+            rows = journal.query("SELECT MAX(ts) FROM equity")
+    if rows[0][0] is None:
+        who = f"run {run_id}" if run_id else "any run"
+        raise DataError(f"{journal.path}: no equity rows of {who}: nothing to report yet")
+    return new_york_date(rows[0][0])
+
+
+def _pick_run(journal: Journal, day: date, start: str, end: str, run_id: str | None) -> Any:
+    if run_id is not None:
+        rows = journal.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        if not rows:
+            raise DataError(f"{journal.path}: no run {run_id!r}")
+        if not journal.query("SELECT 1 FROM equity WHERE run_id = ? AND ts >= ? AND ts < ? LIMIT 1",
+                             (run_id, start, end)):  # fmt: skip
+            raise DataError(f"{journal.path}: run {run_id} has no equity rows on {day.isoformat()} (New York)")
+        return rows[0]
+    marks = ",".join("?" * len(LIVE_MODES))
+    rows = journal.query(
+        "SELECT r.* FROM runs r WHERE EXISTS (SELECT 1 FROM equity e WHERE e.run_id = r.run_id"
+        f" AND e.ts >= ? AND e.ts < ?) ORDER BY r.mode IN ({marks}) DESC, r.started_at DESC, r.rowid DESC LIMIT 1",
+        (start, end, *LIVE_MODES),
+    )
+    if not rows:
+        raise DataError(f"{journal.path}: no equity rows on {day.isoformat()} (New York): nothing to report")
+    return rows[0]
+
+
+def load_daily(journal: Journal, day: date, run_id: str | None = None) -> DailyFigures:
+    """The report's figures for New York date ``day``.
+
+    Raises ``NotTradingDay`` (not a session) or ``DataError`` (no run with equity rows that day).
+    """
+    sessions, early_close = sessions_up_to(day)
+    start_dt, end_dt = day_bounds(day)
+    start, end = iso(start_dt), iso(end_dt)
+    run = _pick_run(journal, day, start, end, run_id)
+    rid = run["run_id"]
+    symbols = tuple(s for s in (run["symbols"] or "").split(",") if s)
+    bars = _Bars(journal, run["source"] or "", run["timeframe"] or "", symbols)
+
+    rows = journal.query("SELECT ts, cash, equity, positions_value FROM equity WHERE run_id = ? AND ts >= ?"
+                         " AND ts < ? ORDER BY ts", (rid, start, end))  # fmt: skip
+    intraday = tuple((datetime.fromisoformat(r["ts"]).astimezone(UTC), r["equity"]) for r in rows)
+    last = rows[-1]
+    start_equity = _close_before(journal, rid, start, rows[0]["equity"])
+    end_equity = last["equity"]
+    pnl = end_equity - start_equity
+
+    trades, positions_now, wins, closing = _trades(journal, rid, start, end)
+    fees = sum(t.commission for t in trades)
+    halts = journal.query("SELECT COUNT(*) FROM decisions WHERE run_id = ? AND verdict = 'halt' AND ts >= ?"
+                          " AND ts < ?", (rid, start, end))[0][0]  # fmt: skip
+    control = journal.query("SELECT value FROM control WHERE key = 'trading'")
+    trailing = _trailing(journal, rid, sessions, bars)
+    return DailyFigures(
+        journal=journal.path, day=day, early_close=early_close, run_id=rid, mode=run["mode"],
+        strategy=run["strategy"] or "", symbols=symbols, timeframe=run["timeframe"] or "",
+        source=run["source"] or "", synthetic=bool(run["synthetic"]),
+        start_equity=start_equity, end_equity=end_equity, cash=last["cash"], pnl=pnl,
+        return_pct=100.0 * pnl / start_equity if start_equity else 0.0,
+        fees=fees, win_rate=wins / closing if closing else None, wins=wins, closing_trades=closing,
+        exposure=last["positions_value"] / end_equity if end_equity else 0.0,
+        drawdown=trailing[-1].drawdown if trailing and trailing[-1].day == day else 0.0,
+        halts=halts, halted_now=bool(control) and control[0]["value"] == "halted",
+        intraday=intraday, intraday_buy_and_hold=bars.curve([r["ts"] for r in rows], rows[0]["equity"]),
+        trailing=trailing, trades=tuple(trades),
+        positions=tuple(Holding(s, q, cost, bars.close_before(s, end))
+                        for s, (q, cost) in sorted(positions_now.items()) if q),
+    )  # fmt: skip
+
+
+def _close_before(journal: Journal, run_id: str, start: str, default: float) -> float:
+    """The run's last equity before ``start`` (the previous close), else ``default``."""
+    row = journal.query("SELECT equity FROM equity WHERE run_id = ? AND ts < ? ORDER BY ts DESC LIMIT 1",
+                        (run_id, start))  # fmt: skip
+    return row[0]["equity"] if row else default
+
+
+def _trades(journal: Journal, run_id: str, start: str, end: str
+            ) -> tuple[list[Trade], dict[str, tuple[int, float]], int, int]:  # fmt: skip
+    """D's fills with their realised gain, positions (qty, average cost) at ``end``, wins, closings.
+
+    The average cost is replayed over all of the run's fills: it is what a closing fill is judged by.
+    """
+    book: dict[str, tuple[int, float]] = {}
+    trades: list[Trade] = []
+    wins = closing = 0
+    for f in journal.query("SELECT * FROM fills WHERE run_id = ? AND ts < ? ORDER BY ts, id", (run_id, end)):
+        old, cost = book.get(f["symbol"], (0, 0.0))
+        signed = f["qty"] if f["side"] == "buy" else -f["qty"]
+        if not signed:
+            continue
+        qty = old + signed
+        realized = None
+        if old == 0 or (old > 0) == (signed > 0):  # opening or adding: the average cost moves
+            cost = (abs(old) * cost + abs(signed) * f["price"]) / abs(qty)
+        else:  # closing (part of) the position, judged by the average cost so far
+            realized = min(abs(old), abs(signed)) * (f["price"] - cost) * (1 if old > 0 else -1)
+            if qty == 0:
+                cost = 0.0
+            elif (qty > 0) != (old > 0):  # through zero: the remainder opens at this price
+                cost = f["price"]
+        book[f["symbol"]] = (qty, cost)
+        if f["ts"] >= start:
+            if realized is not None:
+                closing += 1
+                wins += realized > 0
+            trades.append(Trade(datetime.fromisoformat(f["ts"]).astimezone(UTC), f["symbol"], f["side"],
+                                f["qty"], f["price"], f["commission"], realized))  # fmt: skip
+    return trades, book, wins, closing
+
+
+def _trailing(journal: Journal, run_id: str, sessions: list[date], bars: _Bars) -> tuple[DayPoint, ...]:
+    first_start = iso(day_bounds(sessions[0])[0])
+    peak = journal.query("SELECT MAX(equity) FROM equity WHERE run_id = ? AND ts < ?", (run_id, first_start))[0][0]
+    before = journal.query("SELECT equity FROM equity WHERE run_id = ? AND ts < ? ORDER BY ts DESC LIMIT 1",
+                           (run_id, first_start))  # fmt: skip
+    previous: float | None = before[0][0] if before else None
+    points: list[tuple[date, str, float, float, float]] = []
+    for session in sessions:
+        lo, hi = (iso(t) for t in day_bounds(session))
+        row = journal.query(
+            "SELECT MIN(ts) AS first_ts, MAX(ts) AS last_ts, MAX(equity) AS high FROM equity"
+            " WHERE run_id = ? AND ts >= ? AND ts < ?", (run_id, lo, hi))[0]  # fmt: skip
+        if row["last_ts"] is None:
+            continue
+        end_eq, first_eq = (journal.query("SELECT equity FROM equity WHERE run_id = ? AND ts = ?", (run_id, ts))[0][0]
+                            for ts in (row["last_ts"], row["first_ts"]))  # fmt: skip
+        base = first_eq if previous is None else previous  # the run's first day starts at its first row
+        peak = row["high"] if peak is None else max(peak, row["high"])
+        points.append((session, row["last_ts"], end_eq, end_eq - base, 1.0 - end_eq / peak if peak else 0.0))
+        previous = end_eq
+    curve = bars.curve([p[1] for p in points], points[0][2]) if points else None
+    return tuple(DayPoint(d, eq, pnl, dd, None if curve is None else curve[i])
+                 for i, (d, _, eq, pnl, dd) in enumerate(points))  # fmt: skip
+
+
+class _Bars:
+    """Closes of the run's symbols from the bars table (the run's source and timeframe)."""
+
+    def __init__(self, journal: Journal, source: str, timeframe: str, symbols: tuple[str, ...]) -> None:
+        self.journal, self.source, self.timeframe, self.symbols = journal, source, timeframe, symbols
+
+    def close_before(self, symbol: str, ts: str) -> float | None:
+        """Close of the last bar that started before ``ts``."""
+        row = self.journal.query(
+            "SELECT close FROM bars WHERE source = ? AND symbol = ? AND timeframe = ? AND ts < ?"
+            " ORDER BY ts DESC LIMIT 1", (self.source, symbol, self.timeframe, ts))  # fmt: skip
+        return row[0][0] if row else None
+
+    def curve(self, stamps: list[str], initial: float) -> tuple[float, ...] | None:
+        """Equal-weight buy and hold at each of ``stamps``, worth ``initial`` at the first one.
+
+        A symbol without a bar by the first stamp is left out (it could not have been bought);
+        None when no symbol has one.
+        """
+        if not stamps or not self.symbols:
+            return None
+        columns = []
+        for symbol in self.symbols:
+            closes = [self.close_before(symbol, ts) for ts in stamps]
+            base = closes[0]
+            if base:  # later stamps then have a bar too: they come after the first
+                columns.append([(c or base) / base for c in closes])
+        if not columns:
+            return None
+        return tuple(initial * sum(col[i] for col in columns) / len(columns) for i in range(len(stamps)))
