@@ -150,11 +150,12 @@ class SimBroker(Broker):
             raise ValueError(f"price must be > 0, got {price!r}")
         self._last[symbol] = price
 
-    def restore(self, fills: Iterable[Fill], open_orders: Iterable[Order], marks: Mapping[str, float]) -> None:
+    def restore(self, fills: Iterable[Fill], orders: Iterable[Order], marks: Mapping[str, float]) -> None:
         """Rebuild a restarted dry run's account from its journal, on a fresh broker: replay the
-        fills (cash, positions, fees, realised PnL), re-open the orders still open (a journaled
-        ``pending`` order becomes ``new``: the restart sends it, as reconciliation would) and mark
-        the positions at ``marks``."""
+        fills (cash, positions, fees, realised PnL), know every order again (so a decision made
+        twice around a crash finds its id and sends nothing), re-open those still open (a
+        journaled ``pending`` order becomes ``new``: the restart sends it, as reconciliation
+        would) and mark the positions at ``marks``."""
         if self._fills or self._orders:
             raise ValueError("restore needs a fresh SimBroker")
         for fill in fills:
@@ -164,10 +165,11 @@ class SimBroker(Broker):
             self._fees += fill.commission
             self._apply(fill.symbol, fill.signed_qty, fill.price)
             self._last[fill.symbol] = fill.price
-        for order in open_orders:
-            order.status = OrderStatus.NEW
+        for order in orders:
             self._orders[order.client_order_id] = order
-            self._open[order.client_order_id] = order
+            if order.status.is_open:
+                order.status = OrderStatus.NEW
+                self._open[order.client_order_id] = order
         for symbol, price in marks.items():
             if symbol in self._symbols and price > 0:
                 self._last[symbol] = price

@@ -42,10 +42,10 @@ def daemon_line(journal: Journal, config: Config) -> str:
     """Whether a daemon is beating on this journal (it then stops deciding on its own)."""
     beat = read_heartbeat(journal)
     if beat is None:
-        return "daemon: none has run on this journal"
+        return "daemon: none has run on this journal (one started later stays halted)"
     age = beat.age_seconds()
     if age > config.daemon.heartbeat_max_age_seconds:
-        return f"daemon: not running (last heartbeat {age:.0f} s ago); the halt waits for its next start"
+        return f"daemon: not running (last heartbeat {age:.0f} s ago); one started later stays halted"
     return (f"daemon: alive ({beat.by}, heartbeat {age:.0f} s ago); it stops deciding within "
             f"{config.daemon.kill_poll_seconds:g} s")  # fmt: skip
 

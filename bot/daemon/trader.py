@@ -113,6 +113,8 @@ class TradingLoop:
             if self.decide_each_step or k == len(steps) - 1:
                 self._decide(close)
             self._snapshot(close)
+        # a restart resumes after the last recorded step: keep that no more than a batch behind
+        self.journal.flush()
 
     def _decide(self, close: datetime) -> None:
         if self.switch.halted:

@@ -51,13 +51,16 @@ class SimVenue:
         rows = self.journal.query("SELECT * FROM fills WHERE run_id = ? ORDER BY ts, rowid", (self.run_id,))
         fills = [Fill(r["client_order_id"], r["symbol"], Side(r["side"]), int(r["qty"]), float(r["price"]),
                       float(r["commission"]), datetime.fromisoformat(r["ts"])) for r in rows]  # fmt: skip
-        open_rows = self.journal.orders_with_status(self.run_id, [OrderStatus.PENDING, OrderStatus.NEW])
-        orders = [Order(request_from_row(r), datetime.fromisoformat(r["created_at"]), OrderStatus.NEW,
-                        protective=bool(r["protective"])) for r in open_rows]  # fmt: skip
+        rows = self.journal.query("SELECT * FROM orders WHERE run_id = ? ORDER BY created_at, rowid", (self.run_id,))
+        orders = [Order(request_from_row(r), datetime.fromisoformat(r["created_at"]), OrderStatus(r["status"]),
+                        filled_qty=int(r["filled_qty"]), filled_avg_price=r["filled_avg_price"],
+                        reason=r["reason"] or "", broker_order_id=r["broker_order_id"] or "",
+                        protective=bool(r["protective"])) for r in rows]  # fmt: skip
         self.broker.restore(fills, orders, marks)
-        for order in orders:  # a pending one is now sent (to the simulated broker)
+        reopened = [o for o in orders if o.status is OrderStatus.NEW]
+        for order in reopened:  # a pending one is now sent (to the simulated broker)
             self.journal.record_order(self.run_id, order)
-        log.info("dry_run_restored", fills=len(fills), open_orders=len(orders),
+        log.info("dry_run_restored", fills=len(fills), orders=len(orders), open_orders=len(reopened),
                  equity=round(self.broker.account().equity, 2))  # fmt: skip
         return len(fills)
 

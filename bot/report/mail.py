@@ -37,9 +37,10 @@ log = structlog.get_logger(__name__)
 
 DATE_HEADER = "X-Report-Date"  # the report's New York date: names the files written to disk
 _MSGID_DOMAIN = "trading-bot.local"  # make_msgid's default asks DNS for our name: no network calls
-# headers up to 200 characters before folding: the stdlib folds a long Subject right after the colon,
-# which some readers show with a leading blank (the SMTP limit is 998)
-_POLICY = policy.default.clone(max_line_length=200)
+# Headers fold at 200 characters rather than 78: the stdlib folds a Subject just over 78 right after
+# the colon, which its own parser reads back with a leading blank (SMTP allows 998). Parts are still
+# encoded under the default policy, so base64 lines stay at 76 characters as MIME wants.
+_HEADER_POLICY = policy.default.clone(max_line_length=200)
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def html_body(figures: DailyFigures, cid: str) -> str:
 
 def build_message(figures: DailyFigures, png: bytes, email: EmailConfig) -> EmailMessage:
     """multipart/mixed: [alternative: text, related: (HTML, inline PNG)], PNG attachment."""
-    message = EmailMessage(policy=_POLICY)
+    message = EmailMessage(policy=policy.default)
     message["Subject"] = subject_of(figures)
     message["From"] = email.sender or "trading-bot@localhost"
     if email.recipients:
@@ -179,6 +180,7 @@ def build_message(figures: DailyFigures, png: bytes, email: EmailConfig) -> Emai
     message.add_alternative(html_body(figures, cid), subtype="html")
     message.get_payload()[1].add_related(png, "image", "png", cid=cid, disposition="inline", filename="figure.png")
     message.add_attachment(png, maintype="image", subtype="png", filename=f"daily-{figures.day.isoformat()}.png")
+    message.policy = _HEADER_POLICY  # read when the message is written out (see _HEADER_POLICY)
     return message
 
 
@@ -223,7 +225,7 @@ def send_alert(config: Config | EmailConfig, secrets: Secrets | None, subject: s
             log.warning("alert_mail_not_configured", subject=subject, hint="set [email] smtp_host")
             return False
         password = _check(email, secrets)
-        message = EmailMessage(policy=_POLICY)
+        message = EmailMessage(policy=_HEADER_POLICY)  # plain text only: no base64 part
         message["Subject"], message["From"], message["To"] = subject, email.sender, ", ".join(email.recipients)
         message["Date"], message["Message-ID"] = formatdate(), make_msgid("alert", domain=_MSGID_DOMAIN)
         message.set_content(text)
