@@ -60,7 +60,7 @@ class _Handler:
             owner.data_commands += 1
             if owner.data_commands <= owner.temporary_failures:
                 return "451 4.3.0 try again later"
-            login = session.login_data.decode() if isinstance(session.login_data, bytes) else session.login_data
+            login = session.auth_data  # what the authenticator returned: the login name
             owner.messages.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.content, login))
         return "250 Message accepted"
 
