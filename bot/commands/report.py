@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     f = outcome.figures
     if f is not None:
-        from bot.report.mail import subject_of
+        from bot.report.daily_text import subject_of
 
         print(f"{subject_of(f)} (run {f.run_id}, {len(f.trades)} trades)")
     if not outcome.ok:

@@ -37,7 +37,7 @@ from bot.config import Config
 from bot.daemon.assemble import Parts
 from bot.daemon.bars import period_seconds
 from bot.journal import Journal
-from bot.timeframes import NEW_YORK
+from bot.timeframes import NEW_YORK, Timeframe
 from risk.killswitch import KillSwitch
 
 log = structlog.get_logger(__name__)
@@ -56,6 +56,20 @@ def guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
 
     run.__name__ = name
     return run
+
+
+def bar_trigger(timeframe: Timeframe, delay_seconds: float) -> CronTrigger:
+    """Each bar close plus the publishing delay, weekdays, New York time: minutes */M for
+    intraday bars; for daily bars 13:00 and 16:00 (early and regular closes) and an hour after
+    each, in case the day's bar is published late (the job asks the calendar whether a bar is
+    due, and a bar already seen is not seen twice)."""
+    extra_minutes, second = divmod(int(delay_seconds), 60)
+    if timeframe.is_daily:
+        return CronTrigger(day_of_week="mon-fri", hour="13,14,16,17", minute=min(extra_minutes, 59), second=second,
+                           timezone=NEW_YORK)  # fmt: skip
+    step = timeframe.minutes
+    minute = f"{extra_minutes % step}-59/{step}" if step < 60 else str(extra_minutes % 60)
+    return CronTrigger(day_of_week="mon-fri", minute=minute, second=second, timezone=NEW_YORK)
 
 
 class DaemonSchedule:
@@ -87,7 +101,7 @@ class DaemonSchedule:
         if parts.replay is not None:
             add("bars", self._replay_bars, IntervalTrigger(seconds=parts.replay.tick_seconds), now)
         else:
-            add("bars", self._live_bars, self._bar_trigger(), now)
+            add("bars", self._live_bars, bar_trigger(parts.timeframe, d.bar_delay_seconds), now)
             add("stale_watch", self._stale_watch, IntervalTrigger(seconds=max(period_seconds(parts.timeframe), 30)))
             add("daily_report", self._report_if_due, CronTrigger(hour="13-21", minute="*/10", timezone=NEW_YORK),
                 executor="report")
@@ -117,18 +131,6 @@ class DaemonSchedule:
                 return job()
 
         return run
-
-    def _bar_trigger(self) -> CronTrigger:
-        """Each bar close plus the publishing delay: minutes */M (intraday), 16:00 and 13:00 (daily,
-        for early closes; the job asks the calendar whether a bar is due)."""
-        tf, delay = self.parts.timeframe, int(self.config.daemon.bar_delay_seconds)
-        extra_minutes, second = divmod(delay, 60)
-        if tf.is_daily:
-            return CronTrigger(day_of_week="mon-fri", hour="13,16", minute=min(extra_minutes + 1, 59), second=second,
-                               timezone=NEW_YORK)  # fmt: skip
-        step = tf.minutes
-        minute = f"{extra_minutes % step}-59/{step}" if step < 60 else str(extra_minutes % 60)
-        return CronTrigger(day_of_week="mon-fri", minute=minute, second=second, timezone=NEW_YORK)
 
     def stop(self, timeout: float) -> bool:
         """No new jobs; wait up to ``timeout`` s for the current trading step. False if it is stuck.

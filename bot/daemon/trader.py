@@ -108,7 +108,7 @@ class TradingLoop:
                 self.on_day_end(self._day)
             self._day = day
             # a failed order poll is counted and retried at the next step; the bars still count
-            self._broker_call(lambda: self.venue.on_bars(start, bars), "fills")
+            self._broker_call(lambda: self.venue.on_bars(start, bars), "fills", proves_health=False)
             self.window.add(start, bars)
             if self.decide_each_step or k == len(steps) - 1:
                 self._decide(close)
@@ -171,9 +171,11 @@ class TradingLoop:
 
     # ---- broker failures -----------------------------------------------------------------------
 
-    def _broker_call(self, call: Callable[[], Any], what: str) -> bool:
+    def _broker_call(self, call: Callable[[], Any], what: str, *, proves_health: bool = True) -> bool:
         """Run a broker-touching call; a ``TemporaryError`` (retries exhausted) is logged and
-        counted, and ``max_broker_failures`` in a row trip the kill switch."""
+        counted, and ``max_broker_failures`` in a row trip the kill switch. Only a call that
+        always reaches the broker (``proves_health``) resets the count: polling no open orders
+        sends nothing, so its success proves nothing."""
         try:
             call()
         except TemporaryError as exc:
@@ -185,7 +187,8 @@ class TradingLoop:
                 self.switch.halt("daemon", reason)
                 self.alert(f"trading HALTED: {reason}", f"The daemon tripped the kill switch: {reason}")
             return False
-        self.broker_failures = 0
+        if proves_health:
+            self.broker_failures = 0
         return True
 
     # ---- supervision ---------------------------------------------------------------------------

@@ -113,12 +113,6 @@ class DailyFigures:
     positions: tuple[Holding, ...]  # at the end of D, flat symbols left out
 
 
-def money(value: float) -> str:
-    """Signed dollars to the cent, as the email and the figure spell them: +$1,234.56 / -$0.50."""
-    cents = round(value, 2)
-    return f"{'-' if cents < 0 else '+'}${abs(cents):,.2f}"
-
-
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """[start, end) of a New York date in UTC (23 or 25 hours long on DST change days)."""
     start = datetime.combine(day, time(0), NEW_YORK)
@@ -230,7 +224,7 @@ def load_daily(journal: Journal, day: date, run_id: str | None = None) -> DailyF
         return_pct=100.0 * pnl / start_equity if start_equity else 0.0,
         fees=fees, win_rate=wins / closing if closing else None, wins=wins, closing_trades=closing,
         exposure=last["positions_value"] / end_equity if end_equity else 0.0,
-        drawdown=trailing[-1].drawdown if trailing and trailing[-1].day == day else 0.0,
+        drawdown=trailing[-1].drawdown,  # D has rows, so it is the last point
         halts=halts, halted_now=bool(control) and control[0]["value"] == "halted",
         intraday=intraday, intraday_buy_and_hold=bars.curve([r["ts"] for r in rows], rows[0]["equity"]),
         trailing=trailing, trades=tuple(trades),
@@ -294,8 +288,8 @@ def _trailing(journal: Journal, run_id: str, sessions: list[date], bars: _Bars) 
             " WHERE run_id = ? AND ts >= ? AND ts < ?", (run_id, lo, hi))[0]  # fmt: skip
         if row["last_ts"] is None:
             continue
-        end_eq, first_eq = (journal.query("SELECT equity FROM equity WHERE run_id = ? AND ts = ?", (run_id, ts))[0][0]
-                            for ts in (row["last_ts"], row["first_ts"]))  # fmt: skip
+        end_eq, first_eq = (journal.query("SELECT equity FROM equity WHERE run_id = ? AND ts = ?",
+                                          (run_id, ts))[0][0] for ts in (row["last_ts"], row["first_ts"]))  # fmt: skip
         base = first_eq if previous is None else previous  # the run's first day starts at its first row
         peak = row["high"] if peak is None else max(peak, row["high"])
         points.append((session, row["last_ts"], end_eq, end_eq - base, 1.0 - end_eq / peak if peak else 0.0))

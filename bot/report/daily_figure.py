@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 from matplotlib.dates import DateFormatter
 from matplotlib.ticker import FuncFormatter
 
-from bot.report.daily_data import NEW_YORK, DailyFigures, money
+from bot.report.daily_data import NEW_YORK, DailyFigures
+from bot.report.daily_text import money, price
 
 SYNTHETIC_NOTE = "SYNTHETIC data: these results mean nothing about real markets"
 #: rows shown per table; a busy day says how many more there were
@@ -67,8 +68,7 @@ def render_png(figures: DailyFigures, *, dpi: int = 100) -> bytes:
              f"{t.commission:,.2f}"] for t in figures.trades])  # fmt: skip
     _table(fig.add_subplot(grid[4, 1]), "positions at the close",
            ["symbol", "qty", "avg cost", "last close"],
-           [[h.symbol, f"{h.qty:,}", f"{h.avg_cost:,.2f}", "n/a" if h.last_close is None else f"{h.last_close:,.2f}"]
-            for h in figures.positions])  # fmt: skip
+           [[h.symbol, f"{h.qty:,}", f"{h.avg_cost:,.2f}", price(h.last_close)] for h in figures.positions])
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()

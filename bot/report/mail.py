@@ -15,14 +15,13 @@ nowhere else (not the message, not a log line, not an error text).
 from __future__ import annotations
 
 import dataclasses
-import html
 import smtplib
 import socket
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -31,7 +30,8 @@ from pathlib import Path
 import structlog
 
 from bot.config import Config, EmailConfig, Secrets
-from bot.report.daily_data import NEW_YORK, DailyFigures, money
+from bot.report.daily_data import NEW_YORK, DailyFigures
+from bot.report.daily_text import html_body, subject_of, text_body
 
 log = structlog.get_logger(__name__)
 
@@ -58,111 +58,29 @@ class DeliveryResult:
 
     def describe(self) -> str:
         """One line for people: where the report went."""
-        files = f"{self.eml_path} and {self.png_path}" if self.eml_path else "nowhere (writing failed too)"
         if self.sent:
             tries = f" ({self.attempts} attempts)" if self.attempts > 1 else ""
             return f"report sent to {', '.join(self.recipients)}{tries}"
+        if self.eml_path is None:
+            return f"report NOT kept: {self.error}"
+        files = f"{self.eml_path} and {self.png_path}"
         if self.error:
-            return f"report NOT sent after {self.attempts} attempt(s): {self.error}; kept in {files}"
+            tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+            return f"report NOT sent{tries}: {self.error}; kept in {files}"
         return f"report written to {files}"
 
 
 class _Failure(Exception):
+    """A failed send, its message fit for a person; ``temporary`` ones are retried."""
+
     def __init__(self, text: str, *, temporary: bool) -> None:
         super().__init__(text)
         self.temporary = temporary
+        self.attempts = 0  # set when the retries give up
+        self.waits: tuple[float, ...] = ()
 
 
 # -- the message ----------------------------------------------------------------------------------
-
-
-def percent(value: float, *, signed: bool = True) -> str:
-    rounded = round(value, 2) + 0.0  # + 0.0 turns -0.0 into 0.0: no "-0.00%"
-    return f"{rounded:+.2f}%" if signed else f"{rounded:.2f}%"
-
-
-def subject_of(figures: DailyFigures) -> str:
-    synthetic = " [SYNTHETIC]" if figures.synthetic else ""
-    return (f"Trading bot daily report {figures.day.isoformat()}: PnL {money(figures.pnl)} "
-            f"({percent(figures.return_pct)}){synthetic}")  # fmt: skip
-
-
-def figure_lines(figures: DailyFigures) -> list[tuple[str, str]]:
-    """(label, value) of the report's figures: the text and the HTML part both print these."""
-    f = figures
-    win = ("n/a (no closing trades)" if f.win_rate is None
-           else f"{percent(100 * f.win_rate, signed=False)} ({f.wins} of {f.closing_trades} closing trades)")  # fmt: skip
-    bh = [p for p in f.trailing if p.buy_and_hold is not None]
-    vs = "n/a (no bars journaled)"
-    if len(bh) > 1:
-        vs = (f"{percent(100 * (bh[-1].buy_and_hold / bh[0].buy_and_hold - 1))} vs strategy "
-              f"{percent(100 * (bh[-1].equity / bh[0].equity - 1))} since {bh[0].day.isoformat()}")  # fmt: skip
-    return [
-        ("PnL", money(f.pnl)),
-        ("Return", percent(f.return_pct)),
-        ("Fees", f"${f.fees:,.2f}"),
-        ("Win rate", win),
-        ("Exposure", percent(100 * f.exposure, signed=False)),
-        ("Halts", f"{f.halts} today; trading {'HALTED' if f.halted_now else 'active'} now"),
-        ("Equity", f"${f.end_equity:,.2f} (previous close ${f.start_equity:,.2f}; cash ${f.cash:,.2f})"),
-        ("Drawdown", f"{percent(100 * f.drawdown, signed=False)} below the peak"),
-        ("Buy and hold", vs),
-        ("Trades", str(len(f.trades))),
-    ]
-
-
-def _tables(figures: DailyFigures) -> list[tuple[str, list[str], list[list[str]]]]:
-    trades = [[t.ts.astimezone(NEW_YORK).strftime("%H:%M:%S"), t.symbol, t.side, f"{t.qty:,}", f"{t.price:,.2f}",
-               f"{t.commission:,.2f}", "" if t.realized is None else money(t.realized)] for t in figures.trades]  # fmt: skip
-    positions = [[h.symbol, f"{h.qty:,}", f"{h.avg_cost:,.2f}", "n/a" if h.last_close is None else f"{h.last_close:,.2f}"]
-                 for h in figures.positions]  # fmt: skip
-    return [
-        ("Trades (New York time)", ["time", "symbol", "side", "qty", "price", "fee", "realised"], trades),
-        ("Positions at the close", ["symbol", "qty", "avg cost", "last close"], positions),
-    ]
-
-
-def _heading(figures: DailyFigures) -> list[str]:
-    f = figures
-    lines = [f"Trading bot daily report for {f.day.isoformat()} (New York)"
-             + (", early close at 13:00" if f.early_close else "")]  # fmt: skip
-    lines.append(f"Run {f.run_id} ({f.mode}, strategy {f.strategy}, {', '.join(f.symbols)}, {f.timeframe} bars, "
-                 f"source {f.source})")  # fmt: skip
-    if f.synthetic:
-        lines.append("SYNTHETIC data: these results mean nothing about real markets.")
-    return lines
-
-
-def text_body(figures: DailyFigures) -> str:
-    lines = _heading(figures) + [""]
-    lines += [f"{label + ':':<14}{value}" for label, value in figure_lines(figures)]
-    for title, header, rows in _tables(figures):
-        lines += ["", f"{title}:" if rows else f"{title}: none"]
-        if rows:
-            widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-            lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *rows]]
-    lines += ["", f"Journal: {figures.journal}. The figure is attached."]
-    return "\n".join(lines) + "\n"
-
-
-def html_body(figures: DailyFigures, cid: str) -> str:
-    e = html.escape
-    parts = [f"<h2>{e(_heading(figures)[0])}</h2>"]
-    for line in _heading(figures)[1:]:
-        style = " style='color:darkred'" if line.startswith("SYNTHETIC") else ""
-        parts.append(f"<p{style}>{e(line)}</p>")
-    rows = "".join(f"\n<tr><th align='left'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in figure_lines(figures))
-    parts.append(f"<table cellpadding='3'>{rows}</table>")
-    parts.append(f"<p><img src=\"cid:{cid.strip('<>')}\" alt=\"daily report figure\" width=\"1000\"></p>")
-    for title, header, body in _tables(figures):
-        parts.append(f"<h3>{e(title)}</h3>")
-        if not body:
-            parts.append("<p>none</p>")
-            continue
-        head = "".join(f"<th>{e(h)}</th>" for h in header)
-        cells = "".join("\n<tr>" + "".join(f"<td align='right'>{e(c)}</td>" for c in r) + "</tr>" for r in body)
-        parts.append(f"<table border='1' cellspacing='0' cellpadding='3'><tr>{head}</tr>{cells}\n</table>")
-    return "<html><body style='font-family:sans-serif'>" + "\n".join(parts) + "</body></html>\n"
 
 
 def build_message(figures: DailyFigures, png: bytes, email: EmailConfig) -> EmailMessage:
@@ -178,8 +96,9 @@ def build_message(figures: DailyFigures, png: bytes, email: EmailConfig) -> Emai
     cid = make_msgid("figure", domain=_MSGID_DOMAIN)
     message.set_content(text_body(figures))
     message.add_alternative(html_body(figures, cid), subtype="html")
-    message.get_payload()[1].add_related(png, "image", "png", cid=cid, disposition="inline", filename="figure.png")
-    message.add_attachment(png, maintype="image", subtype="png", filename=f"daily-{figures.day.isoformat()}.png")
+    html_part = message.get_payload()[1]
+    html_part.add_related(png, "image", "png", cid=cid, disposition="inline", filename="figure.png")
+    message.add_attachment(png, "image", "png", filename=f"daily-{figures.day.isoformat()}.png")
     message.policy = _HEADER_POLICY  # read when the message is written out (see _HEADER_POLICY)
     return message
 
@@ -196,21 +115,20 @@ def deliver(message: EmailMessage, png: bytes, email_config: EmailConfig, secret
     recipients = tuple(email_config.recipients)
     if not send or not email_config.smtp_host:
         return _write(message, png, out_dir, recipients, attempts=0, error=None)
-    attempts, waits, error = 0, [], None
+    attempts, waits = 0, ()
     try:
         password = _check(email_config, secrets)
         attempts, waits = _with_retries(lambda: _send_once(message, email_config, password), email_config,
                                         email_config.max_attempts, email_config.retry_seconds, sleep)  # fmt: skip
         log.info("report_sent", recipients=list(recipients), attempts=attempts, host=email_config.smtp_host)
-        return DeliveryResult(True, True, attempts, recipients, None, None, None, tuple(waits))
+        return DeliveryResult(True, True, attempts, recipients, None, None, None, waits)
     except _Failure as exc:
-        error = str(exc)
-        attempts, waits = getattr(exc, "attempts", attempts), getattr(exc, "waits", waits)
+        error, attempts, waits = str(exc), exc.attempts, exc.waits
     except Exception as exc:  # a bug or something unforeseen: still keep the report
         log.exception("report_send_crashed")
         error = f"unexpected {type(exc).__name__}: {exc}"
     log.error("report_send_failed", error=error, attempts=attempts, host=email_config.smtp_host)
-    return _write(message, png, out_dir, recipients, attempts=attempts, error=error, waits=tuple(waits))
+    return _write(message, png, out_dir, recipients, attempts=attempts, error=error, waits=waits)
 
 
 def send_alert(config: Config | EmailConfig, secrets: Secrets | None, subject: str, text: str,
@@ -230,7 +148,8 @@ def send_alert(config: Config | EmailConfig, secrets: Secrets | None, subject: s
         message["Date"], message["Message-ID"] = formatdate(), make_msgid("alert", domain=_MSGID_DOMAIN)
         message.set_content(text)
         quick = dataclasses.replace(email, timeout_seconds=min(email.timeout_seconds, 10.0))
-        _with_retries(lambda: _send_once(message, quick, password), quick, 2, min(email.retry_seconds, 2.0), sleep)
+        wait = min(email.retry_seconds, 2.0)
+        _with_retries(lambda: _send_once(message, quick, password), quick, 2, wait, sleep)
         log.info("alert_mail_sent", subject=subject, recipients=list(email.recipients))
         return True
     except Exception as exc:
@@ -255,12 +174,14 @@ def _check(email: EmailConfig, secrets: Secrets | None) -> str | None:
 
 
 def _with_retries(attempt: Callable[[], None], email: EmailConfig, max_attempts: int, first_wait: float,
-                  sleep: Callable[[float], None]) -> tuple[int, list[float]]:  # fmt: skip
+                  sleep: Callable[[float], None]) -> tuple[int, tuple[float, ...]]:  # fmt: skip
+    """Run ``attempt`` until it succeeds, a failure is not temporary, or ``max_attempts`` ran out;
+    waits ``first_wait`` doubling in between. Returns (attempts, waits) or raises the _Failure."""
     waits: list[float] = []
     for number in range(1, max_attempts + 1):
         try:
             attempt()
-            return number, waits
+            return number, tuple(waits)
         except Exception as exc:
             failure = exc if isinstance(exc, _Failure) else _classify(exc, email)
             retry = failure.temporary and number < max_attempts
@@ -268,7 +189,7 @@ def _with_retries(attempt: Callable[[], None], email: EmailConfig, max_attempts:
             log.warning("smtp_attempt_failed", attempt=number, of=max_attempts, error=str(failure),
                         retry_in_seconds=wait if retry else None)  # fmt: skip
             if not retry:
-                failure.attempts, failure.waits = number, waits  # type: ignore[attr-defined]
+                failure.attempts, failure.waits = number, tuple(waits)
                 raise failure from None
             waits.append(wait)
             sleep(wait)
@@ -289,6 +210,8 @@ def _send_once(message: EmailMessage, email: EmailConfig, password: str | None) 
             smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
         if password is not None:
+            if email.security == "none" and email.smtp_host not in ("localhost", "127.0.0.1", "::1"):
+                log.warning("smtp_login_without_tls", host=email.smtp_host, hint="set email.security")
             smtp.login(email.username, password)
         refused = smtp.send_message(message, from_addr=email.sender, to_addrs=list(email.recipients))
     if refused:  # some recipients took it: not a failure, but someone is missing the report
@@ -303,8 +226,8 @@ def _reply(code: int, text: bytes | str) -> str:
 def _classify(exc: Exception, email: EmailConfig) -> _Failure:
     where = f"{email.smtp_host}:{email.smtp_port}"
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return _Failure(f"email.username / SMTP_PASSWORD: {where} refused the login ({_reply(exc.smtp_code, exc.smtp_error)})",
-                        temporary=False)  # fmt: skip
+        reply = _reply(exc.smtp_code, exc.smtp_error)
+        return _Failure(f"email.username / SMTP_PASSWORD: {where} refused the login ({reply})", temporary=False)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         detail = "; ".join(f"{k}: {_reply(*v)}" for k, v in exc.recipients.items())
@@ -314,16 +237,17 @@ def _classify(exc: Exception, email: EmailConfig) -> _Failure:
         key = "email.security" if "STARTTLS" in str(exc) else "email.username"
         return _Failure(f"{key}: {where}: {exc}", temporary=False)
     if isinstance(exc, smtplib.SMTPSenderRefused):
-        return _Failure(f"email.sender: {where} refused {exc.sender!r} ({_reply(exc.smtp_code, exc.smtp_error)})",
+        reply = _reply(exc.smtp_code, exc.smtp_error)
+        return _Failure(f"email.sender: {where} refused {exc.sender!r} ({reply})",
                         temporary=400 <= exc.smtp_code < 500)  # fmt: skip
     if isinstance(exc, smtplib.SMTPResponseException):
         return _Failure(f"{where} replied {_reply(exc.smtp_code, exc.smtp_error)}",
                         temporary=not 500 <= exc.smtp_code < 600)  # fmt: skip
     if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
         return _Failure(f"{where}: TLS connection dropped ({exc})", temporary=True)
-    if isinstance(exc, ssl.SSLError):  # certificate or protocol: wrong port or security, or an untrusted server
+    if isinstance(exc, ssl.SSLError):  # certificate or protocol: an untrusted server, a wrong port or security
         return _Failure(f"email.security / email.smtp_port: TLS with {where} failed ({exc})", temporary=False)
-    if isinstance(exc, (TimeoutError, socket.timeout)):
+    if isinstance(exc, TimeoutError):
         return _Failure(f"{where}: no answer within {email.timeout_seconds:g} s (email.timeout_seconds)",
                         temporary=True)  # fmt: skip
     if isinstance(exc, (OSError, smtplib.SMTPException)):
@@ -333,7 +257,10 @@ def _classify(exc: Exception, email: EmailConfig) -> _Failure:
 
 def _write(message: EmailMessage, png: bytes, out_dir: Path, recipients: tuple[str, ...], *, attempts: int,
            error: str | None, waits: tuple[float, ...] = ()) -> DeliveryResult:  # fmt: skip
-    day = message.get(DATE_HEADER) or datetime.now(NEW_YORK).date().isoformat()
+    try:
+        day = date.fromisoformat(message.get(DATE_HEADER, "")).isoformat()  # a date, never a path
+    except ValueError:
+        day = datetime.now(NEW_YORK).date().isoformat()
     eml, png_path = out_dir / f"daily-{day}.eml", out_dir / f"daily-{day}.png"
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

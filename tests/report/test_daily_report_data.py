@@ -34,7 +34,8 @@ def test_half_day_figures_equal_plain_sql(journal: Journal) -> None:
     f = load_daily(journal, date(2024, 11, 29))
     assert f.run_id == RUN and f.mode == "dry-run"  # preferred over the simulation with rows that day
     assert f.early_close and f.synthetic
-    end = one(journal, "SELECT equity FROM equity WHERE run_id=? AND ts>=? AND ts<? ORDER BY ts DESC LIMIT 1", RUN, lo, hi)
+    end = one(journal, "SELECT equity FROM equity WHERE run_id=? AND ts>=? AND ts<? ORDER BY ts DESC LIMIT 1",
+              RUN, lo, hi)  # fmt: skip
     prev = one(journal, "SELECT equity FROM equity WHERE run_id=? AND ts<? ORDER BY ts DESC LIMIT 1", RUN, lo)
     fees = one(journal, "SELECT SUM(commission) FROM fills WHERE run_id=? AND ts>=? AND ts<?", RUN, lo, hi)
     exposure = one(journal, "SELECT positions_value/equity FROM equity WHERE run_id=? AND ts>=? AND ts<?"
@@ -55,7 +56,8 @@ def test_half_day_figures_equal_plain_sql(journal: Journal) -> None:
     assert (f.wins, f.closing_trades) == (1, 2)
     # the half day's rows stop at 13:00 New York (18:00 UTC)
     assert [ts.hour for ts, _ in f.intraday] == [15, 16, 17, 18]
-    assert [(t.symbol, t.side, t.qty) for t in f.trades] == [("AAPL", "sell", 4), ("MSFT", "buy", 10), ("MSFT", "sell", 5)]
+    assert [(t.symbol, t.side, t.qty) for t in f.trades] == [("AAPL", "sell", 4), ("MSFT", "buy", 10),
+                                                             ("MSFT", "sell", 5)]  # fmt: skip
     assert [t.realized for t in f.trades] == [pytest.approx(20.0), None, pytest.approx(-50.0)]
     positions = {h.symbol: (h.qty, h.avg_cost) for h in f.positions}
     assert positions == {"AAPL": (6, 100.0), "MSFT": (5, 200.0)}
@@ -96,7 +98,9 @@ def test_no_rows_on_a_trading_day_names_journal_and_date(journal: Journal) -> No
 
 
 def test_day_boundaries_follow_daylight_saving(journal: Journal) -> None:
-    assert day_bounds(date(2024, 11, 3)) == (datetime(2024, 11, 3, 4, tzinfo=UTC), datetime(2024, 11, 4, 5, tzinfo=UTC))
+    # the day DST ends is 25 hours long, the day it starts 23
+    assert day_bounds(date(2024, 11, 3)) == (datetime(2024, 11, 3, 4, tzinfo=UTC),
+                                             datetime(2024, 11, 4, 5, tzinfo=UTC))  # fmt: skip
     assert day_bounds(date(2024, 3, 10))[1] - day_bounds(date(2024, 3, 10))[0] == (
         datetime(2024, 3, 11, 4) - datetime(2024, 3, 10, 5))  # 23 hours  # fmt: skip
     # Mon Nov 4 (EST): the row at 2024-11-04T04:30Z is Sunday 23:30 -> the previous close;
@@ -132,7 +136,8 @@ def test_average_cost_through_shorts_and_flips(tmp_path: Path) -> None:
     from bot.broker.base import Fill, Side
 
     j = Journal(tmp_path / "j.sqlite")
-    j.start_run("r", "paper", source="alpaca", synthetic=False, strategy="s", symbols=["X"], timeframe="1Day", config={})
+    j.start_run("r", "paper", source="alpaca", synthetic=False, strategy="s", symbols=["X"], timeframe="1Day",
+                config={})  # fmt: skip
     at = datetime(2024, 11, 29, 16, tzinfo=UTC)
     j.add_equity("r", at, 1000.0, 1000.0, 0.0)
     fills = [("sell", 10, 50.0), ("buy", 4, 45.0), ("buy", 10, 55.0), ("sell", 4, 60.0), ("buy", 3, 70.0)]

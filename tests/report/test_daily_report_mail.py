@@ -44,7 +44,8 @@ class Sleeps(list):
 
 
 def text_figures(text: str) -> dict[str, str]:
-    """'Label:   value' lines of the plain-text part."""
+    """'Label:   value' lines of the plain-text part (as received: CRLF line ends)."""
+    text = text.replace("\r\n", "\n")
     return {m[1]: m[2] for m in re.finditer(r"^([A-Z][a-zA-Z ]+):\s+(\S.*)$", text, re.MULTILINE)}
 
 
@@ -160,7 +161,8 @@ def test_wrong_credentials_are_not_retried(tmp_path, smtp, journal_file) -> None
     outcome = make_daily_report(config_for(tmp_path, smtp_port=server.port, username="bot"), journal_file, DAY,
                                 send=True, secrets=Secrets(smtp_password=PASSWORD), sleep=sleeps)  # fmt: skip
     assert outcome.status == "failed" and outcome.delivery.attempts == 1 and sleeps == []
-    assert server.failed_logins == 1 and server.messages == []
+    # smtplib tries each mechanism the server offers (PLAIN, LOGIN) once, in one connection
+    assert 1 <= server.failed_logins <= 2 and server.messages == []
     assert "email.username / SMTP_PASSWORD" in outcome.message and "535" in outcome.message
     assert outcome.delivery.eml_path.is_file() and PASSWORD not in outcome.message
 

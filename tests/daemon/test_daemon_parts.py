@@ -1,0 +1,182 @@
+"""The daemon's parts in-process: pacing, the bars window, sessions (holiday, half day, DST),
+bar-close triggers, the lock, the report worker, halts and broker-failure trips."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Secrets, load_config
+from bot.daemon.assemble import assemble
+from bot.daemon.bars import BarWindow, ReplayBars
+from bot.daemon.lock import DaemonLock
+from bot.daemon.reports import ReportWorker
+from bot.daemon.schedule import bar_trigger
+from bot.daemon.sessions import broker_sessions, exchange_sessions
+from bot.errors import AlreadyRunning
+from bot.journal import Journal
+from bot.timeframes import NEW_YORK, parse_timeframe
+from daemonkit import KEY, SECRET
+from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
+from risk.killswitch import KillSwitch
+from testkit import write_config
+
+MINUTE = parse_timeframe("1Min")
+
+
+def minute_steps(n: int, start: str = "2024-03-08 14:30") -> list:
+    t0 = datetime.fromisoformat(start).replace(tzinfo=UTC)
+    return [(t0 + timedelta(minutes=k), {"AAA": (10.0 + k, 10.5 + k, 9.5 + k, 10.2 + k, 100.0)}) for k in range(n)]
+
+
+def test_replay_hands_out_steps_at_the_pace_and_resumes_after_the_recorded_ones():
+    now = [0.0]
+    replay = ReplayBars(minute_steps(10), MINUTE, speed=60, clock=lambda: now[0])  # one step per second
+    assert [s[0].minute for s in replay.due()] == [30]  # the first step at once
+    now[0] = 0.5
+    assert replay.due() == []
+    now[0] = 3.0
+    assert [s[0].minute for s in replay.due()] == [31, 32, 33]
+    now[0] = 100.0
+    assert len(replay.due()) == 6 and replay.finished
+
+    resumed = ReplayBars(minute_steps(10), MINUTE, speed=60, clock=lambda: now[0])
+    decided_until = datetime(2024, 3, 8, 14, 34, tzinfo=UTC)  # the close of the 14:33 bar
+    assert len(resumed.skip_through(decided_until)) == 4
+    assert [s[0].minute for s in resumed.due()] == [34]  # paced from the first step not yet decided
+
+
+def test_replay_catches_up_in_bounded_batches():
+    now = [0.0]
+    replay = ReplayBars(minute_steps(1200), MINUTE, speed=1e9, clock=lambda: now[0])
+    replay.due()
+    now[0] = 1.0
+    assert len(replay.due()) == ReplayBars.MAX_BATCH
+
+
+def test_the_window_keeps_the_last_bars_and_shows_a_symbol_that_stopped():
+    window = BarWindow(["AAA", "BBB"], keep=3)
+    for k, (start, bars) in enumerate(minute_steps(5)):
+        window.add(start, {**bars, **({"BBB": (1, 1, 1, 1, 1.0)} if k < 2 else {})})
+    view = window.view()
+    assert view.count("AAA") == 3 and view.closes("AAA").tolist() == [12.2, 13.2, 14.2]
+    assert view.bars_behind("AAA") == 0 and view.bars_behind("BBB") == 3
+    window.add(minute_steps(1)[0][0], {"AAA": (1, 1, 1, 1, 1.0)})  # an old bar is ignored
+    assert window.last_close("AAA") == 14.2
+
+
+def test_exchange_sessions_know_holidays_half_days_and_daylight_saving():
+    sessions = exchange_sessions()
+    assert sessions.session(date(2024, 12, 25)) is None  # Christmas
+    assert sessions.session(date(2024, 3, 9)) is None  # a Saturday
+    open_, close = sessions.session(date(2024, 11, 29))  # the day after Thanksgiving closes at 13:00
+    assert close.astimezone(NEW_YORK).hour == 13 and close == datetime(2024, 11, 29, 18, 0, tzinfo=UTC)
+    assert sessions.session(date(2024, 3, 8))[0] == datetime(2024, 3, 8, 14, 30, tzinfo=UTC)  # EST
+    assert sessions.session(date(2024, 3, 11))[0] == datetime(2024, 3, 11, 13, 30, tzinfo=UTC)  # EDT
+    assert sessions.in_session(datetime(2024, 11, 29, 17, 59, tzinfo=UTC))
+    assert not sessions.in_session(datetime(2024, 11, 29, 18, 30, tzinfo=UTC))
+    assert sessions.in_session(datetime(2024, 11, 29, 18, 30, tzinfo=UTC), grace=timedelta(hours=1))
+
+
+def test_broker_sessions_come_from_the_alpaca_calendar():
+    server = TradingFakeServer(key_id=KEY, secret_key=SECRET).start()
+    try:
+        sessions = broker_sessions(alpaca_broker(server))
+        assert sessions.session(date(2024, 7, 6)) is None  # a Saturday
+        open_, close = sessions.session(date(2024, 7, 8))
+        assert (open_, close) == (datetime(2024, 7, 8, 13, 30, tzinfo=UTC), datetime(2024, 7, 8, 20, 0, tzinfo=UTC))
+        calls = len(server.requests)
+        sessions.session(date(2024, 7, 9))  # cached: no second request
+        assert len(server.requests) == calls
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(("timeframe", "after", "expected"), [
+    ("5Min", "2024-03-08 09:31", ["09:35:05", "09:40:05", "09:45:05"]),
+    ("1Hour", "2024-03-08 09:31", ["10:00:05", "11:00:05", "12:00:05"]),
+    ("1Day", "2024-03-08 15:00", ["16:00:05", "17:00:05", "13:00:05"]),  # then Monday, after the weekend
+])  # fmt: skip
+def test_bar_jobs_fire_after_each_bar_close_in_new_york_time(timeframe, after, expected):
+    trigger = bar_trigger(parse_timeframe(timeframe), 5)
+    now = datetime.fromisoformat(after).replace(tzinfo=NEW_YORK)
+    fired, previous = [], None
+    for _ in expected:
+        previous = trigger.get_next_fire_time(previous, now)
+        fired.append(previous)
+        now = previous
+    assert [f"{f:%H:%M:%S}" for f in fired] == expected
+    if timeframe == "1Day":  # across the weekend and the switch to daylight saving time
+        assert fired[-1].date() == date(2024, 3, 11) and fired[-1].utcoffset() == timedelta(hours=-4)
+
+
+def test_a_second_daemon_is_refused_by_the_lock(tmp_path: Path):
+    first, second = DaemonLock(tmp_path / "j.sqlite"), DaemonLock(tmp_path / "j.sqlite")
+    first.acquire()
+    with pytest.raises(AlreadyRunning, match=r"pid \d+"):
+        second.acquire()
+    first.release()
+    second.acquire()  # free again
+    second.release()
+
+
+def test_report_worker_skips_days_behind_a_newer_one_and_never_raises():
+    made, gate = [], threading.Event()
+
+    def make(day: date) -> None:
+        gate.wait(5)
+        if day == date(2024, 1, 3):
+            raise RuntimeError("mail server on fire")
+        made.append(day)
+
+    worker = ReportWorker(make, lambda subject, text: made.append(subject))
+    worker.report(date(2024, 1, 2))  # starts at once and waits on the gate
+    time.sleep(0.1)
+    for day in (date(2024, 1, 3), date(2024, 1, 4), date(2024, 1, 5)):
+        worker.report(day)
+    worker.alert("halted", "text")
+    gate.set()
+    assert worker.drain(5)
+    assert made == [date(2024, 1, 2), date(2024, 1, 5), "halted"]
+
+
+def sample_parts(tmp_path: Path, extra: str = ""):
+    config = load_config(write_config(tmp_path, f"""
+[data]
+timeframe = "1Day"
+start = "2023-01-03"
+end = "2023-03-31"
+[strategy]
+name = "buy_and_hold"
+{extra}
+"""))
+    journal = Journal(tmp_path / "dry.sqlite")
+    alerts: list[str] = []
+    parts = assemble(config, journal, dry_run=True, replay_source="sample", speed=1e9, new_run=False,
+                     secrets=Secrets(), alert=lambda subject, text: alerts.append(subject))  # fmt: skip
+    return parts, journal, alerts
+
+
+def test_a_noticed_kill_flattens_the_simulated_account_unless_it_keeps_positions(tmp_path: Path):
+    parts, journal, _ = sample_parts(tmp_path)
+    loop, broker = parts.loop, parts.loop.venue.broker
+    loop.on_steps(parts.replay.due())  # step 1: buy and hold decides
+    loop.on_steps([parts.replay._steps[1]])  # step 2: the buys fill at its open
+    assert broker.positions()
+    KillSwitch(journal).halt("test", "enough", keep_positions=True)
+    loop.notice_halt()
+    assert broker.positions() and broker.open_orders() == []
+    KillSwitch(journal).halt("test", "now flatten")
+    loop.notice_halt()
+    loop.notice_halt()  # once per halt: a second notice sends nothing more
+    closes = broker.open_orders()
+    assert {o.symbol for o in closes} == set(broker.positions()) and all(o.request.side == "sell" for o in closes)
+    orders_before = len(broker.orders)
+    loop.on_steps([parts.replay._steps[2]])  # the closes fill; a halted loop decides nothing
+    assert broker.positions() == {} and len(broker.orders) == orders_before
+    journaled = journal.query("SELECT COUNT(*) FROM orders WHERE client_order_id LIKE 'close-%' AND status = 'filled'")
+    assert journaled[0][0] == len(closes)
