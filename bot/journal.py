@@ -181,14 +181,15 @@ class Journal:
         self._durable(
             "INSERT INTO orders (run_id, client_order_id, symbol, side, qty, type, limit_price,"
             " stop_price, protective, status, reason, broker_order_id, filled_qty, filled_avg_price,"
-            " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            " created_at, updated_at, protective_stop) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT (run_id, client_order_id) DO UPDATE SET status = excluded.status,"
             " reason = excluded.reason, broker_order_id = excluded.broker_order_id,"
             " filled_qty = excluded.filled_qty, filled_avg_price = excluded.filled_avg_price,"
             " updated_at = excluded.updated_at",
             (run_id, req.client_order_id, req.symbol, str(req.side), req.qty, str(req.type),
              req.limit_price, req.stop_price, int(order.protective), str(order.status), order.reason,
-             order.broker_order_id, order.filled_qty, order.filled_avg_price, now, now),  # fmt: skip
+             order.broker_order_id, order.filled_qty, order.filled_avg_price, now, now,
+             req.protective_stop),  # fmt: skip
         )
 
     def record_fill(self, run_id: str, fill: Any) -> None:

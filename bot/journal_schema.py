@@ -133,6 +133,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX bar_cache_ranges_key ON bar_cache_ranges (source, symbol, timeframe);
     """,
+    # 3 -> 4: an entry's protective stop, so an order resent after a crash keeps its stop
+    """
+    ALTER TABLE orders ADD COLUMN protective_stop REAL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

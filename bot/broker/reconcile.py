@@ -12,8 +12,9 @@ Protective legs (``{entry}-stop``) of journaled entries are journaled quietly: t
 Positions are compared after the orders are settled twice; a symbol whose orders got fills in
 between is left for the next run (otherwise a fill racing the snapshot would be "adopted").
 Broker errors on one order are collected in the report and the others still reconcile.
-Known limits: the orders table does not keep an entry's ``protective_stop``, so a pending order
-resent here goes without one; positions are compared with this run's fills only.
+An entry resent here keeps its ``protective_stop`` (journaled with the order since schema v4).
+Known limit: positions are compared with this run's fills only (the daemon resumes one run per
+journal, so its fills are the account's).
 """
 
 from __future__ import annotations
@@ -172,6 +173,7 @@ def _adopt_positions(journal: Journal, held: dict[str, Position], run_id: str, n
 
 
 def request_from_row(row) -> OrderRequest:
-    """The journaled request (``protective_stop`` is not journaled, see the module docstring)."""
+    """The journaled request, protective stop included."""
     return OrderRequest(row["client_order_id"], row["symbol"], Side(row["side"]), int(row["qty"]),
-                        OrderType(row["type"]), limit_price=row["limit_price"], stop_price=row["stop_price"])  # fmt: skip
+                        OrderType(row["type"]), limit_price=row["limit_price"], stop_price=row["stop_price"],
+                        protective_stop=row["protective_stop"])  # fmt: skip

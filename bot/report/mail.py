@@ -90,7 +90,7 @@ def build_message(figures: DailyFigures, png: bytes, email: EmailConfig) -> Emai
     message["From"] = email.sender or "trading-bot@localhost"
     if email.recipients:
         message["To"] = ", ".join(email.recipients)
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid("daily-report", domain=_MSGID_DOMAIN)
     message[DATE_HEADER] = figures.day.isoformat()
     cid = make_msgid("figure", domain=_MSGID_DOMAIN)
@@ -145,7 +145,7 @@ def send_alert(config: Config | EmailConfig, secrets: Secrets | None, subject: s
         password = _check(email, secrets)
         message = EmailMessage(policy=_HEADER_POLICY)  # plain text only: no base64 part
         message["Subject"], message["From"], message["To"] = subject, email.sender, ", ".join(email.recipients)
-        message["Date"], message["Message-ID"] = formatdate(), make_msgid("alert", domain=_MSGID_DOMAIN)
+        message["Date"], message["Message-ID"] = formatdate(usegmt=True), make_msgid("alert", domain=_MSGID_DOMAIN)
         message.set_content(text)
         quick = dataclasses.replace(email, timeout_seconds=min(email.timeout_seconds, 10.0))
         wait = min(email.retry_seconds, 2.0)

@@ -113,3 +113,13 @@ def test_orders_and_positions_made_outside_the_bot_are_adopted_loudly(
     third = reconcile(journal, alpaca_broker(server), RUN)
     assert third.updated == ["manual-1"] and third.adopted_positions == []
     assert {r["symbol"]: r["qty"] for r in journal.positions(RUN)} == {"AAPL": 3, "MSFT": 7}
+
+
+def test_a_resent_entry_keeps_its_protective_stop(server: TradingFakeServer, journal: Journal) -> None:
+    request = OrderRequest("entry-1", "AAPL", Side.BUY, 10, protective_stop=95.0)
+    journal.record_order(RUN, Order(request, datetime.now(UTC), OrderStatus.PENDING))  # then the process died
+    report = reconcile(journal, alpaca_broker(server), RUN)
+    assert report.resent == ["entry-1"]
+    body = server.posts[-1]
+    assert body["order_class"] == "oto" and float(body["stop_loss"]["stop_price"]) == 95.0
+    assert journal.find_order("entry-1")["protective_stop"] == 95.0
