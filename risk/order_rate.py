@@ -1,4 +1,5 @@
-"""Max orders per minute and per New York trading day, counted in memory per run.
+"""Max orders per minute and per New York trading day, counted in memory per run (a restarted
+daemon seeds the count from the journal's passed decisions with ``seed``).
 
 The count moves only when an order passes the whole gate (``on_pass``), so a denied order does
 not use up the budget. Times are the decision times, so a replay counts in simulated time.
@@ -25,24 +26,32 @@ class OrderRate(RiskRule):
         self._day: date | None = None
         self._today = 0
 
-    def _counts(self, ts: datetime) -> tuple[int, int]:
+    def counts(self, ts: datetime) -> tuple[int, int]:
         minute = sum(1 for t in self._recent if ts - t < timedelta(minutes=1))
         today = self._today if self._day == ts.astimezone(NEW_YORK).date() else 0
         return minute, today
 
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
-        minute, today = self._counts(intent.ts)
+        minute, today = self.counts(intent.ts)
         if self.per_minute > 0 and minute >= self.per_minute:
             return Verdict.deny(self.name, f"{minute} orders in the last minute >= limit {self.per_minute}")
         if self.per_day > 0 and today >= self.per_day:
             return Verdict.deny(self.name, f"{today} orders today >= limit {self.per_day}")
         return Verdict.allow()
 
+    def seed(self, times: list[datetime]) -> None:
+        """Count orders that passed before a restart (their decision times, oldest first)."""
+        for ts in times:
+            self._count(ts)
+
     def on_pass(self, intent: OrderIntent) -> None:
-        day = intent.ts.astimezone(NEW_YORK).date()
+        self._count(intent.ts)
+
+    def _count(self, ts: datetime) -> None:
+        day = ts.astimezone(NEW_YORK).date()
         if day != self._day:
             self._day, self._today = day, 0
         self._today += 1
-        self._recent.append(intent.ts)
-        while self._recent and intent.ts - self._recent[0] >= timedelta(minutes=1):
+        self._recent.append(ts)
+        while self._recent and ts - self._recent[0] >= timedelta(minutes=1):
             self._recent.popleft()

@@ -33,6 +33,7 @@ from bot.errors import ConfigError
 from bot.journal import Journal
 from bot.timeframes import Timeframe, parse_timeframe
 from risk.gate import RiskGate
+from risk.order_rate import OrderRate
 from risk.killswitch import KillSwitch
 from strategies import NEEDS_MODEL, make_strategy
 
@@ -126,7 +127,7 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
                     stop_loss_pct=risk.stop_loss_pct)  # fmt: skip
     if resumed:
         journal.reopen_run(run_id)
-        _seed_equity(engine, journal, run_id)
+        _seed_limits(engine, journal, run_id)
     else:
         journal.start_run(run_id, mode, source=source, synthetic=feed.synthetic, strategy=strategy.name,
                           symbols=symbols, timeframe=timeframe.name,
@@ -162,10 +163,17 @@ def _run_identity(journal: Journal, mode: str, source: str, symbols: list[str], 
     return new_run_id(), False
 
 
-def _seed_equity(engine: Engine, journal: Journal, run_id: str) -> None:
-    """The daily-loss and drawdown limits keep counting from the journal, not from the restart."""
+def _seed_limits(engine: Engine, journal: Journal, run_id: str) -> None:
+    """The daily-loss, drawdown and order-rate limits keep counting from the journal, not from
+    the restart (a crash loop must not reset them)."""
     for row in journal.query("SELECT ts, equity FROM equity WHERE run_id = ? ORDER BY ts", (run_id,)):
         engine.equity.observe(datetime.fromisoformat(row["ts"]), row["equity"])
+    passed = journal.query("SELECT ts FROM decisions WHERE run_id = ? AND client_order_id IS NOT NULL"
+                           " AND verdict IN ('allow', 'reduce') ORDER BY ts", (run_id,))  # fmt: skip
+    times = [datetime.fromisoformat(row["ts"]) for row in passed]
+    for rule in engine.gate.rules:
+        if isinstance(rule, OrderRate):
+            rule.seed(times)
 
 
 def _warm_up(parts: Parts, journal: Journal, venue: Any) -> None:

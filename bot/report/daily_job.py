@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from bot.config import Config, Secrets, secrets_from_env
 from bot.errors import DataError
 from bot.journal import Journal
 from bot.report.daily_data import DailyFigures, NotTradingDay, last_equity_day, load_daily
-from bot.report.mail import DeliveryResult
+from bot.report.mail import DeliveryResult, build_message, deliver
 
 log = structlog.get_logger(__name__)
 
@@ -31,17 +31,20 @@ class ReportOutcome:
     status: str
     day: date
     message: str  # one line for people
-    figures: DailyFigures | None = None
+    figures: DailyFigures | None = field(default=None, repr=False)  # long: every equity row of the day
     delivery: DeliveryResult | None = None
 
     @property
     def ok(self) -> bool:
         return self.status != "failed"
 
+    def __str__(self) -> str:  # what a log line shows
+        return f"{self.day.isoformat()} {self.status}: {self.message}"
+
 
 def make_daily_report(
     config: Config,
-    journal_path: Path,
+    journal_path: Path | str,
     day: date | None = None,
     *,
     run_id: str | None = None,
@@ -55,6 +58,7 @@ def make_daily_report(
     every mail problem is in the outcome instead (``status`` 'failed', files kept on disk).
     ``secrets`` None reads SMTP_PASSWORD from the environment when sending.
     """
+    journal_path = Path(journal_path)
     if not journal_path.is_file():
         raise DataError(f"{journal_path}: no journal there (nothing has run with this config yet)")
     journal = Journal(journal_path, readonly=True)
@@ -71,7 +75,6 @@ def make_daily_report(
 
     started = time.perf_counter()
     from bot.report.daily_figure import render_png  # matplotlib: only once there is a report to draw
-    from bot.report.mail import build_message, deliver
 
     png = render_png(figures)
     message = build_message(figures, png, config.email)

@@ -180,3 +180,24 @@ def test_a_noticed_kill_flattens_the_simulated_account_unless_it_keeps_positions
     assert broker.positions() == {} and len(broker.orders) == orders_before
     journaled = journal.query("SELECT COUNT(*) FROM orders WHERE client_order_id LIKE 'close-%' AND status = 'filled'")
     assert journaled[0][0] == len(closes)
+
+
+def test_a_resumed_run_keeps_its_account_and_keeps_counting_its_limits(tmp_path: Path):
+    from risk.order_rate import OrderRate
+
+    parts, journal, _ = sample_parts(tmp_path, "[risk]\nmax_orders_per_day = 50")
+    for step in parts.replay._steps[:3]:
+        parts.loop.on_steps([step])
+    equity_before = parts.loop.venue.broker.account().equity
+    journal.close()  # the process dies (everything it journaled stays)
+
+    again, journal, _ = sample_parts(tmp_path, "[risk]\nmax_orders_per_day = 50")
+    assert again.resumed and again.run_id == parts.run_id
+    assert again.loop.venue.broker.account().equity == pytest.approx(equity_before)
+    last_decision = datetime.fromisoformat(journal.query("SELECT MAX(ts) FROM decisions")[0][0])
+    sent = journal.query("SELECT COUNT(*) FROM decisions WHERE client_order_id IS NOT NULL AND ts = ?",
+                         (last_decision.isoformat(),))[0][0]  # fmt: skip
+    rate = next(rule for rule in again.loop.engine.gate.rules if isinstance(rule, OrderRate))
+    assert sent > 0 and rate.counts(last_decision)[1] == sent
+    assert again.loop.engine.equity.peak == pytest.approx(journal.query("SELECT MAX(equity) FROM equity")[0][0])
+    assert again.replay.remaining == len(again.replay._steps) - 3  # it goes on after the recorded steps
