@@ -11,7 +11,6 @@ from bot.commands.common import apply_data_flags, load, new_run_id, start_loggin
 from bot.config import Config
 
 
-
 def prepare(args: argparse.Namespace, mode: str) -> dict[str, Any]:
     """Load config with flags applied, start logging, read bars and sentiment features."""
     config: Config = apply_data_flags(load(args.config), args)
@@ -22,8 +21,17 @@ def prepare(args: argparse.Namespace, mode: str) -> dict[str, Any]:
     from bot.forecast.inputs import needs_sentiment, replay_headlines, sentiment_by_bar
     from bot.simulation import load_history
 
-    feed = make_feed(config)
-    symbols, timeframe, frames = load_history(config, feed)
+    journal = None
+    if config.data.source == "alpaca":  # downloads are cached in the journal, as simulate does
+        from bot.journal import open_journal
+
+        journal = open_journal(config.resolve(config.journal.path), batch_size=config.journal.batch_size)
+    try:
+        feed = make_feed(config, journal)
+        symbols, timeframe, frames = load_history(config, feed)
+    finally:
+        if journal is not None:
+            journal.close()
     headlines = replay_headlines(config, feed, symbols, frames, timeframe) if needs_sentiment(config) else []
     sentiment = sentiment_by_bar(headlines, frames, timeframe, config) if needs_sentiment(config) else None
     return {

@@ -201,3 +201,36 @@ def test_a_resumed_run_keeps_its_account_and_keeps_counting_its_limits(tmp_path:
     assert sent > 0 and rate.counts(last_decision)[1] == sent
     assert again.loop.engine.equity.peak == pytest.approx(journal.query("SELECT MAX(equity) FROM equity")[0][0])
     assert again.replay.remaining == len(again.replay._steps) - 3  # it goes on after the recorded steps
+
+
+def test_a_rejected_model_trips_the_kill_switch_only_when_configured(tmp_path: Path):
+    from bot.daemon.assemble import _model_gate_halt
+
+    rejected = {"model_id": "m-1", "model_status": "rejected", "model_reason": "MSE not below zero's"}
+    for flag, halts in (("false", False), ("true", True)):
+        folder = tmp_path / flag
+        folder.mkdir()
+        parts, journal, alerts = sample_parts(folder, f"[risk]\nhalt_on_model_rejected = {flag}")
+        parts.model = rejected
+        config = load_config(folder / "config.toml")
+        _model_gate_halt(config, parts, KillSwitch(journal), lambda subject, text: alerts.append(subject))
+        state = KillSwitch(journal).state()
+        assert state.halted is halts and bool(alerts) is halts
+        if halts:
+            assert "m-1 is rejected" in state.reason
+
+
+def test_the_watchdog_flags_bars_that_stop_coming_during_the_session(tmp_path: Path):
+    parts, _, _ = sample_parts(tmp_path)
+    loop = parts.loop
+    loop.on_steps(parts.replay.due())
+    arrived = loop.last_bar_at
+    day = timedelta(days=1)  # the replay's bars are daily: one period is a day
+    loop.check_stale(arrived + 2 * day, in_session=True, stale_after_bars=3)
+    assert not loop.stale
+    loop.check_stale(arrived + 4 * day, in_session=False, stale_after_bars=3)
+    assert not loop.stale  # outside the session no bar is expected
+    loop.check_stale(arrived + 4 * day, in_session=True, stale_after_bars=3)
+    assert loop.stale
+    loop.on_steps([parts.replay._steps[1]])  # a bar again: fresh
+    assert not loop.stale
