@@ -193,7 +193,7 @@ def main() -> None:
         "|---|---|",
         f"| resident memory after start (1,000 bars in) | {memory['after_start_mib']:.0f} MiB |",
         f"| resident memory after 100,000 more replayed bars | {memory['after_100k_mib']:.0f} MiB "
-        f"({memory['first_100k_mib']:+.0f} MiB: first report, caches) |",
+        f"({memory['first_100k_mib']:+.0f} MiB, one-off: see the steady state below) |",
         f"| resident memory after 200,000 replayed bars | {memory['after_200k_mib']:.0f} MiB "
         f"(peak {memory['peak_mib']:.0f} MiB) |",
         f"| growth per 100,000 bars, steady state (100k -> 200k) | {memory['growth_per_100k_mib']:+.1f} MiB |",

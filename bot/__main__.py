@@ -29,14 +29,19 @@ def _add_dry_run(parser: argparse.ArgumentParser, what: str) -> None:
                         help=f"{what} the dry run's journal (journal.dry_run_path) instead of the paper account's")  # fmt: skip
 
 
-def _add_data_flags(parser: argparse.ArgumentParser) -> None:
-    """--config and the flags that choose the bars and headlines (simulate, train, evaluate)."""
-    _add_config(parser)
-    parser.add_argument("--source", help="'sample' (synthetic, the default), 'alpaca' or 'csv:DIR'")
+def _add_bar_flags(parser: argparse.ArgumentParser, source_help: str) -> None:
+    """The flags that choose the bars: --source, --symbols, --start, --end, --timeframe."""
+    parser.add_argument("--source", help=source_help)
     parser.add_argument("--symbols", help="comma-separated symbols, e.g. AAPL,MSFT")
     parser.add_argument("--start", help="first date, YYYY-MM-DD (New York)")
     parser.add_argument("--end", help="last date, YYYY-MM-DD (New York)")
     parser.add_argument("--timeframe", help="1Day, 1Hour, 15Min, 5Min or 1Min")
+
+
+def _add_data_flags(parser: argparse.ArgumentParser) -> None:
+    """--config and the flags that choose the bars and headlines (simulate, train, evaluate)."""
+    _add_config(parser)
+    _add_bar_flags(parser, "'sample' (synthetic, the default), 'alpaca' or 'csv:DIR'")
     parser.add_argument("--news", metavar="SOURCE",
                         help="headlines: 'sample', 'none' or 'csv:FILE' (overrides news.replay)")  # fmt: skip
 
@@ -100,13 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(run)
     run.add_argument("--dry-run", action="store_true",
                      help="fills by the simulated broker, journal in journal.dry_run_path (no orders reach Alpaca)")  # fmt: skip
-    run.add_argument("--source", help="dry run only: replay 'sample' or 'csv:DIR' (or 'alpaca' history) "
-                                      "paced by --speed instead of live Alpaca bars")  # fmt: skip
+    _add_bar_flags(run, "dry run only: replay 'sample' or 'csv:DIR' (or 'alpaca' history) paced by --speed "
+                        "instead of live Alpaca bars")  # fmt: skip
     run.add_argument("--speed", type=float, metavar="N", help="replay N times faster than real time (default 60)")
-    run.add_argument("--symbols", help="comma-separated symbols, e.g. AAPL,MSFT")
-    run.add_argument("--start", help="replay: first date, YYYY-MM-DD (New York)")
-    run.add_argument("--end", help="replay: last date, YYYY-MM-DD (New York)")
-    run.add_argument("--timeframe", help="1Day, 1Hour, 15Min, 5Min or 1Min")
     run.add_argument("--strategy", help="lstm_sentiment, sma_cross or buy_and_hold")
     run.add_argument("--new-run", action="store_true",
                      help="start a fresh run instead of resuming the journal's unfinished one")  # fmt: skip
