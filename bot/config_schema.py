@@ -137,6 +137,13 @@ class RiskConfig:
     stop_loss_pct: float = _key(
         0.0, "protective stop this fraction below each entry's price, held at the broker; 0 = off", _non_negative
     )
+    pdt_guard: bool = _key(
+        True, "under $25,000 equity, block entries that could make a 4th day trade in 5 business days"
+    )
+    stop_loss_atr: float = _key(
+        0.0, "protective stop this many average true ranges below each entry's price; 0 = off", _non_negative
+    )
+    atr_window: int = _key(14, "bars in the average true range of stop_loss_atr", _positive)
     max_broker_failures: int = _key(
         5, "broker calls failing in a row (after their retries) before the daemon trips the kill switch; 0 = off",
         _non_negative,

@@ -10,7 +10,8 @@ answer, so a crash never leaves an order the journal does not know.
 Before the strategy runs, the gate judges the account as a whole (daily loss, drawdown). A limit
 newly breached trips the kill switch (durable, in the journal) and the engine flattens every
 position with ``broker.close_all`` so the halted account carries no risk. With ``stop_loss_pct``
-every entry carries a protective stop ``price x (1 - pct)`` held at the broker.
+and/or ``stop_loss_atr`` every entry carries a protective stop (``price x (1 - pct)``, ``price - k x
+ATR``; the nearer of the two) held at the broker.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Protocol
 
+import numpy as np
 import structlog
 
 from bot.broker.base import Broker, Order, OrderRequest, OrderStatus, Side
@@ -69,6 +71,8 @@ class Engine:
         cash_buffer: float = 0.0,
         forecaster: Forecaster | None = None,
         stop_loss_pct: float = 0.0,
+        stop_loss_atr: float = 0.0,
+        atr_window: int = 14,
     ) -> None:
         self.run_id = run_id
         self.strategy = strategy
@@ -79,6 +83,8 @@ class Engine:
         self.cash_buffer = cash_buffer
         self.forecaster = forecaster
         self.stop_loss_pct = stop_loss_pct
+        self.stop_loss_atr = stop_loss_atr
+        self.atr_window = atr_window
         self.equity = EquityTracker()
 
     def decide(self, decision_time: datetime, view: MarketView) -> list[Order]:
@@ -137,13 +143,26 @@ class Engine:
                 price=price,
                 ts=decision_time,
             )
-            order = self._gate_and_send(intent, weight, current, context)
+            order = self._gate_and_send(intent, weight, current, context, self.stop_price(symbol, price, view))
             if order is not None:
                 sent.append(order)
         return sent
 
+    def stop_price(self, symbol: str, price: float, view: MarketView) -> float | None:
+        """Where an entry's protective stop goes: ``stop_loss_pct`` below the price and/or
+        ``stop_loss_atr`` average true ranges below it; with both, the nearer (the smaller loss)."""
+        stops = []
+        if self.stop_loss_pct > 0:
+            stops.append(price * (1 - self.stop_loss_pct))
+        if self.stop_loss_atr > 0:
+            atr = average_true_range(view, symbol, self.atr_window)
+            if atr is not None:
+                stops.append(price - self.stop_loss_atr * atr)
+        stops = [s for s in stops if s > 0]
+        return round(max(stops), 2) if stops else None
+
     def _gate_and_send(
-        self, intent: OrderIntent, weight: float, current: int, context: RiskContext
+        self, intent: OrderIntent, weight: float, current: int, context: RiskContext, stop_price: float | None = None
     ) -> Order | None:
         result = self.gate.evaluate(intent, context)
         verdict = result.verdict
@@ -169,9 +188,9 @@ class Engine:
             return None
         chosen = result.intent
         stop = None
-        if self.stop_loss_pct > 0 and chosen.side is Side.BUY and current >= 0:
+        if stop_price is not None and chosen.side is Side.BUY and current >= 0:
             # an entry (or add) to a long: the broker holds the stop, so it works between steps
-            stop = round(chosen.price * (1 - self.stop_loss_pct), 2)
+            stop = stop_price
         request = OrderRequest(chosen.client_order_id, chosen.symbol, chosen.side, chosen.qty,
                                protective_stop=stop)  # fmt: skip
         self.journal.record_order(self.run_id, Order(request, intent.ts, OrderStatus.PENDING))
@@ -194,3 +213,14 @@ class Engine:
         for order in orders:
             self.journal.record_order(self.run_id, order)
         return orders
+
+
+def average_true_range(view: MarketView, symbol: str, window: int) -> float | None:
+    """The mean true range of ``symbol``'s last ``window`` bars (None until there are window + 1)."""
+    if view.count(symbol) < window + 1:
+        return None
+    high = view.column(symbol, "high")[-window:]
+    low = view.column(symbol, "low")[-window:]
+    previous = view.column(symbol, "close")[-window - 1 : -1]
+    true_range = np.maximum(high - low, np.maximum(abs(high - previous), abs(low - previous)))
+    return float(true_range.mean())

@@ -157,12 +157,15 @@ def run_simulation(
         forecaster=forecaster,
         strategy=strategy,
         # the same journal file means the same kill switch: a halted journal replays halted
-        gate=RiskGate.from_config(config.risk, switch),
+        gate=RiskGate.from_config(config.risk, switch, extended_hours=config.data.extended_hours,
+                                  allow_short=config.broker.allow_short),
         broker=broker,
         journal=journal,
         rebalance_band=config.strategy.rebalance_band,
         cash_buffer=config.strategy.cash_buffer,
         stop_loss_pct=config.risk.stop_loss_pct,
+        stop_loss_atr=config.risk.stop_loss_atr,
+        atr_window=config.risk.atr_window,
     )
     cash = np.empty(steps)
     equity = np.empty(steps)

@@ -110,8 +110,9 @@ class RiskRule(ABC):
         """Judge the account as a whole, once per decision step, orders or not (default: allow)."""
         return Verdict.allow()
 
-    def on_pass(self, intent: OrderIntent) -> None:
-        """Called by the gate for an order that passed every rule (rules that count orders use it)."""
+    def on_pass(self, intent: OrderIntent, context: RiskContext) -> None:
+        """Called by the gate for an order that passed every rule, with the context it was judged
+        in (rules that count orders use it)."""
 
 
 def reduces_exposure(intent: OrderIntent, context: RiskContext) -> bool:

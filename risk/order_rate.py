@@ -44,7 +44,7 @@ class OrderRate(RiskRule):
         for ts in times:
             self._count(ts)
 
-    def on_pass(self, intent: OrderIntent) -> None:
+    def on_pass(self, intent: OrderIntent, context: RiskContext) -> None:
         self._count(intent.ts)
 
     def _count(self, ts: datetime) -> None:

@@ -121,10 +121,13 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
     if risk.max_stale_bars == 0:  # the daemon always guards against symbols that stopped printing
         risk = dataclasses.replace(risk, max_stale_bars=config.daemon.stale_after_bars)
     switch = KillSwitch(journal)
-    engine = Engine(run_id=run_id, strategy=strategy, gate=RiskGate.from_config(risk, switch), broker=broker,
+    gate = RiskGate.from_config(risk, switch, extended_hours=config.data.extended_hours,
+                                allow_short=config.broker.allow_short)  # fmt: skip
+    engine = Engine(run_id=run_id, strategy=strategy, gate=gate, broker=broker,
                     journal=journal, rebalance_band=config.strategy.rebalance_band,
                     cash_buffer=config.strategy.cash_buffer, forecaster=forecaster,
-                    stop_loss_pct=risk.stop_loss_pct)  # fmt: skip
+                    stop_loss_pct=risk.stop_loss_pct, stop_loss_atr=risk.stop_loss_atr,
+                    atr_window=risk.atr_window)  # fmt: skip
     if resumed:
         journal.reopen_run(run_id)
         _seed_limits(engine, journal, run_id)

@@ -50,12 +50,12 @@ def test_order_rate_per_minute_and_per_day():
     for k in range(2):
         order = intent(Side.BUY, 1, ts=T + timedelta(seconds=k))
         assert rule.check(order, context()).action is Action.ALLOW
-        rule.on_pass(order)
+        rule.on_pass(order, None)
     denied = rule.check(intent(Side.BUY, 1, ts=T + timedelta(seconds=30)), context())
     assert denied.action is Action.DENY and "2 orders in the last minute >= limit 2" in denied.reason
     later = intent(Side.BUY, 1, ts=T + timedelta(minutes=2))
     assert rule.check(later, context()).action is Action.ALLOW
-    rule.on_pass(later)
+    rule.on_pass(later, None)
     daily = rule.check(intent(Side.BUY, 1, ts=T + timedelta(minutes=5)), context())
     assert daily.action is Action.DENY and "3 orders today >= limit 3" in daily.reason
     assert rule.check(intent(Side.BUY, 1, ts=T + timedelta(days=1)), context()).action is Action.ALLOW

@@ -98,3 +98,28 @@ def test_the_market_view_counts_how_far_a_symbol_fell_behind():
         view.advance()
         behind.append((view.bars_behind("X"), view.bars_behind("Y")))
     assert behind == [(0, 0), (0, 1), (0, 2), (0, 3)]
+
+
+def test_an_atr_stop_and_the_nearer_of_two_stops():
+    import pandas as pd
+
+    from bot.engine import Engine, average_true_range
+    from bot.market import MarketView
+
+    index = pd.date_range("2024-01-02", periods=4, freq="D", tz="UTC", name="ts")
+    frame = pd.DataFrame([(100, 100, 100, 100, 1.0), (100, 101, 99, 100, 1.0), (80, 82, 79, 81, 1.0),
+                          (82, 86, 82, 85, 1.0)], index=index, columns=["open", "high", "low", "close", "volume"])
+    view = MarketView({"X": frame})
+    view.seek_end()
+    # true ranges of the last 3 bars: max(2, 1, 1) = 2; max(3, 18, 21) = 21; max(4, 5, 1) = 5
+    assert average_true_range(view, "X", 3) == (2 + 21 + 5) / 3
+    assert average_true_range(view, "X", 4) is None  # needs window + 1 bars
+    engine = Engine.__new__(Engine)  # only the stop settings matter here
+    engine.stop_loss_pct, engine.stop_loss_atr, engine.atr_window = 0.0, 1.5, 3
+    assert engine.stop_price("X", 85.0, view) == round(85.0 - 1.5 * 28 / 3, 2)
+    engine.stop_loss_pct = 0.05  # 80.75 is nearer than 71.0: the smaller loss wins
+    assert engine.stop_price("X", 85.0, view) == 80.75
+    engine.stop_loss_atr = 0.0
+    assert engine.stop_price("X", 85.0, view) == 80.75
+    engine.stop_loss_pct = 0.0
+    assert engine.stop_price("X", 85.0, view) is None
