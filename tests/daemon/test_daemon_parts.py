@@ -234,3 +234,24 @@ def test_the_watchdog_flags_bars_that_stop_coming_during_the_session(tmp_path: P
     assert loop.stale
     loop.on_steps([parts.replay._steps[1]])  # a bar again: fresh
     assert not loop.stale
+
+
+def test_a_failing_job_is_logged_and_the_next_run_goes_on():
+    from structlog.testing import capture_logs
+
+    from bot.daemon.schedule import guarded
+
+    calls = []
+
+    def flaky() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("feed exploded")
+
+    job = guarded("news", flaky)
+    with capture_logs() as logs:
+        job()  # does not raise
+        job()
+    assert len(calls) == 2
+    failed = [e for e in logs if e["event"] == "job_failed"]
+    assert len(failed) == 1 and failed[0]["job"] == "news" and "feed exploded" in failed[0]["error"]

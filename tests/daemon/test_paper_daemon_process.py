@@ -138,3 +138,13 @@ def test_replay_flags_need_a_dry_run(venue, tmp_path: Path):
     result = run_cli("run", "--config", str(config), "--source", "sample", env=KEY_ENV, timeout=60)
     assert result.returncode == 2 and "--dry-run" in result.stderr, result.stderr
     assert trading.posts == []
+
+
+def test_a_live_dry_run_without_keys_says_which_variables_are_missing(venue, tmp_path: Path):
+    trading, data = venue
+    config = paper_config(tmp_path, trading, data)
+    empty = {name: "" for name in KEY_ENV}
+    result = run_cli("run", "--dry-run", "--config", str(config), env=empty, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "ALPACA_API_KEY" in result.stderr and "Traceback" not in result.stderr
+    assert data.requests == [] and trading.requests == []
