@@ -7,7 +7,7 @@
 | ``reconcile`` | every ``reconcile_seconds`` (paper account) | trading |
 | ``heartbeat`` | every ``heartbeat_seconds`` | trading (a beat proves the loop is not stuck) |
 | ``stale_watch`` | every bar period (live) | trading |
-| ``daily_report`` | live: every 10 min 13:00-21:59, runs once ``report_delay_minutes`` after the session's close; replay: at each replayed day's end | report |
+| ``daily_report`` | live: every 10 min 13:00-21:59, runs once ``report_delay_minutes`` after the session's close; replay: at each replayed day's end | trading (queues the report for the mail worker's thread) |
 | ``retrain`` | ``retrain_cron`` | report |
 | ``kill_watch`` | every ``kill_poll_seconds`` (own read-only journal connection) | watch |
 
@@ -103,8 +103,9 @@ class DaemonSchedule:
         else:
             add("bars", self._live_bars, bar_trigger(parts.timeframe, d.bar_delay_seconds), now)
             add("stale_watch", self._stale_watch, IntervalTrigger(seconds=max(period_seconds(parts.timeframe), 30)))
-            add("daily_report", self._report_if_due, CronTrigger(hour="13-21", minute="*/10", timezone=NEW_YORK),
-                executor="report")
+            # on the trading thread: it reads the broker's calendar through the trading client
+            # (cached, cheap); the report itself is made on the mail worker's thread
+            add("daily_report", self._report_if_due, CronTrigger(hour="13-21", minute="*/10", timezone=NEW_YORK))
         if parts.news is not None:
             add("news", self._poll_news, IntervalTrigger(seconds=d.news_poll_seconds), now, executor="news")
         if parts.mode == "paper":
@@ -173,9 +174,9 @@ class DaemonSchedule:
         if self.parts.book is not None and new:
             self.parts.book.add(new)
 
-    def _report_if_due(self) -> None:
+    def _report_if_due(self, now: datetime | None = None) -> None:
         """Once per trading day, ``report_delay_minutes`` after the session's close."""
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         session = self.parts.sessions.today(now)
         if session is None or now < session[1] + timedelta(minutes=self.config.daemon.report_delay_minutes):
             return

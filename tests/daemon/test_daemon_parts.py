@@ -255,3 +255,28 @@ def test_a_failing_job_is_logged_and_the_next_run_goes_on():
     assert len(calls) == 2
     failed = [e for e in logs if e["event"] == "job_failed"]
     assert len(failed) == 1 and failed[0]["job"] == "news" and "feed exploded" in failed[0]["error"]
+
+
+def test_the_live_daily_report_runs_once_after_each_sessions_close(tmp_path: Path):
+    from bot.daemon.schedule import REPORT_KEY, DaemonSchedule
+
+    parts, journal, _ = sample_parts(tmp_path)
+    parts.sessions = exchange_sessions()
+    asked: list[date] = []
+    config = load_config(tmp_path / "config.toml")  # report_delay_minutes = 20
+    schedule = DaemonSchedule(config, parts, journal.path, report=asked.append, on_replay_end=lambda: None)
+
+    def at(local: str) -> datetime:
+        return datetime.fromisoformat(local).replace(tzinfo=NEW_YORK).astimezone(UTC)
+
+    schedule._report_if_due(at("2024-11-29 13:10"))  # half day: closed at 13:00, not yet 20 minutes
+    schedule._report_if_due(at("2024-11-28 17:00"))  # Thanksgiving: no session, no report
+    assert asked == []
+    schedule._report_if_due(at("2024-11-29 13:25"))
+    assert asked == [date(2024, 11, 29)]
+    journal.set_control(REPORT_KEY, "2024-11-29", by="test")  # what the mail worker records when done
+    schedule._report_if_due(at("2024-11-29 13:35"))
+    assert asked == [date(2024, 11, 29)]
+    schedule._report_if_due(at("2024-12-02 16:10"))  # a regular day: 16:00 + 20 minutes not reached
+    schedule._report_if_due(at("2024-12-02 16:21"))
+    assert asked == [date(2024, 11, 29), date(2024, 12, 2)]
