@@ -137,6 +137,14 @@ class RiskConfig:
     stop_loss_pct: float = _key(
         0.0, "protective stop this fraction below each entry's price, held at the broker; 0 = off", _non_negative
     )
+    take_profit_pct: float = _key(
+        0.0, "exit a long whose close is this fraction above its average price (checked by the bot); 0 = off",
+        _non_negative,
+    )
+    trailing_stop_pct: float = _key(
+        0.0, "exit a long whose close falls this fraction below its highest close since entry (checked by "
+        "the bot); 0 = off", _non_negative,
+    )
     pdt_guard: bool = _key(
         True, "under $25,000 equity, block entries that could make a 4th day trade in 5 business days"
     )

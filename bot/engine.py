@@ -11,7 +11,9 @@ Before the strategy runs, the gate judges the account as a whole (daily loss, dr
 newly breached trips the kill switch (durable, in the journal) and the engine flattens every
 position with ``broker.close_all`` so the halted account carries no risk. With ``stop_loss_pct``
 and/or ``stop_loss_atr`` every entry carries a protective stop (``price x (1 - pct)``, ``price - k x
-ATR``; the nearer of the two) held at the broker.
+ATR``; the nearer of the two) held at the broker. Protective exits checked by the bot itself
+(``bot.exits``: a backup for a missing broker stop, take-profit, trailing stop) override the
+strategy's targets.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Protocol
 
-import numpy as np
 import structlog
 
 from bot.broker.base import Broker, Order, OrderRequest, OrderStatus, Side
+from bot.exits import ProtectiveExits
+from bot.indicators import average_true_range
 from bot.journal import Journal
 from bot.market import MarketView
 from bot.planner import order_quantity, target_quantity
@@ -73,6 +76,7 @@ class Engine:
         stop_loss_pct: float = 0.0,
         stop_loss_atr: float = 0.0,
         atr_window: int = 14,
+        exits: ProtectiveExits | None = None,
     ) -> None:
         self.run_id = run_id
         self.strategy = strategy
@@ -85,6 +89,7 @@ class Engine:
         self.stop_loss_pct = stop_loss_pct
         self.stop_loss_atr = stop_loss_atr
         self.atr_window = atr_window
+        self.exits = exits
         self.equity = EquityTracker()
 
     def decide(self, decision_time: datetime, view: MarketView) -> list[Order]:
@@ -97,8 +102,9 @@ class Engine:
         account = self.broker.account()
         self.equity.observe(decision_time, account.equity)
         positions = self.broker.positions()
+        open_orders = self.broker.open_orders()
         pending: dict[str, int] = defaultdict(int)
-        for order in self.broker.open_orders():
+        for order in open_orders:
             if not order.protective:  # a resting stop is protection, not a pending trade
                 side = 1 if order.request.side is Side.BUY else -1
                 pending[order.symbol] += side * (order.request.qty - order.filled_qty)
@@ -110,6 +116,8 @@ class Engine:
         if verdict.action is Action.HALT and not was_halted:
             return self._halt_and_flatten(decision_time, verdict)
         targets = self.strategy.targets(view, forecasts)
+        if self.exits is not None:
+            targets = self._apply_exits(decision_time, view, positions, open_orders, targets)
         if not targets:
             return []
         planned = []
@@ -147,6 +155,23 @@ class Engine:
             if order is not None:
                 sent.append(order)
         return sent
+
+    def _apply_exits(self, decision_time: datetime, view: MarketView, positions: dict, open_orders: list[Order],
+                     targets: dict[str, float]) -> dict[str, float]:  # fmt: skip
+        """Protective exits (``bot.exits``) override the strategy: flat now, and no re-entry today."""
+        targets = dict(targets)
+        for found in self.exits.check(decision_time, view, positions, open_orders):
+            targets[found.symbol] = 0.0
+            self.journal.add_decision(
+                self.run_id, decision_time, strategy=self.strategy.name, symbol=found.symbol, target_weight=0.0,
+                current_qty=positions[found.symbol].qty, requested_qty=0, approved_qty=0, verdict="exit",
+                rule=found.rule, reason=found.reason, client_order_id=None,
+            )  # fmt: skip
+            log.info("protective_exit", symbol=found.symbol, rule=found.rule, reason=found.reason)
+        for symbol, weight in targets.items():
+            if weight > 0 and self.exits.blocked(symbol, decision_time):
+                targets[symbol] = 0.0  # exited earlier today: stay out until tomorrow
+        return targets
 
     def stop_price(self, symbol: str, price: float, view: MarketView) -> float | None:
         """Where an entry's protective stop goes: ``stop_loss_pct`` below the price and/or
@@ -214,13 +239,3 @@ class Engine:
             self.journal.record_order(self.run_id, order)
         return orders
 
-
-def average_true_range(view: MarketView, symbol: str, window: int) -> float | None:
-    """The mean true range of ``symbol``'s last ``window`` bars (None until there are window + 1)."""
-    if view.count(symbol) < window + 1:
-        return None
-    high = view.column(symbol, "high")[-window:]
-    low = view.column(symbol, "low")[-window:]
-    previous = view.column(symbol, "close")[-window - 1 : -1]
-    true_range = np.maximum(high - low, np.maximum(abs(high - previous), abs(low - previous)))
-    return float(true_range.mean())

@@ -29,6 +29,7 @@ from bot.config import Config
 from bot.data.base import BarFeed
 from bot.data.sources import default_span, default_symbols
 from bot.engine import Engine
+from bot.exits import protective_exits
 from bot.errors import DataError
 from bot.journal import Journal, iso
 from bot.market import MarketView
@@ -164,6 +165,7 @@ def run_simulation(
         rebalance_band=config.strategy.rebalance_band,
         cash_buffer=config.strategy.cash_buffer,
         stop_loss_pct=config.risk.stop_loss_pct,
+        exits=protective_exits(config.risk),
         stop_loss_atr=config.risk.stop_loss_atr,
         atr_window=config.risk.atr_window,
     )

@@ -29,6 +29,7 @@ from bot.daemon.sessions import Sessions, broker_sessions, exchange_sessions
 from bot.daemon.trader import Alert, TradingLoop
 from bot.daemon.venue import BrokerVenue, SimVenue
 from bot.engine import Engine
+from bot.exits import protective_exits
 from bot.errors import ConfigError
 from bot.journal import Journal
 from bot.timeframes import Timeframe, parse_timeframe
@@ -126,7 +127,7 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
     engine = Engine(run_id=run_id, strategy=strategy, gate=gate, broker=broker,
                     journal=journal, rebalance_band=config.strategy.rebalance_band,
                     cash_buffer=config.strategy.cash_buffer, forecaster=forecaster,
-                    stop_loss_pct=risk.stop_loss_pct, stop_loss_atr=risk.stop_loss_atr,
+                    stop_loss_pct=risk.stop_loss_pct, stop_loss_atr=risk.stop_loss_atr, exits=protective_exits(risk),
                     atr_window=risk.atr_window)  # fmt: skip
     if resumed:
         journal.reopen_run(run_id)

@@ -103,7 +103,8 @@ def test_the_market_view_counts_how_far_a_symbol_fell_behind():
 def test_an_atr_stop_and_the_nearer_of_two_stops():
     import pandas as pd
 
-    from bot.engine import Engine, average_true_range
+    from bot.engine import Engine
+    from bot.indicators import average_true_range
     from bot.market import MarketView
 
     index = pd.date_range("2024-01-02", periods=4, freq="D", tz="UTC", name="ts")
