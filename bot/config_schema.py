@@ -180,6 +180,12 @@ class AlpacaConfig:
     trading_url: str = _key("https://paper-api.alpaca.markets", "trading API (paper only)", _url)
     data_url: str = _key("https://data.alpaca.markets", "market data and news API", _url)
     stream_url: str = _key("wss://stream.data.alpaca.markets", "market data websocket")
+    stream_bars: bool = _key(
+        False, "live 1Min bars from the market data websocket; REST polling while it is silent or disconnected"
+    )
+    trade_updates: bool = _key(
+        False, "paper: journal fills from the trade-updates websocket as they come; order polling stays the backstop"
+    )
     timeout_seconds: float = _key(10.0, "seconds before an Alpaca request is abandoned", _positive)
     max_retries: int = _key(4, "retries of a failed Alpaca request (429, 5xx, timeouts)", _non_negative)
     backoff_seconds: float = _key(0.5, "first retry wait; doubles per retry, with jitter", _positive)

@@ -96,19 +96,19 @@ def _settle_row(journal: Journal, broker: Broker, run_id: str, row, now: datetim
         report.closed_unknown.append(cid)
         log.warning("reconcile_order_unknown_to_broker", client_order_id=cid)
         return
-    _keep_journal_facts(order, row)
-    _record(journal, run_id, order, now, report)
+    keep_journal_facts(order, row)
+    record_order_and_fill(journal, run_id, order, now, report)
     if str(order.status) != status:
         report.updated.append(cid)
 
 
-def _keep_journal_facts(order: Order, row) -> None:
+def keep_journal_facts(order: Order, row) -> None:
     """What the broker does not report (protective flag, our reason, e.g. "adopted") stays."""
     order.protective = order.protective or bool(row["protective"])
     order.reason = order.reason or row["reason"] or ""
 
 
-def _record(journal: Journal, run_id: str, order: Order, now: datetime, report: Report) -> None:
+def record_order_and_fill(journal: Journal, run_id: str, order: Order, now: datetime, report: Report) -> None:
     """Journal the order and any fill quantity the journal has not seen yet."""
     journal.record_order(run_id, order)
     new_qty = order.filled_qty - journal.filled_qty(run_id, order.client_order_id)
@@ -127,8 +127,8 @@ def _settle_again(journal: Journal, broker: Broker, run_id: str, now: datetime, 
         if order is None:
             continue
         before = report.fills
-        _keep_journal_facts(order, row)
-        _record(journal, run_id, order, now, report)
+        keep_journal_facts(order, row)
+        record_order_and_fill(journal, run_id, order, now, report)
         if report.fills != before:
             moving.add(order.symbol)
     return moving
@@ -165,7 +165,7 @@ def _adopt_positions(journal: Journal, held: dict[str, Position], run_id: str, n
                                Side.BUY if diff > 0 else Side.SELL, abs(diff))  # fmt: skip
         order = Order(request, now, OrderStatus.FILLED, filled_qty=abs(diff), filled_avg_price=price,
                       reason=ADOPTED)  # fmt: skip
-        _record(journal, run_id, order, now, report)
+        record_order_and_fill(journal, run_id, order, now, report)
         report.adopted_positions.append(symbol)
         log.warning("reconcile_adopted_position", symbol=symbol, broker_qty=position.qty if position else 0,
                     journal_qty=journaled.get(symbol, 0), avg_price=price,

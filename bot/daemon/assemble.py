@@ -87,7 +87,13 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
             raise ConfigError("data.symbols: the live daemon needs the symbols to trade: set [data] symbols "
                               "in the config or pass --symbols")  # fmt: skip
         feed = AlpacaFeed.from_config(config, journal=journal, secrets=secrets)
-        live = LiveBars(feed, symbols, timeframe, keep)
+        stream = None
+        if config.alpaca.stream_bars:
+            from bot.data.alpaca_stream import BarStream
+
+            stream = BarStream.from_config(config.alpaca, secrets, symbols, timeframe,
+                                           extended_hours=config.data.extended_hours)  # fmt: skip
+        live = LiveBars(feed, symbols, timeframe, keep, stream=stream)
         first_bar = datetime.now(UTC)
         source = "alpaca"
         frames = None
@@ -105,12 +111,19 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
         venue: Any = SimVenue(broker, journal, run_id)
         if live is not None:
             sessions = exchange_sessions()
+        if config.alpaca.trade_updates:
+            log.info("trade_updates_unused", note="the dry run's fills are simulated: no trade-updates stream")
     else:
         from bot.broker.alpaca import AlpacaBroker
 
         broker = AlpacaBroker(config.alpaca, secrets)
         broker.account()  # bad keys or an unreachable server stop here, with one clear line
-        venue = BrokerVenue(broker, journal, run_id)
+        updates = None
+        if config.alpaca.trade_updates:
+            from bot.broker.trade_updates import TradeUpdates
+
+            updates = TradeUpdates.from_config(config.alpaca, secrets)
+        venue = BrokerVenue(broker, journal, run_id, updates=updates)
         sessions = broker_sessions(broker)
 
     forecaster, model, book = _forecaster(config, feed, symbols, timeframe, first_bar, frames)
@@ -147,7 +160,18 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
     _model_gate_halt(config, parts, switch, alert)
     # the news thread writes headlines through its own connection (SQLite serialises the writers)
     parts.news = _news(config, Journal(journal.path, batch_size=config.journal.batch_size), symbols, secrets)
+    _start_streams(parts, venue)
     return parts
+
+
+def _start_streams(parts: Parts, venue: Any) -> None:
+    """Started last, when nothing can fail any more (a thread is never left behind by a config
+    error); the runner stops them through ``parts.closers``."""
+    streams = [parts.live.stream if parts.live is not None else None, getattr(venue, "updates", None)]
+    for stream in streams:
+        if stream is not None:
+            stream.start()
+            parts.closers.append(stream)
 
 
 def _run_identity(journal: Journal, mode: str, source: str, symbols: list[str], timeframe: Timeframe,

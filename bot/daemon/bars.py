@@ -8,7 +8,10 @@ so the engine's no-look-ahead invariant holds in the daemon as in a simulation.
   time. The pace follows the bars, not the calendar: each step lasts one bar period divided by
   ``speed`` and the market's closed hours are skipped (a night would otherwise stall a demo).
 - ``LiveBars``: Alpaca's latest bars, polled after each bar close; a gap since the last bar seen
-  (a missed poll, a restart) is backfilled from history.
+  (a missed poll, a restart) is backfilled from history. With ``alpaca.stream_bars`` (1Min bars)
+  the same job takes the bars the websocket delivered (``bot.data.alpaca_stream``) while the
+  stream is healthy, and polls REST while it is silent or disconnected; both roads go through
+  the same closed-bar filter and the same last-bar-per-symbol de-duplication.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +30,9 @@ from bot.data.base import BAR_COLUMNS, BarFeed
 from bot.errors import DataError
 from bot.market import Bar, MarketView
 from bot.timeframes import Timeframe
+
+if TYPE_CHECKING:
+    from bot.data.alpaca_stream import BarStream
 
 log = structlog.get_logger(__name__)
 
@@ -136,13 +143,18 @@ class ReplayBars:
 
 
 class LiveBars:
-    """New closed bars from a live feed (``AlpacaFeed``): ``latest`` per poll, ``history`` to fill gaps."""
+    """New closed bars from a live feed (``AlpacaFeed``): ``latest`` per poll, ``history`` to fill gaps;
+    from ``stream`` instead while it is healthy (see the module docstring)."""
 
-    def __init__(self, feed: BarFeed, symbols: Sequence[str], timeframe: Timeframe, keep: int) -> None:
+    def __init__(self, feed: BarFeed, symbols: Sequence[str], timeframe: Timeframe, keep: int, *,
+                 stream: BarStream | None = None) -> None:  # fmt: skip
         self.feed = feed
         self.symbols = list(symbols)
         self.timeframe = timeframe
         self.keep = keep
+        self.stream = stream
+        #: where the last poll took its bars: "rest" or "stream" (switches are logged)
+        self.source = "rest"
         self._last: dict[str, pd.Timestamp] = {}
 
     def warm_up(self, now: datetime) -> list[Step]:
@@ -161,6 +173,10 @@ class LiveBars:
 
     def poll(self, now: datetime) -> list[Step]:
         """Bars closed since the last poll (none when nothing new); a symbol with a gap is backfilled."""
+        if self.stream is not None:
+            streamed = self.stream.take(now)  # drained on every poll: REST polls must not let it pile up
+            if self._use_stream():
+                return self._from_stream(streamed, now)
         latest = self.feed.latest(self.symbols, self.timeframe)
         frames = {}
         step = pd.Timedelta(seconds=period_seconds(self.timeframe))
@@ -170,6 +186,38 @@ class LiveBars:
             if frame.empty or (last is not None and frame.index[-1] <= last):
                 continue
             if last is not None and frame.index[-1] - last > step:
+                frame = self._backfill(symbol, last, now, frame)
+            frames[symbol] = frame
+        return self._remember(frames)
+
+    def _use_stream(self) -> bool:
+        stream = self.stream
+        assert stream is not None
+        healthy = stream.healthy()
+        source = "stream" if healthy else "rest"
+        if source != self.source:
+            if healthy:
+                log.info("bars_stream_recovered", note="bars from the websocket")
+            else:
+                silent = stream.silent_seconds()
+                reason = "disconnected" if not stream.connected else "no bar yet" if silent is None else "silent"
+                log.warning("bars_stream_stale", reason=reason,
+                            silent_seconds=None if silent is None else round(silent, 1),
+                            note="polling REST until the stream speaks again")  # fmt: skip
+            self.source = source
+        return healthy
+
+    def _from_stream(self, streamed: dict[str, pd.DataFrame], now: datetime) -> list[Step]:
+        step = pd.Timedelta(seconds=period_seconds(self.timeframe))
+        frames = {}
+        for symbol, frame in streamed.items():
+            last = self._last.get(symbol)
+            if last is not None:
+                frame = frame[frame.index > last]
+            if frame.empty:
+                continue
+            if last is not None and frame.index[0] - last > step:
+                # minutes the stream missed (e.g. while reconnecting, before REST noticed)
                 frame = self._backfill(symbol, last, now, frame)
             frames[symbol] = frame
         return self._remember(frames)

@@ -106,6 +106,7 @@ def _shutdown(config: Config, schedule: DaemonSchedule, parts: Parts, journal: J
               "the journal holds every order", file=sys.stderr)  # fmt: skip
         sys.stderr.flush()
         os._exit(1)
+    _close_streams(parts)
     status = "completed" if finished else "stopped"
     journal.flush()
     summary = {"steps": parts.loop.steps, "bars": parts.loop.bars}
@@ -119,6 +120,16 @@ def _shutdown(config: Config, schedule: DaemonSchedule, parts: Parts, journal: J
     print(f"{what}: run {parts.run_id}, {parts.loop.steps} steps, {parts.loop.bars} bars "
           f"(shutdown {seconds:.1f} s)")  # fmt: skip
     return 0
+
+
+def _close_streams(parts: Parts) -> None:
+    """The websocket threads (``alpaca.stream_bars`` / ``trade_updates``): closed, not just
+    abandoned to the exit; each stop is bounded (2 s) and a failure only logged."""
+    for closer in parts.closers:
+        try:
+            closer.stop()
+        except Exception as exc:  # noqa: BLE001 - a stream that will not close must not stop the shutdown
+            log.warning("stream_close_failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def _announce(parts: Parts, path: object, speed: float) -> None:

@@ -2,8 +2,9 @@
 
 - ``SimVenue`` (dry run): the SimBroker fills on the new bars exactly as in a simulation; its
   account lives in memory, so a restart rebuilds it from the journal (fills, open orders).
-- ``BrokerVenue`` (paper): Alpaca fills the orders; each step polls the open orders' status and
-  journals new fills, and ``reconcile`` runs at start-up and every few minutes.
+- ``BrokerVenue`` (paper): Alpaca fills the orders; each step journals the fills the trade-updates
+  stream queued (when enabled), polls the open orders' status and journals new fills, and
+  ``reconcile`` runs at start-up and every few minutes.
 
 Both journal every order they create outside the engine (halts, flattening).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -22,6 +23,9 @@ from bot.broker.sim import SimBroker
 from bot.broker.sim_journal import fill_and_journal
 from bot.journal import Journal
 from bot.market import Bar
+
+if TYPE_CHECKING:
+    from bot.broker.trade_updates import TradeUpdates
 
 log = structlog.get_logger(__name__)
 
@@ -66,12 +70,17 @@ class SimVenue:
 
 
 class BrokerVenue:
-    def __init__(self, broker: Broker, journal: Journal, run_id: str) -> None:
+    def __init__(self, broker: Broker, journal: Journal, run_id: str, *, updates: TradeUpdates | None = None) -> None:
         self.broker = broker
         self.journal = journal
         self.run_id = run_id
+        #: the trade-updates stream (``alpaca.trade_updates``): its fills are journaled here, on
+        #: the trading thread, before polling (which then finds them already journaled)
+        self.updates = updates
 
     def on_bars(self, start: datetime, bars: Mapping[str, Bar]) -> None:
+        if self.updates is not None:
+            self.updates.apply(self.journal, self.run_id)
         settle_open_orders(self.journal, self.broker, self.run_id, now=datetime.now(UTC))
 
     def reconcile(self) -> None:
