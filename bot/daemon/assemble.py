@@ -24,7 +24,8 @@ import structlog
 from bot.commands.common import new_run_id
 from bot.config import Config, Secrets
 from bot.daemon.bars import BarWindow, LiveBars, ReplayBars, frames_to_steps
-from bot.daemon.sentiment import BookForecaster, SentimentBook
+from bot.daemon.model import ModelSlot, sentiment_book
+from bot.daemon.sentiment import SentimentBook
 from bot.daemon.sessions import Sessions, broker_sessions, exchange_sessions
 from bot.daemon.trader import Alert, TradingLoop
 from bot.daemon.venue import BrokerVenue, SimVenue
@@ -36,7 +37,6 @@ from bot.timeframes import Timeframe, parse_timeframe
 from risk.gate import RiskGate
 from risk.order_rate import OrderRate
 from risk.killswitch import KillSwitch
-from strategies import NEEDS_MODEL, make_strategy
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +56,7 @@ class Parts:
     news: Any = None  # NewsIngestor when live feeds are configured
     book: SentimentBook | None = None
     model: dict | None = None
+    slot: ModelSlot | None = None
     closers: list[Any] = field(default_factory=list)
 
 
@@ -126,11 +127,10 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
         venue = BrokerVenue(broker, journal, run_id, updates=updates)
         sessions = broker_sessions(broker)
 
-    forecaster, model, book = _forecaster(config, feed, symbols, timeframe, first_bar, frames)
-    from bot.forecast.walkforward import PERIODS_PER_YEAR
-
-    strategy = make_strategy(config, symbols, periods_per_year=PERIODS_PER_YEAR.get(timeframe.name, 252),
-                             model_usable=model is None or model.get("model_status") == "active")  # fmt: skip
+    book = sentiment_book(config, feed, symbols, timeframe, frames, journal)
+    slot = ModelSlot(config, feed, symbols, timeframe, first_bar, book)
+    forecaster = slot.load()
+    strategy = slot.strategy()
     risk = config.risk
     if risk.max_stale_bars == 0:  # the daemon always guards against symbols that stopped printing
         risk = dataclasses.replace(risk, max_stale_bars=config.daemon.stale_after_bars)
@@ -155,7 +155,7 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
                        window=window, timeframe=timeframe, switch=switch, decide_each_step=replay is not None,
                        max_broker_failures=config.risk.max_broker_failures, alert=alert)  # fmt: skip
     parts = Parts(mode, run_id, resumed, source, symbols, timeframe, loop, replay, live, sessions,
-                  book=book, model=model)  # fmt: skip
+                  book=book, model=slot.model, slot=slot)  # fmt: skip
     _warm_up(parts, journal, venue)
     _model_gate_halt(config, parts, switch, alert)
     # the news thread writes headlines through its own connection (SQLite serialises the writers)
@@ -217,26 +217,6 @@ def _warm_up(parts: Parts, journal: Journal, venue: Any) -> None:
     if isinstance(venue, SimVenue) and parts.resumed:
         venue.restore({s: loop.window.last_close(s) or 0.0 for s in parts.symbols})
     journal.flush()
-
-
-def _forecaster(config: Config, feed: Any, symbols: list[str], timeframe: Timeframe, first_bar: datetime,
-                frames: Any) -> tuple[Any, dict | None, SentimentBook | None]:  # fmt: skip
-    if config.strategy.name not in NEEDS_MODEL:
-        return None, None, None
-    from bot.forecast.forecaster import LiveForecaster
-    from bot.forecast.inputs import needs_sentiment, replay_headlines
-    from bot.forecast.provision import obtain_model
-
-    choice = obtain_model(config, feed, symbols, timeframe, first_bar)
-    if choice.model is None:
-        log.warning("model_not_usable", model_id=choice.model_id, status=choice.status, reason=choice.reason)
-        return None, choice.as_dict(), None
-    book = None
-    if needs_sentiment(config):
-        headlines = replay_headlines(config, feed, symbols, frames, timeframe) if frames else []
-        book = SentimentBook(config.sentiment, timeframe, headlines)
-    inner = LiveForecaster(choice.model, book.rows if book else None)
-    return BookForecaster(inner, book), choice.as_dict(), book
 
 
 def _model_gate_halt(config: Config, parts: Parts, switch: KillSwitch, alert: Alert) -> None:

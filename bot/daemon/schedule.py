@@ -8,7 +8,7 @@
 | ``heartbeat`` | every ``heartbeat_seconds`` | trading (a beat proves the loop is not stuck) |
 | ``stale_watch`` | every bar period (live) | trading |
 | ``daily_report`` | live: every 10 min 13:00-21:59, runs once ``report_delay_minutes`` after the session's close; replay: at each replayed day's end | trading (queues the report for the mail worker's thread) |
-| ``retrain`` | ``retrain_cron`` | report |
+| ``retrain`` | ``retrain_cron``: ``python -m bot train`` in a child process, then the model is reloaded on the trading thread | report |
 | ``kill_watch`` | every ``kill_poll_seconds`` (own read-only journal connection) | watch |
 
 Every job coalesces (a backlog runs once), never overlaps itself (``max_instances=1``), has a
@@ -203,7 +203,7 @@ class DaemonSchedule:
 
     def _retrain(self) -> None:
         """Train in a child process (TensorFlow stays out of the daemon); the gate decides whether
-        the new model becomes active, and the daemon uses it from its next start."""
+        the new model becomes active, and the trading thread then reloads the registry's choice."""
         import subprocess
         import sys
 
@@ -212,8 +212,14 @@ class DaemonSchedule:
             cmd += ["--config", self.config_path]
         log.info("retrain_started", command=" ".join(cmd))
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=6 * 3600)
-        log.info("retrain_finished", exit_code=done.returncode, output=done.stdout[-500:],
-                 note="an activated model is used from the daemon's next start")  # fmt: skip
+        log.info("retrain_finished", exit_code=done.returncode, output=done.stdout[-500:])
+        if done.returncode == 0 and self.parts.slot is not None:  # the gate decided: use its choice now
+            self.scheduler.add_job(guarded("reload_model", self._exclusive(self.reload_model)), id="reload_model",
+                                   replace_existing=True)  # fmt: skip
+
+    def reload_model(self) -> None:
+        self.parts.slot.reload(self.parts.loop.engine)
+        self.parts.model = self.parts.slot.model
 
     def _reader(self) -> Journal:
         """The watch and report threads each read through their own connection (WAL: never blocked)."""
