@@ -53,6 +53,7 @@ def run_daemon(config: Config, *, dry_run: bool, replay_source: str | None, spee
 
         bind_run(parts.mode, parts.run_id)  # a resumed run logs under its own id
         _announce(parts, path, speed)
+        _advise_limits(config, parts)
 
         holder["run_id"] = parts.run_id
 
@@ -144,6 +145,17 @@ def _announce(parts: Parts, path: object, speed: float) -> None:
         print(f"*** TRADING HALTED *** since {state.at} by {state.by}: {state.reason}. The daemon runs but "
               "sends nothing until `python -m bot resume`.")  # fmt: skip
     sys.stdout.flush()
+
+
+def _advise_limits(config: Config, parts: Parts) -> None:
+    """Loss limits default to off (so a simulation is exactly the strategy's); a daemon trading
+    live bars without any says so loudly, once, at start-up."""
+    r = config.risk
+    if parts.replay is None and not any((r.daily_loss_pct, r.max_drawdown_pct, r.stop_loss_pct, r.stop_loss_atr)):
+        text = ("no loss limit is configured (risk.daily_loss_pct, risk.max_drawdown_pct, risk.stop_loss_pct, "
+                "risk.stop_loss_atr are all 0): set at least one before trading unattended")  # fmt: skip
+        print(f"WARNING: {text}")
+        log.warning("no_loss_limit", note=text)
 
 
 def _daily_report(config: Config, path: object, run_id: str, day: date) -> None:

@@ -87,6 +87,7 @@ def test_kill_from_a_second_process_flattens_the_account_while_the_daemon_runs(v
         adopted = log_events(tmp_path, "reconciled")[0]
         assert adopted["adopted_positions"] == ["AAA"] and adopted["adopted_orders"] == ["placed-by-hand"]
         wait_for(lambda: query(journal, "SELECT 1 FROM control WHERE key = 'heartbeat'"), 10, "a heartbeat")
+        assert "WARNING: no loss limit is configured" in daemon.output()  # every limit is off in this config
 
         started = time.monotonic()
         killed = run_cli("kill", "--config", str(config), "--reason", "test kill", env=KEY_ENV, timeout=30)
