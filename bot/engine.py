@@ -27,7 +27,7 @@ import structlog
 
 from bot.broker.base import Broker, Order, OrderRequest, OrderStatus, Side
 from bot.exits import ProtectiveExits
-from bot.indicators import average_true_range
+from bot.indicators import stop_level
 from bot.journal import Journal
 from bot.market import MarketView
 from bot.planner import order_quantity, target_quantity
@@ -174,17 +174,10 @@ class Engine:
         return targets
 
     def stop_price(self, symbol: str, price: float, view: MarketView) -> float | None:
-        """Where an entry's protective stop goes: ``stop_loss_pct`` below the price and/or
-        ``stop_loss_atr`` average true ranges below it; with both, the nearer (the smaller loss)."""
-        stops = []
-        if self.stop_loss_pct > 0:
-            stops.append(price * (1 - self.stop_loss_pct))
-        if self.stop_loss_atr > 0:
-            atr = average_true_range(view, symbol, self.atr_window)
-            if atr is not None:
-                stops.append(price - self.stop_loss_atr * atr)
-        stops = [s for s in stops if s > 0]
-        return round(max(stops), 2) if stops else None
+        """Where an entry's protective stop goes (``bot.indicators.stop_level``), in cents."""
+        level = stop_level(price, view, symbol, pct=self.stop_loss_pct, atr_multiple=self.stop_loss_atr,
+                           atr_window=self.atr_window)  # fmt: skip
+        return round(level, 2) if level is not None else None
 
     def _gate_and_send(
         self, intent: OrderIntent, weight: float, current: int, context: RiskContext, stop_price: float | None = None

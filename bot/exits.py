@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.broker.base import Order, Position, Side
-from bot.indicators import average_true_range
+from bot.indicators import stop_level
 from bot.market import MarketView
 from bot.timeframes import NEW_YORK
 
@@ -90,14 +90,8 @@ class ProtectiveExits:
         return None
 
     def _stop_level(self, symbol: str, avg_price: float, view: MarketView) -> float | None:
-        levels = []
-        if self.stop_loss_pct > 0:
-            levels.append(avg_price * (1 - self.stop_loss_pct))
-        if self.stop_loss_atr > 0:
-            atr = average_true_range(view, symbol, self.atr_window)
-            if atr is not None:
-                levels.append(avg_price - self.stop_loss_atr * atr)
-        return max(levels) if levels else None
+        return stop_level(avg_price, view, symbol, pct=self.stop_loss_pct, atr_multiple=self.stop_loss_atr,
+                          atr_window=self.atr_window)  # fmt: skip
 
 
 def protective_exits(risk: Any) -> ProtectiveExits | None:

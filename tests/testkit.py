@@ -54,3 +54,28 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
         text=True,
         timeout=timeout,
     )
+
+
+HEAVY_MODULES = ("tensorflow", "keras", "pandas", "matplotlib")
+KEY_VARS = ("ALPACA_API_KEY", "ALPACA_SECRET_KEY", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
+
+
+def heavy_imports(*argv: str, env: dict | None = None, heavy: tuple[str, ...] = HEAVY_MODULES) -> tuple[list[str], str]:
+    """Run ``python -m bot ARGV`` in a fresh interpreter (Alpaca keys removed unless ``env`` sets
+    them) and return the ``heavy`` modules it imported, with its stdout (to check light commands)."""
+    code = (
+        "import os, sys, runpy\n"
+        f"for k in {KEY_VARS!r}:\n"
+        "    os.environ.pop(k, None)\n"
+        f"os.environ.update({dict(env or {})!r})\n"
+        f"sys.argv = ['bot', *{list(argv)!r}]\n"
+        "try:\n    runpy.run_module('bot', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        f"print('HEAVY=' + ','.join(sorted(m for m in {heavy!r} if m in sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    marker = [line for line in result.stdout.splitlines() if line.startswith("HEAVY=")]
+    assert marker, result.stdout + result.stderr
+    found = marker[-1].removeprefix("HEAVY=")
+    return (found.split(",") if found else []), result.stdout
+

@@ -1,12 +1,10 @@
 """The real CLI as a subprocess: --help, status, light imports, and bad input end to end."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from testkit import REPO, require_shared_data, run_cli, write_config
+from testkit import heavy_imports, require_shared_data, run_cli, write_config
 
 
 def test_help_lists_the_working_commands():
@@ -20,19 +18,8 @@ def test_help_lists_the_working_commands():
 def test_light_commands_never_import_heavy_libraries(argv, tmp_path):
     config = write_config(tmp_path)
     args = [*argv, "--config", str(config)] if argv[0] == "status" else argv
-    code = (
-        "import os, sys, runpy\n"
-        # with Alpaca keys set, status reads the broker through alpaca-py (which imports pandas)
-        "for k in ('ALPACA_API_KEY', 'ALPACA_SECRET_KEY', 'APCA_API_KEY_ID', 'APCA_API_SECRET_KEY'):\n"
-        "    os.environ.pop(k, None)\n"
-        f"sys.argv = ['bot', *{args!r}]\n"
-        "try:\n    runpy.run_module('bot', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "heavy = sorted(m for m in ('tensorflow', 'keras', 'pandas', 'matplotlib') if m in sys.modules)\n"
-        "print('HEAVY=' + ','.join(heavy))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert "HEAVY=\n" in result.stdout or result.stdout.rstrip().endswith("HEAVY="), result.stdout + result.stderr
+    heavy, output = heavy_imports(*args)
+    assert heavy == [], output
 
 
 def test_status_before_any_run(tmp_path):

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 
@@ -16,7 +14,7 @@ from bot.heartbeat import beat
 from bot.journal import Journal, open_journal
 from fakes.alpaca_trading import TradingFakeServer
 from risk.killswitch import KillSwitch
-from testkit import REPO, run_cli, write_config
+from testkit import heavy_imports, run_cli, write_config
 
 KEY_VARS = ("ALPACA_API_KEY", "ALPACA_SECRET_KEY", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
 
@@ -35,12 +33,9 @@ def _state(path):
 def test_kill_dry_run_writes_the_dry_run_journal_only_and_never_reaches_alpaca(tmp_path):
     server = TradingFakeServer().start()
     try:
-        server.set_price("AAPL", 100.0)
-        server.add_position("AAPL", 10, 95.0)
-        server.add_order(client_order_id="resting-1", symbol="AAPL", qty="5", side="buy", type="limit",
-                         limit_price="50")  # fmt: skip
+        server.add_outside_book()
         config = write_config(tmp_path, f'[alpaca]\ntrading_url = "{server.url}"\n')
-        env = {"ALPACA_API_KEY": server.key_id, "ALPACA_SECRET_KEY": server.secret_key}
+        env = server.key_env
         result = run_cli("kill", "--dry-run", "--reason", "demo over", "--config", str(config), env=env)
         assert result.returncode == 0, result.stderr
         assert "HALTED" in result.stdout and str(tmp_path / "dry_run.sqlite") in result.stdout
@@ -102,13 +97,5 @@ def test_kill_says_whether_a_daemon_is_listening_and_is_fast(tmp_path, capsys):
 @pytest.mark.parametrize("argv", [["kill", "--dry-run", "--keep-positions", "--reason", "x"], ["resume", "--dry-run"]])
 def test_dry_run_kill_and_resume_are_light(argv, tmp_path):
     config = write_config(tmp_path)
-    code = (
-        "import sys, runpy\n"
-        f"sys.argv = ['bot', *{[*argv, '--config', str(config)]!r}]\n"
-        "try:\n    runpy.run_module('bot', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "heavy = sorted(m for m in ('tensorflow', 'keras', 'pandas', 'matplotlib') if m in sys.modules)\n"
-        "print('HEAVY=' + ','.join(heavy))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert result.stdout.rstrip().endswith("HEAVY="), result.stdout + result.stderr
+    heavy, output = heavy_imports(*argv, "--config", str(config))
+    assert heavy == [], output

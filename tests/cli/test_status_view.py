@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +21,7 @@ from bot.status_text import format_status
 from bot.status_view import check, collect
 from fakes.alpaca_trading import TradingFakeServer
 from risk.killswitch import KillSwitch
-from testkit import REPO, run_cli, write_config
+from testkit import heavy_imports, run_cli, write_config
 
 KEY_VARS = ("ALPACA_API_KEY", "ALPACA_SECRET_KEY", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
 NO_KEYS = dict.fromkeys(KEY_VARS, "")
@@ -326,32 +324,14 @@ def test_pure_check_line():
 @pytest.mark.parametrize("argv", [["status", "--check"], ["status", "--dry-run", "--json"]])
 def test_status_flags_stay_light(argv, tmp_path):
     _real_now_journal(tmp_path)
-    code = (
-        "import os, sys, runpy\n"
-        f"for k in {KEY_VARS!r}:\n"
-        "    os.environ.pop(k, None)\n"
-        f"sys.argv = ['bot', *{[*argv, '--config', str(_config(tmp_path))]!r}]\n"
-        "try:\n    runpy.run_module('bot', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "heavy = sorted(m for m in ('tensorflow', 'keras', 'pandas', 'matplotlib') if m in sys.modules)\n"
-        "print('HEAVY=' + ','.join(heavy))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert result.stdout.rstrip().endswith("HEAVY="), result.stdout + result.stderr
+    heavy, output = heavy_imports(*argv, "--config", str(_config(tmp_path)))
+    assert heavy == [], output
 
 
 def test_status_reading_the_broker_never_imports_tensorflow(tmp_path):
     _real_now_journal(tmp_path)
     config = _config(tmp_path, '[alpaca]\ntrading_url = "http://127.0.0.1:9"\n')  # nothing listens on 9
-    code = (
-        "import os, sys, runpy\n"
-        "os.environ.update(ALPACA_API_KEY='PKLIGHT0001', ALPACA_SECRET_KEY='light-secret-0001')\n"
-        f"sys.argv = ['bot', 'status', '--json', '--config', {str(config)!r}]\n"
-        "try:\n    runpy.run_module('bot', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "heavy = sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules)\n"
-        "print('HEAVY=' + ','.join(heavy))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert '"broker_error": "' in result.stdout  # the broker path was taken (and failed fast)
-    assert result.stdout.rstrip().endswith("HEAVY="), result.stdout + result.stderr
+    heavy, output = heavy_imports("status", "--json", "--config", str(config), heavy=("tensorflow", "keras", "matplotlib"),
+                                  env={"ALPACA_API_KEY": "PKLIGHT0001", "ALPACA_SECRET_KEY": "light-secret-0001"})  # fmt: skip
+    assert '"broker_error": "' in output  # the broker path was taken (and failed fast)
+    assert heavy == [], output

@@ -189,6 +189,18 @@ class TradingFakeServer(AlpacaFakeServer):
             assert status == 200, payload
             return payload
 
+    def add_outside_book(self) -> None:
+        """AAPL at 100, 10 shares held at 95 and a resting limit buy ``resting-1``: what a user
+        opened by hand, for the kill and reconciliation tests."""
+        self.set_price("AAPL", 100.0)
+        self.add_position("AAPL", 10, 95.0)
+        self.add_order(client_order_id="resting-1", symbol="AAPL", qty="5", side="buy", type="limit", limit_price="50")
+
+    @property
+    def key_env(self) -> dict[str, str]:
+        """The environment that gives the bot this server's keys."""
+        return {"ALPACA_API_KEY": self.key_id, "ALPACA_SECRET_KEY": self.secret_key}
+
     def orders_with_client_id(self, client_order_id: str) -> list[dict[str, Any]]:
         return [o for o in self.orders if o["client_order_id"] == client_order_id]
 

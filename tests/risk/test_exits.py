@@ -17,31 +17,7 @@ from bot.journal import Journal
 from bot.market import MarketView
 from risk.gate import RiskGate
 from strategies.buy_and_hold import BuyAndHold
-from test_scenarios import _simulate, write_config
-from bot.config import load_config
-
-
-def market(tmp_path, bars, risk: str):
-    data = tmp_path / "csv"
-    data.mkdir(exist_ok=True)
-    rows = "".join(f"{d},{o},{h},{low},{c},1000\n" for d, o, h, low, c in bars)
-    (data / "X.csv").write_text("date,open,high,low,close,volume\n" + rows)
-    return load_config(write_config(tmp_path, f"""
-[data]
-source = "csv:{data}"
-symbols = ["X"]
-[broker]
-initial_cash = 10000.0
-slippage_bps = 0.0
-[strategy]
-name = "buy_and_hold"
-allocation = 0.5
-[news]
-replay = "none"
-[risk]
-max_position_pct = 1.0
-{risk}
-"""))
+from test_scenarios import _config, _simulate
 
 
 def exit_rows(config) -> list[tuple]:
@@ -55,7 +31,7 @@ def test_take_profit_exits_at_the_next_open_and_re_enters_the_next_day(tmp_path)
     bars = [("2024-01-02", 100, 100, 100, 100), ("2024-01-03", 100, 101, 99, 100),
             ("2024-01-04", 105, 112, 104, 111), ("2024-01-05", 111, 111, 109, 110),
             ("2024-01-08", 110, 110, 110, 110)]  # fmt: skip
-    config = market(tmp_path, bars, "take_profit_pct = 0.10")
+    config = _config(tmp_path, "take_profit_pct = 0.10", bars)
     result = _simulate(config)
     assert [(f.side, f.qty, f.price, f.ts.date().isoformat()) for f in result.fills] == [
         (Side.BUY, 50, 100.0, "2024-01-03"), (Side.SELL, 50, 111.0, "2024-01-05"),
@@ -68,7 +44,7 @@ def test_a_trailing_stop_exits_below_the_peak_and_blocks_re_entry_that_day(tmp_p
     bars = [("2024-01-02", 100, 100, 100, 100), ("2024-01-03", 100, 101, 99, 100),
             ("2024-01-04", 110, 121, 109, 120), ("2024-01-05", 119, 119, 106, 107),
             ("2024-01-08", 107, 107, 107, 107)]  # fmt: skip
-    config = market(tmp_path, bars, "trailing_stop_pct = 0.10")
+    config = _config(tmp_path, "trailing_stop_pct = 0.10", bars)
     result = _simulate(config)
     sells = [(f.qty, f.price, f.ts.date().isoformat()) for f in result.fills if f.side is Side.SELL]
     assert sells == [(50, 107.0, "2024-01-08")]

@@ -1,13 +1,11 @@
 """``kill`` and ``resume`` through the real CLI, on a tmp journal, with and without a broker."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
-from testkit import REPO, run_cli, write_config
+from testkit import heavy_imports, run_cli, write_config
 
 NO_KEYS = {"ALPACA_API_KEY": "", "ALPACA_SECRET_KEY": "", "APCA_API_KEY_ID": "", "APCA_API_SECRET_KEY": ""}
 
@@ -39,18 +37,8 @@ def test_kill_then_resume_without_keys(tmp_path):
 @pytest.mark.parametrize("argv", [["kill", "--reason", "x"], ["resume"]])
 def test_kill_and_resume_are_light(argv, tmp_path):
     config = write_config(tmp_path)
-    code = (
-        "import os, sys, runpy\n"
-        "for k in ('ALPACA_API_KEY', 'ALPACA_SECRET_KEY', 'APCA_API_KEY_ID', 'APCA_API_SECRET_KEY'):\n"
-        "    os.environ.pop(k, None)\n"
-        f"sys.argv = ['bot', *{[*argv, '--config', str(config)]!r}]\n"
-        "try:\n    runpy.run_module('bot', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "heavy = sorted(m for m in ('tensorflow', 'keras', 'pandas', 'matplotlib') if m in sys.modules)\n"
-        "print('HEAVY=' + ','.join(heavy))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert result.stdout.rstrip().endswith("HEAVY="), result.stdout + result.stderr
+    heavy, output = heavy_imports(*argv, "--config", str(config))
+    assert heavy == [], output
 
 
 def test_kill_with_keys_cancels_orders_and_closes_positions_at_the_broker(tmp_path):
@@ -82,12 +70,9 @@ def test_kill_with_keys_cancels_orders_and_closes_positions_at_the_broker(tmp_pa
 def test_kill_keep_positions_only_cancels(tmp_path):
     server = TradingFakeServer().start()
     try:
-        server.set_price("AAPL", 100.0)
-        server.add_position("AAPL", 10, 95.0)
-        server.add_order(client_order_id="resting-1", symbol="AAPL", qty="5", side="buy", type="limit",
-                         limit_price="50")  # fmt: skip
+        server.add_outside_book()
         config = write_config(tmp_path, f'[alpaca]\ntrading_url = "{server.url}"\n')
-        env = {"ALPACA_API_KEY": server.key_id, "ALPACA_SECRET_KEY": server.secret_key}
+        env = server.key_env
         result = run_cli("kill", "--keep-positions", "--config", str(config), env=env)
         assert result.returncode == 0, result.stderr
         assert "positions kept" in result.stdout

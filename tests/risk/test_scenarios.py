@@ -19,10 +19,11 @@ BARS = [
 ]
 
 
-def _config(tmp_path, risk: str):
+def _config(tmp_path, risk: str, bars: list[tuple] = BARS):
+    """A one-symbol CSV market of ``bars`` traded by buy and hold with half the cash."""
     data = tmp_path / "csv"
     data.mkdir(exist_ok=True)
-    rows = "".join(f"{d},{o},{h},{low},{c},1000\n" for d, o, h, low, c in BARS)
+    rows = "".join(f"{d},{o},{h},{low},{c},1000\n" for d, o, h, low, c in bars)
     (data / "X.csv").write_text("date,open,high,low,close,volume\n" + rows)
     extra = f"""
 [data]
