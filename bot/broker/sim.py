@@ -41,35 +41,12 @@ from types import MappingProxyType
 
 from bot.broker.base import Account, Broker, Fill, Order, OrderRequest, OrderStatus, OrderType
 from bot.broker.base import Position, Side, malformed_reason
+from bot.broker.sim_trigger import trigger
 
 #: (open, high, low, close, volume)
 Bar = tuple[float, float, float, float, float]
 
 _EPS = 1e-9  # float slack for "need <= have" so exact-cash orders are not refused by rounding
-
-
-def trigger(
-    request: OrderRequest, open_: float, high: float, low: float
-) -> tuple[float, bool] | None:
-    """Where ``request`` fills on a bar: (raw price, filled at the open?), or None if it does not.
-
-    ``open_`` is the first price the order sees: the bar's open, or the entry price for a
-    protective stop born inside the bar. Limit/stop prices must have been validated.
-    """
-    if request.type is OrderType.MARKET:
-        return open_, True
-    buy = request.side is Side.BUY
-    if request.type is OrderType.LIMIT:
-        level = request.limit_price
-        assert level is not None
-        if buy:
-            return (open_, True) if open_ <= level else (level, False) if low <= level else None
-        return (open_, True) if open_ >= level else (level, False) if high >= level else None
-    level = request.stop_price
-    assert level is not None
-    if buy:
-        return (open_, True) if open_ >= level else (level, False) if high >= level else None
-    return (open_, True) if open_ <= level else (level, False) if low <= level else None
 
 
 class SimBroker(Broker):

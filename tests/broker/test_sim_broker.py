@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.broker.base import OrderRequest, OrderStatus, OrderType, Side
-from bot.broker.sim import SimBroker, trigger
+from bot.broker.sim import SimBroker
+from bot.broker.sim_trigger import trigger
 
 T0 = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
 
