@@ -12,14 +12,13 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from bot.heartbeat import read_heartbeat
 from bot.journal import Journal, iso
+from bot.timeframes import NEW_YORK
 from risk.killswitch import KillSwitch
 
-NEW_YORK = ZoneInfo("America/New_York")
 #: journal statuses of an order still working at the broker
 OPEN_STATUSES = ("pending", "new")
 

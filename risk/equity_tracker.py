@@ -7,9 +7,8 @@ close); on a run's first day it is the first equity seen.
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-NEW_YORK = ZoneInfo("America/New_York")
+from bot.timeframes import NEW_YORK
 
 
 class EquityTracker:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from bot.timeframes import NEW_YORK
 from risk.base import OrderIntent, RiskContext, RiskRule, Verdict
-
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 class OrderRate(RiskRule):

@@ -54,9 +54,17 @@ class Parts:
     live: LiveBars | None = None
     sessions: Sessions | None = None
     news: Any = None  # NewsIngestor when live feeds are configured
-    book: SentimentBook | None = None
-    model: dict | None = None
     slot: ModelSlot | None = None
+
+    @property
+    def model(self) -> dict | None:
+        """The model in use (``ModelChoice.as_dict()``), None for strategies without one."""
+        return self.slot.model if self.slot is not None else None
+
+    @property
+    def book(self) -> SentimentBook | None:
+        """The headlines the forecaster's sentiment features read (the news job adds to it)."""
+        return self.slot.book if self.slot is not None else None
     closers: list[Any] = field(default_factory=list)
 
 
@@ -155,7 +163,7 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
                        window=window, timeframe=timeframe, switch=switch, decide_each_step=replay is not None,
                        max_broker_failures=config.risk.max_broker_failures, alert=alert)  # fmt: skip
     parts = Parts(mode, run_id, resumed, source, symbols, timeframe, loop, replay, live, sessions,
-                  book=book, model=slot.model, slot=slot)  # fmt: skip
+                  slot=slot)  # fmt: skip
     _warm_up(parts, journal, venue)
     _model_gate_halt(config, parts, switch, alert)
     # the news thread writes headlines through its own connection (SQLite serialises the writers)

@@ -89,7 +89,6 @@ class DaemonSchedule:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(d.misfire_grace_seconds)},
         )  # fmt: skip
         self._readers = threading.local()
-        self._opened: list[Journal] = []
         self._last_state: tuple | None = None
         self._replay_done = False
 
@@ -137,9 +136,7 @@ class DaemonSchedule:
         """No new jobs; wait up to ``timeout`` s for the current trading step. False if it is stuck.
         Report, news and watch threads are not waited for (best effort; the caller exits)."""
         self.scheduler.shutdown(wait=False)
-        if not self.parts.loop.lock.acquire(timeout=timeout):
-            return False
-        return True
+        return self.parts.loop.lock.acquire(timeout=timeout)
 
     # ---- jobs ------------------------------------------------------------------------------
 
@@ -219,12 +216,10 @@ class DaemonSchedule:
 
     def reload_model(self) -> None:
         self.parts.slot.reload(self.parts.loop.engine)
-        self.parts.model = self.parts.slot.model
 
     def _reader(self) -> Journal:
         """The watch and report threads each read through their own connection (WAL: never blocked)."""
         journal = getattr(self._readers, "journal", None)
         if journal is None:
             journal = self._readers.journal = Journal(self.journal_path, readonly=True)
-            self._opened.append(journal)
         return journal

@@ -57,13 +57,9 @@ def exchange_sessions() -> Sessions:
     """Sessions from the NYSE calendar shipped with ``exchange_calendars`` (no network)."""
 
     def fetch(first: date, last: date) -> dict[date, Session]:
-        import warnings
+        from bot.exchange_calendar import xnys
 
-        import exchange_calendars
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            schedule = exchange_calendars.get_calendar("XNYS", start=first.isoformat(), end=last.isoformat()).schedule
+        schedule = xnys(first.year, last.year).schedule.loc[first.isoformat() : last.isoformat()]
         return {
             label.date(): (open_.to_pydatetime().astimezone(UTC), close.to_pydatetime().astimezone(UTC))
             for label, open_, close in zip(schedule.index, schedule["open"], schedule["close"])

@@ -12,7 +12,6 @@ All prices are rounded to cents; volumes are whole shares (so sums are exact in 
 
 from __future__ import annotations
 
-import warnings
 import zlib
 from dataclasses import dataclass
 from functools import cache
@@ -109,12 +108,9 @@ class SessionCalendar:
 @cache
 def load_calendar(first: str, last: str) -> SessionCalendar:
     """NYSE sessions between two dates (exchange_calendars "XNYS"), loaded once per process."""
-    import exchange_calendars  # ~0.4 s to import: only when the sample market is first used
+    from bot.exchange_calendar import xnys  # ~0.4 s to import: only when the sample market is first used
 
-    with warnings.catch_warnings():
-        # exchange_calendars 4.x reads tz-aware Series.values, which pandas 3 deprecates; harmless
-        warnings.simplefilter("ignore", DeprecationWarning)
-        schedule = exchange_calendars.get_calendar("XNYS", start=first, end=last).schedule
+    schedule = xnys(int(first[:4]), int(last[:4])).schedule.loc[first:last]
     dates = pd.DatetimeIndex(schedule.index)
 
     def at(hours: int) -> np.ndarray:

@@ -22,18 +22,15 @@ Definitions (the email and the figure show exactly these numbers):
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.errors import BotError, DataError
 from bot.journal import Journal, iso
+from bot.timeframes import NEW_YORK
 
-NEW_YORK = ZoneInfo("America/New_York")
 TRAILING_SESSIONS = 30
 #: modes a live report prefers over simulations when the journal holds both
 LIVE_MODES = ("paper", "dry-run")
@@ -125,16 +122,6 @@ def new_york_date(ts: str) -> date:
     return datetime.fromisoformat(ts).astimezone(NEW_YORK).date()
 
 
-@cache
-def _xnys(first_year: int, last_year: int) -> Any:
-    import exchange_calendars  # ~0.5 s: only when a report is made
-
-    with warnings.catch_warnings():
-        # exchange_calendars 4.x reads tz-aware Series.values, which pandas 3 deprecates; harmless
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return exchange_calendars.get_calendar("XNYS", start=f"{first_year}-01-01", end=f"{last_year}-12-31")
-
-
 def sessions_up_to(day: date, count: int = TRAILING_SESSIONS) -> tuple[list[date], bool]:
     """The ``count`` NYSE sessions ending with ``day`` and whether ``day`` closes early.
 
@@ -143,7 +130,9 @@ def sessions_up_to(day: date, count: int = TRAILING_SESSIONS) -> tuple[list[date
     if day.weekday() >= 5:
         raise NotTradingDay(day, "weekend")
     try:
-        calendar = _xnys(day.year - 1, day.year)  # a year back covers 30 sessions
+        from bot.exchange_calendar import xnys
+
+        calendar = xnys(day.year - 1, day.year)  # a year back covers 30 sessions
     except Exception as exc:  # dates outside what the calendar library knows
         raise DataError(f"no NYSE calendar for {day.isoformat()}: {exc}") from None
     if not calendar.is_session(day.isoformat()):

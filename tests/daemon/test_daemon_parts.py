@@ -211,7 +211,7 @@ def test_a_rejected_model_trips_the_kill_switch_only_when_configured(tmp_path: P
         folder = tmp_path / flag
         folder.mkdir()
         parts, journal, alerts = sample_parts(folder, f"[risk]\nhalt_on_model_rejected = {flag}")
-        parts.model = rejected
+        parts.slot.model = rejected
         config = load_config(folder / "config.toml")
         _model_gate_halt(config, parts, KillSwitch(journal), lambda subject, text: alerts.append(subject))
         state = KillSwitch(journal).state()

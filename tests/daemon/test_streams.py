@@ -46,8 +46,10 @@ class Live:
         self.journal = Journal(tmp_path / "journal.sqlite")
         self.parts: Parts | None = None
 
-    def build(self, alpaca: str = "", *, stream_url: str | None = None) -> Parts:
-        config = load_config(write_config(self.tmp_path, f"""
+    def config_path(self, alpaca: str = "", *, stream_url: str | None = None, timeout_seconds: float = 1.0,
+                    max_retries: int = 0) -> Path:  # fmt: skip
+        """A config on every fake; ``alpaca`` adds [alpaca] keys."""
+        return write_config(self.tmp_path, f"""
 [data]
 symbols = ["AAA", "BBB"]
 timeframe = "1Min"
@@ -57,11 +59,14 @@ name = "buy_and_hold"
 trading_url = "{self.trading.url}"
 data_url = "{self.data.url}"
 stream_url = "{stream_url or self.stream.url}"
-timeout_seconds = 1.0
-max_retries = 0
+timeout_seconds = {timeout_seconds}
+max_retries = {max_retries}
 backoff_seconds = 0.01
 {alpaca}
-"""))  # fmt: skip
+""")  # fmt: skip
+
+    def build(self, alpaca: str = "", *, stream_url: str | None = None) -> Parts:
+        config = load_config(self.config_path(alpaca, stream_url=stream_url))
         self.parts = assemble(config, self.journal, dry_run=False, replay_source=None, speed=1, new_run=False,
                               secrets=Secrets(alpaca_key=KEY, alpaca_secret=SECRET),
                               alert=lambda subject, text: None)  # fmt: skip
@@ -279,22 +284,7 @@ def test_the_daemon_process_closes_its_streams_on_sigterm(live):
     """A real ``python -m bot run`` with both streams on: it starts them and closes them on SIGTERM."""
     from daemonkit import Daemon
 
-    path = write_config(live.tmp_path, f"""
-[data]
-symbols = ["AAA", "BBB"]
-timeframe = "1Min"
-[strategy]
-name = "buy_and_hold"
-[alpaca]
-trading_url = "{live.trading.url}"
-data_url = "{live.data.url}"
-stream_url = "{live.stream.url}"
-stream_bars = true
-trade_updates = true
-timeout_seconds = 2.0
-max_retries = 1
-backoff_seconds = 0.01
-""")  # fmt: skip
+    path = live.config_path("stream_bars = true\ntrade_updates = true", timeout_seconds=2.0, max_retries=1)
     daemon = Daemon(live.tmp_path, "--config", str(path))
     try:
         assert wait_for(lambda: live.stream.subscribed("BBB"), timeout=60), daemon.output()
