@@ -43,7 +43,8 @@ def _add_data_flags(parser: argparse.ArgumentParser) -> None:
     _add_config(parser)
     _add_bar_flags(parser, "'sample' (synthetic, the default), 'alpaca' or 'csv:DIR'")
     parser.add_argument("--news", metavar="SOURCE",
-                        help="headlines: 'sample', 'none' or 'csv:FILE' (overrides news.replay)")  # fmt: skip
+                        help="headlines: 'sample', 'none', 'csv:FILE', or 'journal' / 'journal:PATH' (recorded "
+                        "live, each known from when the bot first saw it) (overrides news.replay)")  # fmt: skip
 
 
 # command -> (module, function); imported only when that command runs, so light commands stay light

@@ -43,6 +43,7 @@ from bot.config_schema import (  # noqa: F401  (re-exported: the public config A
     EmailConfig,
     Config,
     PRICE_FEATURES,
+    RISK_FEATURES,
     SENTIMENT_FEATURES,
 )
 

@@ -91,8 +91,14 @@ class SmaCrossConfig:
 @dataclass(frozen=True)
 class LstmSentimentConfig:
     margin_bps: float = _key(5.0, "edge over the round-trip cost a forecast must show, bps", _non_negative)
-    vol_target: float = _key(0.25, "annualised volatility a position is sized to; 0 = off", _non_negative)
-    vol_window: int = _key(20, "bars of returns in the realised volatility", _positive)
+    vol_target: float = _key(0.25, "annualised volatility each position is sized to", _positive)
+    vol_cap: float = _key(1.0, "largest multiple of its equal share a position may reach", _positive)
+    ewma_lambda: float = _key(
+        0.94, "decay of the EWMA volatility used while the risk head is rejected",
+        lambda v: None if 0 < v < 1 else "a number in (0, 1)",
+    )
+    base: str = _key("long", "holding while the return head has no usable opinion", _one_of("long", "flat"))
+    tilt: float = _key(1.5, "multiple of the base weight held on a forecast gain past the hurdle", _positive)
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,14 @@ class AlpacaConfig:
     feed: str = _key("iex", "market data feed: 'iex' (free) or 'sip'", _one_of("iex", "sip"))
 
 
+def _news_replay(value: str) -> str | None:
+    if value in ("sample", "none", "journal"):
+        return None
+    if (value.startswith("csv:") and len(value) > 4) or (value.startswith("journal:") and len(value) > 8):
+        return None
+    return "'sample', 'none', 'csv:FILE', 'journal' or 'journal:PATH'"
+
+
 @dataclass(frozen=True)
 class NewsConfig:
     feeds: tuple[str, ...] = _key((), "general market RSS/Atom feed URLs", _urls)
@@ -205,9 +219,8 @@ class NewsConfig:
     max_bytes: int = _key(5_000_000, "largest feed body accepted, bytes", _positive)
     backoff_seconds: float = _key(60.0, "wait after a feed error; doubles per error in a row", _positive)
     max_backoff_seconds: float = _key(3600.0, "longest wait after repeated feed errors", _positive)
-    replay: str = _key("sample", "headlines replayed in simulations: 'sample', 'none' or 'csv:FILE'",
-                       lambda v: None if v in ("sample", "none") or (v.startswith("csv:") and len(v) > 4)
-                       else "'sample', 'none' or 'csv:FILE'")  # fmt: skip
+    replay: str = _key("sample", "headlines replayed in simulations: 'sample', 'none', 'csv:FILE', or "
+                       "'journal' / 'journal:PATH' (recorded live, known from when first seen)", _news_replay)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -220,11 +233,13 @@ class SentimentConfig:
 
 
 PRICE_FEATURES = ("ret", "range", "rel_volume")
+#: HAR-style inputs of the risk head: logs of the 1-, 5- and 22-bar mean range variance
+RISK_FEATURES = ("log_rv", "log_rv_w", "log_rv_m")
 SENTIMENT_FEATURES = ("sent_mean", "sent_count", "sent_pos_share", "sent_neg_share", "market_sent")
 
 
 def _features(value: tuple[str, ...]) -> str | None:
-    known = PRICE_FEATURES + SENTIMENT_FEATURES
+    known = PRICE_FEATURES + RISK_FEATURES + SENTIMENT_FEATURES
     bad = [f for f in value if f not in known]
     if bad or not value:
         return f"a non-empty list of features from {', '.join(known)} (bad: {bad!r})"
@@ -233,7 +248,10 @@ def _features(value: tuple[str, ...]) -> str | None:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    features: tuple[str, ...] = _key(PRICE_FEATURES + SENTIMENT_FEATURES, "model inputs per bar", _features)
+    features: tuple[str, ...] = _key(PRICE_FEATURES + SENTIMENT_FEATURES, "return head's inputs per bar", _features)
+    risk_features: tuple[str, ...] = _key(
+        RISK_FEATURES + PRICE_FEATURES + SENTIMENT_FEATURES, "risk head's inputs per bar", _features
+    )
     window: int = _key(20, "bars in one input window", _positive)
     volume_window: int = _key(20, "bars in the causal mean that relative volume divides by", _positive)
     layers: int = _key(1, "stacked LSTM layers", _positive)
@@ -251,6 +269,9 @@ class ModelConfig:
     expanding: bool = _key(True, "grow the training window (true) or roll it (false)")
     gate_margin: float = _key(
         0.0, "out-of-sample MSE improvement over the zero-return forecast a model must show, fraction", _non_negative
+    )
+    risk_gate_margin: float = _key(
+        0.0, "out-of-sample QLIKE improvement over EWMA the risk head must show, fraction", _non_negative
     )
     dir: str = _key("models", "folder of the model registry")
 

@@ -40,11 +40,14 @@ log = structlog.get_logger(__name__)
 
 
 class Forecaster(Protocol):
-    """The forecast slot: next-bar log-return forecasts per symbol at the view's current step."""
+    """The forecast slot, per symbol at the view's current step: next-bar log-return forecasts
+    and next-bar close-to-close return variance forecasts (each empty when its head is not usable)."""
 
     model_id: str
 
     def forecasts(self, view: MarketView) -> dict[str, float]: ...
+
+    def volatility(self, view: MarketView) -> dict[str, float]: ...
 
 
 def client_order_id(strategy: str, symbol: str, decision_time: datetime) -> str:
@@ -94,11 +97,15 @@ class Engine:
 
     def decide(self, decision_time: datetime, view: MarketView) -> list[Order]:
         """One decision step at ``decision_time`` over what ``view`` shows; returns sent orders."""
-        forecasts = None
+        forecasts = risk = None
         if self.forecaster is not None:
             forecasts = self.forecaster.forecasts(view)
+            risk = self.forecaster.volatility(view)
+            model_id = self.forecaster.model_id
             for symbol, value in forecasts.items():
-                self.journal.add_prediction(self.run_id, decision_time, symbol, self.forecaster.model_id, value)
+                self.journal.add_prediction(self.run_id, decision_time, symbol, model_id, value)
+            for symbol, value in risk.items():  # the risk head's rows: model id + "/risk", a variance
+                self.journal.add_prediction(self.run_id, decision_time, symbol, f"{model_id}/risk", value)
         account = self.broker.account()
         self.equity.observe(decision_time, account.equity)
         positions = self.broker.positions()
@@ -115,7 +122,7 @@ class Engine:
         verdict = self.gate.check_account(context)
         if verdict.action is Action.HALT and not was_halted:
             return self._halt_and_flatten(decision_time, verdict)
-        targets = self.strategy.targets(view, forecasts)
+        targets = self.strategy.targets(view, forecasts, risk)
         if self.exits is not None:
             targets = self._apply_exits(decision_time, view, positions, open_orders, targets)
         if not targets:

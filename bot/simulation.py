@@ -110,7 +110,7 @@ def run_simulation(
         first_bar = min(f.index[0] for f in frames.values() if len(f)).to_pydatetime()
         choice = obtain_model(config, feed, symbols, timeframe, first_bar)
     strategy = make_strategy(config, symbols, periods_per_year=PERIODS_PER_YEAR.get(timeframe.name, 252),
-                             model_usable=choice is None or choice.model is not None)  # fmt: skip
+                             model_usable=choice is None or choice.return_usable)  # fmt: skip
     journal.start_run(
         run_id, "simulate", source=feed.name, synthetic=feed.synthetic, strategy=strategy.name,
         symbols=symbols, timeframe=timeframe.name,

@@ -32,7 +32,8 @@ def make_strategy(
             symbols, s.allocation,
             round_trip_cost=2 * (b.slippage_bps / 10_000 + b.commission_pct),
             margin_bps=s.lstm_sentiment.margin_bps, vol_target=s.lstm_sentiment.vol_target,
-            vol_window=s.lstm_sentiment.vol_window, periods_per_year=periods_per_year,
-            allow_short=b.allow_short, model_usable=model_usable,
+            periods_per_year=periods_per_year, allow_short=b.allow_short, model_usable=model_usable,
+            vol_cap=s.lstm_sentiment.vol_cap, ewma_lambda=s.lstm_sentiment.ewma_lambda,
+            base=s.lstm_sentiment.base, tilt=s.lstm_sentiment.tilt,
         )  # fmt: skip
     raise ValueError(f"unknown strategy {s.name!r}")  # config validation prevents this

@@ -24,5 +24,13 @@ class Strategy(ABC):
         self.weight_per_symbol = allocation / max(1, len(self.symbols))
 
     @abstractmethod
-    def targets(self, view: MarketView, forecasts: Mapping[str, float] | None = None) -> dict[str, float]:
-        """Target weight per symbol at the current step of ``view``."""
+    def targets(
+        self,
+        view: MarketView,
+        forecasts: Mapping[str, float] | None = None,
+        risk: Mapping[str, float] | None = None,
+    ) -> dict[str, float]:
+        """Target weight per symbol at the current step of ``view``.
+
+        ``forecasts``: next-bar log-return forecasts; ``risk``: next-bar close-to-close return
+        variance forecasts (both per symbol, absent where the model has none)."""

@@ -11,5 +11,10 @@ from strategies.base import Strategy
 class BuyAndHold(Strategy):
     name = "buy_and_hold"
 
-    def targets(self, view: MarketView, forecasts: Mapping[str, float] | None = None) -> dict[str, float]:
+    def targets(
+        self,
+        view: MarketView,
+        forecasts: Mapping[str, float] | None = None,
+        risk: Mapping[str, float] | None = None,
+    ) -> dict[str, float]:
         return {s: self.weight_per_symbol for s in self.symbols if view.count(s) > 0}

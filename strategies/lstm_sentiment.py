@@ -1,14 +1,21 @@
-"""Trades the LSTM's forecasts, only when they are worth more than they cost.
+"""A volatility-managed book that the LSTM's two heads size and tilt.
 
-For each symbol with a forecast f of the next bar's log return (made at this close):
-- expected move m = exp(f) - 1; hurdle = the round trip's cost (2 x (slippage + percent
-  commission)) + ``margin_bps``;
-- m > hurdle: long, at the symbol's equal share of the allocation scaled down by a volatility
-  target (share x min(1, vol_target / realised volatility of the last ``vol_window`` returns,
-  annualised));
-- m < -hurdle: flat (short at the same size when shorting is allowed);
-- otherwise: no opinion, the position is left as it is (no trading on noise).
-A rejected or missing model means no forecasts: the strategy asks to be flat everywhere.
+Sizing (every symbol, every bar): ``weight = equal share x min(vol_cap, vol_target / forecast
+volatility)``, with the volatility annualised from the risk head's forecast of the next bar's
+close-to-close variance; while the risk head is rejected (or has no forecast for a symbol yet),
+from an EWMA (``ewma_lambda``, RiskMetrics) of the symbol's squared log returns.
+
+What is held (``base``):
+- ``"long"`` (default): that weight, whatever the return head says, unless an active return head
+  forecasts past its hurdle: a gain past it holds ``tilt`` x the weight (never past
+  ``vol_cap`` x the share), a loss past it goes flat (short at the weight when shorting is allowed);
+- ``"flat"``: nothing, unless an active return head forecasts a gain past the hurdle (long at the
+  weight) or a loss past it (short where allowed). Between the hurdles: no opinion, the position
+  is left as it is.
+
+The hurdle is the round trip's cost (2 x (slippage + percent commission)) + ``margin_bps``. The
+engine's rebalance band (``strategy.rebalance_band``) keeps small changes of the forecast from
+trading.
 """
 
 from __future__ import annotations
@@ -18,8 +25,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from bot.forecast.vol_baselines import ewma_forecast
 from bot.market import MarketView
 from strategies.base import Strategy
+
+# Bars of returns the EWMA fallback reads: lambda^120 = 0.06 % of weight is left out at 0.94.
+_EWMA_BARS = 120
 
 
 class LstmSentiment(Strategy):
@@ -33,36 +44,74 @@ class LstmSentiment(Strategy):
         round_trip_cost: float,
         margin_bps: float,
         vol_target: float,
-        vol_window: int,
         periods_per_year: int,
         allow_short: bool,
         model_usable: bool,
+        vol_cap: float = 1.0,
+        ewma_lambda: float = 0.94,
+        base: str = "long",
+        tilt: float = 1.5,
     ) -> None:
         super().__init__(symbols, allocation)
         self.hurdle = round_trip_cost + margin_bps / 10_000
         self.vol_target = vol_target
-        self.vol_window = vol_window
+        self.vol_cap = vol_cap
+        self.ewma_lambda = ewma_lambda
         self.periods_per_year = periods_per_year
         self.allow_short = allow_short
-        self.model_usable = model_usable
+        self.model_usable = model_usable  # the return head passed its gate
+        self.base = base
+        self.tilt = tilt
+        #: where each symbol's last size came from: "risk head" or "EWMA"
+        self.sized_by: dict[str, str] = {}
 
-    def targets(self, view: MarketView, forecasts: Mapping[str, float] | None = None) -> dict[str, float]:
-        if not self.model_usable:
-            return {s: 0.0 for s in self.symbols if view.count(s)}
+    def targets(
+        self,
+        view: MarketView,
+        forecasts: Mapping[str, float] | None = None,
+        risk: Mapping[str, float] | None = None,
+    ) -> dict[str, float]:
+        forecasts = (forecasts or {}) if self.model_usable else {}
         out = {}
-        for symbol, forecast in (forecasts or {}).items():
-            move = math.expm1(forecast)
-            if move > self.hurdle:
-                out[symbol] = self._size(view, symbol)
-            elif move < -self.hurdle:
-                out[symbol] = -self._size(view, symbol) if self.allow_short else 0.0
+        for symbol in self.symbols:
+            if not view.count(symbol):
+                continue
+            weight = self.weight(view, symbol, (risk or {}).get(symbol))
+            if weight is None:
+                continue
+            target = self._hold(weight, forecasts.get(symbol))
+            if target is not None:
+                out[symbol] = target
         return out
 
-    def _size(self, view: MarketView, symbol: str) -> float:
-        if self.vol_target <= 0:
-            return self.weight_per_symbol
-        closes = view.closes(symbol)[-(self.vol_window + 1) :]
+    def _hold(self, weight: float, forecast: float | None) -> float | None:
+        move = math.expm1(forecast) if forecast is not None else 0.0
+        if move > self.hurdle:
+            return min(weight * self.tilt, self.weight_per_symbol * self.vol_cap) if self.base == "long" else weight
+        if move < -self.hurdle:
+            return -weight if self.allow_short else 0.0
+        return weight if self.base == "long" else (None if self.model_usable else 0.0)
+
+    def weight(self, view: MarketView, symbol: str, variance: float | None) -> float | None:
+        """The symbol's volatility-managed weight (None until a volatility can be estimated)."""
+        if variance is not None and math.isfinite(variance) and variance > 0:
+            self.sized_by[symbol] = "risk head"
+        else:
+            variance = self._ewma_variance(view, symbol)
+            if variance is None:
+                return None
+            self.sized_by[symbol] = "EWMA"
+        vol = math.sqrt(variance * self.periods_per_year)
+        return self.weight_per_symbol * min(self.vol_cap, self.vol_target / vol)
+
+    def _ewma_variance(self, view: MarketView, symbol: str) -> float | None:
+        closes = view.closes(symbol)[-(_EWMA_BARS + 1) :]
         if len(closes) < 3:
-            return self.weight_per_symbol
-        vol = float(np.std(np.diff(np.log(closes)), ddof=1)) * math.sqrt(self.periods_per_year)
-        return self.weight_per_symbol * (min(1.0, self.vol_target / vol) if vol > 0 else 1.0)
+            return None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            returns = np.diff(np.log(closes))
+        returns = returns[np.isfinite(returns)]
+        if len(returns) < 2:
+            return None
+        variance = float(ewma_forecast(returns**2, self.ewma_lambda)[-1])
+        return variance if math.isfinite(variance) and variance > 0 else None

@@ -23,7 +23,12 @@ class SmaCross(Strategy):
         self.fast = fast
         self.slow = slow
 
-    def targets(self, view: MarketView, forecasts: Mapping[str, float] | None = None) -> dict[str, float]:
+    def targets(
+        self,
+        view: MarketView,
+        forecasts: Mapping[str, float] | None = None,
+        risk: Mapping[str, float] | None = None,
+    ) -> dict[str, float]:
         out = {}
         for symbol in self.symbols:
             closes = view.closes(symbol)

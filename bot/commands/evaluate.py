@@ -11,12 +11,12 @@ from bot.commands.forecast_common import format_evaluation, prepare
 def run(args: argparse.Namespace) -> int:
     inputs = prepare(args, "evaluate")
     config = inputs["config"]
-    from bot.forecast.training import evaluate
+    from bot.forecast.training import book_settings, evaluate
     from bot.report.forecast_report import write_forecast_report
 
     summary, evaluation = evaluate(config.model, inputs["frames"], inputs["sentiment"],
                                    timeframe=inputs["timeframe"].name, ablation=args.ablation,
-                                   progress=inputs["progress"])  # fmt: skip
+                                   progress=inputs["progress"], books=book_settings(config.strategy))  # fmt: skip
     report_dir = config.resolve(config.report.dir) / f"eval-{inputs['run_id']}"
     summary |= {"source": inputs["feed"].name, "synthetic": inputs["feed"].synthetic,
                 "symbols": inputs["symbols"], "timeframe": inputs["timeframe"].name,

@@ -58,3 +58,8 @@ class BookForecaster:
         if self.book is not None:
             self.book.view = view
         return self.inner.forecasts(view)
+
+    def volatility(self, view: MarketView) -> dict[str, float]:
+        if self.book is not None:
+            self.book.view = view
+        return self.inner.volatility(view)

@@ -11,15 +11,17 @@ No TensorFlow here: the live engine builds inputs without loading it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from bot.config import PRICE_FEATURES, SENTIMENT_FEATURES
+from bot.config import PRICE_FEATURES, RISK_FEATURES, SENTIMENT_FEATURES
 from bot.data.base import BAR_COLUMNS
 from bot.errors import ConfigError, DataError
+from bot.forecast.range_variance import HAR_LAGS, garman_klass, har_features, next_variance
+from bot.forecast.vol_baselines import ewma_forecast
 
 # Below this a standard deviation is rounding noise of a constant column, not spread.
 _MIN_STD = 1e-12
@@ -55,17 +57,19 @@ def _check_bars(bars: pd.DataFrame, name: str) -> None:
 
 
 def price_features(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, volume_window: int
+    open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
+    volume_window: int,
 ) -> dict[str, np.ndarray]:
-    """The price features of ``bar_features`` from plain arrays (the one implementation both the
-    batch path and the live path use); undefined rows are NaN."""
+    """The price and risk features of ``bar_features`` from plain arrays (the one implementation
+    both the batch path and the live path use); undefined rows are NaN."""
     ret = np.concatenate([[np.nan], np.diff(np.log(close))])
     prefix = np.concatenate([[0.0], np.cumsum(volume)])
     baseline = np.full(len(volume), np.nan)
     if len(volume) > volume_window:
         # mean of the volume_window bars *before* t, from prefix sums: later bars never enter it
         baseline[volume_window:] = (prefix[volume_window:-1] - prefix[:-volume_window - 1]) / volume_window
-    return {"ret": ret, "range": np.log(high / low), "rel_volume": np.log(volume / baseline)}
+    out = {"ret": ret, "range": np.log(high / low), "rel_volume": np.log(volume / baseline)}
+    return out | har_features(garman_klass(open_, high, low, close))
 
 
 def bar_features(
@@ -82,6 +86,8 @@ def bar_features(
     - ``rel_volume`` = log(volume_t / mean(volume_{t-volume_window} .. volume_{t-1}))
       (NaN for the first ``volume_window`` bars). The baseline *excludes* bar t so that a volume
       spike is measured against a purely past baseline instead of partly against itself.
+    - ``log_rv``, ``log_rv_w``, ``log_rv_m``: logs of the mean Garman-Klass range variance of the
+      last 1, 5 and 22 bars (``bot.forecast.range_variance``; NaN until 22 bars exist).
     - with ``sentiment``: its columns ``SENTIMENT_FEATURES``, aligned by row position (row i is
       the sentiment known at bar i's close; the news features' index is close times while bars are
       indexed by start times, so labels cannot be matched). It must have ``len(bars)`` rows and be
@@ -91,8 +97,9 @@ def bar_features(
         raise ConfigError(f"model.volume_window: expected a whole number >= 1, got {volume_window!r}")
     _check_bars(bars, name)
     price = price_features(
-        bars["high"].to_numpy(dtype=np.float64), bars["low"].to_numpy(dtype=np.float64),
-        bars["close"].to_numpy(dtype=np.float64), bars["volume"].to_numpy(dtype=np.float64), volume_window,
+        bars["open"].to_numpy(dtype=np.float64), bars["high"].to_numpy(dtype=np.float64),
+        bars["low"].to_numpy(dtype=np.float64), bars["close"].to_numpy(dtype=np.float64),
+        bars["volume"].to_numpy(dtype=np.float64), volume_window,
     )  # fmt: skip
     out = pd.DataFrame(price, index=bars.index)
     if sentiment is not None:
@@ -191,6 +198,11 @@ class Dataset:
     Sample k is the decision at the close of bar ``position[k]`` (start time ``ts[k]``) of
     ``symbols[k]``. ``X`` is unscaled; ``y`` is the next log return, NaN when the next bar is not
     known yet (``labelled`` False: usable for inference only). Windows never cross symbols.
+    ``y_var`` is the risk head's target, the next bar's range variance (NaN where ``y`` is).
+    ``har`` (levels of the 1-, 5- and 22-bar mean range variance at the decision bar),
+    ``ewma_rv`` (EWMA of the range variance) and ``ewma_ret`` (RiskMetrics EWMA of squared
+    returns) are the risk baselines' causal inputs; ``returns`` maps each symbol to its whole
+    log-return series (for GARCH, which filters the series itself; row = bar position).
     """
 
     X: np.ndarray  # (n, window, F) float32, unscaled
@@ -202,6 +214,11 @@ class Dataset:
     recent_returns: np.ndarray  # (n, window) float64, unscaled ``ret`` inside the window
     features: tuple[str, ...]
     window: int
+    y_var: np.ndarray = field(default_factory=lambda: np.empty(0))  # (n,) next bar's range variance
+    har: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))  # (n, 3) d/w/m mean range variance
+    ewma_rv: np.ndarray = field(default_factory=lambda: np.empty(0))  # (n,) EWMA forecast of y_var
+    ewma_ret: np.ndarray = field(default_factory=lambda: np.empty(0))  # (n,) EWMA forecast of y**2
+    returns: Mapping[str, np.ndarray] = field(default_factory=dict)  # symbol -> log returns by position
 
     def __len__(self) -> int:
         return len(self.y)
@@ -216,14 +233,28 @@ class Dataset:
         return Dataset(
             self.X[index], self.y[index], self.labelled[index], self.symbols[index], self.ts[index],
             self.position[index], self.recent_returns[index], self.features, self.window,
+            self.y_var[index], self.har[index], self.ewma_rv[index], self.ewma_ret[index], self.returns,
         )  # fmt: skip
+
+    def select(self, names: Sequence[str]) -> Dataset:
+        """The same samples with only the feature columns ``names`` (in that order)."""
+        missing = [n for n in names if n not in self.features]
+        if missing:
+            raise ValueError(f"the dataset has no feature columns {missing}")
+        idx = [self.features.index(n) for n in names]
+        return replace(self, X=np.ascontiguousarray(self.X[:, :, idx]), features=tuple(names))
 
 
 def _check_feature_names(names: tuple[str, ...]) -> None:
-    known = PRICE_FEATURES + SENTIMENT_FEATURES
+    known = PRICE_FEATURES + RISK_FEATURES + SENTIMENT_FEATURES
     bad = [n for n in names if n not in known]
     if bad or not names:
         raise ConfigError(f"model.features: expected a non-empty list from {', '.join(known)} (bad: {bad!r})")
+
+
+def union_features(*lists: Sequence[str]) -> tuple[str, ...]:
+    """Every feature named in ``lists``, first appearance first."""
+    return tuple(dict.fromkeys(name for names in lists for name in names))
 
 
 def build_dataset(
@@ -232,6 +263,7 @@ def build_dataset(
     window: int,
     volume_window: int,
     sentiment_by_symbol: Mapping[str, pd.DataFrame] | None = None,
+    ewma_lambda: float = 0.94,
 ) -> Dataset:
     """Windows of ``feature_names`` for every symbol, merged in decision-time order.
 
@@ -246,8 +278,10 @@ def build_dataset(
     if not frames_by_symbol:
         raise DataError("no bars to build a dataset from (no symbols given)")
     needs_sentiment = any(n in SENTIMENT_FEATURES for n in names)
-    warmup = volume_window if "rel_volume" in names else 1  # first row with every feature defined
-    parts = []
+    warmup = max([1]
+                 + [volume_window for n in names if n == "rel_volume"]
+                 + [HAR_LAGS[n] - 1 for n in names if n in HAR_LAGS])  # fmt: skip
+    parts, returns = [], {}
     for symbol, bars in frames_by_symbol.items():
         sentiment = None
         if needs_sentiment:
@@ -272,21 +306,45 @@ def build_dataset(
         ok = np.isfinite(X).all(axis=(1, 2)) & np.isfinite(recent).all(axis=1)
         ends = np.arange(window - 1, len(bars))[ok]
         y = next_returns(bars).to_numpy()[ends]
-        parts.append((symbol, X[ok], y, bars.index[ends].tz_convert("UTC"), ends, recent[ok]))
+        risk = _risk_inputs(bars, feats, ewma_lambda)
+        parts.append((symbol, X[ok], y, bars.index[ends].tz_convert("UTC"), ends, recent[ok],
+                      *(a[ends] for a in risk)))  # fmt: skip
+        returns[symbol] = ret
 
     ts = parts[0][3].append([p[3] for p in parts[1:]]).as_unit("ns")  # append reconciles time units
     symbols = np.concatenate([np.full(len(p[1]), p[0], dtype=object) for p in parts])
     symbol_rank = np.concatenate([np.full(len(p[1]), i) for i, p in enumerate(parts)])
     order = np.lexsort((symbol_rank, ts.asi8))  # time first, then the caller's symbol order
     y = np.concatenate([p[2] for p in parts])[order]
+
+    def merged(i: int) -> np.ndarray:
+        return np.ascontiguousarray(np.concatenate([p[i] for p in parts])[order])
+
+    y_var = merged(6)
+    y_var[np.isnan(y)] = np.nan
     return Dataset(
-        X=np.ascontiguousarray(np.concatenate([p[1] for p in parts])[order]),
+        X=merged(1),
         y=y,
         labelled=~np.isnan(y),
         symbols=symbols[order],
         ts=ts[order].rename("ts"),
-        position=np.concatenate([p[4] for p in parts])[order].astype(np.int64),
-        recent_returns=np.concatenate([p[5] for p in parts])[order],
+        position=merged(4).astype(np.int64),
+        recent_returns=merged(5),
         features=names,
         window=window,
+        y_var=y_var,
+        har=merged(7),
+        ewma_rv=merged(8),
+        ewma_ret=merged(9),
+        returns=returns,
     )
+
+
+def _risk_inputs(bars: pd.DataFrame, feats: pd.DataFrame, ewma_lambda: float) -> tuple[np.ndarray, ...]:
+    """Per bar: next range variance, HAR levels (n, 3), EWMA of the range variance, EWMA of r^2."""
+    variance = garman_klass(*(bars[c].to_numpy(dtype=np.float64) for c in ("open", "high", "low", "close")))
+    har = np.column_stack([np.exp(feats[name].to_numpy()) if name in feats else np.full(len(bars), np.nan)
+                           for name in HAR_LAGS])  # fmt: skip
+    squared = np.nan_to_num(feats["ret"].to_numpy() ** 2, nan=0.0)
+    squared[0] = squared[1] if len(squared) > 1 else 0.0  # the first bar has no return: not a calm day
+    return next_variance(variance), har, ewma_forecast(variance, ewma_lambda), ewma_forecast(squared, ewma_lambda)

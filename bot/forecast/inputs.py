@@ -15,7 +15,7 @@ from bot.timeframes import Timeframe
 
 
 def needs_sentiment(config: Config) -> bool:
-    return any(f in SENTIMENT_FEATURES for f in config.model.features)
+    return any(f in SENTIMENT_FEATURES for f in config.model.features + config.model.risk_features)
 
 
 def replay_headlines(config: Config, feed: BarFeed, symbols: Sequence[str],

@@ -40,13 +40,35 @@ def _keras() -> Any:
     return keras
 
 
-def build_model(n_features: int, config: ModelConfig, window: int | None = None) -> Any:
-    """``config.layers`` LSTM layers of ``config.units`` -> Dense(1); Adam + MSE.
+def qlike_loss(y_true: Any, log_h: Any) -> Any:
+    """QLIKE / Gaussian negative log-likelihood of a variance forecast ``h = exp(log_h)`` for a
+    realised variance ``y``: ``y / h + log h`` (Patton's QLIKE up to terms free of ``h``). Its
+    expected value is minimised by ``h = E[y | inputs]``, so the head forecasts the variance itself;
+    working on the log scale keeps ``h`` positive and the gradients of rare huge days bounded."""
+    import keras
+
+    log_h = keras.ops.clip(log_h, -30.0, 30.0)  # a wild early step must not overflow exp
+    return keras.ops.mean(y_true * keras.ops.exp(-log_h) + log_h, axis=-1)
+
+
+HEADS = ("return", "risk")
+
+
+def build_model(n_features: int, config: ModelConfig, window: int | None = None, head: str = "return") -> Any:
+    """``config.layers`` LSTM layers of ``config.units`` -> Dense(1); Adam.
+
+    ``head="return"``: the output is the (scaled) next log return, loss MSE. ``head="risk"``: the
+    output is the log of the (scaled) next range variance, loss ``qlike_loss``. Two networks rather
+    than one with two outputs: the heads have their own targets, losses, early stopping and gates
+    (a risk head can be active while the return head is rejected), and one linear output each keeps
+    the TensorFlow-free ``NumpyLSTM`` inference unchanged.
 
     Dropout (``config.dropout``) follows every LSTM layer, i.e. it sits between each layer and the
     next one (the Dense head included), so a one-layer model is regularised too. ``window`` is the
     length of the input's time axis (default ``config.window``).
     """
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
     keras = _keras()
     keras.utils.set_random_seed(config.seed)
     inputs = keras.Input(shape=(window or config.window, n_features), name="window")
@@ -55,9 +77,10 @@ def build_model(n_features: int, config: ModelConfig, window: int | None = None)
         x = keras.layers.LSTM(config.units, return_sequences=i < config.layers - 1, name=f"lstm{i}")(x)
         if config.dropout > 0:
             x = keras.layers.Dropout(config.dropout, seed=config.seed + i, name=f"dropout{i}")(x)
-    outputs = keras.layers.Dense(1, name="next_return")(x)
-    model = keras.Model(inputs, outputs, name="lstm_forecaster")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate), loss="mse")
+    outputs = keras.layers.Dense(1, name="next_return" if head == "return" else "next_log_variance")(x)
+    model = keras.Model(inputs, outputs, name="lstm_forecaster" if head == "return" else "lstm_risk")
+    loss = "mse" if head == "return" else qlike_loss
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate), loss=loss)
     return model
 
 
@@ -96,6 +119,7 @@ def fit_model(
     config: ModelConfig,
     progress: bool = False,
     times: np.ndarray | None = None,
+    head: str = "return",
 ) -> tuple[Any, dict]:
     """Train a fresh model on scaled windows; returns (model, history).
 
@@ -104,7 +128,7 @@ def fit_model(
     best epoch are restored. Seeds weights, dropout and batch shuffling with ``config.seed``.
     ``progress`` prints one line per epoch on stderr. ``history`` holds per-epoch ``loss`` and
     ``val_loss`` plus ``best_epoch`` (1-based), ``best_val_loss``, ``epochs_run``, ``n_train`` and
-    ``n_val`` as plain Python values (JSON-ready).
+    ``n_val`` as plain Python values (JSON-ready). ``head`` chooses the network (``build_model``).
     """
     X = np.ascontiguousarray(X_train, dtype=np.float32)
     y = np.asarray(y_train, dtype=np.float32).reshape(-1)
@@ -114,7 +138,7 @@ def fit_model(
         raise DataError("training windows or targets hold NaN/inf (unlabelled samples are inference only)")
     train, val = validation_split(len(X), config.validation_fraction, times)
     keras = _keras()
-    model = build_model(X.shape[2], config, window=X.shape[1])  # seeds keras, numpy and python
+    model = build_model(X.shape[2], config, window=X.shape[1], head=head)  # seeds keras, numpy and python
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
                                                restore_best_weights=True)]  # fmt: skip
     if progress:

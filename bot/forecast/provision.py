@@ -1,7 +1,8 @@
 """Finds the model a simulation should use, or trains one on the fly for the sample market.
 
-Order: the configuration's *active* model; else its newest *rejected* model (the strategy then stays
-flat: a model that failed the gate never trades); else, for the synthetic sample market only, a new
+Order: the configuration's *active* model (a folder whose return head, risk head or both passed
+their gates; the strategy uses only what passed); else its newest *rejected* model (neither head
+is used: the strategy holds its base book sized by EWMA, or stays flat with ``base = "flat"``); else, for the synthetic sample market only, a new
 model trained on the history *before* the replay starts (never on the period replayed), gated like
 ``python -m bot train``. For real data a missing model is an error that says how to train one.
 """
@@ -31,15 +32,35 @@ _INTRADAY_HISTORY = timedelta(days=45)
 
 @dataclass(frozen=True)
 class ModelChoice:
-    model: LoadedModel | None  # None: no usable model, the strategy stays flat
+    model: LoadedModel | None  # None: no usable head at all
     model_id: str
-    status: str  # active | rejected
+    status: str  # the return head: active | rejected | candidate
     reason: str
     trained_now: bool = False
+    risk_status: str = "rejected"  # the risk head: active | rejected
+    risk_reason: str = "no risk head"
+
+    @property
+    def return_usable(self) -> bool:
+        return self.model is not None and self.model.return_usable
+
+    @property
+    def risk_usable(self) -> bool:
+        return self.model is not None and self.model.risk_usable
 
     def as_dict(self) -> dict[str, Any]:
         return {"model_id": self.model_id, "model_status": self.status, "model_reason": self.reason,
-                "model_trained_now": self.trained_now}  # fmt: skip
+                "model_trained_now": self.trained_now, "risk_model_status": self.risk_status,
+                "risk_model_reason": self.risk_reason}  # fmt: skip
+
+
+def _choice(loaded: LoadedModel | None, meta: dict, trained_now: bool = False) -> ModelChoice:
+    risk_status = meta.get("risk_status", "rejected")
+    risk_reason = meta.get("risk_reason", "the model was trained before risk heads existed")
+    if loaded is not None and loaded.risk is None:
+        risk_status, risk_reason = "rejected", "the model has no risk head (trained before risk heads existed)"
+    return ModelChoice(loaded, meta["model_id"], meta["status"], meta.get("reason", ""), trained_now,
+                       risk_status, risk_reason)  # fmt: skip
 
 
 def obtain_model(config: Config, feed: BarFeed, symbols: list[str], timeframe: Timeframe,
@@ -50,11 +71,10 @@ def obtain_model(config: Config, feed: BarFeed, symbols: list[str], timeframe: T
     active = active_model_id(directory, key)
     if active:
         loaded = load_model(directory, active, m.features, m.window, m.volume_window)
-        return ModelChoice(loaded, active, "active", loaded.meta.get("reason", ""))
+        return _choice(loaded, loaded.meta)
     latest = latest_model_id(directory, key)
     if latest:
-        meta = read_meta(directory, latest)
-        return ModelChoice(None, latest, meta["status"], meta.get("reason", ""))
+        return _choice(None, read_meta(directory, latest))
     if not feed.synthetic:
         raise ModelError(
             f"no model for {', '.join(symbols)} ({timeframe.name}) in {directory}: train one first with "
@@ -67,7 +87,7 @@ def obtain_model(config: Config, feed: BarFeed, symbols: list[str], timeframe: T
 def _train_on_sample(config: Config, feed: BarFeed, symbols: list[str], timeframe: Timeframe,
                      first_bar: datetime, directory: Any) -> ModelChoice:  # fmt: skip
     from bot.forecast.inputs import needs_sentiment, replay_headlines, sentiment_by_bar
-    from bot.forecast.training import train_and_register
+    from bot.forecast.training import book_settings, train_and_register
 
     end = first_bar - timedelta(seconds=1)
     start = first_bar - (_DAILY_HISTORY if timeframe.is_daily else _INTRADAY_HISTORY)
@@ -85,10 +105,10 @@ def _train_on_sample(config: Config, feed: BarFeed, symbols: list[str], timefram
     test_bars = min(config.model.test_bars, max(20, (usable - train_bars) // 2))
     model_config = dataclasses.replace(config.model, train_bars=train_bars, test_bars=test_bars)
     outcome = train_and_register(model_config, frames, sentiment, models_dir=directory, timeframe=timeframe.name,
-                                 symbols=symbols, progress=True)  # fmt: skip
-    print(f"model {outcome.model_id}: {outcome.status}: {outcome.reason}", file=sys.stderr)
-    loaded = None
-    if outcome.status == "active":
-        m = config.model
-        loaded = load_model(directory, outcome.model_id, m.features, m.window, m.volume_window)
-    return ModelChoice(loaded, outcome.model_id, outcome.status, outcome.reason, trained_now=True)
+                                 symbols=symbols, progress=True, books=book_settings(config.strategy))  # fmt: skip
+    print(f"model {outcome.model_id}: return head {outcome.status}: {outcome.reason}", file=sys.stderr)
+    print(f"model {outcome.model_id}: risk head {outcome.risk_status}: {outcome.risk_reason}", file=sys.stderr)
+    m = config.model
+    loaded = load_model(directory, outcome.model_id, m.features, m.window, m.volume_window)
+    usable = loaded.return_usable or loaded.risk_usable
+    return _choice(loaded if usable else None, loaded.meta, trained_now=True)

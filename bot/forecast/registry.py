@@ -5,9 +5,12 @@ Layout::
     <models dir>/
       active.json              {config key: model id}, replaced atomically
       <model id>/              e.g. 20260105T143000Z-1a2b3c4d
-        model.keras            the Keras model (for retraining/inspection; needs TensorFlow)
-        weights.npz            NumpyLSTM arrays: inference loads these, never TensorFlow
-        meta.json              see REQUIRED_META
+        model.keras            the return head's Keras model (for retraining/inspection; needs TensorFlow)
+        weights.npz            the return head's NumpyLSTM arrays: inference loads these, never TensorFlow
+        risk_model.keras       the risk head's Keras model (models trained before it existed lack it)
+        risk_weights.npz       the risk head's NumpyLSTM arrays
+        meta.json              see REQUIRED_META; ``status``/``reason`` are the return head's gate,
+                               ``risk_status``/``risk_reason`` the risk head's, ``risk`` its inputs
 
 A model folder is written under a temporary name and renamed into place, so a reader never sees
 a half-written model. Loading checks that the model was trained for the features and window the
@@ -39,6 +42,7 @@ from bot.forecast.features import Scaler
 from bot.forecast.numpy_lstm import NumpyLSTM
 
 META_FILE, WEIGHTS_FILE, KERAS_FILE, ACTIVE_FILE = "meta.json", "weights.npz", "model.keras", "active.json"
+RISK_WEIGHTS_FILE, RISK_KERAS_FILE = "risk_weights.npz", "risk_model.keras"
 STATUSES = ("active", "rejected", "candidate")
 REQUIRED_META = (
     "model_id", "created_at", "features", "window", "volume_window", "timeframe", "symbols", "scaler",
@@ -47,16 +51,51 @@ REQUIRED_META = (
 
 
 @dataclass(frozen=True, eq=False)
+class RiskHead:
+    """The risk network: its features, scaler, forward pass and conversions (``meta["risk"]``)."""
+
+    features: tuple[str, ...]
+    scaler: Scaler
+    numpy_lstm: NumpyLSTM
+    variance_scale: float
+    ratios: dict[str, float]
+
+    def predict_variance(self, X: np.ndarray) -> np.ndarray:
+        """Unscaled windows (n, window, F_risk) -> (n,) forecasts of the next bar's range variance."""
+        from bot.forecast.walkforward import forecast_variance
+
+        return forecast_variance(self.numpy_lstm.predict(self.scaler.transform(X)), self.variance_scale)
+
+    def ratio(self, symbol: str) -> float:
+        """Range variance -> close-to-close variance for ``symbol`` (the mean ratio when unknown)."""
+        if symbol in self.ratios:
+            return self.ratios[symbol]
+        return float(np.mean(list(self.ratios.values()))) if self.ratios else 1.0
+
+
+@dataclass(frozen=True, eq=False)
 class LoadedModel:
-    """What inference needs: the metadata, the training scaler and the NumPy forward pass."""
+    """What inference needs: the metadata, the training scaler and the NumPy forward pass of the
+    return head, and the risk head when the model has one."""
 
     meta: dict
     scaler: Scaler
     numpy_lstm: NumpyLSTM
+    risk: RiskHead | None = None
 
     @property
     def model_id(self) -> str:
         return self.meta["model_id"]
+
+    @property
+    def return_usable(self) -> bool:
+        """The return head passed its gate (or was forced)."""
+        return self.meta.get("status") == "active"
+
+    @property
+    def risk_usable(self) -> bool:
+        """The risk head exists and passed its gate."""
+        return self.risk is not None and self.meta.get("risk_status") == "active"
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Unscaled windows (n, window, F) -> (n,) next-return forecasts.
@@ -195,11 +234,20 @@ def _folder(directory: str | Path, model_id: str) -> Path:
     return Path(directory) / model_id
 
 
-def save_model(directory: str | Path, model: Any, numpy_lstm: NumpyLSTM, meta: Mapping[str, Any]) -> Path:
+def save_model(
+    directory: str | Path,
+    model: Any,
+    numpy_lstm: NumpyLSTM,
+    meta: Mapping[str, Any],
+    *,
+    risk_model: Any = None,
+    risk_numpy: NumpyLSTM | None = None,
+) -> Path:
     """Write ``<directory>/<meta['model_id']>/`` and return it; the folder appears complete or not at all.
 
-    ``meta`` must hold every key of ``REQUIRED_META``; library versions are added. ``model`` may be
-    None to store only the TensorFlow-free artifacts.
+    ``meta`` must hold every key of ``REQUIRED_META``; library versions are added. ``model`` and
+    ``risk_model`` may be None to store only the TensorFlow-free artifacts. ``risk_numpy`` needs
+    ``meta["risk"]`` (its features, scaler and scales).
     """
     missing = [k for k in REQUIRED_META if k not in meta]
     if missing:
@@ -221,6 +269,12 @@ def save_model(directory: str | Path, model: Any, numpy_lstm: NumpyLSTM, meta: M
         np.savez(tmp / WEIGHTS_FILE, **numpy_lstm.to_arrays())
         if model is not None:
             model.save(tmp / KERAS_FILE)
+        if risk_numpy is not None:
+            if risk_numpy.n_features != len(meta["risk"]["features"]):
+                raise ValueError("the risk weights' features do not match meta['risk']['features']")
+            np.savez(tmp / RISK_WEIGHTS_FILE, **risk_numpy.to_arrays())
+        if risk_model is not None:
+            risk_model.save(tmp / RISK_KERAS_FILE)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -273,18 +327,43 @@ def load_model(
         scaler = Scaler.from_dict(meta["scaler"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"model {model_id}: meta.json has an unusable scaler ({exc})") from None
-    path = folder / WEIGHTS_FILE
+    net = _load_weights(folder / WEIGHTS_FILE, model_id)
+    if net.n_features != len(features) or len(scaler.mean) != len(features):
+        raise ModelError(f"model {model_id}: weights take {net.n_features} features and the scaler "
+                         f"{len(scaler.mean)}, but meta.json lists {len(features)}")  # fmt: skip
+    return LoadedModel(meta, scaler, net, _load_risk(folder, meta, model_id))
+
+
+def _load_weights(path: Path, model_id: str) -> NumpyLSTM:
     if not path.is_file():
         raise ModelError(f"model {model_id}: {path} is missing")
     try:
         with np.load(path, allow_pickle=False) as archive:
-            net = NumpyLSTM.from_arrays({name: archive[name] for name in archive.files})
+            return NumpyLSTM.from_arrays({name: archive[name] for name in archive.files})
     except Exception as exc:  # a damaged zip raises BadZipFile, OSError, EOFError, ValueError, KeyError...
         raise ModelError(f"model {model_id}: {path} is corrupt ({type(exc).__name__}: {exc})") from None
-    if net.n_features != len(features) or len(scaler.mean) != len(features):
-        raise ModelError(f"model {model_id}: weights take {net.n_features} features and the scaler "
-                         f"{len(scaler.mean)}, but meta.json lists {len(features)}")  # fmt: skip
-    return LoadedModel(meta, scaler, net)
+
+
+def _load_risk(folder: Path, meta: dict, model_id: str) -> RiskHead | None:
+    """The risk head, or None for a model trained before risk heads existed."""
+    spec = meta.get("risk")
+    if spec is None or not (folder / RISK_WEIGHTS_FILE).is_file():
+        return None
+    try:
+        head = RiskHead(
+            features=tuple(spec["features"]), scaler=Scaler.from_dict(spec["scaler"]),
+            numpy_lstm=_load_weights(folder / RISK_WEIGHTS_FILE, model_id),
+            variance_scale=float(spec["variance_scale"]),
+            ratios={str(k): float(v) for k, v in spec["return_variance_ratio"].items()},
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"model {model_id}: meta.json has an unusable risk head ({exc})") from None
+    n = len(head.features)
+    if head.numpy_lstm.n_features != n or len(head.scaler.mean) != n:
+        raise ModelError(f"model {model_id}: the risk weights do not match its {n} features")
+    if not (np.isfinite(head.variance_scale) and head.variance_scale > 0):
+        raise ModelError(f"model {model_id}: the risk head's variance scale must be finite and > 0")
+    return head
 
 
 def _read_active(directory: Path) -> dict[str, str]:

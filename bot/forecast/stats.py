@@ -182,17 +182,23 @@ def diebold_mariano(
     Raises ``ValueError`` for fewer than 3 bars, ``h`` outside ``1..n-1`` or an unknown loss.
     """
     e1, e2 = _pair(e_model, e_baseline, "e_model and e_baseline")
-    n = e1.size
+    if loss == "mse":
+        return diebold_mariano_losses(e1 * e1, e2 * e2, h)
+    if loss == "mae":
+        return diebold_mariano_losses(np.abs(e1), np.abs(e2), h)
+    raise ValueError(f"diebold_mariano loss must be 'mse' or 'mae', got {loss!r}")
+
+
+def diebold_mariano_losses(loss_model: ArrayLike, loss_baseline: ArrayLike, h: int = 1) -> tuple[float, float]:
+    """``diebold_mariano`` on per-bar losses given directly (e.g. QLIKE of variance forecasts):
+    the same differential, variance, HLN factor and one-sided p-value (H1: the model's loss is lower)."""
+    l1, l2 = _pair(loss_model, loss_baseline, "loss_model and loss_baseline")
+    n = l1.size
     if n < 3:
         raise ValueError(f"diebold_mariano needs at least 3 paired errors, got {n}")
     if not 1 <= h < n:
         raise ValueError(f"diebold_mariano needs 1 <= h < n (n={n}), got h={h}")
-    if loss == "mse":
-        d = e1 * e1 - e2 * e2
-    elif loss == "mae":
-        d = np.abs(e1) - np.abs(e2)
-    else:
-        raise ValueError(f"diebold_mariano loss must be 'mse' or 'mae', got {loss!r}")
+    d = l1 - l2
     d_bar = float(d.mean())
     if np.all(d == d[0]):
         if d[0] == 0.0:

@@ -1,11 +1,17 @@
-"""Training with an honest gate: evaluate out of sample, fit the final model, register it.
+"""Training with two honest gates: evaluate out of sample, fit the final heads, register them.
 
-``train_and_register`` runs the walk-forward evaluation, then fits the final model on every
-labelled sample (the last ``train_bars`` times when windows roll), and saves it in the registry.
-The gate: the model becomes *active* for its configuration only if its pooled out-of-sample MSE is
-lower than the zero-return forecast's by more than ``model.gate_margin`` (a fraction); otherwise it
-is kept as *rejected* with the reason, and strategies that need it stay flat. ``force`` activates
-it anyway, and the reason says so.
+``train_and_register`` runs the walk-forward evaluation, then fits the final return and risk
+networks on every labelled sample (the last ``train_bars`` times when windows roll), and saves
+both in one registry folder. Two gates, each with its reason in ``meta.json``:
+
+- the **return head** is active only if its pooled out-of-sample MSE is lower than the zero-return
+  forecast's by more than ``model.gate_margin`` (``status``/``reason``, as before);
+- the **risk head** is active only if its pooled out-of-sample QLIKE is lower than EWMA's by more
+  than ``model.risk_gate_margin`` (``risk_status``/``risk_reason``).
+
+The folder becomes the configuration's active model when either head passes (a strategy then uses
+what passed); with neither it is kept as *rejected*. ``force`` activates the return head anyway,
+and the reason says so.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from bot.config import PRICE_FEATURES, ModelConfig
-from bot.forecast.features import Dataset, Scaler, build_dataset
-from bot.forecast.walkforward import target_scale, walk_forward
+from bot.config import PRICE_FEATURES, RISK_FEATURES, ModelConfig
+from bot.forecast.features import Dataset, Scaler, build_dataset, union_features
+from bot.forecast.range_variance import return_variance_ratio
+from bot.forecast.walkforward import target_scale, variance_scale, walk_forward
 
 log = structlog.get_logger(__name__)
 
@@ -31,11 +38,13 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True)
 class TrainOutcome:
     model_id: str
-    status: str  # "active" or "rejected"
+    status: str  # the return head: "active" or "rejected"
     reason: str
     forced: bool
     folder: Path
     summary: dict[str, Any]
+    risk_status: str = "rejected"
+    risk_reason: str = ""
 
 
 def make_dataset(
@@ -43,7 +52,8 @@ def make_dataset(
     frames: Mapping[str, pd.DataFrame],
     sentiment: Mapping[str, pd.DataFrame] | None,
 ) -> Dataset:
-    return build_dataset(frames, config.features, config.window, config.volume_window, sentiment)
+    names = union_features(config.features, config.risk_features)
+    return build_dataset(frames, names, config.window, config.volume_window, sentiment)
 
 
 def evaluate(
@@ -54,30 +64,57 @@ def evaluate(
     timeframe: str,
     ablation: bool = False,
     progress: bool = False,
+    books: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, Any], Any]:
     """Walk-forward summary (and, with ``ablation``, the price-only model on the same folds and
-    seed); returns (summary, evaluation) — the evaluation holds the pooled predictions for plots."""
+    seed); returns (summary, evaluation) — the evaluation holds the pooled predictions for plots.
+    ``books``: ``vol_target``, ``vol_cap`` and ``band`` of the volatility-managed books (see
+    ``book_settings``)."""
     evaluation = walk_forward(make_dataset(config, frames, sentiment), config, timeframe=timeframe,
-                              progress=progress)  # fmt: skip
+                              progress=progress, **(books or {}))  # fmt: skip
     summary = evaluation.summary()
     if ablation:
-        price_only = tuple(f for f in config.features if f in PRICE_FEATURES) or PRICE_FEATURES
-        other = replace(config, features=price_only)
+        price = PRICE_FEATURES + RISK_FEATURES
+        price_only = tuple(f for f in config.features if f in price) or PRICE_FEATURES
+        risk_price_only = tuple(f for f in config.risk_features if f in price) or RISK_FEATURES
+        other = replace(config, features=price_only, risk_features=risk_price_only)
         if progress:
-            print(f"ablation: price-only features {list(price_only)}", file=sys.stderr)
-        base = walk_forward(make_dataset(other, frames, sentiment), other, timeframe=timeframe,
-                            progress=progress).summary()  # fmt: skip
+            print(f"ablation: price-only features {list(price_only)} / risk {list(risk_price_only)}",
+                  file=sys.stderr)  # fmt: skip
+        base = walk_forward(make_dataset(other, frames, None), other, timeframe=timeframe,
+                            progress=progress, **(books or {})).summary()  # fmt: skip
         summary["ablation"] = {
-            "features": {"price_only": list(price_only), "with_sentiment": list(config.features)},
+            "features": {"price_only": list(price_only), "with_sentiment": list(config.features),
+                         "risk_price_only": list(risk_price_only),
+                         "risk_with_sentiment": list(config.risk_features)},  # fmt: skip
             "price_only": _headline(base),
             "with_sentiment": _headline(summary),
         }
     return summary, evaluation
 
 
+def book_settings(strategy: Any) -> dict[str, float]:
+    """The strategy's sizing settings for the evaluation's volatility-managed books."""
+    s = strategy.lstm_sentiment
+    return {"vol_target": s.vol_target, "vol_cap": s.vol_cap, "band": strategy.rebalance_band}
+
+
 def _headline(summary: dict[str, Any]) -> dict[str, Any]:
     keys = ("n_test", "model", "mse_improvement_vs_zero", "dm_pvalue", "pt_pvalue")
-    return {k: summary[k] for k in keys} | {"zero": summary["baselines"]["zero"]}
+    out = {k: summary[k] for k in keys} | {"zero": summary["baselines"]["zero"]}
+    if "volatility" in summary:
+        v = summary["volatility"]
+        out["volatility"] = {k: v[k] for k in ("model", "baselines", "dm_pvalue_vs_ewma", "dm_pvalue_vs_har",
+                                               "qlike_improvement_vs_ewma", "gate", "reason")}  # fmt: skip
+    return out
+
+
+def risk_gate(summary: dict[str, Any]) -> tuple[bool, str]:
+    """(passes, reason) for the risk head: the verdict the walk-forward's volatility block reached."""
+    volatility = summary.get("volatility")
+    if not volatility:
+        return False, "no out-of-sample risk evaluation"
+    return volatility["gate"] == "active", volatility["reason"]
 
 
 def gate(summary: dict[str, Any], margin: float) -> tuple[bool, str]:
@@ -103,6 +140,7 @@ def train_and_register(
     force: bool = False,
     progress: bool = False,
     summary: dict[str, Any] | None = None,
+    books: Mapping[str, float] | None = None,
 ) -> TrainOutcome:
     """Evaluate (unless ``summary`` is given), fit the final model, save it and apply the gate."""
     from bot.forecast.lstm import fit_model
@@ -111,15 +149,22 @@ def train_and_register(
 
     dataset = make_dataset(config, frames, sentiment)
     if summary is None:
-        summary = walk_forward(dataset, config, timeframe=timeframe, progress=progress).summary()
-    final = _final_training_set(dataset, config)
-    scaler = Scaler.fit(final.decision_rows, dataset.features)
+        summary = walk_forward(dataset, config, timeframe=timeframe, progress=progress, **(books or {})).summary()
+    everything = _final_training_set(dataset, config)
+    final = everything.select(config.features)
+    scaler = Scaler.fit(final.decision_rows, final.features)
     y_scale = target_scale(final.y)
     if progress:
-        print(f"final model: training on {len(final)} windows", file=sys.stderr)
+        print(f"final model: training both heads on {len(final)} windows", file=sys.stderr)
     model, history = fit_model(scaler.transform(final.X), final.y / y_scale, config, progress,
                                times=final.ts.asi8)  # fmt: skip
+    risk_final = everything.select(config.risk_features)
+    risk_scaler = Scaler.fit(risk_final.decision_rows, risk_final.features)
+    var_scale = variance_scale(risk_final.y_var)
+    risk_model, risk_history = fit_model(risk_scaler.transform(risk_final.X), risk_final.y_var / var_scale, config,
+                                         progress, times=risk_final.ts.asi8, head="risk")  # fmt: skip
     passes, reason = gate(summary, config.gate_margin)
+    risk_passes, risk_reason = risk_gate(summary)
     created = datetime.now(UTC)
     model_id = new_model_id(created, data_hash(final.X, final.y), *config.features)
     meta = make_meta(
@@ -131,7 +176,23 @@ def train_and_register(
     key = config_key(timeframe, config.features, config.window, config.volume_window, symbols)
     meta["target_scale"] = y_scale
     meta["config_key"] = key
-    folder = save_model(models_dir, model, NumpyLSTM.from_keras(model), meta)
+    meta["risk"] = {
+        "features": list(config.risk_features),
+        "scaler": risk_scaler.to_dict(),
+        "variance_scale": var_scale,
+        "return_variance_ratio": {
+            str(symbol): return_variance_ratio(risk_final.y[risk_final.symbols == symbol],
+                                               risk_final.y_var[risk_final.symbols == symbol])
+            for symbol in symbols
+        },  # fmt: skip
+        "final_fit": risk_history,
+    }
+    meta["risk_status"] = "active" if risk_passes else "rejected"
+    meta["risk_reason"] = risk_reason
+    folder = save_model(models_dir, model, NumpyLSTM.from_keras(model), meta,
+                        risk_model=risk_model, risk_numpy=NumpyLSTM.from_keras(risk_model))  # fmt: skip
+    risk_status = meta["risk_status"]
+    log.info("risk_head_verdict", model_id=model_id, status=risk_status, reason=risk_reason)
     if passes or force:
         why = reason if passes else f"FORCED active although it {reason}"
         set_active(models_dir, key, model_id, why)
@@ -139,10 +200,14 @@ def train_and_register(
         if not passes:
             log.warning("model_forced_active", model_id=model_id, reason=why)
     else:
-        mark(models_dir, model_id, "rejected", reason)
         status = "rejected"
         log.warning("model_rejected", model_id=model_id, reason=reason)
-    return TrainOutcome(model_id, status, reason, force and not passes, folder, summary)
+        if risk_passes:  # the folder serves its configuration for the risk head alone
+            set_active(models_dir, key, model_id, reason)
+            mark(models_dir, model_id, "rejected", reason)
+        else:
+            mark(models_dir, model_id, "rejected", reason)
+    return TrainOutcome(model_id, status, reason, force and not passes, folder, summary, risk_status, risk_reason)
 
 
 def _final_training_set(dataset: Dataset, config: ModelConfig) -> Dataset:

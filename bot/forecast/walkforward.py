@@ -11,6 +11,11 @@ Pooled over every fold: RMSE, MAE, directional accuracy and IC for the model and
 forecast (squared errors; H1: the model's loss is lower), a Pesaran-Timmermann test of its
 direction, and a trading view (sign of the forecast, per symbol, at several costs, against buy and
 hold; averaged over symbols).
+
+The risk head is refitted at the same cuts on the same samples (its own features, the next bar's
+range variance as target, QLIKE loss) and judged against EWMA, HAR and GARCH(1,1)-t fitted on the
+same training samples (``bot.forecast.vol_baselines``, ``bot.forecast.vol_metrics``); the
+volatility-managed books (``bot.forecast.vol_books``) show what sizing by it earns.
 """
 
 from __future__ import annotations
@@ -26,7 +31,11 @@ from bot.config import ModelConfig
 from bot.errors import DataError
 from bot.forecast.baselines import make_baselines
 from bot.forecast.features import Dataset, Scaler
+from bot.forecast.range_variance import VARIANCE_FLOOR, return_variance_ratio
 from bot.forecast.stats import diebold_mariano, forecast_metrics, pesaran_timmermann, trading_view
+from bot.forecast.vol_baselines import Har, garch_by_symbol
+from bot.forecast.vol_books import vol_managed_books
+from bot.forecast.vol_metrics import volatility_summary
 
 BASELINE_NAMES = ("zero", "persistence", "mean", "linear")
 COSTS_BPS = (0, 5, 10, 20)
@@ -50,6 +59,26 @@ class Evaluation:
     ts: Any  # DatetimeIndex of the test samples' decision bars
     features: tuple[str, ...]
     periods_per_year: int
+    y_var: np.ndarray = field(default_factory=lambda: np.empty(0))  # realised next range variance
+    vol_predictions: dict[str, np.ndarray] = field(default_factory=dict)  # "model", "ewma", "har", "garch"
+    return_variance: dict[str, np.ndarray] = field(default_factory=dict)  # "lstm", "ewma": for the books
+    risk_features: tuple[str, ...] = ()
+    risk_margin: float = 0.0
+    vol_target: float = 0.25
+    vol_cap: float = 1.0
+    band: float = 0.25
+
+    def volatility(self) -> dict[str, Any]:
+        """The ``volatility`` block: the risk head against EWMA, HAR and GARCH, and its gate."""
+        out = volatility_summary(self.y_var, self.vol_predictions, self.ts.asi8, self.risk_margin)
+        return {"features": list(self.risk_features), **out}
+
+    def vol_managed(self) -> tuple[list[dict], Any]:
+        """(``trading.vol_managed`` rows, per-day equity of the books at 5 bps)."""
+        return vol_managed_books(ts=self.ts.asi8, symbols=self.symbols, next_return=self.y,
+                                 variance=self.return_variance, costs_bps=COSTS_BPS,
+                                 periods_per_year=self.periods_per_year, vol_target=self.vol_target,
+                                 cap=self.vol_cap, band=self.band)  # fmt: skip
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready figures (what ``evaluate --json`` prints)."""
@@ -72,7 +101,8 @@ class Evaluation:
             "dm_pvalue": dm_p,
             "pt_statistic": pt_stat,
             "pt_pvalue": pt_p,
-            "trading": self.trading(),
+            "trading": self.trading() | ({"vol_managed": self.vol_managed()[0]} if self.return_variance else {}),
+            **({"volatility": self.volatility()} if self.vol_predictions else {}),
         }
 
     def trading(self) -> dict[str, Any]:
@@ -141,26 +171,34 @@ def walk_forward(
     timeframe: str = "1Day",
     progress: bool = False,
     fit: FitFunction | None = None,
+    risk: bool | None = None,
+    vol_target: float = 0.25,
+    vol_cap: float = 1.0,
+    band: float = 0.25,
 ) -> Evaluation:
-    """Refit and test the model fold by fold; see the module docstring."""
+    """Refit and test both heads fold by fold; see the module docstring.
+
+    ``dataset`` holds (at least) the columns of ``config.features`` and, with ``risk``, of
+    ``config.risk_features``. ``risk=False`` evaluates the return head alone; None (the default)
+    evaluates the risk head too when the dataset holds its features.
+    """
     from bot.forecast.lstm import fit_model
-    from bot.forecast.numpy_lstm import NumpyLSTM
 
     fit = fit or fit_model
     folds = [Fold(i, train, test) for i, (train, test) in enumerate(fold_indices(dataset, config))]
+    returns_view = dataset.select(config.features)
+    if risk is None:
+        risk = all(name in dataset.features for name in config.risk_features)
+    risk_view = dataset.select(config.risk_features) if risk else None
     names = ("model", *BASELINE_NAMES)
     predictions: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    vol: dict[str, list[np.ndarray]] = {name: [] for name in ("model", "ewma", "har", "garch", "ratio")}
     for fold in folds:
-        train, test = dataset.take(fold.train), dataset.take(fold.test)
+        train, test = returns_view.take(fold.train), returns_view.take(fold.test)
         if progress:
             print(f"fold {fold.index + 1}/{len(folds)}: training on {len(train)} windows, "
                   f"testing {len(test)}", file=sys.stderr)  # fmt: skip
-        scaler = Scaler.fit(train.decision_rows, dataset.features)
-        y_scale = target_scale(train.y)
-        model, history = fit(scaler.transform(train.X), train.y / y_scale, config, progress, times=train.ts.asi8)
-        raw = NumpyLSTM.from_keras(model).predict(scaler.transform(test.X))
-        fold_predictions = {"model": raw * y_scale}
-        _release(model)
+        fold_predictions, history = _return_head(train, test, config, progress, fit)
         for name, baseline in make_baselines(mean_k=min(20, dataset.window)).items():
             baseline.fit(train.X, train.y, train.recent_returns)
             fold_predictions[name] = baseline.predict(test.X, test.recent_returns)
@@ -172,17 +210,84 @@ def walk_forward(
         }
         for name in names:
             predictions[name].append(np.asarray(fold_predictions[name], dtype=np.float64))
+        if risk_view is not None:
+            fold_vol = _risk_head(risk_view.take(fold.train), risk_view.take(fold.test), config, progress, fit)
+            fold.metrics["risk_epochs"] = fold_vol.pop("epochs")
+            for name, values in fold_vol.items():
+                vol[name].append(values)
     test_index = np.concatenate([f.test for f in folds])
     tested = dataset.take(test_index)
+    vol_predictions, return_variance = {}, {}
+    if risk_view is not None:
+        vol_predictions = {name: np.concatenate(vol[name]) for name in ("model", "ewma", "har", "garch")}
+        return_variance = {"lstm": vol_predictions["model"] * np.concatenate(vol["ratio"]),
+                           "ewma": tested.ewma_ret}  # fmt: skip
     return Evaluation(
         folds=folds,
         y=tested.y,
         predictions={name: np.concatenate(parts) for name, parts in predictions.items()},
         symbols=tested.symbols,
         ts=tested.ts,
-        features=dataset.features,
+        features=tuple(config.features),
         periods_per_year=PERIODS_PER_YEAR.get(timeframe, 252),
+        y_var=tested.y_var,
+        vol_predictions=vol_predictions,
+        return_variance=return_variance,
+        risk_features=tuple(config.risk_features) if risk else (),
+        risk_margin=config.risk_gate_margin,
+        vol_target=vol_target,
+        vol_cap=vol_cap,
+        band=band,
     )
+
+
+def _return_head(train: Dataset, test: Dataset, config: ModelConfig, progress: bool,
+                 fit: FitFunction) -> tuple[dict[str, np.ndarray], dict]:  # fmt: skip
+    from bot.forecast.numpy_lstm import NumpyLSTM
+
+    scaler = Scaler.fit(train.decision_rows, train.features)
+    y_scale = target_scale(train.y)
+    model, history = fit(scaler.transform(train.X), train.y / y_scale, config, progress, times=train.ts.asi8)
+    raw = NumpyLSTM.from_keras(model).predict(scaler.transform(test.X))
+    _release(model)
+    return {"model": raw * y_scale}, history
+
+
+def variance_scale(y_var: np.ndarray) -> float:
+    """The risk head learns ``y_var / scale`` (the training mean), so its output starts near log 1."""
+    scale = float(np.nanmean(y_var)) if len(y_var) else 1.0
+    return scale if np.isfinite(scale) and scale > 0 else 1.0
+
+
+def _risk_head(train: Dataset, test: Dataset, config: ModelConfig, progress: bool,
+               fit: FitFunction) -> dict[str, np.ndarray]:  # fmt: skip
+    """The fold's risk forecasts of the model and the baselines, and each test sample's ratio."""
+    from bot.forecast.numpy_lstm import NumpyLSTM
+
+    scaler = Scaler.fit(train.decision_rows, train.features)
+    scale = variance_scale(train.y_var)
+    model, history = fit(scaler.transform(train.X), train.y_var / scale, config, progress,
+                         times=train.ts.asi8, head="risk")  # fmt: skip
+    log_h = NumpyLSTM.from_keras(model).predict(scaler.transform(test.X))
+    _release(model)
+    ratio = np.ones(len(test))
+    for symbol in np.unique(test.symbols):
+        mine = train.symbols == symbol
+        ratio[test.symbols == symbol] = return_variance_ratio(train.y[mine], train.y_var[mine])
+    return {
+        "model": forecast_variance(log_h, scale),
+        "ewma": test.ewma_rv,
+        "har": Har().fit(train.har, train.y_var).predict(test.har),
+        "garch": garch_by_symbol(test.returns, train.symbols, train.position, train.y_var,
+                                 test.symbols, test.position),  # fmt: skip
+        "ratio": ratio,
+        "epochs": history.get("epochs_run"),
+    }
+
+
+def forecast_variance(log_h: np.ndarray, scale: float) -> np.ndarray:
+    """The risk network's output (log of the scaled variance) -> a floored variance forecast."""
+    return np.maximum(np.exp(np.clip(np.asarray(log_h, dtype=np.float64), -30.0, 30.0)) * scale, VARIANCE_FLOOR)
 
 
 def _release(model: Any) -> None:

@@ -5,7 +5,9 @@ end)`` gives every headline published in ``[start, end]`` that concerns one of `
 market-wide (``symbols == ()``), oldest first. A replayed headline's ``fetched_at`` is its
 ``published_at``: in a replay the bot "sees" a headline the moment it is published, never earlier.
 
-``make_news_replay`` builds the source named by ``[news] replay`` ('sample', 'none', 'csv:FILE').
+``make_news_replay`` builds the source named by ``[news] replay`` ('sample', 'none', 'csv:FILE',
+'journal' or 'journal:PATH'; the journal's headlines are known from their first sighting instead,
+see ``bot.news.journal_replay``).
 """
 
 from __future__ import annotations
@@ -239,7 +241,8 @@ def make_news_replay(
     config: Config, bar_feed: BarFeed, matcher: Matcher | None = None
 ) -> ReplayNewsSource | None:
     """The replay source named by ``config.news.replay``, or None for 'none' (and for 'sample'
-    when the bars do not come from the sample market: its headlines are about its own companies)."""
+    when the bars do not come from the sample market: its headlines are about its own companies).
+    'journal' reads ``journal.path``, 'journal:PATH' another journal file."""
     choice = config.news.replay
     if choice == "none":
         return None
@@ -249,8 +252,16 @@ def make_news_replay(
         if isinstance(bar_feed, SampleFeed):
             return SampleNewsReplay(bar_feed)
         log.info("news_replay_off", reason=f"no sample headlines for the bar source {bar_feed.name}; "
-                 "use --news csv:FILE to replay headlines")  # fmt: skip
+                 "use --news csv:FILE or --news journal to replay headlines")  # fmt: skip
         return None
     if choice.startswith("csv:"):
         return CsvNewsReplay(config.resolve(choice[4:]), matcher=matcher)
+    if choice == "journal" or choice.startswith("journal:"):
+        from bot.news.journal_replay import JournalNewsReplay
+
+        if choice == "journal":
+            path, key = config.journal.path, "news.replay = 'journal' (journal.path)"
+        else:
+            path, key = choice[8:], f"news.replay = {choice!r}"
+        return JournalNewsReplay(config.resolve(path), key=key, matcher=matcher)
     raise ConfigError(f"news.replay: unknown replay source {choice!r}")  # config validation prevents this

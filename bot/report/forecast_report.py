@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bot.report.pnl import SYNTHETIC_NOTE  # noqa: E402
+from bot.report.volatility_report import write_volatility_files  # noqa: E402
 
 
 def write_forecast_report(summary: dict[str, Any], evaluation: Any, report_dir: Path) -> dict[str, str]:
@@ -28,6 +29,7 @@ def write_forecast_report(summary: dict[str, Any], evaluation: Any, report_dir: 
         "scatter": str(_scatter(frame, report_dir / "predicted_vs_realised.png", note)),
         "cumulative": str(_cumulative(frame, report_dir / "cumulative_returns.png", note)),
         "folds": str(_folds(summary, report_dir / "folds.png", note)),
+        **write_volatility_files(evaluation, report_dir, note),
     }
     summary["files"] = files | {"metrics": str(report_dir / "metrics.json")}
     (report_dir / "metrics.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.config import PRICE_FEATURES, SENTIMENT_FEATURES
+from bot.config import PRICE_FEATURES, RISK_FEATURES, SENTIMENT_FEATURES
 from bot.errors import DataError
 from bot.forecast.features import Scaler, bar_features, build_dataset, make_windows, next_returns
 
@@ -59,7 +59,7 @@ def test_hand_computed_features_on_five_bars() -> None:
     np.testing.assert_allclose(
         next_returns(bars), [np.log(110 / 100), np.log(99 / 110), np.log(99.5 / 99), np.log(120 / 99.5), nan]
     )
-    assert list(f.columns) == list(PRICE_FEATURES)
+    assert list(f.columns) == list(PRICE_FEATURES + RISK_FEATURES)
 
     sentiment = pd.DataFrame(np.arange(25.0).reshape(5, 5), columns=list(SENTIMENT_FEATURES))
     with_news = bar_features(bars, 2, sentiment)

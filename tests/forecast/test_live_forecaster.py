@@ -7,7 +7,7 @@ from bot.config import ModelConfig
 from bot.forecast.features import Scaler, build_dataset
 from bot.forecast.forecaster import BatchForecaster, LiveForecaster
 from bot.forecast.numpy_lstm import NumpyLSTM
-from bot.forecast.registry import LoadedModel
+from bot.forecast.registry import LoadedModel, RiskHead
 from bot.market import MarketView
 
 
@@ -22,16 +22,26 @@ def frames(n=120, symbols=("AAA", "BBB")):
     return out
 
 
-def random_model(features, window, volume_window, units=4):
-    rng = np.random.default_rng(0)
-    f = len(features)
+def random_net(f, units=4, seed=0):
+    rng = np.random.default_rng(seed)
     arrays = {"lstm0_kernel": rng.normal(0, 0.3, (f, 4 * units)), "lstm0_recurrent": rng.normal(0, 0.3, (units, 4 * units)),
               "lstm0_bias": rng.normal(0, 0.1, 4 * units), "dense_kernel": rng.normal(0, 0.3, (units, 1)),
               "dense_bias": np.zeros(1)}  # fmt: skip
-    net = NumpyLSTM.from_arrays(arrays)
+    return NumpyLSTM.from_arrays(arrays)
+
+
+def random_model(features, window, volume_window, units=4, risk_features=None):
+    f = len(features)
     scaler = Scaler(np.zeros(f), np.ones(f), tuple(features))
-    meta = {"model_id": "m1", "features": list(features), "window": window, "volume_window": volume_window}
-    return LoadedModel(meta, scaler, net)
+    meta = {"model_id": "m1", "features": list(features), "window": window, "volume_window": volume_window,
+            "status": "active", "risk_status": "active" if risk_features else "rejected"}  # fmt: skip
+    risk = None
+    if risk_features:
+        r = len(risk_features)
+        # log-variance inputs sit near -9: a scaler keeps the random net in its working range
+        risk = RiskHead(tuple(risk_features), Scaler(np.full(r, -5.0), np.full(r, 4.0), tuple(risk_features)),
+                        random_net(r, units, seed=1), variance_scale=1e-4, ratios={"AAA": 1.5})  # fmt: skip
+    return LoadedModel(meta, scaler, random_net(f, units), risk)
 
 
 def test_live_windows_equal_batch_windows():
@@ -50,3 +60,36 @@ def test_live_windows_equal_batch_windows():
             assert abs(a[symbol] - b[symbol]) < 1e-6
             compared += 1
     assert compared > 150
+
+
+def test_live_risk_forecasts_equal_batch_risk_forecasts():
+    """Both heads, the risk head on HAR inputs (22-bar look-back): live == batch, ratio applied."""
+    cfg = ModelConfig(features=("ret", "range"), window=10, volume_window=5)
+    risk_features = ("log_rv", "log_rv_w", "log_rv_m", "ret", "rel_volume")
+    data = frames()
+    model = random_model(cfg.features, cfg.window, cfg.volume_window, risk_features=risk_features)
+    batch, live = BatchForecaster(model, data, None), LiveForecaster(model)
+    view = MarketView(data)
+    compared = 0
+    for _ in range(len(view)):
+        view.advance()
+        a, b = batch.volatility(view), live.volatility(view)
+        assert a.keys() == b.keys()
+        for symbol in a:
+            assert a[symbol] > 0 and np.isfinite(a[symbol])
+            assert abs(a[symbol] / b[symbol] - 1) < 1e-5
+            compared += 1
+    # 120 bars, the first 10 + 21 have no full window: 89 per symbol
+    assert compared == 2 * (120 - 10 - 21)
+    # the ratio of AAA (1.5) is applied; BBB (unknown) gets the mean ratio, also 1.5
+    assert batch.volatility(view).keys() == {"AAA", "BBB"}
+
+
+def test_a_rejected_risk_head_gives_no_volatility():
+    model = random_model(("ret",), 10, 5, risk_features=("log_rv", "ret"))
+    model.meta["risk_status"] = "rejected"
+    view = MarketView(frames())
+    for _ in range(len(view)):
+        view.advance()
+    assert BatchForecaster(model, frames(), None).volatility(view) == {}
+    assert LiveForecaster(model).volatility(view) == {}
