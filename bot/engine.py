@@ -19,7 +19,7 @@ strategy's targets.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Protocol
 
@@ -94,6 +94,8 @@ class Engine:
         self.atr_window = atr_window
         self.exits = exits
         self.equity = EquityTracker()
+        #: how often each risk verdict was reached ("allow", "deny:<rule>", "exit:<rule>", ...)
+        self.verdicts: Counter[str] = Counter()
 
     def decide(self, decision_time: datetime, view: MarketView) -> list[Order]:
         """One decision step at ``decision_time`` over what ``view`` shows; returns sent orders."""
@@ -174,6 +176,7 @@ class Engine:
                 current_qty=positions[found.symbol].qty, requested_qty=0, approved_qty=0, verdict="exit",
                 rule=found.rule, reason=found.reason, client_order_id=None,
             )  # fmt: skip
+            self.verdicts[f"exit:{found.rule}"] += 1
             log.info("protective_exit", symbol=found.symbol, rule=found.rule, reason=found.reason)
         for symbol, weight in targets.items():
             if weight > 0 and self.exits.blocked(symbol, decision_time):
@@ -206,6 +209,7 @@ class Engine:
             reason=verdict.reason or None,
             client_order_id=intent.client_order_id if result.intent else None,
         )
+        self.verdicts[str(verdict.action) + (f":{verdict.rule}" if verdict.rule else "")] += 1
         if verdict.action is not Action.ALLOW:
             log.info("risk_verdict", symbol=intent.symbol, action=str(verdict.action),
                      rule=verdict.rule, reason=verdict.reason)  # fmt: skip
@@ -232,6 +236,7 @@ class Engine:
             current_qty=0, requested_qty=0, approved_qty=0, verdict=str(verdict.action),
             rule=verdict.rule or None, reason=verdict.reason or None, client_order_id=None,
         )  # fmt: skip
+        self.verdicts[f"{verdict.action}:{verdict.rule}"] += 1
         log.warning("trading_halted", rule=verdict.rule, reason=verdict.reason)
         # only exposure-reducing orders, the ones a halted gate lets through anyway
         orders = self.broker.close_all()

@@ -66,8 +66,12 @@ class SimulationResult:
     headlines: int = 0
     #: sentiment features per symbol (index = decision times), None without a news source
     sentiment: dict[str, pd.DataFrame] | None = None
-    #: the forecasting model used (id, status, reason), None for strategies without one
+    #: the forecasting model used (id, both heads' status and reason), None for strategies without one
     model: dict | None = None
+    #: how often each risk verdict was reached (``Engine.verdicts``)
+    verdicts: dict = field(default_factory=dict)
+    #: decisions sized by each volatility source ("risk head", "EWMA"), for lstm_sentiment
+    sizing: dict = field(default_factory=dict)
     #: the kill switch at the end of the run (the journal's, so it may predate the run)
     halted: bool = False
     halt_reason: str | None = None
@@ -212,6 +216,8 @@ def run_simulation(
         news_source=news.name if news else None,
         headlines=len(headlines or []),
         model=choice.as_dict() if choice else None,
+        verdicts=dict(engine.verdicts),
+        sizing=dict(getattr(strategy, "sizing_counts", {})),
         sentiment=sentiment,
         halted=switch.halted,
         halt_reason=switch.state().reason if switch.halted else None,

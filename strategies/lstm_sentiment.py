@@ -21,6 +21,7 @@ trading.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -62,8 +63,8 @@ class LstmSentiment(Strategy):
         self.model_usable = model_usable  # the return head passed its gate
         self.base = base
         self.tilt = tilt
-        #: where each symbol's last size came from: "risk head" or "EWMA"
-        self.sized_by: dict[str, str] = {}
+        #: how many sizing decisions each volatility source made: "risk head" or "EWMA"
+        self.sizing_counts: Counter[str] = Counter()
 
     def targets(
         self,
@@ -95,12 +96,12 @@ class LstmSentiment(Strategy):
     def weight(self, view: MarketView, symbol: str, variance: float | None) -> float | None:
         """The symbol's volatility-managed weight (None until a volatility can be estimated)."""
         if variance is not None and math.isfinite(variance) and variance > 0:
-            self.sized_by[symbol] = "risk head"
+            self.sizing_counts["risk head"] += 1
         else:
             variance = self._ewma_variance(view, symbol)
             if variance is None:
                 return None
-            self.sized_by[symbol] = "EWMA"
+            self.sizing_counts["EWMA"] += 1
         vol = math.sqrt(variance * self.periods_per_year)
         return self.weight_per_symbol * min(self.vol_cap, self.vol_target / vol)
 

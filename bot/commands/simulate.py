@@ -62,6 +62,17 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:+.2f}%"
 
 
+def _verdicts(counts: dict[str, int]) -> str:
+    if not counts:
+        return "none (no orders proposed)"
+    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _sizing(counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    return ", ".join(f"{name} {n / total:.0%}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 def format_summary(s: dict[str, Any]) -> str:
     sharpe = "n/a" if s["sharpe"] is None else f"{s['sharpe']:.2f}"
     lines = [
@@ -78,13 +89,17 @@ def format_summary(s: dict[str, Any]) -> str:
         f"  return            {_pct(s['total_return'])}   (buy and hold {_pct(s['buy_and_hold_return'])})",
         f"  sharpe            {sharpe}",
         f"  max drawdown      {100 * s['max_drawdown']:.2f}%",
-        f"  trades            {s['fills']} fills from {s['orders']} orders ({s['rejected_orders']} rejected)",
+        f"  trades            {s['fills']} fills from {s['orders']} orders ({s['rejected_orders']} rejected, "
+        f"{s['protective_stops']} protective stops)",
+        f"  risk verdicts     {_verdicts(s['risk_verdicts'])}",
         f"  fees              ${s['fees']:,.2f}",
         f"  final equity      ${s['final_equity']:,.2f}  (from ${s['initial_cash']:,.2f})",
         f"  news              {s['headlines']:,} headlines ({s['news_source'] or 'none'})",
-        *([f"  model             {s['model_id']} ({s['model_status']}"
-           f"{', trained now' if s['model_trained_now'] else ''}): {s['model_reason']}"]
+        *([f"  model             {s['model_id']}{' (trained now)' if s['model_trained_now'] else ''}",
+           f"  return head       {s['model_status'].upper()}: {s['model_reason']}",
+           f"  risk head         {s['risk_model_status'].upper()}: {s['risk_model_reason']}"]
           if "model_id" in s else []),
+        *([f"  sized by          {_sizing(s['sizing'])}"] if "sizing" in s else []),
         f"  speed             {s['bars_per_second']:,} bars/s ({s['elapsed_seconds']:.2f} s)",
         f"report: {s['report_dir']}",
     ]

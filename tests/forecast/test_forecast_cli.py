@@ -18,6 +18,11 @@ patience = 1
 train_bars = 120
 test_bars = 60
 """
+# the pre-risk-head semantics: in only on a forecast gain past the hurdle
+FLAT_BASE = """
+[strategy.lstm_sentiment]
+base = "flat"
+"""
 TRAIN_SPAN = ("--start", "2018-01-02", "--end", "2018-12-31")
 SIM_SPAN = ("--start", "2019-01-02", "--end", "2019-06-28")
 
@@ -42,7 +47,7 @@ def one_line_error(result, *fragments):
 def forced(tmp_path_factory):
     """A model trained on 2018 sample bars and forced active (whatever the gate says)."""
     tmp = tmp_path_factory.mktemp("forced")
-    config = write_config(tmp, TINY_MODEL)
+    config = write_config(tmp, TINY_MODEL + FLAT_BASE)
     result = run_cli("train", "--config", str(config), *TRAIN_SPAN, "--force", "--json", cwd=tmp)
     return tmp, config, cli_json(result), result.stderr
 
@@ -81,13 +86,29 @@ def test_simulate_uses_the_active_model_and_journals_predictions(forced):
     assert all(value > hurdle for _, _, value in rows)
 
 
-def test_a_rejected_model_keeps_the_strategy_flat(tmp_path):
-    config = write_config(tmp_path, TINY_MODEL + "gate_margin = 0.99\n")  # no model can pass this gate
+def test_a_rejected_model_keeps_a_flat_base_flat(tmp_path):
+    # no model can pass these gates
+    config = write_config(tmp_path, TINY_MODEL + "gate_margin = 0.99\nrisk_gate_margin = 0.99\n" + FLAT_BASE)
     trained = cli_json(run_cli("train", "--config", str(config), *TRAIN_SPAN, "--json", cwd=tmp_path))
     assert trained["status"] == "rejected" and "does not beat zero-return" in trained["reason"]
+    assert trained["risk_status"] == "rejected" and "does not beat EWMA" in trained["risk_reason"]
     summary = cli_json(run_cli("simulate", "--config", str(config), *SIM_SPAN, "--json", cwd=tmp_path))
     assert summary["model_status"] == "rejected" and summary["model_id"] == trained["model_id"]
+    assert summary["risk_model_status"] == "rejected"
     assert summary["orders"] == 0 and summary["total_return"] == 0.0
+
+
+def test_a_long_base_trades_a_volatility_managed_book_with_both_heads_rejected(tmp_path):
+    """The default base: the return head's verdict does not stop the book; EWMA sizes it."""
+    config = write_config(tmp_path, TINY_MODEL + "gate_margin = 0.99\nrisk_gate_margin = 0.99\n")
+    trained = cli_json(run_cli("train", "--config", str(config), *TRAIN_SPAN, "--json", cwd=tmp_path))
+    assert trained["status"] == "rejected" and trained["risk_status"] == "rejected"
+    summary = cli_json(run_cli("simulate", "--config", str(config), *SIM_SPAN, "--json", cwd=tmp_path))
+    assert summary["model_status"] == "rejected" and summary["risk_model_status"] == "rejected"
+    assert summary["fills"] > 0 and summary["sized_by"] == "EWMA"
+    db = sqlite3.connect(tmp_path / "journal.sqlite")
+    # neither head's forecasts are used, so none are journaled
+    assert db.execute("SELECT COUNT(*) FROM predictions WHERE run_id = ?", (summary["run_id"],)).fetchone()[0] == 0
 
 
 def test_the_sample_market_trains_a_model_on_the_fly_before_the_replay(tmp_path):

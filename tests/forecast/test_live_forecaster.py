@@ -79,8 +79,8 @@ def test_live_risk_forecasts_equal_batch_risk_forecasts():
             assert a[symbol] > 0 and np.isfinite(a[symbol])
             assert abs(a[symbol] / b[symbol] - 1) < 1e-5
             compared += 1
-    # 120 bars, the first 10 + 21 have no full window: 89 per symbol
-    assert compared == 2 * (120 - 10 - 21)
+    # 120 bars: log_rv_m is defined from row 21, so the first 10-bar window ends at row 30: 90 per symbol
+    assert compared == 2 * (120 - 30)
     # the ratio of AAA (1.5) is applied; BBB (unknown) gets the mean ratio, also 1.5
     assert batch.volatility(view).keys() == {"AAA", "BBB"}
 
