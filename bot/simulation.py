@@ -118,8 +118,9 @@ def run_simulation(
     journal.start_run(
         run_id, "simulate", source=feed.name, synthetic=feed.synthetic, strategy=strategy.name,
         symbols=symbols, timeframe=timeframe.name,
-        config={name: asdict(getattr(config, name))
-                for name in ("data", "broker", "strategy", "risk", "sentiment")},
+        config={**{name: asdict(getattr(config, name))
+                   for name in ("data", "broker", "strategy", "risk", "sentiment")},
+                "model": choice.as_dict() if choice else None},
     )  # fmt: skip
     for symbol, frame in frames.items():
         rows = zip((iso(t) for t in frame.index), *(frame[c].to_numpy().tolist() for c in frame.columns))

@@ -43,6 +43,12 @@ def run_lines(info: dict[str, Any]) -> list[str]:
     eq = info["equity"]
     if eq:
         lines.append(f"  equity {_money(eq['equity'])} (cash {_money(eq['cash'])}) at {eq['ts']}")
+    model = run.get("model")
+    if model and model.get("model_id"):
+        lines.append(f"  model {model['model_id']}")
+        lines.append(f"    return head: {str(model.get('model_status')).upper()}: {model.get('model_reason') or '-'}")
+        lines.append(f"    risk head:   {str(model.get('risk_model_status')).upper()}: "
+                     f"{model.get('risk_model_reason') or '-'}")  # fmt: skip
     if run.get("report_dir"):
         lines.append(f"  report: {run['report_dir']}")
     return lines

@@ -144,6 +144,18 @@ def last_bars(journal: Journal, run: Any) -> dict[str, str | None]:
     return {symbol: found.get(symbol) for symbol in symbols}
 
 
+def model_info(run: Any) -> dict[str, Any] | None:
+    """The model the run started with, both heads' verdicts (None for strategies without one)."""
+    try:
+        model = json.loads(run["config"] or "{}").get("model")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(model, dict):
+        return None
+    keys = ("model_id", "model_status", "model_reason", "risk_model_status", "risk_model_reason")
+    return {key: model.get(key) for key in keys}
+
+
 def run_info(run: Any) -> dict[str, Any]:
     summary = json.loads(run["summary"]) if run["summary"] else {}
     return {
@@ -158,6 +170,7 @@ def run_info(run: Any) -> dict[str, Any]:
         "symbols": run["symbols"].split(",") if run["symbols"] else [],
         "timeframe": run["timeframe"],
         "report_dir": summary.get("report_dir"),
+        "model": model_info(run),
     }
 
 

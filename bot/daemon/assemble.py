@@ -156,8 +156,9 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
     else:
         journal.start_run(run_id, mode, source=source, synthetic=feed.synthetic, strategy=strategy.name,
                           symbols=symbols, timeframe=timeframe.name,
-                          config={name: asdict(getattr(config, name))
-                                  for name in ("data", "broker", "strategy", "risk", "sentiment", "daemon")})  # fmt: skip
+                          config={**{name: asdict(getattr(config, name))
+                                     for name in ("data", "broker", "strategy", "risk", "sentiment", "daemon")},
+                                  "model": slot.model})  # fmt: skip
     window = BarWindow(symbols, keep)
     loop = TradingLoop(run_id=run_id, mode=mode, source=source, journal=journal, engine=engine, venue=venue,
                        window=window, timeframe=timeframe, switch=switch, decide_each_step=replay is not None,

@@ -80,7 +80,10 @@ def build_model(n_features: int, config: ModelConfig, window: int | None = None,
     outputs = keras.layers.Dense(1, name="next_return" if head == "return" else "next_log_variance")(x)
     model = keras.Model(inputs, outputs, name="lstm_forecaster" if head == "return" else "lstm_risk")
     loss = "mse" if head == "return" else qlike_loss
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate), loss=loss)
+    # Several batches per call into TensorFlow: the same updates in the same order, ~20 % less
+    # Python overhead per epoch for networks this small on a CPU.
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate), loss=loss,
+                  steps_per_execution=16)  # fmt: skip
     return model
 
 
