@@ -1,5 +1,6 @@
-"""Forecaster benchmarks (not tests): training and walk-forward time on the 7 daily symbols,
-single-decision latency (1 and 10 symbols, p50/p99) and batched inference throughput.
+"""Forecaster benchmarks (not tests): on the 7 daily symbols, the whole ``evaluate`` command's wall
+time, walk-forward and final training time of both heads, single-decision latency with both heads
+(1 and 10 symbols, p50/p99) and batched inference throughput.
 
 Run: ``.venv/bin/python benchmarks/forecast_bench.py``. Needs ../shared/data/daily (the latency and
 throughput rows run on the sample market when it is absent). Writes benchmarks/forecast_results.md.
@@ -21,9 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = REPO.parent / "shared" / "data"
 
-from bot.config import PRICE_FEATURES, Config, override  # noqa: E402
+from bot.config import PRICE_FEATURES, RISK_FEATURES, Config, override  # noqa: E402
 from bot.data.sources import make_feed  # noqa: E402
-from bot.forecast.features import build_dataset  # noqa: E402
+from bot.forecast.features import build_dataset, union_features  # noqa: E402
 from bot.logging import configure_logging  # noqa: E402
 from bot.simulation import load_history  # noqa: E402
 
@@ -37,7 +38,9 @@ def main() -> None:
     config = Config()
     if (SHARED / "daily").exists():
         config = override(config, "data", "bench", source=f"csv:{SHARED / 'daily'}")
-    model_config = dataclasses.replace(config.model, features=PRICE_FEATURES)  # CSV data has no news
+    # CSV data has no news: price inputs only for both heads
+    model_config = dataclasses.replace(config.model, features=PRICE_FEATURES,
+                                       risk_features=RISK_FEATURES + PRICE_FEATURES)  # fmt: skip
     feed = make_feed(config)
     symbols, timeframe, frames = load_history(config, feed)
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
@@ -46,7 +49,20 @@ def main() -> None:
     from bot.forecast.training import train_and_register
     from bot.forecast.walkforward import walk_forward
 
-    dataset = build_dataset(frames, model_config.features, model_config.window, model_config.volume_window)
+    command_seconds = None
+    if (SHARED / "daily").exists():  # the command as a user runs it: start-up, data, both heads, report
+        import subprocess
+
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "config.toml").write_text(f'[report]\ndir = "{tmp}/reports"\n[logging]\ndir = "{tmp}"\n'
+                                                   f'[journal]\npath = "{tmp}/j.sqlite"\n')  # fmt: skip
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "bot", "evaluate", "--config", f"{tmp}/config.toml",
+                            "--source", f"csv:{SHARED / 'daily'}", "--json"], cwd=REPO, check=True,
+                           capture_output=True)  # fmt: skip
+            command_seconds = time.perf_counter() - started
+    names = union_features(model_config.features, model_config.risk_features)
+    dataset = build_dataset(frames, names, model_config.window, model_config.volume_window)
     started = time.perf_counter()
     evaluation = walk_forward(dataset, model_config, timeframe=timeframe.name)
     walk_seconds = time.perf_counter() - started
@@ -62,15 +78,22 @@ def main() -> None:
                             model_config.volume_window)  # fmt: skip
     lines += [
         "| step | time |", "|---|---|",
-        f"| walk-forward evaluation ({len(summary['folds'])} folds, {summary['n_test']:,} test windows) "
-        f"| {walk_seconds:.1f} s |",
-        f"| final training on {len(dataset):,} windows (one fit, early stopping) | {train_seconds:.1f} s |", "",
+        *([f"| `python -m bot evaluate --source csv:../shared/data/daily --json` (default config, all "
+           f"features, both heads, report files; one run) | {command_seconds:.1f} s |"] if command_seconds else []),
+        f"| walk-forward evaluation of both heads ({len(summary['folds'])} folds, {summary['n_test']:,} "
+        f"test windows, price inputs) | {walk_seconds:.1f} s |",
+        f"| final training of both heads on {len(dataset):,} windows (early stopping) | {train_seconds:.1f} s |",
+        f"| risk head verdict | {outcome.risk_status} |", "",
     ]  # fmt: skip
 
     # a live decision: each symbol's newest window from the view's last bars (NumPy), one batched pass
     from bot.forecast.forecaster import LiveForecaster
     from bot.market import MarketView
 
+    if not loaded.risk_usable:  # time the risk head's path whatever its verdict was
+        loaded.meta["risk_status"] = "active"
+    if not loaded.return_usable:
+        loaded.meta["status"] = "active"
     live = LiveForecaster(loaded)
     rows = []
     for n_symbols in (1, 10):
@@ -82,15 +105,17 @@ def main() -> None:
         for _ in range(1000):
             t0 = time.perf_counter()
             live.forecasts(view)
+            live.volatility(view)
             timings.append(time.perf_counter() - t0)
         rows.append(f"| {n_symbols} | {percentile_ms(timings, 50):.2f} ms | {percentile_ms(timings, 99):.2f} ms |")
-    lines += ["| live decision, symbols (features + NumPy forward pass) | p50 | p99 |", "|---|---|---|", *rows, ""]
+    lines += ["| live decision, symbols (both heads: features + NumPy forward passes) | p50 | p99 |",
+              "|---|---|---|", *rows, ""]  # fmt: skip
 
     X = dataset.X
     runs = []
     for _ in range(5):
         t0 = time.perf_counter()
-        loaded.predict(X)
+        loaded.predict(dataset.select(model_config.features).X)
         runs.append(time.perf_counter() - t0)
     lines += ["| batched inference (NumPy) | windows/s |", "|---|---|",
               f"| {len(X):,} windows of {model_config.window} bars | {len(X) / float(np.median(runs)):,.0f} |"]  # fmt: skip

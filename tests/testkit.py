@@ -24,6 +24,20 @@ def require_shared_data(*parts: str) -> Path:
     return path
 
 
+# a model small and quick enough for CLI tests (two epochs, four units)
+TINY_MODEL = """
+[model]
+window = 8
+volume_window = 5
+units = 4
+epochs = 2
+batch_size = 256
+patience = 1
+train_bars = 120
+test_bars = 60
+"""
+
+
 def write_config(directory: Path, extra: str = "") -> Path:
     """A config whose journal, logs and reports live under ``directory`` (repo defaults otherwise)."""
     path = directory / "config.toml"

@@ -92,7 +92,7 @@ def format_summary(s: dict[str, Any]) -> str:
         f"  trades            {s['fills']} fills from {s['orders']} orders ({s['rejected_orders']} rejected, "
         f"{s['protective_stops']} protective stops)",
         f"  risk verdicts     {_verdicts(s['risk_verdicts'])}",
-        f"  fees              ${s['fees']:,.2f}",
+        f"  fees              ${s['fees']:,.2f}   (turnover {s['turnover']:.2f}x mean equity)",
         f"  final equity      ${s['final_equity']:,.2f}  (from ${s['initial_cash']:,.2f})",
         f"  news              {s['headlines']:,} headlines ({s['news_source'] or 'none'})",
         *([f"  model             {s['model_id']}{' (trained now)' if s['model_trained_now'] else ''}",

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from bot.report.figures import save_figure  # noqa: E402
 from bot.report.pnl import SYNTHETIC_NOTE  # noqa: E402
 from bot.report.volatility_report import write_volatility_files  # noqa: E402
 
@@ -44,7 +45,7 @@ def _scatter(frame: pd.DataFrame, path: Path, note: str) -> Path:
     ax.set_xlabel("predicted next log return (LSTM)")
     ax.set_ylabel("realised next log return")
     ax.set_title("Predicted vs realised, out of sample" + note, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _cumulative(frame: pd.DataFrame, path: Path, note: str) -> Path:
@@ -59,7 +60,7 @@ def _cumulative(frame: pd.DataFrame, path: Path, note: str) -> Path:
     ax.legend()
     ax.grid(alpha=0.3)
     ax.set_title("Signal vs buy and hold, test folds only (equal weight)" + note, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _folds(summary: dict[str, Any], path: Path, note: str) -> Path:
@@ -75,11 +76,4 @@ def _folds(summary: dict[str, Any], path: Path, note: str) -> Path:
     ax_da.set_ylabel("directional accuracy")
     ax_da.set_xlabel("fold")
     ax_rmse.set_title("Metrics per walk-forward fold" + note, fontsize=10)
-    return _save(fig, path)
-
-
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

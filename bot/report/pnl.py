@@ -1,8 +1,12 @@
-"""The PnL figure of a run: equity against buy and hold, drawdown, daily PnL (Agg backend)."""
+"""The PnL figure of a run: equity against buy and hold (with the run's fills and stop-outs
+marked, and the model's verdicts and the risk gate's counts in a box), drawdown, daily PnL (Agg
+backend)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -16,8 +20,12 @@ from bot.report.metrics import daily_equity, drawdown  # noqa: E402
 SYNTHETIC_NOTE = "SYNTHETIC sample market: these results mean nothing about real markets"
 
 
-def plot_pnl(curve: pd.DataFrame, path: Path, *, title: str, synthetic: bool) -> Path:
-    """Write a three-panel PNG of ``curve`` (columns equity, buy_and_hold; UTC index) to ``path``."""
+def plot_pnl(curve: pd.DataFrame, path: Path, *, title: str, synthetic: bool, fills: Sequence[Any] = (),
+             notes: Sequence[str] = ()) -> Path:  # fmt: skip
+    """Write a three-panel PNG of ``curve`` (columns equity, buy_and_hold; UTC index) to ``path``.
+
+    ``fills`` (``bot.broker.base.Fill``) are marked on the equity line at their time: buys, sells,
+    and protective stops that filled (``...-stop`` ids). ``notes`` are printed in a box."""
     fig, (ax_eq, ax_dd, ax_pnl) = plt.subplots(
         3, 1, figsize=(11, 9), sharex=False, gridspec_kw={"height_ratios": [3, 1.3, 1.6]}
     )
@@ -25,6 +33,10 @@ def plot_pnl(curve: pd.DataFrame, path: Path, *, title: str, synthetic: bool) ->
     ax_eq.plot(local.index, local["equity"], label="strategy", color="tab:blue", linewidth=1.3)
     ax_eq.plot(local.index, local["buy_and_hold"], label="buy and hold (equal weight, no costs)",
                color="tab:gray", linewidth=1.0, linestyle="--")  # fmt: skip
+    _mark_fills(ax_eq, local["equity"], fills)
+    if notes:
+        ax_eq.text(0.99, 0.02, "\n".join(notes), transform=ax_eq.transAxes, ha="right", va="bottom", fontsize=8,
+                   family="monospace", bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.7"})  # fmt: skip
     ax_eq.set_ylabel("equity")
     ax_eq.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}"))
     ax_eq.legend(loc="upper left")
@@ -49,3 +61,26 @@ def plot_pnl(curve: pd.DataFrame, path: Path, *, title: str, synthetic: bool) ->
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def _mark_fills(ax: Any, equity: pd.Series, fills: Sequence[Any]) -> None:
+    """Buys, sells and stop-outs as markers on the equity line (one per step that had one)."""
+    if not fills or equity.empty:
+        return
+    kinds = {"buy": ("^", "tab:green"), "sell": ("v", "tab:orange"), "protective stop": ("X", "tab:red")}
+    times = {kind: [] for kind in kinds}
+    for fill in fills:
+        if fill.client_order_id.endswith("-stop"):
+            times["protective stop"].append(fill.ts)
+        else:
+            times["buy" if str(fill.side).lower().endswith("buy") else "sell"].append(fill.ts)
+    index = equity.index
+    for kind, stamps in times.items():
+        if not stamps:
+            continue
+        at = pd.DatetimeIndex(stamps).tz_convert(index.tz)
+        rows = sorted(set(index.searchsorted(at, side="right") - 1) - {-1})
+        marker, color = kinds[kind]
+        ax.scatter(index[rows], equity.to_numpy()[rows], marker=marker, color=color, s=28 if kind != "buy" else 18,
+                   zorder=3, label=f"{kind} ({len(stamps)})", alpha=0.8)  # fmt: skip
+    ax.legend(loc="upper left", fontsize=8)

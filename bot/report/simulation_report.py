@@ -39,6 +39,8 @@ def summarize(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
         "sharpe": sharpe_ratio(curve["equity"]),
         "max_drawdown": max_drawdown(equity),
         "fees": round(sum(f.commission for f in result.fills), 2),
+        # traded notional over mean equity: 1.0 = the whole account traded once
+        "turnover": round(sum(f.qty * f.price for f in result.fills) / float(equity.mean()), 3) if len(equity) else 0.0,
         "headlines": result.headlines,
         "news_source": result.news_source,
         "halted": result.halted,
@@ -52,6 +54,21 @@ def summarize(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
         "bars_per_second": round(result.bars / result.elapsed_seconds) if result.elapsed_seconds else None,
         "report_dir": str(report_dir),
     }
+
+
+def plot_notes(summary: dict[str, Any]) -> list[str]:
+    """The box on pnl.png: the model's two verdicts, the trades and the risk gate's verdicts."""
+    notes = []
+    if summary.get("model_id"):
+        notes.append(f"return head {summary['model_status'].upper()}, risk head {summary['risk_model_status'].upper()}")
+    if summary.get("sized_by"):
+        notes.append(f"sized by {summary['sized_by']}")
+    notes.append(f"{summary['fills']} fills, {summary['protective_stops']} protective stops, "
+                 f"{summary['rejected_orders']} rejected")  # fmt: skip
+    verdicts = summary.get("risk_verdicts") or {}
+    if verdicts:
+        notes.append("risk gate: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items(), key=lambda kv: -kv[1])[:4]))
+    return notes
 
 
 def write_report(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
@@ -69,7 +86,8 @@ def write_report(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
     curve.to_csv(report_dir / "equity.csv", float_format="%.6f")
     title = f"{result.strategy} on {', '.join(result.symbols)} ({result.timeframe}, {result.source})"
     if len(result.equity):
-        plot_pnl(result.equity, report_dir / "pnl.png", title=title, synthetic=result.synthetic)
+        plot_pnl(result.equity, report_dir / "pnl.png", title=title, synthetic=result.synthetic,
+                 fills=result.fills, notes=plot_notes(summary))  # fmt: skip
         summary["plot"] = str(report_dir / "pnl.png")
     summary["files"] = {name: str(report_dir / name) for name in ("metrics.json", "trades.csv", "equity.csv")}
     (report_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")

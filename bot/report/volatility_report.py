@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from bot.report.figures import save_figure  # noqa: E402
+
 
 def write_volatility_files(evaluation: Any, report_dir: Path, note: str) -> dict[str, str]:
     """``volatility.csv`` (per test sample: realised and every forecast), ``volatility.png`` and
@@ -49,7 +51,7 @@ def _forecast_vs_realised(frame: pd.DataFrame, path: Path, note: str) -> Path:
     ax.legend()
     ax.grid(alpha=0.3)
     ax.set_title("Forecast vs realised volatility, out of sample" + note, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _books(curves: pd.DataFrame, path: Path, note: str) -> Path:
@@ -65,11 +67,4 @@ def _books(curves: pd.DataFrame, path: Path, note: str) -> Path:
     ax_dd.set_ylabel("drawdown")
     ax_dd.grid(alpha=0.3)
     ax_eq.set_title("Volatility-managed books at 5 bps, out of sample" + note, fontsize=10)
-    return _save(fig, path)
-
-
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

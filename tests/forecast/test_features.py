@@ -63,7 +63,7 @@ def test_hand_computed_features_on_five_bars() -> None:
 
     sentiment = pd.DataFrame(np.arange(25.0).reshape(5, 5), columns=list(SENTIMENT_FEATURES))
     with_news = bar_features(bars, 2, sentiment)
-    assert list(with_news.columns) == list(ALL_FEATURES)
+    assert list(with_news.columns) == list(PRICE_FEATURES + RISK_FEATURES + SENTIMENT_FEATURES)
     np.testing.assert_array_equal(with_news["sent_count"], [1.0, 6.0, 11.0, 16.0, 21.0])  # row i -> bar i
 
 

@@ -5,19 +5,8 @@ import sqlite3
 
 import pytest
 
-from testkit import run_cli, write_config
+from testkit import TINY_MODEL, run_cli, write_config
 
-TINY_MODEL = """
-[model]
-window = 8
-volume_window = 5
-units = 4
-epochs = 2
-batch_size = 256
-patience = 1
-train_bars = 120
-test_bars = 60
-"""
 # the pre-risk-head semantics: in only on a forecast gain past the hurdle
 FLAT_BASE = """
 [strategy.lstm_sentiment]
@@ -105,7 +94,14 @@ def test_a_long_base_trades_a_volatility_managed_book_with_both_heads_rejected(t
     assert trained["status"] == "rejected" and trained["risk_status"] == "rejected"
     summary = cli_json(run_cli("simulate", "--config", str(config), *SIM_SPAN, "--json", cwd=tmp_path))
     assert summary["model_status"] == "rejected" and summary["risk_model_status"] == "rejected"
-    assert summary["fills"] > 0 and summary["sized_by"] == "EWMA"
+    assert summary["fills"] > 0 and summary["sized_by"] == "EWMA" and summary["turnover"] > 0
+    assert summary["risk_verdicts"].get("allow", 0) > 0
+    status = run_cli("status", "--config", str(config), "--json", cwd=tmp_path)
+    model = json.loads(status.stdout)["last_run"]["model"]
+    assert model["model_id"] == trained["model_id"] and model["risk_model_status"] == "rejected"
+    assert "does not beat EWMA" in model["risk_model_reason"]
+    text = run_cli("status", "--config", str(config), cwd=tmp_path).stdout
+    assert "return head: REJECTED" in text and "risk head:   REJECTED" in text
     db = sqlite3.connect(tmp_path / "journal.sqlite")
     # neither head's forecasts are used, so none are journaled
     assert db.execute("SELECT COUNT(*) FROM predictions WHERE run_id = ?", (summary["run_id"],)).fetchone()[0] == 0

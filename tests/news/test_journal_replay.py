@@ -27,23 +27,12 @@ from fakes.feed_docs import Item, rss_document
 from fakes.feed_server import FeedServer
 from news_helpers import StubScorer, make_fetcher
 from newskit import SMALL_ITEMS, MutableClock
-from testkit import run_cli, write_config
+from testkit import TINY_MODEL, run_cli, write_config
 
 RSS = {"Content-Type": "application/rss+xml"}
 SYMBOLS = ("ACME", "HOOL")
 ALIASES = {"ACME": ["Acme Corp"], "HOOL": ["Hooli"]}
 NO_KEYS = {"ALPACA_API_KEY": "", "ALPACA_SECRET_KEY": "", "APCA_API_KEY_ID": "", "APCA_API_SECRET_KEY": ""}
-TINY_MODEL = """
-[model]
-window = 8
-volume_window = 5
-units = 4
-epochs = 2
-batch_size = 256
-patience = 1
-train_bars = 120
-test_bars = 60
-"""
 
 T1 = datetime(2018, 12, 3, 15, 0, tzinfo=UTC)  # first poll: Monday 10:00 New York
 T2 = datetime(2018, 12, 10, 15, 0, tzinfo=UTC)  # a week later

@@ -1,0 +1,15 @@
+"""Saving a matplotlib figure the way every report does (tight layout, fixed dpi, closed after)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def save_figure(fig: Any, path: Path, dpi: int = 90) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
