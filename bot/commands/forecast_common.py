@@ -65,6 +65,7 @@ def format_evaluation(s: dict[str, Any], title: str) -> str:
         book, bh = trading[cost]["long_only"], trading[cost]["buy_and_hold"]
         lines.append(f"    {cost:>2} bps: {_fmt(book['total_return'], '+.2%')} / {_fmt(book['sharpe'], '.2f')}"
                      f"   buy and hold {_fmt(bh['total_return'], '+.2%')}")  # fmt: skip
+    lines += _volatility_lines(s)
     if "ablation" in s:
         a = s["ablation"]
         for name in ("price_only", "with_sentiment"):
@@ -72,4 +73,26 @@ def format_evaluation(s: dict[str, Any], title: str) -> str:
             lines.append(f"  ablation {name:<15} rmse {m['model']['rmse']:.6f}  dir.acc "
                          f"{_fmt(m['model']['directional_accuracy'], '.3f')}  MSE vs zero "
                          f"{_fmt(m['mse_improvement_vs_zero'], '+.3%')}  DM p {m['dm_pvalue']:.3f}")  # fmt: skip
+            if "volatility" in m:
+                v = m["volatility"]
+                lines.append(f"  ablation {name:<15} risk head QLIKE {_fmt(v['model']['qlike'], '.4f')}  vs EWMA "
+                             f"{_fmt(v['qlike_improvement_vs_ewma'], '+.2%')}  gate {v['gate']}")  # fmt: skip
     return "\n".join(lines)
+
+
+def _volatility_lines(s: dict[str, Any]) -> list[str]:
+    v = s.get("volatility")
+    if not v:
+        return []
+    lines = [f"  risk head (next bar's range variance): {v['gate'].upper()}: {v['reason']}",
+             f"  {'forecast':<12} {'qlike':>8} {'rmse_log':>9} {'mz_r2':>7}"]  # fmt: skip
+    for name, m in {"model (LSTM)": v["model"], **v["baselines"]}.items():
+        lines.append(f"  {name:<12} {_fmt(m['qlike'], '>8.4f')} {_fmt(m['rmse_log'], '>9.3f')} {_fmt(m['mz_r2'], '>7.3f')}")
+    rows = s["trading"].get("vol_managed", [])
+    if rows:
+        lines.append("  volatility-managed books: cost -> return / sharpe / max drawdown / turnover")
+        for row in rows:
+            lines.append(f"    {row['cost_bps']:>2g} bps {row['book']:<13} {_fmt(row['total_return'], '+.2%')} / "
+                         f"{_fmt(row['sharpe'], '.2f')} / {_fmt(row['max_drawdown'], '.1%')} / "
+                         f"{_fmt(row['turnover'], '.1f')}")  # fmt: skip
+    return lines

@@ -421,8 +421,11 @@ def mark(directory: str | Path, model_id: str, status: str, reason: str) -> None
         _mark(Path(directory), model_id, status, reason)
 
 
-def set_active(directory: str | Path, key: str, model_id: str, reason: str = "") -> None:
+def set_active(directory: str | Path, key: str, model_id: str, reason: str = "", status: str = "active") -> None:
     """Point config ``key`` at ``model_id``; other keys are untouched.
+
+    ``status`` is the return head's verdict written with it: "rejected" for a model that serves
+    its configuration through its risk head alone (one write, so no reader sees it active).
 
     ``active.json`` is the source of truth and is replaced atomically, under a lock so that two
     processes activating different keys do not lose each other's update. Then the model is marked
@@ -438,6 +441,6 @@ def set_active(directory: str | Path, key: str, model_id: str, reason: str = "")
         previous = pointers.get(key)
         pointers[key] = model_id
         _atomic_write(directory / ACTIVE_FILE, _dump(pointers))
-        _mark(directory, model_id, "active", reason)
+        _mark(directory, model_id, status, reason)
         if previous and previous != model_id and _folder(directory, previous).is_dir():
             _mark(directory, previous, "candidate", f"replaced by {model_id}")

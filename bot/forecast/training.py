@@ -203,8 +203,7 @@ def train_and_register(
         status = "rejected"
         log.warning("model_rejected", model_id=model_id, reason=reason)
         if risk_passes:  # the folder serves its configuration for the risk head alone
-            set_active(models_dir, key, model_id, reason)
-            mark(models_dir, model_id, "rejected", reason)
+            set_active(models_dir, key, model_id, reason, status="rejected")
         else:
             mark(models_dir, model_id, "rejected", reason)
     return TrainOutcome(model_id, status, reason, force and not passes, folder, summary, risk_status, risk_reason)

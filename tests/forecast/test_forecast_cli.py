@@ -128,7 +128,15 @@ def test_evaluate_json_with_ablation(tmp_path):
     assert 0 <= out["dm_pvalue"] <= 1 and 0 <= out["pt_pvalue"] <= 1
     assert out["ablation"]["price_only"]["n_test"] == out["n_test"]  # the same folds
     assert set(out["trading"]["10"]) == {"long_short", "long_only", "buy_and_hold"}
-    for name in ("predictions.csv", "predicted_vs_realised.png", "cumulative_returns.png", "folds.png"):
+    v = out["volatility"]
+    assert set(v["baselines"]) == {"ewma", "har", "garch"} and v["gate"] in ("active", "rejected")
+    assert {"qlike", "rmse_log", "mz_r2"} <= set(v["model"]) and 0 <= v["dm_pvalue_vs_ewma"] <= 1
+    assert 0 <= v["dm_pvalue_vs_har"] <= 1
+    books = {(row["cost_bps"], row["book"]) for row in out["trading"]["vol_managed"]}
+    assert books == {(c, b) for c in (0, 5, 10, 20) for b in ("lstm", "ewma", "buy_and_hold")}
+    assert "volatility" in out["ablation"]["price_only"]  # both heads in the ablation
+    for name in ("predictions.csv", "predicted_vs_realised.png", "cumulative_returns.png", "folds.png",
+                 "volatility.csv", "volatility.png", "vol_books.png"):
         assert (tmp_path / "reports" / f"eval-{out['files']['metrics'].split('eval-')[1].split('/')[0]}" / name).exists()
 
 

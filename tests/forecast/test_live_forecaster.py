@@ -93,3 +93,25 @@ def test_a_rejected_risk_head_gives_no_volatility():
         view.advance()
     assert BatchForecaster(model, frames(), None).volatility(view) == {}
     assert LiveForecaster(model).volatility(view) == {}
+
+
+def test_forecasts_stay_finite_on_penny_prices_halts_and_gaps():
+    """High = low days, prices under $0.10, a gap and a ten-bar halt: every forecast is finite."""
+    data = frames(n=200, symbols=("PNNY",))
+    bars = data["PNNY"] * 0.001  # prices around $0.05
+    bars["volume"] = data["PNNY"]["volume"]
+    bars.iloc[80:] *= [1.7, 1.7, 1.7, 1.7, 1]  # a gap up
+    bars.iloc[120:130, :4] = bars["close"].iloc[119]  # a halt: high == low == open == close
+    bars.iloc[50, :4] = bars["close"].iloc[50]  # one more bar with no range
+    data = {"PNNY": bars}
+    model = random_model(("ret", "range", "rel_volume"), 10, 5,
+                         risk_features=("log_rv", "log_rv_w", "log_rv_m", "ret", "range"))  # fmt: skip
+    batch, live = BatchForecaster(model, data, None), LiveForecaster(model)
+    view = MarketView(data)
+    seen = 0
+    for _ in range(len(view)):
+        view.advance()
+        for answer in (batch.forecasts(view), batch.volatility(view), live.forecasts(view), live.volatility(view)):
+            assert all(np.isfinite(v) for v in answer.values())
+            seen += len(answer)
+    assert seen > 4 * 150
