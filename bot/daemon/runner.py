@@ -139,7 +139,8 @@ def _announce(parts: Parts, path: object, speed: float) -> None:
     print(f"{parts.mode}: {', '.join(parts.symbols)} {parts.timeframe.name}, {where}, {broker}")
     print(f"journal {path}, run {parts.run_id}" + (" (resumed)" if parts.resumed else ""))
     if parts.model:
-        print(f"model {parts.model['model_id']}: {parts.model['model_status']}")
+        print(f"model {parts.model['model_id']}: return head {parts.model['model_status']}, "
+              f"risk head {parts.model.get('risk_model_status', 'rejected')}")  # fmt: skip
     state = parts.loop.switch.state()
     if state.halted:
         print(f"*** TRADING HALTED *** since {state.at} by {state.by}: {state.reason}. The daemon runs but "
