@@ -12,6 +12,7 @@ Importing this module must stay cheap (no pandas, no TensorFlow): light commands
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -154,6 +155,8 @@ def _convert(value: Any, kind: Any, key: str, where: str) -> Any:
         raise fail("a whole number")
     if kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(float(value)):  # TOML spells nan and inf; no key means either
+                raise fail("a finite number")
             return float(value)
         raise fail("a number")
     if kind is str:

@@ -53,8 +53,20 @@ def _source(value: str) -> str | None:
 
 
 def _symbols(value: tuple[str, ...]) -> str | None:
-    bad = [s for s in value if not s or not s.replace(".", "").replace("-", "").isalnum()]
-    return f"ticker symbols such as 'AAPL' (bad: {bad!r})" if bad else None
+    bad = [s for s in value if not s or not s.replace(".", "").replace("-", "").replace("/", "").isalnum()
+           or not s.isascii()]  # fmt: skip
+    if bad:
+        return f"ticker symbols of letters, digits, '.', '/' and '-' such as 'AAPL' (bad: {bad!r})"
+    duplicates = sorted({s for s in value if value.count(s) > 1})
+    return f"each symbol once (repeated: {', '.join(duplicates)})" if duplicates else None
+
+
+def _seed(value: int) -> str | None:
+    return None if 0 <= value < 2**32 else "a whole number from 0 to 4294967295"
+
+
+def _port(value: int) -> str | None:
+    return None if 0 < value < 65536 else "a port number from 1 to 65535"
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class SampleConfig:
-    seed: int = _key(7, "seed of the synthetic sample market")
+    seed: int = _key(7, "seed of the synthetic sample market", _seed)
 
 
 @dataclass(frozen=True)
@@ -263,7 +275,7 @@ class ModelConfig:
     patience: int = _key(4, "epochs without validation gain before early stopping", _positive)
     validation_fraction: float = _key(0.2, "end slice of each training window used for early stopping",
                                       lambda v: None if 0 < v < 0.5 else "a number in (0, 0.5)")  # fmt: skip
-    seed: int = _key(7, "seed of weights, shuffling and dropout")
+    seed: int = _key(7, "seed of weights, shuffling and dropout", _seed)
     train_bars: int = _key(750, "bars per symbol in a walk-forward training window", _positive)
     test_bars: int = _key(250, "bars tested (and the retraining interval) per fold", _positive)
     expanding: bool = _key(True, "grow the training window (true) or roll it (false)")
@@ -334,7 +346,7 @@ class DaemonConfig:
 @dataclass(frozen=True)
 class EmailConfig:
     smtp_host: str = _key("", "SMTP server of the daily report; '' = write .eml and .png to report.dir instead")
-    smtp_port: int = _key(587, "SMTP port (587 starttls, 465 ssl, 25 none)", _positive)
+    smtp_port: int = _key(587, "SMTP port (587 starttls, 465 ssl, 25 none)", _port)
     security: str = _key("starttls", "'starttls', 'ssl' or 'none'", _one_of("starttls", "ssl", "none"))
     username: str = _key("", "SMTP login ('' = no login); the password comes from SMTP_PASSWORD")
     sender: str = _key("", "From: address of the daily report")

@@ -10,7 +10,7 @@ the gate (conservative: an order that never fills still counts), in memory per r
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from datetime import date, timedelta
 
 import numpy as np
@@ -28,13 +28,16 @@ class PatternDayTrader(RiskRule):
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self._opened: dict[date, set[str]] = defaultdict(set)  # New York day -> symbols entered
-        self._day_trades: list[date] = []
+        # New York days of the day trades still inside the 5-business-day window, oldest first:
+        # pruned as time moves on, so a check costs the same after 20,000 day trades as after 2
+        self._day_trades: deque[date] = deque()
 
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         if not self.enabled or context.equity >= PDT_EQUITY or reduces_exposure(intent, context):
             return Verdict.allow()
         today = intent.ts.astimezone(NEW_YORK).date()
-        recent = sum(1 for d in self._day_trades if _business_days_between(d, today) < 5)
+        self._prune(today)
+        recent = len(self._day_trades)
         open_today = {s for s in self._opened.get(today, set()) if context.position_qty(s) != 0}
         at_risk = recent + len(open_today | {intent.symbol})
         if at_risk <= MAX_DAY_TRADES:
@@ -43,8 +46,13 @@ class PatternDayTrader(RiskRule):
                                        f"5 business days + {len(open_today)} position(s) opened today would allow "
                                        f"a 4th day trade")  # fmt: skip
 
+    def _prune(self, today: date) -> None:
+        while self._day_trades and _business_days_between(self._day_trades[0], today) >= 5:
+            self._day_trades.popleft()
+
     def on_pass(self, intent: OrderIntent, context: RiskContext) -> None:
         today = intent.ts.astimezone(NEW_YORK).date()
+        self._prune(today)
         for day in [d for d in self._opened if d < today]:
             del self._opened[day]
         if reduces_exposure(intent, context):

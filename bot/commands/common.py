@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Config, load_config, override
+from bot.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config.toml")
 
@@ -21,7 +22,10 @@ def load(path: str | None) -> Config:
 
 def apply_data_flags(config: Config, args: argparse.Namespace) -> Config:
     """The --source/--symbols/--start/--end/--timeframe/--news flags over the config file,
-    validated like the file (errors name "command line")."""
+    validated like the file (errors name "command line"). An empty ``--symbols`` is an error: it
+    would otherwise silently mean "every symbol of the source"."""
+    if args.symbols is not None and not [s for s in str(args.symbols).split(",") if s.strip()]:
+        raise ConfigError(f"command line: data.symbols: expected at least one symbol, got {args.symbols!r}")
     config = override(config, "data", "command line", source=args.source, symbols=args.symbols,
                       start=args.start, end=args.end, timeframe=args.timeframe)  # fmt: skip
     return override(config, "news", "command line", replay=args.news)

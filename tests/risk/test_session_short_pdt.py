@@ -140,3 +140,20 @@ def check_day_trades(orders: list[tuple], config: RiskConfig) -> None:
         window_start = np.busday_offset(start, k)
         window_end = np.busday_offset(start, k + 4)
         assert sum(1 for d in day_trades if window_start <= d <= window_end) <= 3
+
+
+def test_the_pdt_guard_forgets_day_trades_older_than_five_business_days():
+    """A long replay above $25,000 makes thousands of day trades: the guard keeps only the last
+    5 business days' (so a check costs the same after 20,000 as after 2), and still blocks a 4th
+    once equity falls under $25,000."""
+    rule = PatternDayTrader(enabled=True)
+    start = datetime(2024, 1, 8, 14, 31, tzinfo=UTC)
+    for k in range(20_000):  # 20 round trips a day for 1,000 days, above $25,000
+        ts = start + timedelta(days=k // 20, minutes=k % 20)
+        rule.on_pass(intent("A", 10, ts), context({}))
+        rule.on_pass(intent("A", -10, ts + timedelta(seconds=30)), context({"A": 10}))
+    assert len(rule._day_trades) <= 9 * 20  # 5 business days span at most 9 calendar days
+    last = start + timedelta(days=999, minutes=30)
+    assert rule.check(intent("B", 10, last), context({}, equity=20_000)).action is Action.DENY
+    two_weeks_later = last + timedelta(days=14)  # past 5 business days whatever the weekday
+    assert rule.check(intent("B", 10, two_weeks_later), context({}, equity=20_000)).action is Action.ALLOW
