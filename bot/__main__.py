@@ -7,6 +7,7 @@ so ``--help`` and ``status`` start fast.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -172,6 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except sqlite3.DatabaseError as exc:  # damage found after the journal opened (e.g. a truncated page)
+        print(f"error: the journal is damaged or unreadable ({exc}); see journal.path "
+              "(or journal.dry_run_path): move the file aside to start a new one", file=sys.stderr)  # fmt: skip
+        return 2
     except BrokenPipeError:  # `status | head -1`: the reader left; nothing is wrong, end quietly
         _silence_stdout()
         return 0

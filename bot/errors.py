@@ -44,6 +44,13 @@ class ModelError(BotError):
     exit_code = 2
 
 
+class JournalError(BotError):
+    """A journal file that cannot be used (not SQLite, damaged, empty, newer schema, locked too
+    long): the message names the config key and the file."""
+
+    exit_code = 2
+
+
 class AlreadyRunning(BotError):
     """Another daemon holds the journal's lock file."""
 

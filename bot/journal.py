@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.errors import JournalError
 from bot.journal_schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401  (re-exported)
 
 
@@ -32,6 +33,22 @@ _BUFFERED_SQL = {
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
     "equity": "INSERT OR REPLACE INTO equity VALUES (?,?,?,?,?)",
 }
+
+
+#: how long a write waits for another process's lock before the journal is reported busy
+BUSY_SECONDS = 10.0
+
+
+def unusable(key: str, path: Path, exc: sqlite3.DatabaseError) -> str:
+    """One line saying why the journal at ``path`` cannot be used, naming its config key."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        why = f"locked by another process for more than {BUSY_SECONDS:g} s (try again, or stop that process)"
+    elif "not a database" in text or "malformed" in text or "corrupt" in text:
+        why = f"damaged or not a journal ({text}); move it aside to start a new one"
+    else:
+        why = f"cannot be used ({text})"
+    return f"{key}: {path} {why}"
 
 
 def iso(ts: datetime) -> str:
@@ -46,33 +63,61 @@ def utc_now() -> datetime:
 class Journal:
     """One open journal file. Not thread-safe: one writer per process (the daemon serialises)."""
 
-    def __init__(self, path: Path, *, batch_size: int = 5000, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, batch_size: int = 5000, readonly: bool = False,
+                 key: str = "journal.path") -> None:  # fmt: skip
+        """Open the journal; ``JournalError`` (exit 2, naming ``key`` and the file) when the file is
+        not SQLite, is damaged, is empty (read-only opens), was written by a newer bot, or stays
+        locked by another process for more than ``BUSY_SECONDS``."""
         self.path = path
+        self.key = key
         self.batch_size = batch_size
         self._buffers: dict[str, list[tuple]] = {name: [] for name in _BUFFERED_SQL}
         self._buffered_rows = 0
         #: seconds spent inside journal writes (benchmarks report journaling's share)
         self.write_seconds = 0.0
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._open(path, readonly)
+        except (sqlite3.DatabaseError, JournalError) as exc:  # OperationalError ("locked") included
+            if self._db is not None:
+                self._db.close()
+            if isinstance(exc, JournalError):
+                raise
+            raise JournalError(unusable(key, path, exc)) from None
+        self._db.row_factory = sqlite3.Row
+
+    def _open(self, path: Path, readonly: bool) -> None:
         if readonly:
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False)
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_SECONDS,
+                                       check_same_thread=False)  # fmt: skip
+            version = self._check_readable()
+            if version == 0:
+                raise JournalError(f"{self.key}: {path} is empty: not a journal yet (a simulation or the daemon "
+                                   "creates one; move the file aside)")  # fmt: skip
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             # the daemon hands the journal to its one worker thread (jobs never overlap): no sharing
-            self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+            self._check_readable()
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives a process crash (not a power cut) at a fraction of FULL's cost
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-        self._db.row_factory = sqlite3.Row
+
+    def _check_readable(self) -> int:
+        """Read the header and the schema table (what a damaged or foreign file fails first);
+        refuse a schema newer than this bot's. Returns the schema version."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if version > SCHEMA_VERSION:
+            raise JournalError(f"{self.key}: {self.path} was written by a newer bot (journal schema {version}, "
+                               f"this bot reads up to {SCHEMA_VERSION}); upgrade the bot")  # fmt: skip
+        return version
 
     # -- schema ---------------------------------------------------------------------------------
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(
-                f"{self.path}: journal schema version {version} is newer than this bot ({SCHEMA_VERSION})"
-            )
         for target in range(version, SCHEMA_VERSION):
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -403,6 +448,6 @@ def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def open_journal(path: Path, *, batch_size: int = 5000) -> Journal:
-    """Open (creating and migrating as needed) the journal at ``path``."""
-    return Journal(path, batch_size=batch_size)
+def open_journal(path: Path, *, batch_size: int = 5000, key: str = "journal.path") -> Journal:
+    """Open (creating and migrating as needed) the journal at ``path``; ``key`` names it in errors."""
+    return Journal(path, batch_size=batch_size, key=key)

@@ -31,6 +31,11 @@ def apply_data_flags(config: Config, args: argparse.Namespace) -> Config:
     return override(config, "news", "command line", replay=args.news)
 
 
+def journal_key(dry_run: bool = False) -> str:
+    """The config key of the journal a command addresses (named in its errors)."""
+    return "journal.dry_run_path" if dry_run else "journal.path"
+
+
 def journal_path(config: Config, dry_run: bool = False) -> Path:
     """The journal a command addresses: the dry run's (``--dry-run``) or the paper account's."""
     return config.resolve(config.journal.dry_run_path if dry_run else config.journal.path)

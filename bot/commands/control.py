@@ -17,7 +17,7 @@ import getpass
 import os
 import socket
 
-from bot.commands.common import journal_path, load
+from bot.commands.common import journal_key, journal_path, load
 from bot.config import Config, secrets_from_env
 from bot.heartbeat import read_heartbeat
 from bot.journal import Journal, open_journal
@@ -34,7 +34,8 @@ def who() -> str:
 
 
 def _switch(config: Config, dry_run: bool) -> tuple[Journal, KillSwitch]:
-    journal = open_journal(journal_path(config, dry_run), batch_size=config.journal.batch_size)
+    journal = open_journal(journal_path(config, dry_run), batch_size=config.journal.batch_size,
+                           key=journal_key(dry_run))  # fmt: skip
     return journal, KillSwitch(journal)
 
 

@@ -15,7 +15,7 @@ import json
 import sys
 from typing import Any
 
-from bot.commands.common import journal_path, load
+from bot.commands.common import journal_key, journal_path, load
 from bot.config import secrets_from_env
 from bot.journal import Journal
 from bot.status_view import check, collect
@@ -25,7 +25,7 @@ def gather(config: Any, dry_run: bool, *, broker: bool = True) -> tuple[dict[str
     """(status info, whether the journal exists); ``broker`` False skips the broker read."""
     path = journal_path(config, dry_run)
     exists = path.exists()
-    journal = Journal(path, readonly=True) if exists else None
+    journal = Journal(path, readonly=True, key=journal_key(dry_run)) if exists else None
     try:
         info = {"journal": str(path), "dry_run": dry_run, **collect(journal, config)}
     finally:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import structlog
 
@@ -135,7 +136,13 @@ class CsvFeed(BarFeed):
         if frame.empty:
             dropped = ", ".join(f"{key}={n}" for key, n in counts.items() if n)
             raise DataError(f"{path}: no usable bars, cleaning dropped every row ({dropped})")
-        if not self.extended_hours and native_minutes(frame.index) != 0:
+        minutes = native_minutes(frame.index)
+        if minutes >= 24 * 60:  # one row per day at a time of day: a daily file whose dates carry a time
+            first = frame.index[0].tz_convert(NEW_YORK)
+            raise DataError(f"{path}: one row per day, but stamped with a time of day ({first:%Y-%m-%d %H:%M} "
+                            "New York): daily bars are read from dates alone (YYYY-MM-DD, or midnight New York); "
+                            "remove the time of day")  # fmt: skip
+        if not self.extended_hours and minutes != 0:
             regular = regular_session_mask(frame.index)
             outside = int((~regular).sum())
             if outside:
@@ -169,7 +176,19 @@ def read_bars_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"{path} holds a header but no rows")
     frame = pd.DataFrame({name: _numbers(path, raw[column], name) for name, column in columns.items()})
     frame.index = pd.DatetimeIndex(_timestamps(path, raw, time_columns), name="ts")
+    _report_missing(path, frame, raw.index)
     return frame
+
+
+def _report_missing(path: Path, frame: pd.DataFrame, rows: pd.Index) -> None:
+    """Rows with an empty price are dropped by cleaning (``nan_price``): say which lines they are."""
+    missing = frame[["open", "high", "low", "close"]].isna().any(axis=1).to_numpy()
+    if missing.any():
+        lines = (np.asarray(rows)[missing] + 2).tolist()
+        structlog.get_logger(__name__).warning(
+            "bars_missing_fields", source=str(path), rows=len(lines), first_lines=lines[:5],
+            note="rows with an empty open, high, low or close are left out",
+        )  # fmt: skip
 
 
 def _map_columns(path: Path, header: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -196,16 +215,24 @@ def _map_columns(path: Path, header: list[str]) -> tuple[dict[str, str], list[st
     return columns, time_columns
 
 
+_LARGEST = 1e15
+
+
 def _numbers(path: Path, values: pd.Series, name: str) -> pd.Series:
     """Float values; an empty cell is NaN (cleaned later), a non-numeric one is a ``DataError``."""
-    if values.dtype.kind == "f":
-        return values
-    numbers = pd.to_numeric(values, errors="coerce")
+    numbers = values if values.dtype.kind in "iu" else pd.to_numeric(values, errors="coerce")
     bad = numbers.isna() & values.notna()
     if bad.any():
         row = bad.idxmax()
         raise DataError(f"{path}: line {row + 2}: {name} {_cell(values[row])} is not a number")
-    return numbers.astype("float64")
+    numbers = numbers.astype("float64")
+    # inf, and magnitudes no price or volume reaches, which overflow later arithmetic (1e308)
+    huge = numbers.notna() & ~(numbers.abs() < _LARGEST)
+    if huge.any():
+        row = huge.idxmax()
+        raise DataError(f"{path}: line {row + 2}: {name} {_cell(values[row])} is not a finite number "
+                        f"below {_LARGEST:g}")  # fmt: skip
+    return numbers
 
 
 def _timestamps(path: Path, raw: pd.DataFrame, time_columns: list[str]) -> pd.Series:

@@ -297,7 +297,45 @@ def _read_meta(folder: Path, model_id: str) -> dict:
         raise ModelError(f"model {model_id}: {path} is corrupt (missing keys: {', '.join(missing)})")
     if meta["model_id"] != model_id:
         raise ModelError(f"model {model_id}: {path} belongs to model {meta['model_id']!r}")
+    for key, expected, ok in _META_TYPES:
+        if key in meta and not ok(meta[key]):
+            raise ModelError(f"model {model_id}: {path} is corrupt ({key} must be {expected}, got {meta[key]!r:.60})")
     return meta
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and 0 < value < 1e300
+
+
+#: (key, what it must be, check) for every meta.json field inference reads: a mistyped field is a
+#: one-line ModelError on load, never a traceback later (e.g. inside a daemon job)
+_META_TYPES: tuple[tuple[str, str, Any], ...] = (
+    ("model_id", "a string", lambda v: isinstance(v, str)),
+    ("features", "a list of feature names", lambda v: _strings(v) and len(v) > 0),
+    ("window", "a whole number > 0", _whole),
+    ("volume_window", "a whole number > 0", _whole),
+    ("timeframe", "a string", lambda v: isinstance(v, str)),
+    ("symbols", "a list of symbols", _strings),
+    ("scaler", "an object", lambda v: isinstance(v, dict)),
+    ("training_range", "an object", lambda v: isinstance(v, dict)),
+    ("metrics", "an object", lambda v: isinstance(v, dict)),
+    ("status", f"one of {STATUSES}", lambda v: v in STATUSES),
+    ("reason", "a string", lambda v: isinstance(v, str)),
+    ("config", "an object", lambda v: isinstance(v, dict)),
+    ("target_scale", "a number > 0", _positive_number),
+    ("config_key", "a string", lambda v: isinstance(v, str)),
+    ("risk", "an object", lambda v: isinstance(v, dict)),
+    ("risk_status", "'active' or 'rejected'", lambda v: v in ("active", "rejected")),
+    ("risk_reason", "a string", lambda v: isinstance(v, str)),
+)
 
 
 def load_model(

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.broker.base import Fill, Order, OrderRequest, OrderStatus, Side
+from bot.errors import JournalError
 from bot.journal import MIGRATIONS, SCHEMA_VERSION, Journal, open_journal
 
 T0 = datetime(2024, 1, 2, 21, 0, tzinfo=UTC)
@@ -37,8 +38,10 @@ def test_a_newer_journal_is_refused(tmp_path):
     db = sqlite3.connect(path)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
     db.close()
-    with pytest.raises(sqlite3.DatabaseError, match="newer than this bot"):
+    with pytest.raises(JournalError, match=r"journal\.path: .* was written by a newer bot"):
         open_journal(path)
+    with pytest.raises(JournalError, match="newer bot"):  # read-only opens (status, report) too
+        Journal(path, readonly=True)
 
 
 def test_buffered_rows_reach_disk_in_batches_and_on_close(tmp_path):

@@ -332,3 +332,30 @@ def test_parsed_files_are_cached_until_they_change(tmp_path: Path, monkeypatch: 
     path.write_text(HEADER + "2021-07-01 09:30,1,2,0.5,1.5,100\n2021-07-01 09:31,1,2,0.5,1.5,100\n")
     assert len(feed.history(["X"], None, None, MINUTE)["X"]) == 2
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("cell", ["1e308", "inf", "-inf", "2e15"])
+def test_an_overflowing_or_infinite_value_names_the_file_and_line(tmp_path, cell):
+    (tmp_path / "HUGE.csv").write_text("date,open,high,low,close,volume\n2021-01-04,1,2,0.5,1.5,100\n"
+                                       f"2021-01-05,1,2,0.5,{cell},100\n")  # fmt: skip
+    with pytest.raises(DataError, match=r"HUGE\.csv: line 3: close .* is not a finite number"):
+        CsvFeed(tmp_path).history(["HUGE"], None, None, DAY)
+
+
+def test_rows_with_missing_fields_are_reported_by_line(tmp_path):
+    rows = [f"2021-01-{d:02d},1,2,0.5,1.5,100" for d in range(4, 9)]
+    rows[1] = "2021-01-05,1,,0.5,1.5,100"  # line 3
+    rows[3] = "2021-01-07,1,2,0.5,,100"  # line 5
+    (tmp_path / "GAPS.csv").write_text("date,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    with capture_logs() as logs:
+        frame = CsvFeed(tmp_path).history(["GAPS"], None, None, DAY)["GAPS"]
+    assert len(frame) == 3
+    missing = [e for e in logs if e["event"] == "bars_missing_fields"]
+    assert len(missing) == 1 and missing[0]["rows"] == 2 and missing[0]["first_lines"] == [3, 5]
+
+
+def test_a_daily_file_stamped_with_a_time_of_day_says_so(tmp_path):
+    rows = [f"2021-01-{d:02d} 16:00:00,1,2,0.5,1.5,100" for d in range(4, 9)]
+    (tmp_path / "STAMP.csv").write_text("time,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"STAMP\.csv: one row per day, but stamped with a time of day"):
+        CsvFeed(tmp_path).history(["STAMP"], None, None, DAY)

@@ -199,3 +199,16 @@ def test_save_refuses_incomplete_meta(tmp_path: Path, keras_model) -> None:
     del meta["data_hash"]
     with pytest.raises(ValueError, match="data_hash"):
         save_model(tmp_path, None, NumpyLSTM.from_keras(keras_model), meta)
+
+
+@pytest.mark.parametrize("field, value", [("window", "6"), ("features", "ret,range"), ("volume_window", 0),
+                                          ("target_scale", "big"), ("status", "ACTIVE"), ("risk", []),
+                                          ("symbols", [1, 2]), ("scaler", None)])  # fmt: skip
+def test_a_mistyped_meta_field_is_a_one_line_model_error(tmp_path: Path, keras_model, field, value) -> None:
+    model_id = new_model_id(datetime(2026, 1, 5, tzinfo=timezone.utc), field)
+    folder = save(tmp_path, keras_model, model_id)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta[field] = value
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match=rf"is corrupt \({field} must be"):
+        load_model(tmp_path, model_id, FEATURES, CONFIG.window, CONFIG.volume_window)
