@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,9 +47,35 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def start_logging(config: Config, mode: str, run_id: str, *, to_file: bool = True) -> None:
+#: path keys a command may write to: a file's folder, or a folder itself
+_FILE_KEYS = ("journal.path", "journal.dry_run_path")
+
+
+def require_writable(config: Config, keys: tuple[str, ...]) -> None:
+    """Exit 2 naming the key (``ConfigError``) unless every path ``keys`` name can be written:
+    its folder exists or can be made, takes a new file, and an existing journal file is writable.
+    Checked at start-up, before anything is written or logged."""
+    for key in keys:
+        section, _, name = key.partition(".")
+        path = config.resolve(getattr(getattr(config, section), name))
+        folder = path.parent if key in _FILE_KEYS else path
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+            if key in _FILE_KEYS and path.exists() and not os.access(path, os.W_OK):
+                raise PermissionError(13, "the file is read-only")
+        except OSError as exc:
+            raise ConfigError(f"{key}: cannot write to {path} ({exc.strerror or exc})") from None
+
+
+def start_logging(config: Config, mode: str, run_id: str, *, to_file: bool = True,
+                  writable: tuple[str, ...] = ()) -> None:  # fmt: skip
+    """Check the paths the command will write (``writable`` keys, plus ``logging.dir`` when
+    logging to a file), then configure logging for this run."""
     from bot.logging import bind_run, configure_logging
 
+    require_writable(config, (("logging.dir",) if to_file else ()) + tuple(writable))
     log = config.logging
     configure_logging(config.resolve(log.dir) if to_file else None, level=log.level,
                       max_bytes=log.max_bytes, backups=log.backups)  # fmt: skip

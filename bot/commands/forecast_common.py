@@ -15,7 +15,7 @@ def prepare(args: argparse.Namespace, mode: str) -> dict[str, Any]:
     """Load config with flags applied, start logging, read bars and sentiment features."""
     config: Config = apply_data_flags(load(args.config), args)
     run_id = new_run_id()
-    start_logging(config, mode, run_id)
+    start_logging(config, mode, run_id, writable=("report.dir", "model.dir"))
 
     from bot.data.sources import make_feed
     from bot.forecast.inputs import needs_sentiment, replay_headlines, sentiment_by_bar

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if not has_live_news(config):
         print("no news feeds configured: set [news] feeds, symbol_feeds or alpaca = true", file=sys.stderr)
         return 0
-    start_logging(config, "news", new_run_id())
+    start_logging(config, "news", new_run_id(), writable=("journal.path",))
     log = structlog.get_logger("bot.news")
     scorer = SentimentScorer(config.sentiment.positive_threshold, config.sentiment.negative_threshold)
     sources = build_live_sources(config, scorer)  # ConfigError (exit 2) before anything is fetched

@@ -27,7 +27,7 @@ def parse_day(text: str | None) -> date | None:
 def run(args: argparse.Namespace) -> int:
     config = load(args.config)
     day = parse_day(args.date)
-    start_logging(config, "report", new_run_id())
+    start_logging(config, "report", new_run_id(), writable=("report.dir",))
     from bot.report.daily_job import make_daily_report
 
     outcome = make_daily_report(config, journal_path(config, args.dry_run), day, send=args.send)

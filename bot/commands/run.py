@@ -23,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
     if args.speed is not None and args.source is None:
         raise ConfigError("command line: --speed paces a replay: give --source sample|csv:DIR|alpaca too")
     mode = "dry-run" if args.dry_run else "paper"
-    start_logging(config, mode, new_run_id())
+    start_logging(config, mode, new_run_id(),
+                  writable=("journal.dry_run_path",) if args.dry_run else ("journal.path",))  # fmt: skip
     from bot.daemon.runner import run_daemon
 
     code = run_daemon(config, dry_run=args.dry_run, replay_source=args.source, new_run=args.new_run,

@@ -23,7 +23,7 @@ def apply_flags(config: Config, args: argparse.Namespace) -> Config:
 def run(args: argparse.Namespace) -> int:
     config = apply_flags(load(args.config), args)
     run_id = new_run_id()
-    start_logging(config, "simulate", run_id)
+    start_logging(config, "simulate", run_id, writable=("journal.path", "report.dir"))
     log = structlog.get_logger("bot.simulate")
 
     from bot.data.sources import make_feed

@@ -1,4 +1,5 @@
-"""Plain text from feed fields: markup removed, entities decoded, whitespace collapsed."""
+"""Plain text from feed fields: markup removed, entities decoded, control characters and bidi
+overrides dropped, whitespace collapsed."""
 
 from __future__ import annotations
 
@@ -7,18 +8,29 @@ import re
 
 # Tags and comments only: a bare "<" in text ("margin < 5%") must survive.
 _MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>|</?[A-Za-z][^<>]*>", re.DOTALL)
+# Elements whose content is code, not text: dropped whole (an escaped "<script>" must not leave
+# "alert(1)" behind to be scored as a headline).
+_CODE = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.DOTALL | re.IGNORECASE)
+# C0 and C1 controls (ESC, BEL, ... reach a terminal), and the bidi embeddings, overrides and
+# isolates (U+202E flips how a title reads); tabs and newlines become spaces below.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SPACE = re.compile(r"\s+")
+
+
+def _strip_markup(text: str) -> str:
+    return _MARKUP.sub(" ", _CODE.sub(" ", text))
 
 
 def clean_text(value: object) -> str:
     """Feed text as a reader would see it.
 
     Entities are decoded before *and* after tag removal: feeds often escape their markup
-    ("&lt;b&gt;"), and some escape it twice ("&amp;amp;").
+    ("&lt;b&gt;"), and some escape it twice ("&amp;amp;"). Markup revealed by the second decoding
+    is removed too, so no tag (nor script) survives either way.
     """
     if not isinstance(value, str) or not value:
         return ""
-    text = html.unescape(value)
-    text = _MARKUP.sub(" ", text)
-    text = html.unescape(text) if "&" in text else text
-    return _SPACE.sub(" ", text).strip()
+    text = _strip_markup(html.unescape(value))
+    if "&" in text:
+        text = _strip_markup(html.unescape(text))
+    return _SPACE.sub(" ", _INVISIBLE.sub("", text)).strip()

@@ -100,3 +100,27 @@ def test_any_generated_config_loads_or_is_refused_naming_a_key(tmp_path, entries
         message = str(exc)
         assert "\n" not in message
         assert any(re.search(rf"\b{re.escape(key)}\b", message) for key in KEYS), message
+
+
+# /proc takes no new folders, even from root (tests may run as root, which ignores chmod)
+UNWRITABLE = "/proc/ml-paper-bot-test/x"
+
+
+@pytest.mark.parametrize("section, key, command", [
+    ("journal", "path", ("simulate", "--strategy", "buy_and_hold")),
+    ("logging", "dir", ("simulate", "--strategy", "buy_and_hold")),
+    ("report", "dir", ("simulate", "--strategy", "buy_and_hold")),
+    ("report", "dir", ("report", "--date", "2021-01-05")),
+    ("journal", "dry_run_path", ("run", "--dry-run", "--source", "sample", "--strategy", "buy_and_hold")),
+])  # fmt: skip
+def test_an_unwritable_path_exits_2_naming_its_key(tmp_path, section, key, command):
+    config = tmp_path / "config.toml"
+    text = write_config(tmp_path).read_text()
+    config.write_text(re.sub(rf"(\[{section}\][^\[]*?){key} = \"[^\"]*\"", rf'\1{key} = "{UNWRITABLE}"', text,
+                             flags=re.S))  # fmt: skip
+    assert UNWRITABLE in config.read_text()
+    result = run_cli(command[0], "--config", str(config), *command[1:], cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"{section}.{key}: cannot write to" in errors[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr

@@ -188,3 +188,16 @@ def test_gzip_refused_by_size_cap_counted_on_decoded_bytes(feed_server):
     reasons = {e["url"]: e["reason"] for e in logs if e["event"] == "feed_failed"}
     assert reasons[plain].startswith("feed larger than 1000000 bytes")
     assert reasons[zipped] == "feed larger than 1000000 bytes"
+
+
+def test_scripts_controls_and_bidi_overrides_never_reach_a_title(feed_server):
+    items = [
+        Item(title="", raw_title="&lt;script&gt;alert(1)&lt;/script&gt;Acme beats", guid="x1"),
+        Item(title="", raw_title="&amp;lt;script&amp;gt;alert(2)&amp;lt;/script&amp;gt;Hooli misses", guid="x2"),
+        Item(title="Globex \x1b[31mrecalls\x07 cars", guid="x3"),
+        Item(title="Initech \u202eslaes\u202c up", guid="x4"),
+    ]
+    url = feed_server.route("/hostile.xml", rss_document(items), headers=RSS)
+    got = make_fetcher([url], clock=MutableClock()).fetch()
+    assert [h.title for h in got] == ["Acme beats", "Hooli misses", "Globex [31mrecalls cars", "Initech slaes up"]
+    assert not any("alert" in h.title for h in got)
