@@ -229,6 +229,8 @@ class NewsConfig:
     alpaca: bool = _key(False, "also fetch Alpaca's news API (needs keys)")
     timeout_seconds: float = _key(10.0, "seconds before a feed request is abandoned", _positive)
     max_bytes: int = _key(5_000_000, "largest feed body accepted, bytes", _positive)
+    max_title_chars: int = _key(300, "longest headline kept, characters (longer ones are cut)", _positive)
+    max_items: int = _key(500, "most items read from one feed document (the first ones)", _positive)
     backoff_seconds: float = _key(60.0, "wait after a feed error; doubles per error in a row", _positive)
     max_backoff_seconds: float = _key(3600.0, "longest wait after repeated feed errors", _positive)
     replay: str = _key("sample", "headlines replayed in simulations: 'sample', 'none', 'csv:FILE', or "

@@ -3,7 +3,9 @@
 feedparser does the format work and the character decoding (HTTP charset, XML prolog, BOM, with
 fallbacks); this module decides what a headline is:
 
-- title and summary are plain text (``clean_text``); an entry without a title is dropped;
+- title and summary are plain text (``clean_text``); an entry without a title is dropped; a title
+  longer than ``max_title_chars`` is cut at a word (summaries at ten times that), and only the
+  first ``max_items`` entries of a document are read (a warning says how many were left out);
 - ``guid`` is the entry's id, else its link, else the normalised title;
 - ``published_at`` is the entry's published (else updated) date in UTC. Without a usable date it
   is the fetch time with ``published_estimated=True``. A date after the fetch time is a feed
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
+import structlog
 
 from bot.news.base import Headline, title_key
 from bot.news.feed_http import FeedError
@@ -35,6 +38,8 @@ def parse_feed(
     fetched_at: datetime,
     matcher: SymbolMatcher,
     symbol: str | None = None,
+    max_title_chars: int = 300,
+    max_items: int = 500,
 ) -> list[Headline]:
     """Headlines of one feed document, in document order; ``FeedError`` when it is not a feed.
 
@@ -57,22 +62,26 @@ def parse_feed(
             raise FeedError("not a feed: no RSS/Atom document found")
         return []  # a valid feed with no items today
     source = f"rss:{url}"
+    if len(entries) > max_items:
+        structlog.get_logger(__name__).warning("feed_items_capped", url=url, items=len(entries), kept=max_items)
+        entries = entries[:max_items]
     headlines = []
     for entry in entries:
-        headline = _headline(entry, source, fetched_at, matcher, symbol)
+        headline = _headline(entry, source, fetched_at, matcher, symbol, max_title_chars)
         if headline is not None:
             headlines.append(headline)
     return headlines
 
 
 def _headline(
-    entry: Mapping[str, Any], source: str, fetched_at: datetime, matcher: SymbolMatcher, symbol: str | None
+    entry: Mapping[str, Any], source: str, fetched_at: datetime, matcher: SymbolMatcher, symbol: str | None,
+    max_title_chars: int,
 ) -> Headline | None:
-    title = clean_text(entry.get("title"))
+    title = cap(clean_text(entry.get("title")), max_title_chars)
     key = title_key(title)
     if not key:
         return None
-    summary = clean_text(entry.get("summary"))
+    summary = cap(clean_text(entry.get("summary")), 10 * max_title_chars)
     link = str(entry.get("link") or "").strip()
     guid = str(entry.get("id") or "").strip() or link or key
     published = _entry_time(entry)
@@ -91,6 +100,17 @@ def _headline(
         symbols=tuple(sorted(symbols)),
         published_estimated=estimated,
     )
+
+
+def cap(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a word boundary when one is near, with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 1)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 def _entry_time(entry: Mapping[str, Any]) -> datetime | None:

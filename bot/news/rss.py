@@ -77,6 +77,8 @@ class RssFetcher(LiveNewsSource):
         scorer: Scorer,
         timeout_seconds: float = 10.0,
         max_bytes: int = 5_000_000,
+        max_title_chars: int = 300,
+        max_items: int = 500,
         backoff_seconds: float = 60.0,
         max_backoff_seconds: float = 3600.0,
         clock: Clock = utc_now,
@@ -88,6 +90,8 @@ class RssFetcher(LiveNewsSource):
         self.scorer = scorer
         self.timeout_seconds = timeout_seconds
         self.max_bytes = max_bytes
+        self.max_title_chars = max_title_chars
+        self.max_items = max_items
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.clock = clock
@@ -115,6 +119,8 @@ class RssFetcher(LiveNewsSource):
             scorer=scorer,
             timeout_seconds=news.timeout_seconds,
             max_bytes=news.max_bytes,
+            max_title_chars=news.max_title_chars,
+            max_items=news.max_items,
             backoff_seconds=news.backoff_seconds,
             max_backoff_seconds=news.max_backoff_seconds,
             clock=clock,
@@ -187,7 +193,8 @@ class RssFetcher(LiveNewsSource):
             return []
         try:
             items = parse_feed(outcome.body, url=feed.url, content_type=outcome.content_type, fetched_at=now,
-                               matcher=self.matcher, symbol=feed.symbol)  # fmt: skip
+                               matcher=self.matcher, symbol=feed.symbol, max_title_chars=self.max_title_chars,
+                               max_items=self.max_items)  # fmt: skip
         except FeedError as exc:
             self._failed(feed, str(exc), now)
             return None

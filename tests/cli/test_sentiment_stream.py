@@ -32,7 +32,9 @@ def test_output_starts_before_the_file_has_been_read_to_its_end(tmp_path):
     first = process.stdout.readline()
     held_back = not first_line_seen.is_set()
     first_line_seen.set()
-    rest, stderr = process.communicate(timeout=120)
+    rest = process.stdout.read()  # the same buffered reader: lines it already holds are not lost
+    stderr = process.stderr.read()
+    process.wait(timeout=120)
     assert held_back and first.startswith(b'{"text": "Acme 0'), stderr.decode()[-2000:]
     assert process.returncode == 0 and len(rest.splitlines()) == 1199
 

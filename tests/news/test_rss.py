@@ -201,3 +201,16 @@ def test_scripts_controls_and_bidi_overrides_never_reach_a_title(feed_server):
     got = make_fetcher([url], clock=MutableClock()).fetch()
     assert [h.title for h in got] == ["Acme beats", "Hooli misses", "Globex [31mrecalls cars", "Initech slaes up"]
     assert not any("alert" in h.title for h in got)
+
+
+def test_a_huge_title_is_cut_and_a_huge_feed_is_capped(feed_server):
+    long_title = "Acme " + " ".join(f"word{k}" for k in range(1000))  # ~7,000 characters
+    items = [Item(title=long_title, guid="long")] + [Item(title=f"Story {k} moves markets", guid=f"s{k}")
+                                                     for k in range(519)]  # fmt: skip
+    url = feed_server.route("/huge.xml", rss_document(items), headers=RSS)
+    with capture_logs() as logs:
+        got = make_fetcher([url], clock=MutableClock()).fetch()
+    assert len(got) == 500  # news.max_items: the first 500 of 520
+    assert len(got[0].title) <= 300 and got[0].title.startswith("Acme word0") and got[0].title.endswith("…")
+    capped = [e for e in logs if e["event"] == "feed_items_capped"]
+    assert capped and capped[0]["items"] == 520 and capped[0]["kept"] == 500
