@@ -16,11 +16,15 @@ import argparse
 import getpass
 import os
 import socket
+import sqlite3
+import sys
 
 from bot.commands.common import journal_key, journal_path, load
 from bot.config import Config, secrets_from_env
+from bot.errors import JournalError
 from bot.heartbeat import read_heartbeat
-from bot.journal import Journal, open_journal
+from bot.journal import Journal, open_journal, unusable
+from risk.halt_file import halt_file_for
 from risk.killswitch import KillSwitch
 
 
@@ -75,19 +79,43 @@ def flatten_at_broker(config: Config, *, keep_positions: bool) -> list[str]:
 
 
 def kill(args: argparse.Namespace) -> int:
+    """Halt durably, then flatten. The halt file is written first (milliseconds, whatever state
+    the journal is in), then the journal; exit 0 when at least one of them took the halt (the
+    output says which), 2 when neither could. The broker is flattened either way."""
     config = load(args.config)
     dry_run = bool(getattr(args, "dry_run", False))
     keep = bool(args.keep_positions)
-    journal, switch = _switch(config, dry_run)
+    by, reason = who(), args.reason or "manual kill"
+    path = journal_path(config, dry_run)
+    switch = KillSwitch(None, halt_file=halt_file_for(path))
+    recorded, problems = [], []
     try:
-        switch.halt(who(), args.reason or "manual kill", keep_positions=keep)
-        state = switch.state()
-        daemon = daemon_line(journal, config)
-    finally:
-        journal.close()
-    print(f"HALTED: trading is halted in {journal.path} ({state.reason}; by {state.by} at {state.at})"
+        switch.record_halt_file(by, reason, keep_positions=keep)
+        recorded.append(f"halt file {switch.halt_file}")
+    except OSError as exc:
+        problems.append(f"halt file {switch.halt_file}: {exc.strerror or exc}")
+    daemon = None
+    try:
+        journal = open_journal(path, batch_size=config.journal.batch_size, key=journal_key(dry_run))
+        try:
+            KillSwitch(journal, halt_file=switch.halt_file).record_halt_journal(by, reason, keep_positions=keep)
+            recorded.append(f"journal {path}")
+            daemon = daemon_line(journal, config)
+        finally:
+            journal.close()
+    except sqlite3.DatabaseError as exc:  # the journal opened, but would not take the write
+        problems.append(f"journal: {unusable(journal_key(dry_run), path, exc)}")
+    except (JournalError, OSError) as exc:
+        problems.append(f"journal: {exc}")
+    if not recorded:
+        print(f"error: the halt could not be recorded anywhere: {'; '.join(problems)}", file=sys.stderr)
+        return 2
+    print(f"HALTED: trading is halted ({reason}; by {by}), recorded in {' and '.join(recorded)}"
           + (" keeping positions" if keep else ""))  # fmt: skip
-    print(daemon)
+    for problem in problems:
+        print(f"warning: not recorded in the {problem}; the halt holds anyway", file=sys.stderr)
+    if daemon:
+        print(daemon)
     if dry_run:
         print("dry run: no broker was reached; the dry-run daemon's simulated broker cancels its orders"
               + (" (positions kept)" if keep else " and closes its positions") + " when it notices the halt")  # fmt: skip
@@ -96,7 +124,7 @@ def kill(args: argparse.Namespace) -> int:
     if lines:
         print("\n".join(lines))
     else:
-        print("no Alpaca keys in the environment: the journal is halted, no broker was reached")
+        print("no Alpaca keys in the environment: trading is halted, no broker was reached")
     return 0
 
 
