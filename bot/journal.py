@@ -273,14 +273,37 @@ class Journal:
         self.write_seconds += time.perf_counter() - started
         return inserted
 
-    def known_title_keys(self, keys: Iterable[str]) -> set[str]:
-        """Which of ``keys`` (normalised titles) the journal already holds, from any source."""
+    def known_title_keys(
+        self, keys: Iterable[str], *, source: str | None = None, since: datetime | None = None
+    ) -> set[str]:
+        """Which of ``keys`` (normalised titles) the journal already holds: from any source, or
+        from ``source`` alone, fetched at or after ``since`` when given."""
         keys = list(set(keys))
         found: set[str] = set()
+        where, extra = "", []
+        if source is not None:
+            where += " AND source = ?"
+            extra.append(source)
+        if since is not None:
+            where += " AND fetched_at >= ?"
+            extra.append(iso(since))
         for i in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
             chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT DISTINCT title_key FROM headlines WHERE title_key IN ({marks})", chunk)
+            rows = self._db.execute(f"SELECT DISTINCT title_key FROM headlines WHERE title_key IN ({marks}){where}",
+                                    [*chunk, *extra])  # fmt: skip
+            found.update(r[0] for r in rows)
+        return found
+
+    def known_guids(self, source: str, guids: Sequence[str]) -> set[str]:
+        """Which of ``guids`` the journal holds for ``source``."""
+        found: set[str] = set()
+        unique = list(set(guids))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"SELECT guid FROM headlines WHERE source = ? AND guid IN ({marks})",
+                                    [source, *chunk])  # fmt: skip
             found.update(r[0] for r in rows)
         return found
 

@@ -100,3 +100,27 @@ def test_a_failing_source_loses_nothing_already_fetched(feed_server, journal):
     assert len(new) == 4 and len(rows(journal)) == 4
     report = ingestor.last_report
     assert (report.attempted, report.failed, report.all_failed) == (4, 2, False)
+
+
+def test_a_feed_that_rotates_guids_stores_each_story_once(feed_server, journal):
+    """Some feeds mint a new guid (and link) on every request: the same story from the same source
+    within the repeat window is stored once, and the repeats are counted in the log. Each round
+    is a fresh fetcher (a restarted daemon, or `news --once` from cron): its in-memory memory of
+    titles is gone, only the journal remembers."""
+    from structlog.testing import capture_logs
+
+    clock = MutableClock()
+    for k in range(3):
+        ingestor = NewsIngestor([make_fetcher([feed_server.url("/rot.xml")], clock=clock)], journal, StubScorer())
+        items = [Item(title="Acme recalls two million cars", guid=f"rot-{k}", link=f"https://e.com/{k}")]
+        feed_server.route("/rot.xml", rss_document(items), headers=RSS)
+        clock.now += timedelta(minutes=10)
+        with capture_logs() as logs:
+            new = ingestor.fetch()
+        assert len(new) == (1 if k == 0 else 0)
+        dropped = [e for e in logs if e["event"] == "news_repeats_dropped"]
+        assert (dropped[0]["repeats"] if dropped else 0) == (0 if k == 0 else 1)
+    assert [r["guid"] for r in rows(journal)] == ["rot-0"]
+    # another source telling the same story is still stored (and still not handed out twice)
+    other = NewsIngestor([ListSource([headline("Acme recalls two million cars", "a-1")])], journal, StubScorer())
+    assert other.fetch() == [] and len(rows(journal)) == 2
