@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from bot.atomic_file import atomic_write
 
 SUFFIX = ".HALT"
 
@@ -29,23 +29,7 @@ def write_halt_file(path: Path, *, by: str, reason: str, at: str, keep_positions
     """Atomically (re)write the halt file; raises OSError when the disk refuses."""
     body = json.dumps({"halted": True, "reason": reason, "at": at, "by": by, "keep_positions": keep_positions})
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(body + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # the rename itself durable (not every platform allows it)
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+    atomic_write(path, (body + "\n").encode(), sync_folder=True)
 
 
 def read_halt_file(path: Path) -> dict[str, Any] | None:

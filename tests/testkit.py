@@ -56,14 +56,17 @@ dir = "{directory / 'reports'}"
     return path
 
 
+def cli_env(extra: dict | None = None) -> dict:
+    """The environment a CLI subprocess runs in: ours, plus ``extra``, with the repo importable."""
+    return {**os.environ, **(extra or {}), "PYTHONPATH": str(REPO)}
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
     """Run ``python -m bot ARGS`` as a real subprocess; returns the CompletedProcess."""
-    full_env = {**os.environ, **(env or {})}
-    full_env["PYTHONPATH"] = str(REPO)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd or REPO,
-        env=full_env,
+        env=cli_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,

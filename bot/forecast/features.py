@@ -20,7 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from bot.config import PRICE_FEATURES, RISK_FEATURES, SENTIMENT_FEATURES
 from bot.data.base import BAR_COLUMNS
 from bot.errors import ConfigError, DataError
-from bot.forecast.range_variance import HAR_LAGS, garman_klass, har_features, next_variance
+from bot.forecast.range_variance import HAR_LAGS, garman_klass, har_features, next_variance, trailing_mean
 from bot.forecast.vol_baselines import ewma_forecast
 
 # Below this a standard deviation is rounding noise of a constant column, not spread.
@@ -343,8 +343,7 @@ def build_dataset(
 def _risk_inputs(bars: pd.DataFrame, feats: pd.DataFrame, ewma_lambda: float) -> tuple[np.ndarray, ...]:
     """Per bar: next range variance, HAR levels (n, 3), EWMA of the range variance, EWMA of r^2."""
     variance = garman_klass(*(bars[c].to_numpy(dtype=np.float64) for c in ("open", "high", "low", "close")))
-    har = np.column_stack([np.exp(feats[name].to_numpy()) if name in feats else np.full(len(bars), np.nan)
-                           for name in HAR_LAGS])  # fmt: skip
+    har = np.column_stack([trailing_mean(variance, lag) for lag in HAR_LAGS.values()])
     squared = np.nan_to_num(feats["ret"].to_numpy() ** 2, nan=0.0)
     squared[0] = squared[1] if len(squared) > 1 else 0.0  # the first bar has no return: not a calm day
     return next_variance(variance), har, ewma_forecast(variance, ewma_lambda), ewma_forecast(squared, ewma_lambda)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bot.config import SENTIMENT_FEATURES
-from bot.forecast.features import build_dataset, price_features, union_features
+from bot.forecast.features import Dataset, build_dataset, price_features, union_features
 from bot.forecast.range_variance import HAR_LAGS
 from bot.forecast.registry import LoadedModel
 from bot.market import MarketView
@@ -47,7 +47,7 @@ class BatchForecaster:
         self.predicted = int(max(np.isfinite(returns).sum(), np.isfinite(variance).sum()))
 
     @staticmethod
-    def _by_bar(frames: Mapping[str, pd.DataFrame], dataset, predictions: np.ndarray) -> dict[str, np.ndarray]:
+    def _by_bar(frames: Mapping[str, pd.DataFrame], dataset: Dataset, predictions: np.ndarray) -> dict[str, np.ndarray]:
         if not len(predictions):
             return {}
         out = {}

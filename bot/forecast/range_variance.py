@@ -74,3 +74,8 @@ def return_variance_ratio(next_return: np.ndarray, next_range_variance: np.ndarr
         return 1.0
     ratio = float(np.mean(r[ok] ** 2) / v[ok].mean())
     return ratio if np.isfinite(ratio) and ratio > 0 else 1.0
+
+
+def forecast_variance(log_h: np.ndarray, scale: float) -> np.ndarray:
+    """The risk network's output (log of the variance over ``scale``) -> a floored variance forecast."""
+    return np.maximum(np.exp(np.clip(np.asarray(log_h, dtype=np.float64), -30.0, 30.0)) * scale, VARIANCE_FLOOR)

@@ -36,10 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from bot.atomic_file import atomic_write
 from bot.config import ModelConfig
 from bot.errors import ModelError
 from bot.forecast.features import Scaler
 from bot.forecast.numpy_lstm import NumpyLSTM
+from bot.forecast.range_variance import forecast_variance
 
 META_FILE, WEIGHTS_FILE, KERAS_FILE, ACTIVE_FILE = "meta.json", "weights.npz", "model.keras", "active.json"
 RISK_WEIGHTS_FILE, RISK_KERAS_FILE = "risk_weights.npz", "risk_model.keras"
@@ -62,8 +64,6 @@ class RiskHead:
 
     def predict_variance(self, X: np.ndarray) -> np.ndarray:
         """Unscaled windows (n, window, F_risk) -> (n,) forecasts of the next bar's range variance."""
-        from bot.forecast.walkforward import forecast_variance
-
         return forecast_variance(self.numpy_lstm.predict(self.scaler.transform(X)), self.variance_scale)
 
     def ratio(self, symbol: str) -> float:
@@ -190,21 +190,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Mapping):
         return dict(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write a sibling temp file, fsync it, then rename over ``path``: readers see old or new, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _dump(data: Mapping) -> bytes:
@@ -450,7 +435,7 @@ def _mark(directory: Path, model_id: str, status: str, reason: str) -> None:
         raise ModelError(f"model {model_id} not found in {directory}")
     meta = _read_meta(folder, model_id)
     meta.update(status=status, reason=reason)
-    _atomic_write(folder / META_FILE, _dump(meta))
+    atomic_write(folder / META_FILE, _dump(meta))
 
 
 def mark(directory: str | Path, model_id: str, status: str, reason: str) -> None:
@@ -478,7 +463,7 @@ def set_active(directory: str | Path, key: str, model_id: str, reason: str = "",
         pointers = _read_active(directory)
         previous = pointers.get(key)
         pointers[key] = model_id
-        _atomic_write(directory / ACTIVE_FILE, _dump(pointers))
+        atomic_write(directory / ACTIVE_FILE, _dump(pointers))
         _mark(directory, model_id, status, reason)
         if previous and previous != model_id and _folder(directory, previous).is_dir():
             _mark(directory, previous, "candidate", f"replaced by {model_id}")

@@ -22,8 +22,11 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
+import structlog
 
 from bot.forecast.range_variance import VARIANCE_FLOOR
+
+log = structlog.get_logger(__name__)
 
 EWMA_LAMBDA = 0.94
 _SEED_BARS = 22
@@ -76,8 +79,8 @@ def garch_forecasts(
     ``returns`` is one symbol's whole log-return series (row = bar position; row 0 is NaN);
     ``train_positions`` the decision bars of its training samples (their targets
     ``train_target``); parameters are estimated on returns up to the last training target's bar.
-    Falls back to the training mean of the target when the optimiser fails (logged by the caller
-    through a finite-but-flat forecast).
+    Falls back to the training mean of the target (a flat forecast, with a warning) when the
+    optimiser fails or its forecasts are not finite.
     """
     from arch import arch_model
 
@@ -92,12 +95,14 @@ def garch_forecasts(
             # row i of r[1:] is bar i + 1; forecasts from row p - 1 are for bar p + 1
             start = int(test_positions.min()) - 1
             forecast = fit.forecast(horizon=1, start=start, reindex=False).variance.to_numpy()[:, 0]
-    except Exception:  # noqa: BLE001 - any optimiser failure: the flat fallback is honest enough
+    except Exception as exc:  # noqa: BLE001 - any optimiser failure: the flat fallback is honest enough
+        log.warning("garch_fit_failed", error=f"{type(exc).__name__}: {exc}", fallback="training mean")
         return fallback
     in_sample = np.asarray(fit.conditional_volatility, dtype=np.float64) ** 2  # row i: bar i + 1
     fitted = in_sample[np.asarray(train_positions, dtype=np.int64)]  # variance of bar p + 1 given p
     ok = np.isfinite(fitted) & np.isfinite(train_target) & (fitted > 0)
     if ok.sum() < 2 or not np.isfinite(forecast).all():
+        log.warning("garch_fit_failed", error="no usable in-sample or forecast variance", fallback="training mean")
         return fallback
     scale = float(np.mean(train_target[ok]) / np.mean(fitted[ok]))
     values = forecast[np.asarray(test_positions, dtype=np.int64) - 1 - start] * scale

@@ -23,6 +23,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from bot.config import ModelConfig
 from bot.errors import DataError
 from bot.forecast.baselines import make_baselines
 from bot.forecast.features import Dataset, Scaler
-from bot.forecast.range_variance import VARIANCE_FLOOR, return_variance_ratio
+from bot.forecast.range_variance import forecast_variance, return_variance_ratio
 from bot.forecast.stats import diebold_mariano, forecast_metrics, pesaran_timmermann, trading_view
 from bot.forecast.vol_baselines import Har, garch_by_symbol
 from bot.forecast.vol_books import vol_managed_books
@@ -73,12 +74,16 @@ class Evaluation:
         out = volatility_summary(self.y_var, self.vol_predictions, self.ts.asi8, self.risk_margin)
         return {"features": list(self.risk_features), **out}
 
-    def vol_managed(self) -> tuple[list[dict], Any]:
-        """(``trading.vol_managed`` rows, per-day equity of the books at 5 bps)."""
+    @cached_property
+    def _books(self) -> tuple[list[dict], Any]:
         return vol_managed_books(ts=self.ts.asi8, symbols=self.symbols, next_return=self.y,
                                  variance=self.return_variance, costs_bps=COSTS_BPS,
                                  periods_per_year=self.periods_per_year, vol_target=self.vol_target,
                                  cap=self.vol_cap, band=self.band)  # fmt: skip
+
+    def vol_managed(self) -> tuple[list[dict], Any]:
+        """(``trading.vol_managed`` rows, per-day equity of the books at 5 bps), computed once."""
+        return self._books
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready figures (what ``evaluate --json`` prints)."""
@@ -283,11 +288,6 @@ def _risk_head(train: Dataset, test: Dataset, config: ModelConfig, progress: boo
         "ratio": ratio,
         "epochs": history.get("epochs_run"),
     }
-
-
-def forecast_variance(log_h: np.ndarray, scale: float) -> np.ndarray:
-    """The risk network's output (log of the scaled variance) -> a floored variance forecast."""
-    return np.maximum(np.exp(np.clip(np.asarray(log_h, dtype=np.float64), -30.0, 30.0)) * scale, VARIANCE_FLOOR)
 
 
 def _release(model: Any) -> None:

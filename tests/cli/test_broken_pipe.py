@@ -1,11 +1,10 @@
 """A reader that leaves early (`... | head -1`) ends a command quietly: exit 0, no traceback,
 no "please report it"."""
 
-import os
 import subprocess
 import sys
 
-from testkit import REPO, write_config
+from testkit import cli_env, write_config
 
 
 def test_a_closed_output_pipe_ends_the_command_quietly(tmp_path):
@@ -15,7 +14,7 @@ def test_a_closed_output_pipe_ends_the_command_quietly(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "sentiment", "--config", str(config), "--file", str(tmp_path / "h.csv"),
          "--column", "text", "--json"],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     first = process.stdout.readline()
     assert first.startswith(b"{")

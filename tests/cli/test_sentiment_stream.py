@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from testkit import REPO, run_cli, write_config
+from testkit import cli_env, run_cli, write_config
 
 
 def test_output_starts_before_the_file_has_been_read_to_its_end(tmp_path):
@@ -28,7 +28,7 @@ def test_output_starts_before_the_file_has_been_read_to_its_end(tmp_path):
     thread.start()
     process = subprocess.Popen([sys.executable, "-m", "bot", "sentiment", "--config", str(write_config(tmp_path)),
                                 "--file", str(fifo), "--json"], cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
+                               stderr=subprocess.PIPE, env=cli_env())  # fmt: skip
     first = process.stdout.readline()
     held_back = not first_line_seen.is_set()
     first_line_seen.set()

@@ -112,7 +112,7 @@ def test_a_feed_that_rotates_guids_stores_each_story_once(feed_server, journal):
     clock = MutableClock()
     for k in range(3):
         ingestor = NewsIngestor([make_fetcher([feed_server.url("/rot.xml")], clock=clock)], journal, StubScorer())
-        items = [Item(title="Acme recalls two million cars", guid=f"rot-{k}", link=f"https://e.com/{k}")]
+        items = [Item(title="Acme recalls two million cars", guid=f"rot-{k}", link=f"https://example.com/{k}")]
         feed_server.route("/rot.xml", rss_document(items), headers=RSS)
         clock.now += timedelta(minutes=10)
         with capture_logs() as logs:

@@ -1,6 +1,5 @@
 """A kill that cannot be lost: the halt file beside the journal holds when the journal cannot."""
 
-import sqlite3
 import subprocess
 import sys
 import time
@@ -8,12 +7,12 @@ from datetime import UTC, datetime
 
 from bot.broker.base import Side
 from bot.config import RiskConfig
-from bot.journal import open_journal
+from bot.journal import Journal, open_journal
 from risk.base import Action, OrderIntent, RiskContext
 from risk.gate import RiskGate
 from risk.halt_file import halt_file_for, write_halt_file
 from risk.killswitch import KillSwitch
-from testkit import run_cli, write_config
+from testkit import cli_env, run_cli, write_config
 
 HOLD_LOCK = """
 import sqlite3, sys, time
@@ -60,14 +59,14 @@ def test_kill_halts_at_once_while_another_process_holds_the_journal_locked(tmp_p
         started = time.monotonic()
         killer = subprocess.Popen([sys.executable, "-m", "bot", "kill", "--config", str(config), "--reason", "drill"],
                                   cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env=_env())  # fmt: skip
+                                  env=cli_env())  # fmt: skip
         halt_file = halt_file_for(path)
         while not halt_file.exists() and time.monotonic() - started < 30:
             time.sleep(0.05)
         assert halt_file.exists()  # durable while the journal is still locked
         assert holder.poll() is None  # the lock was still held when the halt became durable
         # a reader (the daemon's kill watch reads this way) sees the halt now, through the file
-        assert KillSwitch(open_journal_readonly(path)).state().halted
+        assert KillSwitch(Journal(path, readonly=True)).state().halted
         out, err = killer.communicate(timeout=60)
         assert killer.returncode == 0, err
         assert "recorded in halt file" in out and "locked by another process" in err
@@ -81,20 +80,6 @@ def test_kill_halts_at_once_while_another_process_holds_the_journal_locked(tmp_p
     assert "HALTED" not in run_cli("status", "--config", str(config), cwd=tmp_path).stdout
 
 
-def open_journal_readonly(path):
-    from bot.journal import Journal
-
-    return Journal(path, readonly=True)
-
-
-def _env():
-    import os
-
-    from testkit import REPO
-
-    return {**os.environ, "PYTHONPATH": str(REPO)}
-
-
 def test_kill_fails_loudly_only_when_nothing_can_take_the_halt(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('[journal]\npath = "/proc/ml-paper-bot-test/journal.sqlite"\n'
@@ -102,4 +87,3 @@ def test_kill_fails_loudly_only_when_nothing_can_take_the_halt(tmp_path):
     result = run_cli("kill", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 2 and "could not be recorded anywhere" in result.stderr
     assert "Traceback" not in result.stderr
-    sqlite3.connect(":memory:").close()
