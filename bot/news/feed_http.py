@@ -1,11 +1,13 @@
 """One conditional, size-capped, time-bounded HTTP GET of a feed.
 
-``download`` never blocks longer than about twice ``timeout_seconds`` (the deadline plus the read
-wait of the last socket read) and never holds more than ``max_bytes`` of body in memory. The cap
+``download`` never blocks much longer than ``timeout_seconds`` from connect to last byte, status
+line and headers included (``feed_deadline`` shuts the socket down at the deadline, so a server
+dripping its head a byte at a time cannot hold it), and never holds more than ``max_bytes`` of body
+in memory. The cap
 counts *decoded* bytes: requests/urllib3 un-gzip while streaming (urllib3 2.x decodes at most the
 requested amount per read), so a small gzip bomb is refused like a large plain body. A
 ``Content-Length`` above the cap is refused before any body is read. The body must be complete
-within ``timeout_seconds`` of the request's start (checked between socket reads).
+within ``timeout_seconds`` of the request's start.
 
 There is no retry inside one call: the caller's per-feed backoff is the bounded retry.
 """
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 
 import requests
 import urllib3
+
+from bot.news.feed_deadline import Deadline, DeadlineAdapter
 
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 USER_AGENT = "ml-paper-bot/0.1 (+feed reader)"
@@ -42,6 +46,9 @@ def new_session() -> requests.Session:
     session = requests.Session()
     session.headers.update({"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"})
     session.max_redirects = 5
+    adapter = DeadlineAdapter()  # max_retries 0: the per-feed backoff is the retry
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return session
 
 
@@ -61,37 +68,53 @@ def download(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     started = time.monotonic()
-    timeout = (timeout_seconds, timeout_seconds)  # (connect, read)
-    try:
-        with session.get(url, headers=headers, timeout=timeout, stream=True) as resp:
-            if resp.status_code == 304:
-                return FeedResponse(304, etag=etag, last_modified=last_modified)
-            if resp.status_code >= 400:
-                raise FeedError(f"HTTP {resp.status_code} {resp.reason or ''}".strip())
-            if resp.status_code != 200:
-                raise FeedError(f"unexpected HTTP status {resp.status_code}")
-            declared = resp.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise FeedError(f"feed larger than {max_bytes} bytes (Content-Length {declared})")
-            body = _read_capped(resp, max_bytes, started, timeout_seconds)
-            return FeedResponse(
-                200,
-                body=body,
-                content_type=resp.headers.get("Content-Type"),
-                etag=resp.headers.get("ETag"),
-                last_modified=resp.headers.get("Last-Modified"),
-            )
-    except FeedError:
-        raise
-    except requests.Timeout:
-        raise FeedError(f"timeout after {timeout_seconds:g} s") from None
-    except requests.ConnectionError as exc:
+    timeout = (timeout_seconds, timeout_seconds)  # (connect, each read wait)
+    with Deadline(timeout_seconds).running() as deadline:
+        try:
+            response = _get(session, url, headers, timeout, max_bytes, started, deadline, timeout_seconds)
+            if deadline.expired:  # cut mid-body: what arrived may look complete but is not
+                raise FeedError("deadline")
+            return response
+        except (FeedError, requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if deadline.expired:  # the watchdog cut a dripping status line, headers or body
+                raise FeedError(f"timeout: {deadline.awaiting} not complete after {timeout_seconds:g} s") from None
+            if isinstance(exc, FeedError):
+                raise
+            raise _as_feed_error(exc, timeout_seconds) from None
+
+
+def _get(session: requests.Session, url: str, headers: dict[str, str], timeout: tuple[float, float],
+         max_bytes: int, started: float, deadline: Deadline, timeout_seconds: float) -> FeedResponse:  # fmt: skip
+    with session.get(url, headers=headers, timeout=timeout, stream=True) as resp:
+        deadline.awaiting = "body"
+        if resp.status_code == 304:
+            return FeedResponse(304, etag=headers.get("If-None-Match"), last_modified=headers.get("If-Modified-Since"))
+        if resp.status_code >= 400:
+            raise FeedError(f"HTTP {resp.status_code} {resp.reason or ''}".strip())
+        if resp.status_code != 200:
+            raise FeedError(f"unexpected HTTP status {resp.status_code}")
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise FeedError(f"feed larger than {max_bytes} bytes (Content-Length {declared})")
+        body = _read_capped(resp, max_bytes, started, timeout_seconds)
+        return FeedResponse(
+            200,
+            body=body,
+            content_type=resp.headers.get("Content-Type"),
+            etag=resp.headers.get("ETag"),
+            last_modified=resp.headers.get("Last-Modified"),
+        )
+
+
+def _as_feed_error(exc: BaseException, timeout_seconds: float) -> FeedError:
+    if isinstance(exc, requests.Timeout):
+        return FeedError(f"timeout after {timeout_seconds:g} s")
+    if isinstance(exc, requests.ConnectionError):
         # requests reports a read timeout *during the body* as a ConnectionError
         if "timed out" in str(exc).lower():
-            raise FeedError(f"timeout after {timeout_seconds:g} s") from None
-        raise FeedError(_short(f"connection error: {exc}")) from None
-    except requests.RequestException as exc:
-        raise FeedError(_short(f"request failed: {type(exc).__name__}: {exc}")) from None
+            return FeedError(f"timeout after {timeout_seconds:g} s")
+        return FeedError(_short(f"connection error: {exc}"))
+    return FeedError(_short(f"request failed: {type(exc).__name__}: {exc}"))
 
 
 def _read_capped(resp: requests.Response, max_bytes: int, started: float, timeout_seconds: float) -> bytes:

@@ -6,7 +6,7 @@
     server.stop()
 
 A ``Route`` can answer with any status, headers and body, gzip the body, wait before answering,
-drip the body byte by byte, never answer at all (until the server stops), and answer 304 to a
+drip the body (or the status line and headers) byte by byte, never answer at all (until the server stops), and answer 304 to a
 conditional request whose validators match. Every request is recorded (path and headers).
 """
 
@@ -30,6 +30,7 @@ class Route:
     last_modified: str | None = None  # sent as Last-Modified; an equal If-Modified-Since gets 304
     hang: bool = False  # accept the connection, never answer
     trickle: float = 0.0  # seconds between body bytes
+    trickle_head: float = 0.0  # seconds between the bytes of the status line and headers
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,20 @@ class _Handler(BaseHTTPRequestHandler):
         if route.gzip and "gzip" in self.headers.get("Accept-Encoding", ""):
             body = gzip.compress(body)
             headers["Content-Encoding"] = "gzip"
+        if route.trickle_head:
+            self._drip_head(route.status, headers, len(body), route.trickle_head)
+            self.wfile.write(body)
+            return
         self._send(route.status, body, headers, trickle=route.trickle)
+
+    def _drip_head(self, status: int, headers: dict[str, str], length: int, trickle: float) -> None:
+        lines = [f"HTTP/1.1 {status} OK", *(f"{k}: {v}" for k, v in headers.items()), f"Content-Length: {length}"]
+        for byte in ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"):
+            if self.server.owner.stopping.is_set():
+                return
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            time.sleep(trickle)
 
     def _send(self, status: int, body: bytes, headers: dict[str, str], trickle: float = 0.0) -> None:
         self.send_response(status)

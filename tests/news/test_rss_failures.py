@@ -74,9 +74,28 @@ def test_a_server_that_never_answers_or_drips_is_abandoned(feed_server):
     assert elapsed < 10  # finishes: bounded by the timeouts, not by the servers
     assert len(got) == 3
     failed = {e["url"]: e["reason"] for e in warnings_of(logs, "feed_failed")}
-    assert failed[silent] == "timeout after 0.5 s"
+    assert failed[silent].startswith("timeout") and failed[silent].endswith("after 0.5 s")
     assert failed[drip].startswith("timeout")
     assert failed[refused].startswith("connection error")
+
+
+def test_a_server_dripping_its_status_line_and_headers_is_cut_at_the_deadline(feed_server):
+    """Each byte arrives well within the read wait, so only a total deadline can end the fetch."""
+    head = feed_server.route("/head.xml", rss_document(SMALL_ITEMS), headers=RSS, trickle_head=0.2)  # ~16 s
+    body = feed_server.route("/body.xml", rss_document(SMALL_ITEMS), headers=RSS, trickle=0.01)  # ~10 s
+    good = feed_server.route("/good.xml", rss_document(SMALL_ITEMS), headers=RSS)
+    fetcher = make_fetcher([head, body, good], clock=MutableClock(), timeout=1.0)
+    started = time.monotonic()
+    with capture_logs() as logs:
+        got = fetcher.fetch()
+    elapsed = time.monotonic() - started
+    assert elapsed < 5, elapsed  # the deadline plus scheduling, not the server's pace
+    assert len(got) == 3
+    failed = {e["url"]: e["reason"] for e in warnings_of(logs, "feed_failed")}
+    assert set(failed) == {head, body}
+    assert failed[head] == "timeout: status line and headers not complete after 1 s"
+    assert failed[body] == "timeout: body not complete after 1 s"
+    assert "not a feed" not in " ".join(failed.values())  # the log blames the server's pace, not the document
 
 
 def test_backoff_skips_then_retries_doubling_up_to_the_cap(feed_server):
