@@ -80,6 +80,7 @@ class Engine:
         stop_loss_atr: float = 0.0,
         atr_window: int = 14,
         exits: ProtectiveExits | None = None,
+        contain_model_failures: bool = False,
     ) -> None:
         self.run_id = run_id
         self.strategy = strategy
@@ -93,21 +94,18 @@ class Engine:
         self.stop_loss_atr = stop_loss_atr
         self.atr_window = atr_window
         self.exits = exits
+        #: the daemon's choice: a forecaster that raises halts entries instead of failing each step
+        #: (a simulation lets it raise: a run that silently lost its model would report wrong figures)
+        self.contain_model_failures = contain_model_failures
+        #: why new entries are refused (set once the model failed); exits and reductions go on
+        self.entries_halted: str | None = None
         self.equity = EquityTracker()
         #: how often each risk verdict was reached ("allow", "deny:<rule>", "exit:<rule>", ...)
         self.verdicts: Counter[str] = Counter()
 
     def decide(self, decision_time: datetime, view: MarketView) -> list[Order]:
         """One decision step at ``decision_time`` over what ``view`` shows; returns sent orders."""
-        forecasts = risk = None
-        if self.forecaster is not None:
-            forecasts = self.forecaster.forecasts(view)
-            risk = self.forecaster.volatility(view)
-            model_id = self.forecaster.model_id
-            for symbol, value in forecasts.items():
-                self.journal.add_prediction(self.run_id, decision_time, symbol, model_id, value)
-            for symbol, value in risk.items():  # the risk head's rows: model id + "/risk", a variance
-                self.journal.add_prediction(self.run_id, decision_time, symbol, f"{model_id}/risk", value)
+        forecasts, risk = self._forecast(decision_time, view)
         account = self.broker.account()
         self.equity.observe(decision_time, account.equity)
         positions = self.broker.positions()
@@ -137,6 +135,9 @@ class Engine:
             current = context.position_qty(symbol)
             wanted = target_quantity(weight, account.equity, price)
             qty = order_quantity(wanted, current, self.rebalance_band)
+            if qty and self.entries_halted and abs(current + qty) > abs(current):
+                self.verdicts["deny:model_unusable"] += 1  # counted, not journaled: it repeats every step
+                continue
             if qty:
                 planned.append((qty, symbol, weight, current, price))
         # sells first: their expected proceeds count toward the buying power of the buys
@@ -164,6 +165,32 @@ class Engine:
             if order is not None:
                 sent.append(order)
         return sent
+
+    def _forecast(self, decision_time: datetime, view: MarketView) -> tuple[dict | None, dict | None]:
+        """The model's forecasts and variances for this step, journaled (None, None without a model)."""
+        if self.forecaster is None:
+            return None, None
+        try:
+            forecasts = self.forecaster.forecasts(view)
+            risk = self.forecaster.volatility(view)
+        except Exception as exc:  # noqa: BLE001 - see contain_model_failures
+            if not self.contain_model_failures:
+                raise
+            self.model_failed(f"{type(exc).__name__}: {exc}", exc_info=True)
+            return None, None
+        model_id = self.forecaster.model_id
+        for symbol, value in forecasts.items():
+            self.journal.add_prediction(self.run_id, decision_time, symbol, model_id, value)
+        for symbol, value in risk.items():  # the risk head's rows: model id + "/risk", a variance
+            self.journal.add_prediction(self.run_id, decision_time, symbol, f"{model_id}/risk", value)
+        return forecasts, risk
+
+    def model_failed(self, reason: str, *, exc_info: bool = False) -> None:
+        """Drop the model and refuse new entries from now on (exits and reductions go on); one log line."""
+        model_id = getattr(self.forecaster, "model_id", None)
+        self.forecaster = None
+        self.entries_halted = f"model {model_id} unusable: {reason}"
+        log.error("model_unusable_entries_halted", model_id=model_id, reason=reason, exc_info=exc_info)
 
     def _apply_exits(self, decision_time: datetime, view: MarketView, positions: dict, open_orders: list[Order],
                      targets: dict[str, float]) -> dict[str, float]:  # fmt: skip

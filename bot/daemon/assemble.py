@@ -149,7 +149,7 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
                     journal=journal, rebalance_band=config.strategy.rebalance_band,
                     cash_buffer=config.strategy.cash_buffer, forecaster=forecaster,
                     stop_loss_pct=risk.stop_loss_pct, stop_loss_atr=risk.stop_loss_atr, exits=protective_exits(risk),
-                    atr_window=risk.atr_window)  # fmt: skip
+                    atr_window=risk.atr_window, contain_model_failures=True)  # fmt: skip
     if resumed:
         journal.reopen_run(run_id)
         _seed_limits(engine, journal, run_id)

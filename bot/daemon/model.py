@@ -16,6 +16,7 @@ import structlog
 
 from bot.config import Config
 from bot.daemon.sentiment import BookForecaster, SentimentBook
+from bot.errors import ModelError
 from bot.journal import Journal
 from bot.news.base import Headline
 from bot.timeframes import Timeframe
@@ -59,9 +60,16 @@ class ModelSlot:
                              periods_per_year=PERIODS_PER_YEAR.get(self.timeframe.name, 252))  # fmt: skip
 
     def reload(self, engine: Any) -> None:
-        """After a retrain (on the trading thread): swap in the registry's current model."""
+        """After a retrain (on the trading thread): swap in the registry's current model. A model the
+        registry cannot load (damaged files) halts entries with one log line, as a failing one does."""
         before = (self.model or {}).get("model_id")
-        engine.forecaster = self.load()
+        try:
+            forecaster = self.load()
+        except ModelError as exc:
+            engine.model_failed(str(exc))
+            return
+        engine.forecaster = forecaster
+        engine.entries_halted = None  # a loadable model: entries are the strategy's again
         engine.strategy = self.strategy()
         log.info("model_reloaded", before=before, model_id=(self.model or {}).get("model_id"),
                  status=(self.model or {}).get("model_status"))  # fmt: skip

@@ -1,10 +1,13 @@
 """Scheduled retraining: after ``train`` changes the registry, the running daemon swaps in the
-registry's choice on the trading thread, without a restart, and its predictions come from it."""
+registry's choice on the trading thread, without a restart, and its predictions come from it; a
+choice whose files are damaged halts entries with one log line instead of failing every step."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from structlog.testing import capture_logs
 
 from bot.config import Secrets, load_config
 from bot.daemon.assemble import assemble
@@ -58,4 +61,18 @@ dir = "{tmp_path / 'models'}"
         parts.loop.on_steps([step])
     models = {row[0] for row in journal.query("SELECT DISTINCT model FROM predictions")}
     assert models == {new_id}
+
+    # the next retrain leaves a damaged meta.json: entries halt, one error line, the loop goes on
+    meta = tmp_path / "models" / new_id / "meta.json"
+    meta.write_text(meta.read_text().replace('"window": 5', '"window": "five"'))
+    predictions = journal.query("SELECT COUNT(*) FROM predictions")[0][0]
+    with capture_logs() as logs:
+        schedule.reload_model()
+        for step in parts.replay._steps[12:20]:
+            parts.loop.on_steps([step])
+    failed = [e for e in logs if e["event"] == "model_unusable_entries_halted"]
+    assert len(failed) == 1 and "meta.json" in failed[0]["reason"], failed
+    assert not [e for e in logs if e["event"] == "job_failed" or e.get("exc_info")]
+    assert parts.loop.engine.entries_halted and parts.loop.engine.forecaster is None
+    assert journal.query("SELECT COUNT(*) FROM predictions")[0][0] == predictions  # no model, no predictions
     journal.close()

@@ -1,12 +1,15 @@
 """The paper daemon as a real subprocess against the local Alpaca-compatible servers (trading and
 data): start-up reconciliation adopts what was opened outside the bot; ``python -m bot kill`` from
 a second process leaves zero open orders and zero positions at the server within 5 s and the
-daemon notices within 2 s; a daemon restarted while HALTED stays halted and says so; bad keys
-stop the daemon with one line and exit code 2."""
+daemon notices within 2 s — also when another process holds the journal locked, through the halt
+file alone; a daemon restarted while HALTED stays halted and says so; bad keys stop the daemon with
+one line and exit code 2."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +21,17 @@ import pytest
 from daemonkit import KEY, KEY_ENV, SECRET, Daemon, query, wait_for
 from fakes.alpaca_data import DataFakeServer
 from fakes.alpaca_trading import TradingFakeServer
-from testkit import run_cli, write_config
+from risk.halt_file import halt_file_for, read_halt_file
+from testkit import cli_env, run_cli, write_config
+
+HOLD_LOCK = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+db.execute("ROLLBACK")
+"""
 
 
 def daily_bars(days: int = 80) -> pd.DataFrame:
@@ -121,6 +134,43 @@ def test_kill_from_a_second_process_flattens_the_account_while_the_daemon_runs(v
         assert code == 0, again.output()
     finally:
         again.cleanup()
+
+
+def test_a_kill_the_journal_cannot_take_reaches_the_running_daemon_through_the_halt_file(venue, tmp_path: Path):
+    trading, data = venue
+    trading.add_position("AAA", 100, 50.0)
+    trading.set_price("AAA", 51.0)
+    config = paper_config(tmp_path, trading, data)
+    journal = tmp_path / "journal.sqlite"
+    daemon = Daemon(tmp_path, "--config", str(config), name="paper")
+    holder = None
+    try:
+        wait_for(lambda: query(journal, "SELECT 1 FROM control WHERE key = 'heartbeat'"), 30, "a heartbeat")
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(journal), "6"], stdout=subprocess.PIPE,
+                                  text=True)  # fmt: skip
+        assert holder.stdout.readline().strip() == "locked"
+        killer = subprocess.Popen([sys.executable, "-m", "bot", "kill", "--config", str(config), "--reason", "locked"],
+                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=cli_env(KEY_ENV))  # fmt: skip
+        halt_file = halt_file_for(journal)
+        record = wait_for(lambda: read_halt_file(halt_file), 10, "the halt file")
+        seen = wait_for(lambda: log_events(tmp_path, "kill_switch_seen"), 5, "the daemon noticing the halt file")[0]
+        assert holder.poll() is None  # the journal was still locked when the daemon noticed
+        noticed_after = (datetime.fromisoformat(seen["timestamp"].replace("Z", "+00:00"))
+                         - datetime.fromisoformat(record["at"])).total_seconds()  # fmt: skip
+        assert noticed_after < 2, noticed_after
+        assert seen["reason"] == "locked"
+        wait_for(lambda: open_at_server(trading) == ([], {}), 10, "zero orders and positions at the server")
+        out, err = killer.communicate(timeout=60)
+        assert killer.returncode == 0, out + err
+        assert daemon.proc.poll() is None, daemon.output()
+        code, _ = daemon.stop(timeout=20)
+        assert code == 0, daemon.output()
+    finally:
+        if holder is not None:
+            holder.kill()
+            holder.wait()
+        daemon.cleanup()
 
 
 def test_bad_keys_stop_the_paper_daemon_with_one_line(venue, tmp_path: Path):
