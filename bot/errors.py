@@ -46,9 +46,14 @@ class ModelError(BotError):
 
 class JournalError(BotError):
     """A journal file that cannot be used (not SQLite, damaged, empty, newer schema, locked too
-    long): the message names the config key and the file."""
+    long, a full disk): the message names the config key and the file. ``passing`` marks a cause
+    that may clear by itself (another process's lock), worth another try at the next step."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, passing: bool = False) -> None:
+        super().__init__(message)
+        self.passing = passing
 
 
 class AlreadyRunning(BotError):

@@ -44,6 +44,11 @@ def unusable(key: str, path: Path, exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
     if "locked" in text or "busy" in text:
         why = f"locked by another process for more than {BUSY_SECONDS:g} s (try again, or stop that process)"
+    elif "full" in text:
+        why = (f"is on a full disk ({text}): everything up to the last completed write is kept; "
+               "free space, then start again")  # fmt: skip
+    elif "readonly" in text or "read-only" in text:
+        why = f"cannot be written ({text}): check the file's and its folder's permissions"
     elif "not a database" in text or "malformed" in text or "corrupt" in text:
         why = f"damaged or not a journal ({text}); move it aside to start a new one"
     else:
@@ -158,8 +163,8 @@ class Journal:
                 rows.clear()
         self._buffered_rows = 0
 
-    def _transaction(self):
-        return _Transaction(self._db)
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self)
 
     def add_bars(self, source: str, symbol: str, timeframe: str, rows: Iterable[tuple]) -> None:
         """rows: (ts_iso, open, high, low, close, volume)."""
@@ -457,14 +462,39 @@ class Journal:
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
+    """One write transaction. A write the file refuses (disk full, I/O error, read-only, locked
+    past ``BUSY_SECONDS``, damage found mid-run) becomes a ``JournalError`` naming the key and the
+    file; the transaction is rolled back, so the journal keeps every earlier write intact."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self._db = journal._db
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._refused(exc) from None
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as commit_failed:
+                exc = commit_failed
+        if self._db.in_transaction:  # SQLite may have rolled back by itself (e.g. when the disk filled)
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.OperationalError:
+                pass  # the original error is the one worth reporting
+        if isinstance(exc, sqlite3.OperationalError):
+            raise self._refused(exc) from None
+        # any other exception propagates as it is
+
+    def _refused(self, exc: sqlite3.OperationalError) -> JournalError:
+        locked = "locked" in str(exc) or "busy" in str(exc)
+        return JournalError(unusable(self._journal.key, self._journal.path, exc), passing=locked)
 
 
 def _split_sql(script: str) -> list[str]:

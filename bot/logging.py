@@ -3,6 +3,10 @@
 Every event carries the mode and the run id (bound with ``bind_run``). Redaction happens on the
 *rendered* text of every handler, so no secret value from the environment can be written, whether
 it sits in an event field, an exception message or a third-party library's log line.
+
+A log file that cannot be written (a full disk, a folder made read-only) never floods the console:
+the first failure prints one line, later lines are dropped and counted, and the next line that
+can be written says how many were lost. Logging never stops the bot.
 """
 
 from __future__ import annotations
@@ -51,6 +55,37 @@ class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
         return self._redact(super().format(record))
 
 
+class _QuietFileHandler(logging.handlers.RotatingFileHandler):
+    """``RotatingFileHandler`` whose write errors print one line instead of one traceback per
+    record (``logging.Handler.handleError``'s default)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.dropped = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        dropped = self.dropped
+        super().emit(record)  # calls handleError on failure
+        if dropped and self.dropped == dropped:  # written again after a failure
+            self.dropped = 0
+            _console_line(f"log file {self.baseFilename} can be written again; {dropped} log lines were lost")
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's naming)
+        self.dropped += 1
+        if self.dropped == 1:
+            error = sys.exc_info()[1]
+            why = getattr(error, "strerror", None) or error
+            _console_line(f"warning: cannot write the log file {self.baseFilename} ({why}); log lines are "
+                          "dropped until it can be written again")  # fmt: skip
+
+
+def _console_line(text: str) -> None:
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass  # stderr itself is gone: nothing left to tell
+
+
 def secrets_in_environment(environ: dict[str, str] | None = None) -> list[str]:
     """Values of the secret environment variables (what redaction must hide)."""
     import os
@@ -95,7 +130,7 @@ def configure_logging(
 
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
+        file_handler = _QuietFileHandler(
             log_dir / LOG_FILE_NAME, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
         file_handler.setFormatter(

@@ -11,6 +11,7 @@ import structlog
 
 from bot.commands.common import apply_data_flags, load, new_run_id, start_logging
 from bot.config import Config, override
+from bot.errors import JournalError
 
 WHERE = "command line"
 
@@ -37,20 +38,22 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         journal.close()
         raise
-    status = "failed"
     try:
         log.info("simulation_started", source=feed.name, strategy=config.strategy.name)
         result = run_simulation(config, feed, journal, run_id)
         out = Path(args.out) if args.out else config.resolve(config.report.dir) / f"sim-{run_id}"
         summary = write_report(result, out)
-        status = "completed"
         log.info("simulation_finished", **{k: v for k, v in summary.items() if k != "files"})
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        journal.end_run(run_id, status, summary if status == "completed" else None)
+    except BaseException as exc:
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        try:  # best effort: the error being raised (a full disk, say) is the one to report
+            journal.end_run(run_id, status, None)
+        except JournalError:
+            log.error("run_not_marked", run_id=run_id, status=status)
         journal.close()
+        raise
+    journal.end_run(run_id, "completed", summary)
+    journal.close()
     if args.json:
         print(json.dumps(summary))
     else:

@@ -19,12 +19,13 @@ from typing import Any
 
 import structlog
 
-from bot.commands.common import journal_path
+from bot.commands.common import journal_key, journal_path
 from bot.config import Config, secrets_from_env
 from bot.daemon.assemble import Parts, assemble
 from bot.daemon.lock import DaemonLock
 from bot.daemon.reports import ReportWorker
 from bot.daemon.schedule import REPORT_KEY, DaemonSchedule
+from bot.errors import JournalError
 from bot.journal import Journal, open_journal
 
 log = structlog.get_logger(__name__)
@@ -35,7 +36,7 @@ def run_daemon(config: Config, *, dry_run: bool, replay_source: str | None, spee
     path = journal_path(config, dry_run)
     lock = DaemonLock(path)
     lock.acquire()
-    journal = open_journal(path, batch_size=config.journal.batch_size)
+    journal = open_journal(path, batch_size=config.journal.batch_size, key=journal_key(dry_run))
     secrets = secrets_from_env()
     stop = threading.Event()
     holder: dict[str, Any] = {}
@@ -61,8 +62,12 @@ def run_daemon(config: Config, *, dry_run: bool, replay_source: str | None, spee
             journal.flush()  # the report reads through its own connection: hand it every row
             mail.report(day)
 
+        def fatal(error: JournalError) -> None:  # the journal refuses writes: stop, trade no more
+            holder.setdefault("fatal", error)
+            stop.set()
+
         schedule = DaemonSchedule(config, parts, path, report=report, on_replay_end=stop.set,
-                                                       config_path=config_path)  # fmt: skip
+                                  config_path=config_path, on_fatal=fatal)  # fmt: skip
         parts.loop.on_day_end = report
         _install_signals(stop)
         _quiet_apscheduler()
@@ -71,12 +76,29 @@ def run_daemon(config: Config, *, dry_run: bool, replay_source: str | None, spee
         while not stop.wait(0.2):
             pass
         finished = parts.replay is not None and parts.replay.finished
-        code = _shutdown(config, schedule, parts, journal, finished)
+        code = _shutdown(config, schedule, parts, journal, finished, holder.get("fatal"))
         if finished and not mail.drain(60):  # a finished replay's last report is worth a short wait
             log.warning("reports_unfinished", note="the last daily report was still being made at exit")
         return code
     finally:
         lock.release()
+
+
+def _stop_failed(parts: Parts, journal: Journal, fatal: JournalError, summary: dict[str, Any]) -> int:
+    """After the journal refused a write: mark the run failed if it still takes that one write,
+    say so in one line, exit 2. Every order sent before is in the journal (written before sending)."""
+    try:
+        journal.end_run(parts.run_id, "failed", summary)
+        marked = "the run is marked failed"
+    except JournalError:
+        marked = "the run could not be marked failed (the journal still says running)"
+    journal.close()
+    if parts.news is not None:
+        parts.news.journal.close()
+    log.error("daemon_stopped", status="failed", reason=str(fatal), **summary)
+    print(f"error: {fatal}\nstopped: the journal refused a write, so nothing more is traded; {marked}",
+          file=sys.stderr)  # fmt: skip
+    return 2
 
 
 def _quiet_apscheduler() -> None:
@@ -97,7 +119,8 @@ def _install_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def _shutdown(config: Config, schedule: DaemonSchedule, parts: Parts, journal: Journal, finished: bool) -> int:
+def _shutdown(config: Config, schedule: DaemonSchedule, parts: Parts, journal: Journal, finished: bool,
+              fatal: JournalError | None = None) -> int:  # fmt: skip
     started = time.monotonic()
     parts.loop.stopping = True  # a replay batch in progress ends after its current step
     if not schedule.stop(config.daemon.shutdown_seconds):
@@ -108,9 +131,11 @@ def _shutdown(config: Config, schedule: DaemonSchedule, parts: Parts, journal: J
         sys.stderr.flush()
         os._exit(1)
     _close_streams(parts)
+    summary = {"steps": parts.loop.steps, "bars": parts.loop.bars}
+    if fatal is not None:
+        return _stop_failed(parts, journal, fatal, summary)
     status = "completed" if finished else "stopped"
     journal.flush()
-    summary = {"steps": parts.loop.steps, "bars": parts.loop.bars}
     journal.end_run(parts.run_id, status, summary)
     journal.close()
     if parts.news is not None:

@@ -36,6 +36,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.config import Config
 from bot.daemon.assemble import Parts
 from bot.daemon.bars import period_seconds
+from bot.errors import JournalError
 from bot.journal import Journal
 from bot.timeframes import NEW_YORK, Timeframe
 from risk.killswitch import KillSwitch
@@ -45,12 +46,21 @@ log = structlog.get_logger(__name__)
 REPORT_KEY = "daily_report"  # control row: the last New York date whose report was made
 
 
-def guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
-    """A job that logs its failure (with the traceback in the JSON log) instead of raising."""
+def guarded(name: str, job: Callable[[], Any], on_fatal: Callable[[JournalError], None] | None = None,
+            ) -> Callable[[], None]:  # fmt: skip
+    """A job that logs its failure (with the traceback in the JSON log) instead of raising. A
+    journal that refuses writes for good (full disk, read-only, damaged) goes to ``on_fatal``
+    with one log line: nothing can be recorded, so nothing may be traded."""
 
     def run() -> None:
         try:
             job()
+        except JournalError as exc:
+            if exc.passing or on_fatal is None:
+                log.error("job_failed", job=name, error=str(exc))  # no traceback: the message says it all
+            else:
+                log.error("journal_unusable", job=name, error=str(exc))
+                on_fatal(exc)
         except Exception as exc:  # noqa: BLE001 - one job's failure must not take the daemon down
             log.error("job_failed", job=name, error=f"{type(exc).__name__}: {exc}", exc_info=True)
 
@@ -74,13 +84,15 @@ def bar_trigger(timeframe: Timeframe, delay_seconds: float) -> CronTrigger:
 
 class DaemonSchedule:
     def __init__(self, config: Config, parts: Parts, journal_path: Path, *, report: Callable[[date], None],
-                 on_replay_end: Callable[[], None], config_path: str | None = None) -> None:  # fmt: skip
+                 on_replay_end: Callable[[], None], config_path: str | None = None,
+                 on_fatal: Callable[[JournalError], None] | None = None) -> None:  # fmt: skip
         self.config = config
         self.config_path = config_path
         self.parts = parts
         self.journal_path = journal_path
         self.report = report
         self.on_replay_end = on_replay_end
+        self.on_fatal = on_fatal
         d = config.daemon
         self.scheduler = BackgroundScheduler(
             timezone=NEW_YORK,
@@ -120,7 +132,7 @@ class DaemonSchedule:
              executor: str = "default") -> None:  # fmt: skip
         if executor == "default":
             job = self._exclusive(job)
-        self.scheduler.add_job(guarded(name, job), trigger, id=name, name=name, executor=executor,
+        self.scheduler.add_job(guarded(name, job, self.on_fatal), trigger, id=name, name=name, executor=executor,
                                **({"next_run_time": first} if first else {}))  # fmt: skip
 
     def _exclusive(self, job: Callable[[], Any]) -> Callable[[], Any]:
@@ -195,7 +207,7 @@ class DaemonSchedule:
         if state.halted or not first:
             if state.halted:
                 log.warning("kill_switch_seen", by=state.by, reason=state.reason)
-            self.scheduler.add_job(guarded("notice_halt", self._exclusive(self.parts.loop.notice_halt)),
+            self.scheduler.add_job(guarded("notice_halt", self._exclusive(self.parts.loop.notice_halt), self.on_fatal),
                                    id="notice_halt", replace_existing=True)  # fmt: skip
 
     def _retrain(self) -> None:
@@ -211,7 +223,7 @@ class DaemonSchedule:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=6 * 3600)
         log.info("retrain_finished", exit_code=done.returncode, output=done.stdout[-500:])
         if done.returncode == 0 and self.parts.slot is not None:  # the gate decided: use its choice now
-            self.scheduler.add_job(guarded("reload_model", self._exclusive(self.reload_model)), id="reload_model",
+            self.scheduler.add_job(guarded("reload_model", self._exclusive(self.reload_model), self.on_fatal), id="reload_model",
                                    replace_existing=True)  # fmt: skip
 
     def reload_model(self) -> None:

@@ -52,3 +52,24 @@ def test_log_file_rotates_by_size(tmp_path):
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == [LOG_FILE_NAME, f"{LOG_FILE_NAME}.1", f"{LOG_FILE_NAME}.2"]
     assert (tmp_path / LOG_FILE_NAME).stat().st_size <= 2000
+
+
+def test_a_log_file_that_cannot_be_written_costs_one_console_line_not_a_flood(tmp_path, capsys):
+    """``/dev/full`` answers every write with ENOSPC, as a full disk does."""
+    (tmp_path / LOG_FILE_NAME).symlink_to("/dev/full")
+    configure_logging(tmp_path, level="info", console=False)
+    try:
+        log = structlog.get_logger("test")
+        for i in range(80):
+            log.info("step", i=i)
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err and "Logging error" not in err
+        assert err.startswith("warning: cannot write the log file") and "No space left on device" in err
+        (handler,) = logging.getLogger().handlers
+        assert handler.dropped == 80
+        handler.stream = (tmp_path / "fresh.jsonl").open("a")  # space again
+        log.info("after")
+        assert "can be written again; 80 log lines were lost" in capsys.readouterr().err
+        assert json.loads((tmp_path / "fresh.jsonl").read_text())["event"] == "after"
+    finally:
+        logging.getLogger().handlers.clear()
