@@ -13,12 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from bot.commands.common import journal_key, journal_path, load
 from bot.config import secrets_from_env
+from bot.errors import JournalError
 from bot.journal import Journal
 from bot.status_view import check, collect
+from risk.halt_file import halt_file_for, read_halt_file
 
 
 def gather(config: Any, dry_run: bool, *, broker: bool = True) -> tuple[dict[str, Any], bool]:
@@ -42,12 +45,23 @@ def gather(config: Any, dry_run: bool, *, broker: bool = True) -> tuple[dict[str
     return info, exists
 
 
+def _with_halt_file(message: str, journal: Path) -> str:
+    halt = read_halt_file(halt_file_for(journal))
+    if halt is None:
+        return message
+    return (f"{message}\nTRADING HALTED (halt file {halt_file_for(journal)}): {halt.get('reason')} "
+            f"(by {halt.get('by')}, at {halt.get('at')})")  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     config = load(args.config)
     dry_run = bool(getattr(args, "dry_run", False))
     want_check = bool(getattr(args, "check", False))
     # --check alone is a liveness probe: the journal only, never the broker
-    info, exists = gather(config, dry_run, broker=args.json or not want_check)
+    try:
+        info, exists = gather(config, dry_run, broker=args.json or not want_check)
+    except JournalError as exc:  # exit 2 all the same, but a halt the file holds is still told
+        raise JournalError(_with_halt_file(str(exc), journal_path(config, dry_run))) from None
     if want_check:
         code, line = check(info, exists)
         if args.json:

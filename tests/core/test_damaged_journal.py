@@ -77,3 +77,13 @@ def test_an_empty_file_is_refused_by_readers_and_started_afresh_by_writers(tmp_p
     killed = run_cli("kill", "--config", str(config), "--reason", "test", cwd=tmp_path)  # nothing to lose
     assert killed.returncode == 0, killed.stderr[-2000:]
     assert run_cli("status", "--config", str(config), "--json", cwd=tmp_path).returncode == 0
+
+
+def test_status_on_a_damaged_journal_still_tells_the_halt_the_file_holds(tmp_path):
+    config = write_config(tmp_path)
+    (tmp_path / "journal.sqlite").write_bytes(random.Random(5).randbytes(8192))
+    assert run_cli("kill", "--config", str(config), "--reason", "disk trouble", cwd=tmp_path).returncode == 0
+    for args in (("status",), ("status", "--check")):
+        result = run_cli(*args, "--config", str(config), cwd=tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "TRADING HALTED (halt file" in result.stderr and "disk trouble" in result.stderr, result.stderr

@@ -102,3 +102,19 @@ def test_headlines_are_stored_once_with_score_and_version(tmp_path):
         ("g1", 0.6, "v1", 0), ("g2", None, None, 1)]  # fmt: skip
     assert journal.known_title_keys(["acme beats estimates", "nope"]) == {"acme beats estimates"}
     journal.close()
+
+
+def test_a_write_the_file_refuses_is_one_journal_error_and_rolls_back(tmp_path):
+    journal = open_journal(tmp_path / "j.sqlite")
+    journal.set_control("first", "1", by="test")
+    journal._db.execute("PRAGMA busy_timeout = 100")  # noqa: SLF001 - not the 10 s a real run waits
+    other = sqlite3.connect(tmp_path / "j.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(JournalError, match="journal.path: .*j.sqlite locked by another process") as locked:
+        journal.set_control("second", "2", by="test")
+    assert locked.value.passing  # worth another try at the next step
+    other.execute("ROLLBACK")
+    journal.set_control("third", "3", by="test")  # no transaction left open by the failure
+    assert journal.get_control("first")["value"] == "1" and journal.get_control("second") is None
+    other.close()
+    journal.close()
