@@ -24,13 +24,11 @@ def _strip_markup(text: str) -> str:
 def clean_text(value: object) -> str:
     """Feed text as a reader would see it.
 
-    Entities are decoded before *and* after tag removal: feeds often escape their markup
-    ("&lt;b&gt;"), and some escape it twice ("&amp;amp;"). Markup revealed by the second decoding
-    is removed too, so no tag (nor script) survives either way.
+    Entities are decoded exactly once (the XML parser has already undone the document's own
+    escaping), then markup is removed: feeds escape their HTML ("&lt;b&gt;" arrives as "<b>"), and
+    a title that really says "&amp;" keeps it. Script and style elements go with their content.
     """
     if not isinstance(value, str) or not value:
         return ""
     text = _strip_markup(html.unescape(value))
-    if "&" in text:
-        text = _strip_markup(html.unescape(text))
     return _SPACE.sub(" ", _INVISIBLE.sub("", text)).strip()

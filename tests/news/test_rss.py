@@ -196,10 +196,13 @@ def test_scripts_controls_and_bidi_overrides_never_reach_a_title(feed_server):
         Item(title="", raw_title="&amp;lt;script&amp;gt;alert(2)&amp;lt;/script&amp;gt;Hooli misses", guid="x2"),
         Item(title="Globex \x1b[31mrecalls\x07 cars", guid="x3"),
         Item(title="Initech \u202eslaes\u202c up", guid="x4"),
+        # the XML layer undoes one escaping, the title's HTML one more: "&amp;" is what it says
+        Item(title="", raw_title="Umbrella writes &amp;amp;amp; in its filing", guid="x5"),
     ]
     url = feed_server.route("/hostile.xml", rss_document(items), headers=RSS)
     got = make_fetcher([url], clock=MutableClock()).fetch()
-    assert [h.title for h in got] == ["Acme beats", "Hooli misses", "Globex [31mrecalls cars", "Initech slaes up"]
+    assert [h.title for h in got] == ["Acme beats", "Hooli misses", "Globex [31mrecalls cars", "Initech slaes up",
+                                      "Umbrella writes &amp; in its filing"]  # fmt: skip
     assert not any("alert" in h.title for h in got)
 
 
