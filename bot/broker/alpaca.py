@@ -7,11 +7,17 @@ Mapping to Alpaca (and the constraints that come with it):
 
 | ours | Alpaca |
 |---|---|
-| market | ``MarketOrderRequest``, time_in_force DAY (a market order left over night is stale) |
+| market | ``MarketOrderRequest``, time_in_force DAY (a market order left over night is stale), except an entry with a protective stop: GTC (below) |
 | limit / stop | ``LimitOrderRequest`` / ``StopOrderRequest``, time_in_force GTC: a resting level is a decision that should survive the close, like SimBroker's orders |
-| ``protective_stop`` | order_class OTO with ``stop_loss=StopLossRequest(stop_price)``: the stop leg is *held* until the entry fills, then live for the filled qty. Alpaca only allows it on market/limit entries, whole shares, no extended hours, and refuses a stop on the wrong side of the entry's price (422) |
+| ``protective_stop`` | order_class OTO with ``stop_loss=StopLossRequest(stop_price)``, time_in_force GTC: the stop leg takes its parent's time in force (alpacahq/Alpaca-API#283), so a DAY entry's stop would expire at the first close and leave the position bare from the second day. The leg is *held* until the entry fills, then live for the filled qty. Alpaca only allows it on market/limit entries, whole shares, no extended hours, and refuses a stop on the wrong side of the entry's price (422) |
 | protective leg | reported as ``{entry id}-stop`` with ``protective=True`` (Alpaca gives legs their own ids) |
+| a standalone stop whose id ends in ``-stop`` | protective too: the re-protection of what a partial sale left (``bot.protection``) |
 | statuses | new/accepted/pending_new/partially_filled/... -> NEW (``filled_qty`` kept); filled -> FILLED; canceled/expired/replaced -> CANCELED; rejected/suspended -> REJECTED |
+
+Cancels are asynchronous at Alpaca (``pending_cancel`` first, the shares still held): ``cancel``
+and ``cancel_all`` wait, up to ``CANCEL_WAIT_SECONDS``, until the broker confirms; ``close_all``
+retries the symbols Alpaca's 207 refused (shares held by cancels in flight) until the account is
+flat or ``FLATTEN_SECONDS`` have passed, then says which symbols are left.
 
 ``submit`` remembers the ids it sent in this process: resubmitting one sends nothing (a GET
 refreshes it). An id sent by an earlier process is caught by Alpaca's 422 "client_order_id must be
@@ -37,6 +43,9 @@ from bot.config import AlpacaConfig, Secrets
 log = structlog.get_logger(__name__)
 
 STOP_SUFFIX = "-stop"
+CANCEL_WAIT_SECONDS = 5.0  # a cancel Alpaca has not confirmed by then is reported, not assumed
+FLATTEN_SECONDS = 10.0  # kill's promise: flat, or a clear error, within this
+_POLL_SECONDS = 0.1
 _STATUS = {"filled": OrderStatus.FILLED, "canceled": OrderStatus.CANCELED,
            "expired": OrderStatus.CANCELED, "replaced": OrderStatus.CANCELED,
            "rejected": OrderStatus.REJECTED, "suspended": OrderStatus.REJECTED}  # fmt: skip
@@ -61,9 +70,10 @@ def map_order(raw: Any, *, parent_cid: str | None = None) -> Order:
         limit_price=_num(raw.limit_price), stop_price=_num(raw.stop_price),
         protective_stop=_num(legs[0].stop_price) if legs and parent_cid is None else None,
     )  # fmt: skip
+    protective = parent_cid is not None or (type_ is OrderType.STOP and request.client_order_id.endswith(STOP_SUFFIX))
     return Order(request, raw.submitted_at.astimezone(UTC), _STATUS.get(_value(raw.status), OrderStatus.NEW),
                  filled_qty=int(float(raw.filled_qty or 0)), filled_avg_price=_num(raw.filled_avg_price),
-                 broker_order_id=str(raw.id), protective=parent_cid is not None)  # fmt: skip
+                 broker_order_id=str(raw.id), protective=protective)  # fmt: skip
 
 
 class AlpacaBroker(Broker):
@@ -74,6 +84,7 @@ class AlpacaBroker(Broker):
         self._client = build_trading_client(config, secrets)
         self._policy = RetryPolicy(config.max_retries, config.backoff_seconds, sleep=sleep)
         self._sent: set[str] = set()
+        self._pause = time.sleep  # polling a cancel in flight waits for real (``sleep`` is the retry backoff's)
 
     # ---- reading state -------------------------------------------------------------------
 
@@ -167,38 +178,105 @@ class AlpacaBroker(Broker):
                  broker_order_id=order.broker_order_id)  # fmt: skip
         return order
 
+    def cancel(self, client_order_id: str) -> Order | None:
+        """Cancel one open order (a protective leg too) and wait until Alpaca confirms it is no
+        longer open; returns its state then (CANCELED, or FILLED when it filled first; still open
+        when the confirmation did not come within ``CANCEL_WAIT_SECONDS``). None: unknown order."""
+        order = self.get_order(client_order_id)
+        if order is None or not order.status.is_open:
+            return order
+        try:
+            self._policy.call(f"cancel {client_order_id}",
+                              lambda: self._client.cancel_order_by_id(order.broker_order_id))  # fmt: skip
+        except AlpacaRefused as exc:  # 422 "not cancelable": it filled or was cancelled meanwhile
+            log.info("alpaca_cancel_refused", client_order_id=client_order_id, status=exc.status, reason=exc.message)
+        deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+        while True:
+            current = self.get_order(client_order_id) or order
+            if not current.status.is_open or time.monotonic() >= deadline:
+                if current.status.is_open:
+                    log.error("alpaca_cancel_unconfirmed", client_order_id=client_order_id,
+                              seconds=CANCEL_WAIT_SECONDS)  # fmt: skip
+                return current
+            self._pause(_POLL_SECONDS)
+
     def cancel_all(self) -> list[Order]:
-        """Cancel every open order (HTTP 207: one status per order); return those cancelled."""
+        """Cancel every open order (HTTP 207: one status per order) and wait until Alpaca confirms
+        (``pending_cancel`` is still open); return those confirmed cancelled."""
         before = {o.broker_order_id: o for o in self.open_orders()}
         answers = self._policy.call("cancel all orders", self._client.cancel_orders)
-        cancelled = []
+        asked = set()
         for answer in answers:
             order = before.get(str(answer.id))
             if order is not None and 200 <= answer.status < 300:
-                order.status, order.reason = OrderStatus.CANCELED, "canceled by cancel_all"
-                cancelled.append(order)
+                asked.add(order.broker_order_id)
             elif order is not None:
                 log.error("alpaca_cancel_failed", client_order_id=order.client_order_id, status=answer.status)
+        still_open = self._await_closed(asked)
+        cancelled = []
+        for broker_id in asked - still_open:
+            order = before[broker_id]
+            order.status, order.reason = OrderStatus.CANCELED, "canceled by cancel_all"
+            cancelled.append(order)
+        for broker_id in still_open:
+            log.error("alpaca_cancel_unconfirmed", client_order_id=before[broker_id].client_order_id,
+                      seconds=CANCEL_WAIT_SECONDS)  # fmt: skip
         return cancelled
 
     def close_all(self) -> list[Order]:
-        """DELETE /v2/positions?cancel_orders=true (207): Alpaca cancels, then sends the closes.
+        """Cancel every order and close every position: ``DELETE /v2/positions?cancel_orders=true``
+        (207), then, for each symbol Alpaca refused (its shares still held by cancels in flight),
+        wait for the cancels and close that symbol again, until flat or ``FLATTEN_SECONDS``.
 
         A retried DELETE is safe: the second one cancels the first one's close orders and sends
-        new ones, so one close order per symbol stays live.
+        new ones, so one close order per symbol stays live. Returns the close orders sent.
         """
         from alpaca.trading.models import Order as RawOrder
 
+        deadline = time.monotonic() + FLATTEN_SECONDS
         answers = self._policy.call("close all positions",
                                     lambda: self._client.close_all_positions(cancel_orders=True))  # fmt: skip
-        orders = []
-        for answer in answers:
-            if isinstance(answer.body, RawOrder):
-                orders.append(map_order(answer.body))
-            else:
-                log.error("alpaca_close_failed", symbol=answer.symbol, status=answer.status,
-                          reason=getattr(answer.body, "message", ""))  # fmt: skip
-        return orders
+        orders, refused = [], {}
+        while True:
+            for answer in answers:
+                if isinstance(answer.body, RawOrder):
+                    orders.append(map_order(answer.body))
+                    refused.pop(answer.symbol, None)
+                else:
+                    refused[answer.symbol] = (answer.status, getattr(answer.body, "message", ""))
+            if not refused:
+                return orders
+            if time.monotonic() >= deadline:
+                for symbol, (status, reason) in refused.items():
+                    log.error("alpaca_close_failed", symbol=symbol, status=status, reason=reason,
+                              seconds=FLATTEN_SECONDS)  # fmt: skip
+                return orders
+            self._pause(_POLL_SECONDS * 2)  # let the cancels in flight settle
+            answers = [self._close_one(symbol) for symbol in list(refused)]
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _close_one(self, symbol: str) -> Any:
+        """One symbol's close, answered like an entry of the 207 (symbol, status, body)."""
+        from types import SimpleNamespace
+
+        try:
+            raw = self._policy.call(f"close {symbol}", lambda: self._client.close_position(symbol))
+            return SimpleNamespace(symbol=symbol, status=200, body=raw)
+        except AlpacaRefused as exc:
+            if exc.status == 404:  # nothing left to close: flat already
+                return SimpleNamespace(symbol=symbol, status=200, body=None)
+            return SimpleNamespace(symbol=symbol, status=exc.status, body=SimpleNamespace(message=exc.message))
+
+    def _await_closed(self, broker_ids: set[str]) -> set[str]:
+        """Wait until none of ``broker_ids`` is open (or the cancel wait ends); returns those still open."""
+        deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+        while broker_ids:
+            open_ids = {o.broker_order_id for o in self.open_orders()} & broker_ids
+            if not open_ids or time.monotonic() >= deadline:
+                return open_ids
+            self._pause(_POLL_SECONDS)
+        return set()
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -240,7 +318,9 @@ def _alpaca_request(request: OrderRequest) -> Any:
     if request.protective_stop is not None:
         common.update(order_class=OrderClass.OTO, stop_loss=StopLossRequest(stop_price=request.protective_stop))
     if request.type is OrderType.MARKET:
-        return MarketOrderRequest(time_in_force=TimeInForce.DAY, **common)
+        # GTC with a protective stop: the leg inherits it and must outlive the session
+        tif = TimeInForce.GTC if request.protective_stop is not None else TimeInForce.DAY
+        return MarketOrderRequest(time_in_force=tif, **common)
     if request.type is OrderType.LIMIT:
         return LimitOrderRequest(time_in_force=TimeInForce.GTC, limit_price=request.limit_price, **common)
     return StopOrderRequest(time_in_force=TimeInForce.GTC, stop_price=request.stop_price, **common)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -128,12 +129,26 @@ def _error_body(text: str) -> tuple[int | None, str]:
     return (code if isinstance(code, int) else None), str(body.get("message", ""))
 
 
-def retry_after_seconds(response: requests.Response | None) -> float | None:
-    value = response.headers.get("Retry-After") if response is not None else None
+def retry_after_seconds(response: requests.Response | None, now: Callable[[], float] = time.time) -> float | None:
+    """How long the server asks us to wait: ``Retry-After`` (seconds), else Alpaca's own
+    ``X-RateLimit-Reset`` (the Unix second when the 200-a-minute window refills). Alpaca's 429s
+    carry X-RateLimit-Limit/Remaining/Reset and no Retry-After (alpacahq/alpaca-skills,
+    "alpaca-broker-rate-limits-resilience": "on 429, use Reset to wait exactly until the window
+    opens")."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if value is not None:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            return None  # an HTTP-date: fall back to our own backoff
+    reset = response.headers.get("X-RateLimit-Reset")
     try:
-        return max(0.0, float(value)) if value is not None else None
+        # the reset second is whole: waiting to its end, plus a little, never lands a request early
+        return max(0.0, float(reset) - now() + 0.05) if reset is not None else None
     except ValueError:
-        return None  # an HTTP-date: fall back to our own backoff
+        return None
 
 
 class RetryPolicy:

@@ -66,9 +66,10 @@ def test_duplicate_id_422_is_success(server: TradingFakeServer) -> None:
     assert len(server.orders_with_client_id("dup-1")) == 1
 
 
-def test_429_honours_retry_after(server: TradingFakeServer) -> None:
+def test_429_honours_retry_after_when_a_server_sends_it(server: TradingFakeServer) -> None:
     sleeps: list[float] = []
     broker = alpaca_broker(server, sleeps)
+    server.rate_limit_headers = False  # a proxy in front of Alpaca might answer this way
     server.retry_after = 2
     server.inject("GET", "/v2/account", 429)
     server.inject("POST", "/v2/orders", 429)
@@ -76,6 +77,25 @@ def test_429_honours_retry_after(server: TradingFakeServer) -> None:
     assert broker.submit(order("rl-1")).broker_order_id
     assert sleeps == [2.0, 2.0]
     assert len(server.orders_with_client_id("rl-1")) == 1
+
+
+def test_a_burst_of_429s_waits_for_x_ratelimit_reset_and_loses_nothing(server: TradingFakeServer) -> None:
+    """Alpaca's own 429: X-RateLimit-Reset (a Unix second), no Retry-After. Real sleeps here:
+    the server's clock says when each request arrived."""
+    broker = AlpacaBroker(AlpacaConfig(trading_url=server.url, timeout_seconds=2.0, max_retries=3,
+                                       backoff_seconds=0.01),
+                          Secrets(alpaca_key=server.key_id, alpaca_secret=server.secret_key))  # fmt: skip
+    server.retry_after = 1
+    server.inject("POST", "/v2/orders", 429, times=2)
+    server.inject("GET", "/v2/account", 429)
+    assert broker.submit(order("burst-1")).status is OrderStatus.NEW
+    assert broker.account().cash < 100_000.0  # the order is there: its buy reserves cash
+    assert len(server.orders_with_client_id("burst-1")) == 1  # not lost, not doubled
+    assert len(server.rate_limit_resets) == 3
+    for k, (path, reset) in enumerate(server.rate_limit_resets):
+        refused_at = [t for _, p, t in server.request_times if p == path][k if path == "/v2/orders" else 0]
+        after = [t for _, p, t in server.request_times if p == path and t > refused_at]
+        assert after and after[0] >= reset, (path, reset, after[:1])  # nothing sent before the window refilled
 
 
 def test_a_hung_response_is_abandoned_within_the_timeout(server: TradingFakeServer) -> None:

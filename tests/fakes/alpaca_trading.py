@@ -14,10 +14,24 @@ Fill model (documented because tests depend on it):
 - OTO (``order_class=oto`` with ``stop_loss``): the stop leg is ``held`` until the entry fills,
   then ``new`` for the filled qty, and triggers on a *later* price.
 - Refusals: duplicate client_order_id -> 422 code 40010001; a buy beyond buying power (cash minus
-  open buys) -> 403 code 40310000 "insufficient buying power"; a sell beyond the held qty -> 403.
+  open buys) -> 403 code 40310000 "insufficient buying power".
 
-Faults: ``inject(method, path_prefix, kind, times=1, after=False)``, kind one of 429 (with
-``Retry-After: retry_after``), 500, 502, 504, "hang" (no answer for ``hang_seconds``, then the
+Rules taken from Alpaca's documentation and its users' reports. Where a source is unsure, the
+fake takes the stricter reading; each switch (an attribute) turns that reading off for a test:
+
+| rule | source | switch |
+|---|---|---|
+| an OTO/bracket leg takes its parent's ``time_in_force``; ``expire_day_orders()`` (the session's close) expires every open DAY order, legs included | Alpaca docs, "Orders: time in force" (day: "canceled at the end of the day if unfilled"); alpacahq/Alpaca-API#283, alpaca-trade-api-python#357 (the stop leg of a DAY bracket expires at the close) | ``legs_inherit_tif`` |
+| open sells (stop legs included, ``pending_cancel`` too) hold their shares: a sell beyond ``qty - held`` -> 403 code 40310000 ``insufficient qty available for order (requested: N, available: M)`` | Alpaca docs, "Positions" (``qty_available``); the 403 as users quote it | always |
+| a buy while a sell of the same symbol is open (or the reverse) -> 403 code 40310000 ``potential wash trade detected. use complex orders``; also for a new OTO entry (unsure: the message suggests complex orders pass) | Alpaca docs, "Orders: wash trade prevention"; issue reports of the message | ``wash_blocks_complex`` |
+| a cancel is asynchronous: the order is ``pending_cancel`` (still open, still holding shares, still fillable) for ``cancel_delay`` s, then ``canceled`` | Alpaca docs, "Orders: cancel" ("a successful 204 means the cancel was accepted, not done") | ``cancel_delay = 0`` |
+| ``DELETE /v2/positions?cancel_orders=true`` answers 207; a symbol whose shares are still held by pending cancels gets its own 403 entry | Alpaca docs, "Close all positions" (207 multi-status) | follows the two rules above |
+| a 429 carries ``X-RateLimit-Limit/Remaining/Reset`` (Reset: the Unix second the window refills), no ``Retry-After`` | alpacahq/alpaca-skills "alpaca-broker-rate-limits-resilience" | ``rate_limit_headers`` |
+| a market order sent while the market is closed is accepted and waits for the next session | Alpaca docs, "Orders: market orders outside market hours" | ``market_open`` |
+| ``daytrade_count`` in the account is the broker's own count | Alpaca docs, "Pattern day trader protection" | ``daytrade_count`` |
+
+Faults: ``inject(method, path_prefix, kind, times=1, after=False)``, kind one of 429 (see the
+rate-limit rule; ``Retry-After: retry_after`` when that switch is off), 500, 502, 504, "hang" (no answer for ``hang_seconds``, then the
 connection drops), "reset" (connection closed, no answer), "malformed" (200 with invalid JSON).
 ``after=True`` first APPLIES the request, then fails the answer (e.g. a 504 after the order was
 created). ``requests`` records (method, path, query) of every request; ``posts`` the POST bodies.
@@ -29,6 +43,7 @@ import json
 import re
 import socket
 import struct
+import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -36,7 +51,7 @@ from urllib.parse import parse_qs
 
 from fakes.alpaca_news_server import AlpacaFakeServer, AlpacaHandler, Query
 
-OPEN = {"new", "accepted", "pending_new", "partially_filled", "held"}
+OPEN = {"new", "accepted", "pending_new", "partially_filled", "held", "pending_cancel"}
 ROUTES = [
     ("GET", r"/v2/account", "get_account"),
     ("GET", r"/v2/orders", "list_orders"),
@@ -47,6 +62,7 @@ ROUTES = [
     ("DELETE", r"/v2/orders/(?P<id>[^/]+)", "cancel_order"),
     ("GET", r"/v2/positions", "list_positions"),
     ("DELETE", r"/v2/positions", "close_positions"),
+    ("DELETE", r"/v2/positions/(?P<symbol>[^/]+)", "close_position"),
     ("GET", r"/v2/clock", "get_clock"),
     ("GET", r"/v2/calendar", "get_calendar"),
 ]
@@ -68,6 +84,7 @@ class TradingHandler(AlpacaHandler):
         path, query = parts[0], {k: v[-1] for k, v in parse_qs(parts[1] if len(parts) > 1 else "").items()}
         state = self.server
         state.requests.append((method, path, query))
+        state.request_times.append((method, path, time.time()))
         length = int(self.headers.get("Content-Length") or 0)
         self.body = json.loads(self.rfile.read(length) or b"null") if length else None
         if method == "POST":
@@ -78,6 +95,8 @@ class TradingHandler(AlpacaHandler):
             ):  # fmt: skip
                 self.send_json(*_err(401, 40110000, "request is not authorized"))
                 return
+            with state.lock:
+                state.settle_cancels()
             fault = state.take_fault(method, path)
             if fault is not None and not fault["after"]:
                 self._fail(fault["kind"])
@@ -107,7 +126,12 @@ class TradingHandler(AlpacaHandler):
         if isinstance(kind, int):
             body = json.dumps({"code": kind * 100000, "message": f"injected {kind}"}).encode()
             self.send_response(kind)
-            if kind == 429:
+            if kind == 429 and self.server.rate_limit_headers:
+                reset = int(time.time()) + int(self.server.retry_after)
+                self.server.rate_limit_resets.append((self.path.split("?", 1)[0], reset))
+                for name, value in (("Limit", "200"), ("Remaining", "0"), ("Reset", str(reset))):
+                    self.send_header(f"X-RateLimit-{name}", value)
+            elif kind == 429:
                 self.send_header("Retry-After", str(self.server.retry_after))
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -151,6 +175,14 @@ class TradingFakeServer(AlpacaFakeServer):
         self.hang_seconds = 2.0
         self.retry_after = 1
         self._pending_fill = False
+        self.request_times: list[tuple[str, str, float]] = []  # (method, path, Unix time)
+        self.rate_limit_resets: list[tuple[str, int]] = []  # (path, Reset second) of every 429 sent
+        # the stricter readings (see the module docstring); a test may switch one off
+        self.legs_inherit_tif = True
+        self.wash_blocks_complex = True
+        self.cancel_delay = 0.3
+        self.rate_limit_headers = True
+        self.daytrade_count = 0
 
     # ---- test controls -------------------------------------------------------------------------
 
@@ -165,6 +197,25 @@ class TradingFakeServer(AlpacaFakeServer):
                     fault["times"] -= 1
                     return fault
         return None
+
+    def expire_day_orders(self) -> list[str]:
+        """The regular session closed: every open DAY order (legs included) expires. Returns their ids."""
+        with self.lock:
+            expired = [o for o in self.orders if o["status"] in OPEN and o["time_in_force"] == "day"]
+            for order in expired:
+                order.update(status="expired", updated_at=_now(), expired_at=_now())
+            return [o["id"] for o in expired]
+
+    def settle_cancels(self, *, now: float | None = None) -> None:
+        """Pending cancels whose delay has passed become ``canceled`` (run before every request)."""
+        now = time.monotonic() if now is None else now
+        for order in self.orders:
+            if order["status"] == "pending_cancel" and order.get("_cancel_at", 0.0) <= now:
+                order.update(status="canceled", updated_at=_now(), canceled_at=_now())
+
+    def open_orders_of(self, symbol: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [o for o in self.orders if o["symbol"] == symbol and o["status"] in OPEN]
 
     def set_price(self, symbol: str, price: float) -> None:
         with self.lock:
@@ -224,7 +275,7 @@ class TradingFakeServer(AlpacaFakeServer):
                      "trading_blocked": False, "transfers_blocked": False, "account_blocked": False,
                      "trade_suspended_by_user": False, "shorting_enabled": False, "created_at": _now(),
                      "long_market_value": f"{equity - self.cash:.2f}", "short_market_value": "0",
-                     "initial_margin": "0", "maintenance_margin": "0", "sma": "0", "daytrade_count": 0,
+                     "initial_margin": "0", "maintenance_margin": "0", "sma": "0", "daytrade_count": self.daytrade_count,
                      "accrued_fees": "0"}  # fmt: skip
 
     def list_orders(self, query: Query, body: Any) -> tuple[int, Any]:
@@ -259,22 +310,29 @@ class TradingFakeServer(AlpacaFakeServer):
         if side == "buy" and (limit or last) and qty * (limit or last) > self._buying_power() + 1e-9:
             return _err(403, 40310000, "insufficient buying power")
         if side == "sell":
-            available = self.holdings.get(symbol, (0, 0.0))[0] - self._open_qty(symbol, "sell")
+            available = max(self.holdings.get(symbol, (0, 0.0))[0], 0) - self._open_qty(symbol, "sell")
             if qty > available:
                 return _err(403, 40310000, f"insufficient qty available for order (requested: {qty}, available: {available})")
-        order = self._new(cid, symbol, side, qty, kind, limit, stop, body.get("time_in_force", "day"),
-                          "oto" if stop_loss is not None else "simple")  # fmt: skip
+        opposite = "sell" if side == "buy" else "buy"
+        if self._open_qty(symbol, opposite) and (stop_loss is None or self.wash_blocks_complex):
+            return _err(403, 40310000, "potential wash trade detected. use complex orders")
+        tif = body.get("time_in_force", "day")
+        order = self._new(cid, symbol, side, qty, kind, limit, stop, tif, "oto" if stop_loss is not None else "simple")
         if stop_loss is not None:
-            self._new(str(uuid.uuid4()), symbol, "sell" if side == "buy" else "buy", qty, "stop", None,
-                      float(stop_loss), "gtc", "oto", status="held", parent=order["id"])  # fmt: skip
-        self._pending_fill = self.auto_fill and kind == "market"
+            self._new(str(uuid.uuid4()), symbol, opposite, qty, "stop", None, float(stop_loss),
+                      tif if self.legs_inherit_tif else "gtc", "oto", status="held", parent=order["id"])  # fmt: skip
+        self._pending_fill = self.auto_fill and kind == "market" and self.market_open
         return 200, self._json(order, legs=True)
 
     def cancel_orders(self, query: Query, body: Any) -> tuple[int, Any]:
         out = []
         for o in self.orders:
-            if o["status"] in OPEN:
-                self._set(o, "canceled", canceled_at=_now())
+            if o["status"] in OPEN - {"pending_cancel"} and not o["_parent"]:
+                self._cancel(o)
+                out.append({"id": o["id"], "status": 200, "body": None})
+        for o in self.orders:  # a live leg whose parent is done (an OTO stop after its entry filled)
+            if o["status"] in OPEN - {"pending_cancel"} and o["_parent"]:
+                self._cancel(o)
                 out.append({"id": o["id"], "status": 200, "body": None})
         return 207, out
 
@@ -292,8 +350,19 @@ class TradingFakeServer(AlpacaFakeServer):
         found = [o for o in self.orders if o["id"] == id and o["status"] in OPEN]
         if not found:
             return _err(422, 42210000, "order is not cancelable")
-        self._set(found[0], "canceled", canceled_at=_now())
+        if found[0]["status"] != "pending_cancel":
+            self._cancel(found[0])
         return 204, None
+
+    def _cancel(self, order: dict[str, Any]) -> None:
+        """A cancel request: done at once with ``cancel_delay = 0``, else ``pending_cancel`` first."""
+        if not self.cancel_delay:
+            self._set(order, "canceled", canceled_at=_now())
+            return
+        order.update(status="pending_cancel", updated_at=_now(), _cancel_at=time.monotonic() + self.cancel_delay)
+        for leg in self._legs(order):
+            if leg["status"] in OPEN - {"pending_cancel"}:
+                leg.update(status="pending_cancel", updated_at=_now(), _cancel_at=order["_cancel_at"])
 
     def list_positions(self, query: Query, body: Any) -> tuple[int, Any]:
         out = []
@@ -317,6 +386,14 @@ class TradingFakeServer(AlpacaFakeServer):
                                                    "side": "sell" if qty > 0 else "buy", "time_in_force": "day"})  # fmt: skip
             out.append({"symbol": symbol, "status": status, "body": payload})
         return 207, out
+
+    def close_position(self, query: Query, body: Any, symbol: str) -> tuple[int, Any]:
+        """``DELETE /v2/positions/{symbol}``: a market order for the whole position (no cancels)."""
+        qty = self.holdings.get(symbol, (0, 0.0))[0]
+        if not qty:
+            return _err(404, 40410000, "position does not exist")
+        return self.post_order({}, {"symbol": symbol, "qty": str(abs(qty)), "type": "market",
+                                    "side": "sell" if qty > 0 else "buy", "time_in_force": "day"})  # fmt: skip
 
     def get_clock(self, query: Query, body: Any) -> tuple[int, Any]:
         now = datetime.now(UTC)
