@@ -13,7 +13,9 @@ position with ``broker.close_all`` so the halted account carries no risk. With `
 and/or ``stop_loss_atr`` every entry carries a protective stop (``price x (1 - pct)``, ``price - k x
 ATR``; the nearer of the two) held at the broker. Protective exits checked by the bot itself
 (``bot.exits``: a backup for a missing broker stop, take-profit, trailing stop) override the
-strategy's targets.
+strategy's targets. An order for a symbol whose stop is open at the broker first cancels that stop
+(confirmed) and re-protects what is left afterwards (``bot.protection``): Alpaca refuses to sell
+shares a stop holds, and to buy next to an open stop sell.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from bot.indicators import stop_level
 from bot.journal import Journal
 from bot.market import MarketView
 from bot.planner import order_quantity, target_quantity
+from bot.protection import Protection
 from risk.base import Action, OrderIntent, RiskContext, Verdict
 from risk.equity_tracker import EquityTracker
 from risk.gate import RiskGate
@@ -99,6 +102,7 @@ class Engine:
         self.contain_model_failures = contain_model_failures
         #: why new entries are refused (set once the model failed); exits and reductions go on
         self.entries_halted: str | None = None
+        self.protection = Protection(broker, journal, run_id)
         self.equity = EquityTracker()
         #: how often each risk verdict was reached ("allow", "deny:<rule>", "exit:<rule>", ...)
         self.verdicts: Counter[str] = Counter()
@@ -110,6 +114,7 @@ class Engine:
         self.equity.observe(decision_time, account.equity)
         positions = self.broker.positions()
         open_orders = self.broker.open_orders()
+        open_orders += self.protection.keep(decision_time, positions, open_orders)
         pending: dict[str, int] = defaultdict(int)
         for order in open_orders:
             if not order.protective:  # a resting stop is protection, not a pending trade
@@ -123,8 +128,9 @@ class Engine:
         if verdict.action is Action.HALT and not was_halted:
             return self._halt_and_flatten(decision_time, verdict)
         targets = self.strategy.targets(view, forecasts, risk)
+        exiting: set[str] = set()
         if self.exits is not None:
-            targets = self._apply_exits(decision_time, view, positions, open_orders, targets)
+            targets, exiting = self._apply_exits(decision_time, view, positions, open_orders, targets)
         if not targets:
             return []
         planned = []
@@ -161,9 +167,12 @@ class Engine:
                 price=price,
                 ts=decision_time,
             )
-            order = self._gate_and_send(intent, weight, current, context, self.stop_price(symbol, price, view))
+            order = self._gate_and_send(intent, weight, current, context, open_orders,
+                                        self.stop_price(symbol, price, view))  # fmt: skip
             if order is not None:
                 sent.append(order)
+                if symbol in exiting and order.status is not OrderStatus.REJECTED:
+                    self.exits.confirm(symbol, decision_time)  # exited: no re-entry today
         return sent
 
     def _forecast(self, decision_time: datetime, view: MarketView) -> tuple[dict | None, dict | None]:
@@ -193,10 +202,12 @@ class Engine:
         log.error("model_unusable_entries_halted", model_id=model_id, reason=reason, exc_info=exc_info)
 
     def _apply_exits(self, decision_time: datetime, view: MarketView, positions: dict, open_orders: list[Order],
-                     targets: dict[str, float]) -> dict[str, float]:  # fmt: skip
-        """Protective exits (``bot.exits``) override the strategy: flat now, and no re-entry today."""
+                     targets: dict[str, float]) -> tuple[dict[str, float], set[str]]:  # fmt: skip
+        """Protective exits (``bot.exits``) override the strategy: flat now, and (once the sale is
+        accepted) no re-entry today. Returns the targets and the symbols exiting."""
         targets = dict(targets)
-        for found in self.exits.check(decision_time, view, positions, open_orders):
+        found_all = self.exits.check(decision_time, view, positions, open_orders)
+        for found in found_all:
             targets[found.symbol] = 0.0
             self.journal.add_decision(
                 self.run_id, decision_time, strategy=self.strategy.name, symbol=found.symbol, target_weight=0.0,
@@ -208,7 +219,7 @@ class Engine:
         for symbol, weight in targets.items():
             if weight > 0 and self.exits.blocked(symbol, decision_time):
                 targets[symbol] = 0.0  # exited earlier today: stay out until tomorrow
-        return targets
+        return targets, {found.symbol for found in found_all}
 
     def stop_price(self, symbol: str, price: float, view: MarketView) -> float | None:
         """Where an entry's protective stop goes (``bot.indicators.stop_level``), in cents."""
@@ -217,7 +228,8 @@ class Engine:
         return round(level, 2) if level is not None else None
 
     def _gate_and_send(
-        self, intent: OrderIntent, weight: float, current: int, context: RiskContext, stop_price: float | None = None
+        self, intent: OrderIntent, weight: float, current: int, context: RiskContext, open_orders: list[Order],
+        stop_price: float | None = None,
     ) -> Order | None:
         result = self.gate.evaluate(intent, context)
         verdict = result.verdict
@@ -247,6 +259,15 @@ class Engine:
         if stop_price is not None and chosen.side is Side.BUY and current >= 0:
             # an entry (or add) to a long: the broker holds the stop, so it works between steps
             stop = stop_price
+        stops = Protection.stops_of(chosen.symbol, open_orders)
+        old_stop = None
+        if stops:  # the broker would refuse this order next to them (held shares, wash trade)
+            old_stop = self.protection.release(stops, intent.ts)
+            if old_stop is None:
+                self.verdicts["deferred:protection"] += 1
+                return None
+            for released in stops:
+                open_orders.remove(released)
         request = OrderRequest(chosen.client_order_id, chosen.symbol, chosen.side, chosen.qty,
                                protective_stop=stop)  # fmt: skip
         self.journal.record_order(self.run_id, Order(request, intent.ts, OrderStatus.PENDING))
@@ -254,7 +275,24 @@ class Engine:
         self.journal.record_order(self.run_id, order)
         if order.status is OrderStatus.REJECTED:
             log.warning("order_rejected", client_order_id=order.client_order_id, reason=order.reason)
+        if old_stop is not None:
+            self._reprotect(chosen, order, context, old_stop, open_orders)
         return order
+
+    def _reprotect(self, chosen: OrderIntent, order: Order, context: RiskContext, old_stop: float,
+                   open_orders: list[Order]) -> None:  # fmt: skip
+        """After an order that needed the symbol's stops cancelled: protect what stays held."""
+        symbol = chosen.symbol
+        held = context.positions[symbol].qty if symbol in context.positions else 0
+        pending = context.pending.get(symbol, 0)
+        sold = chosen.qty if chosen.side is Side.SELL and order.status is not OrderStatus.REJECTED else 0
+        if pending > 0 or (chosen.side is Side.BUY and order.status is not OrderStatus.REJECTED):
+            self.protection.owe(symbol, old_stop)  # a buy is working: a stop sell now would be a wash trade
+            return
+        remainder = held + min(pending, 0) - sold  # open sells hold their shares already
+        if remainder > 0:
+            open_orders.append(self.protection.protect(symbol, remainder, old_stop, chosen.client_order_id,
+                                                       chosen.ts))  # fmt: skip
 
     def _halt_and_flatten(self, decision_time: datetime, verdict: Verdict) -> list[Order]:
         """The gate just tripped the kill switch: journal why, then close every position."""

@@ -55,7 +55,7 @@ class ProtectiveExits:
 
     def check(self, now: datetime, view: MarketView, positions: Mapping[str, Position],
               open_orders: Iterable[Order]) -> list[Exit]:  # fmt: skip
-        """The exits due at ``now`` (one per symbol at most); remembers them for ``blocked``."""
+        """The exits due at ``now`` (one per symbol at most); ``confirm`` one once its sale is accepted."""
         protected = {o.symbol for o in open_orders if o.protective and o.request.side is Side.SELL}
         for symbol in [s for s in self._peak if s not in positions or positions[s].qty <= 0]:
             del self._peak[symbol]  # flat (or short): the next entry starts a new peak
@@ -68,8 +68,12 @@ class ProtectiveExits:
             found = self._first_exit(symbol, position, close, peak, view, protected)
             if found is not None:
                 exits.append(found)
-                self._exited[symbol] = now.astimezone(NEW_YORK).date()
         return exits
+
+    def confirm(self, symbol: str, now: datetime) -> None:
+        """The exit's sale was accepted by the broker: no re-entry for the rest of the day. (A
+        refused or unsent sale confirms nothing: the exit is found again at the next step.)"""
+        self._exited[symbol] = now.astimezone(NEW_YORK).date()
 
     def blocked(self, symbol: str, now: datetime) -> bool:
         """True when ``symbol`` had a protective exit earlier this New York day."""

@@ -239,9 +239,10 @@ class AlpacaBroker(Broker):
         orders, refused = [], {}
         while True:
             for answer in answers:
-                if isinstance(answer.body, RawOrder):
-                    orders.append(map_order(answer.body))
-                    refused.pop(answer.symbol, None)
+                if isinstance(answer.body, RawOrder) or (answer.body is None and 200 <= answer.status < 300):
+                    if answer.body is not None:
+                        orders.append(map_order(answer.body))
+                    refused.pop(answer.symbol, None)  # closing, or flat already
                 else:
                     refused[answer.symbol] = (answer.status, getattr(answer.body, "message", ""))
             if not refused:

@@ -10,11 +10,17 @@ dollars. Times are tz-aware UTC.
 | ``open_orders()`` | orders not yet filled, cancelled or rejected |
 | ``submit(request)`` | idempotent on ``client_order_id``: a second submit with a known id returns the existing order and sends nothing. A refused order comes back with status ``rejected`` and a ``reason`` (it does not raise) |
 | ``get_order(client_order_id)`` | the order with that id, or None |
+| ``cancel(client_order_id)`` | cancel one open order and wait until the broker confirms; return its state then (CANCELED, FILLED if it filled first, still open if unconfirmed), None for an unknown id |
 | ``cancel_all()`` | cancel every open order; return the cancelled orders |
 | ``close_all()`` | cancel open orders, then submit market orders that flatten every position; return them |
 
 A ``protective_stop`` on an entry request attaches a stop order for the filled quantity once the
-entry fills (one-triggers-other); flattening a position cancels its protective stops.
+entry fills (one-triggers-other); flattening a position cancels its protective stops. A stop sell
+whose id ends in ``PROTECTIVE_SUFFIX`` is protective too (``bot.protection`` places these).
+
+Held shares (Alpaca's rule, both brokers): an open sell holds its shares, so a new sell beyond
+``position - shares held by open sells`` is refused (``insufficient qty available``). To sell a
+protected position its stop is cancelled first (``bot.protection``).
 """
 
 from __future__ import annotations
@@ -23,6 +29,14 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+
+PROTECTIVE_SUFFIX = "-stop"
+
+
+def is_protective_id(client_order_id: str) -> bool:
+    """Ids of protective stops: an entry's leg (``{entry}-stop``) or a re-protection."""
+    return client_order_id.endswith(PROTECTIVE_SUFFIX)
 
 
 class Side(StrEnum):
@@ -159,6 +173,9 @@ class Broker(ABC):
 
     @abstractmethod
     def get_order(self, client_order_id: str) -> Order | None: ...
+
+    @abstractmethod
+    def cancel(self, client_order_id: str) -> Order | None: ...
 
     @abstractmethod
     def cancel_all(self) -> list[Order]: ...

@@ -25,6 +25,11 @@ may fill on that bar.
   stop). It never opens or flips a position: it fills for at most the position it protects, and
   it is cancelled when that position goes flat or flips.
 
+Held shares, as at Alpaca: an open sell (a protective stop included) holds its shares, and a sell
+beyond what the open sells leave is refused at submit (``insufficient qty available for order``).
+A stop sell whose id ends in ``-stop`` is protective (it never opens a short). ``cancel`` is
+immediate.
+
 Buying power: cash, no margin. With ``allow_short``, short-sale proceeds go to cash but are held as
 collateral: buying power = cash - market value of shorts, and opening a short needs its notional
 in buying power (no borrow fee); a buy that only covers a short is never refused. The check at
@@ -40,7 +45,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from bot.broker.base import Account, Broker, Fill, Order, OrderRequest, OrderStatus, OrderType
-from bot.broker.base import Position, Side, malformed_reason
+from bot.broker.base import Position, Side, is_protective_id, malformed_reason
 from bot.broker.sim_trigger import trigger
 
 #: (open, high, low, close, volume)
@@ -158,12 +163,20 @@ class SimBroker(Broker):
         existing = self._orders.get(request.client_order_id)
         if existing is not None:
             return existing
-        order = self._new_order(request, self._now(), protective=False)
+        protective = request.type is OrderType.STOP and request.side is Side.SELL and is_protective_id(
+            request.client_order_id)  # fmt: skip
+        order = self._new_order(request, self._now(), protective=protective)
         reason = self._refusal(request)
         if reason:
             order.status, order.reason = OrderStatus.REJECTED, reason
         else:
             self._open[request.client_order_id] = order
+        return order
+
+    def cancel(self, client_order_id: str) -> Order | None:
+        order = self._orders.get(client_order_id)
+        if order is not None and client_order_id in self._open:
+            self._cancel(order, "canceled")
         return order
 
     def cancel_all(self) -> list[Order]:
@@ -364,6 +377,10 @@ class SimBroker(Broker):
             need, have = opening * price, self._buying_power()
         return f"need {need:.2f}, have {have:.2f}" if need > have + _EPS else ""
 
+    def _open_sells(self, symbol: str) -> int:
+        return sum(o.request.qty - o.filled_qty for o in self._open.values()
+                   if o.symbol == symbol and o.request.side is Side.SELL)  # fmt: skip
+
     def _pending_proceeds(self) -> float:
         """Expected cash from open, non-protective sells of long positions (at last prices)."""
         total = 0.0
@@ -386,6 +403,11 @@ class SimBroker(Broker):
         if malformed:
             return malformed
         held = self._qty.get(request.symbol, 0)
+        if request.side is Side.SELL and held > 0:
+            # Alpaca's held quantity: shares under an open sell (a stop leg too) cannot be sold again
+            available = held - self._open_sells(request.symbol)
+            if request.qty > available and (not self._allow_short or available < held):
+                return f"insufficient qty available for order (requested: {request.qty}, available: {max(available, 0)})"
         if request.side is Side.SELL and not self._allow_short and request.qty > held:
             return f"shorting is disabled (sell {request.qty}, hold {max(held, 0)})"
         last = self._last.get(request.symbol)

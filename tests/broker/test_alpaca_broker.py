@@ -10,7 +10,7 @@ import pytest
 import structlog
 
 from bot.broker.alpaca import AlpacaBroker
-from bot.broker.base import OrderRequest, OrderStatus, Side
+from bot.broker.base import OrderRequest, OrderStatus, OrderType, Side
 from bot.config import AlpacaConfig, Secrets, secrets_from_env
 from bot.errors import ConfigError, TemporaryError
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
@@ -205,3 +205,35 @@ def test_fills_since_reports_filled_orders(server: TradingFakeServer) -> None:
     assert sorted((f.client_order_id, f.side, f.qty, f.price) for f in fills) == [
         ("fs-1", Side.BUY, 10, 100.0), ("fs-2", Side.BUY, 5, 100.0), ("fs-2-stop", Side.SELL, 5, 80.0)]  # fmt: skip
     assert broker.fills_since(datetime.now(UTC) + timedelta(seconds=5)) == []
+
+
+def test_close_all_gets_flat_through_pending_cancels_and_207_refusals(server: TradingFakeServer) -> None:
+    """A protected long (its stop leg holds the shares) and a resting buy: Alpaca's first answer
+    refuses the close (the shares are still held while the cancels are pending); the broker waits
+    and closes again until the account is flat."""
+    broker = alpaca_broker(server)
+    server.cancel_delay = 0.5
+    entry = broker.submit(order("kill-entry", qty=20, protective_stop=90.0))
+    assert entry.status is OrderStatus.NEW
+    server.tick()
+    broker.submit(order("kill-resting", qty=5, type=OrderType.LIMIT, limit_price=50.0))
+    assert [o.protective for o in broker.open_orders()].count(True) == 1
+    started = time.monotonic()
+    closes = broker.close_all()
+    server.tick()  # the market order Alpaca sent fills
+    elapsed = time.monotonic() - started
+    assert elapsed < 10
+    assert broker.positions() == {} and broker.open_orders() == []
+    assert [c.symbol for c in closes] == ["AAPL"]
+    first_answers = [(m, p) for m, p, _ in server.requests if m == "DELETE" and p.startswith("/v2/positions")]
+    assert first_answers[0] == ("DELETE", "/v2/positions") and ("DELETE", "/v2/positions/AAPL") in first_answers
+
+
+def test_cancel_waits_for_the_confirmation_of_a_pending_cancel(server: TradingFakeServer) -> None:
+    broker = alpaca_broker(server)
+    server.cancel_delay = 0.4
+    broker.submit(order("c-wait", type=OrderType.LIMIT, limit_price=50.0))
+    started = time.monotonic()
+    cancelled = broker.cancel("c-wait")
+    assert cancelled.status is OrderStatus.CANCELED and time.monotonic() - started >= 0.4
+    assert broker.open_orders() == []

@@ -169,3 +169,40 @@ def test_protective_stop_is_attached_after_the_entry_fills(venue: Venue) -> None
     m.step()
     assert b.positions() == {}
     assert b.get_order("ps-1-stop").status is OrderStatus.FILLED
+
+
+def sell(cid: str, qty: int = 10, symbol: str = "AAPL", **kw: Any) -> OrderRequest:
+    return OrderRequest(cid, symbol, Side.SELL, qty, **kw)
+
+
+def test_shares_held_by_an_open_stop_cannot_be_sold(venue: Venue) -> None:
+    """Alpaca's held quantity (403 40310000 at Alpaca, REJECTED here): both brokers refuse it."""
+    b, m = venue.broker, venue.market
+    m.price("AAPL", 100.0)
+    b.submit(buy("h-1", protective_stop=90.0))
+    m.step()
+    refused = b.submit(sell("h-2", 3))
+    assert refused.status is OrderStatus.REJECTED
+    assert refused.reason.startswith("insufficient qty available for order (requested: 3, available: 0)")
+    m.step()
+    assert b.positions()["AAPL"].qty == 10
+
+
+def test_cancel_is_confirmed_then_the_shares_can_be_sold_and_re_protected(venue: Venue) -> None:
+    b, m = venue.broker, venue.market
+    m.price("AAPL", 100.0)
+    b.submit(buy("r-1", protective_stop=90.0))
+    m.step()
+    leg = b.cancel("r-1-stop")
+    assert leg is not None and leg.status is OrderStatus.CANCELED  # confirmed, not merely asked
+    assert b.submit(sell("r-2", 4)).status is not OrderStatus.REJECTED
+    rest = b.submit(sell("r-2-stop", 6, type=OrderType.STOP, stop_price=90.0))
+    assert rest.status is not OrderStatus.REJECTED
+    m.step()
+    stops = [o for o in b.open_orders() if o.protective]
+    assert [(o.client_order_id, o.request.qty, o.request.stop_price) for o in stops] == [("r-2-stop", 6, 90.0)]
+    assert b.positions()["AAPL"].qty == 6
+    m.price("AAPL", 85.0)
+    m.step()
+    assert b.positions() == {} and b.get_order("r-2-stop").status is OrderStatus.FILLED
+    assert b.cancel("no-such-order") is None

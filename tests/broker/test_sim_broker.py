@@ -248,17 +248,20 @@ def test_protective_stop_not_hit_in_entry_bar_stays_open() -> None:
     assert b.get_order("e1-stop").status is OrderStatus.NEW  # type: ignore[union-attr]
 
 
-def test_protective_stop_cancelled_when_position_closed_and_exit_at_open_goes_first() -> None:
+def test_shares_held_by_a_protective_stop_cannot_be_sold_until_it_is_cancelled() -> None:
+    """Alpaca's held quantity: the open stop leg holds all 10 shares."""
     b = make()
     b.submit(buy("e1", 10, protective_stop=95.0))
     b.on_bars(t(1), {"AAA": bar(100.0, 101.0, 99.0, 100.0)})
-    b.submit(sell("x1", 10))
-    # the market exit fills at the open 100 before the stop (submitted earlier) sees the low 90
-    fills = b.on_bars(t(2), {"AAA": bar(100.0, 100.0, 90.0, 92.0)})
-    assert [(f.client_order_id, f.price) for f in fills] == [("x1", 100.0)]
-    stop = b.get_order("e1-stop")
+    refused = b.submit(sell("x1", 4))
+    assert refused.status is OrderStatus.REJECTED
+    assert refused.reason == "insufficient qty available for order (requested: 4, available: 0)"
+    stop = b.cancel("e1-stop")
     assert stop is not None and stop.status is OrderStatus.CANCELED
-    assert stop.reason == "position closed"
+    assert b.submit(sell("x2", 10)).status is OrderStatus.NEW
+    # the market exit fills at the open 100; no stop is left to see the low 90
+    fills = b.on_bars(t(2), {"AAA": bar(100.0, 100.0, 90.0, 92.0)})
+    assert [(f.client_order_id, f.price) for f in fills] == [("x2", 100.0)]
     assert b.open_orders() == [] and b.positions() == {}
 
 
@@ -266,21 +269,26 @@ def test_protective_stop_cancelled_on_close_even_when_not_touched() -> None:
     b = make()
     b.submit(buy("e1", 10, protective_stop=95.0))
     b.on_bars(t(1), {"AAA": bar(100.0, 101.0, 99.0, 100.0)})
-    b.submit(sell("x1", 10))
+    b.close_all()
     b.on_bars(t(2), {"AAA": bar(100.0, 101.0, 99.0, 100.0)})  # low 99: the stop is not reached
     stop = b.get_order("e1-stop")
     assert stop is not None and stop.status is OrderStatus.CANCELED
-    assert b.open_orders() == []
+    assert b.open_orders() == [] and b.positions() == {}
 
 
-def test_protective_stop_sells_at_most_the_remaining_position() -> None:
+def test_a_partial_sale_re_protected_by_a_standalone_stop() -> None:
+    """What ``bot.protection`` does: cancel the leg, sell part, protect the rest with an id ending in -stop."""
     b = make()
     b.submit(buy("e1", 10, protective_stop=95.0))
     b.on_bars(t(1), {"AAA": bar(100.0, 100.0, 100.0, 100.0)})
-    b.submit(sell("p1", 4))
+    b.cancel("e1-stop")
+    assert b.submit(sell("p1", 4)).status is OrderStatus.NEW
+    rest = b.submit(OrderRequest("p1-stop", "AAA", Side.SELL, 6, OrderType.STOP, stop_price=95.0))
+    assert rest.status is OrderStatus.NEW and rest.protective
+    assert b.submit(sell("p2", 1)).status is OrderStatus.REJECTED  # all 10 held: 4 by the sale, 6 by the stop
     b.on_bars(t(2), {"AAA": bar(100.0, 100.0, 100.0, 100.0)})
     (fill,) = b.on_bars(t(3), {"AAA": bar(96.0, 96.0, 90.0, 91.0)})
-    assert (fill.client_order_id, fill.qty) == ("e1-stop", 6)
+    assert (fill.client_order_id, fill.qty, fill.price) == ("p1-stop", 6, 95.0)
     assert b.positions() == {}
 
 
@@ -317,16 +325,15 @@ def test_shorting_disabled() -> None:
     assert b.submit(sell("s2", 5)).status is OrderStatus.NEW
 
 
-def test_shorting_disabled_checked_again_at_fill() -> None:
+def test_a_second_sell_of_shares_already_under_a_sell_is_refused_at_submit() -> None:
     b = make()
     holding(b, 5, 100.0)
     b.submit(sell("s1", 5))
-    b.submit(sell("s2", 5))  # fine at submit: the position is still 5
+    s2 = b.submit(sell("s2", 5))  # the position is still 5, but s1 holds all of it (Alpaca's rule)
+    assert s2.status is OrderStatus.REJECTED
+    assert s2.reason == "insufficient qty available for order (requested: 5, available: 0)"
     fills = b.on_bars(t(1), {"AAA": bar(100.0, 100.0, 100.0, 100.0)})
-    assert [f.client_order_id for f in fills] == ["s1"]
-    s2 = b.get_order("s2")
-    assert s2 is not None and s2.status is OrderStatus.REJECTED
-    assert s2.reason.startswith("shorting is disabled")
+    assert [f.client_order_id for f in fills] == ["s1"] and b.positions() == {}
 
 
 def test_insufficient_buying_power_at_submit() -> None:
