@@ -53,7 +53,7 @@ COMMANDS = {
     "simulate": ("simulate", "run"), "sentiment": ("sentiment", "run"), "news": ("news", "run"),
     "train": ("train", "run"), "evaluate": ("evaluate", "run"), "status": ("status", "run"),
     "kill": ("control", "kill"), "resume": ("control", "resume"), "run": ("run", "run"),
-    "report": ("report", "run"),
+    "report": ("report", "run"), "order": ("order", "run"),
 }  # fmt: skip
 
 
@@ -140,6 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dry_run(kill, "halt")
     kill.add_argument("--keep-positions", action="store_true", help="cancel open orders but keep positions")
     kill.add_argument("--reason", metavar="TEXT", help="why (kept in the journal)")
+    order = commands.add_parser("order", help="send one order by hand through the risk gate (paper account)",
+                                description="Judge one order with the risk gate and, when it passes, journal it "
+                                "and send it to the Alpaca paper account (keys from the environment). Exit "
+                                "codes: 0 accepted; 4 refused by the gate or the broker (the reason on one "
+                                "line); 2 bad input.")  # fmt: skip
+    _add_config(order)
+    order.add_argument("side", choices=("buy", "sell"))
+    order.add_argument("symbol", help="e.g. AAPL")
+    order.add_argument("qty", type=int, help="whole shares")
+    order.add_argument("--stop", type=float, metavar="PRICE", help="a buy's protective stop, held at the broker (GTC)")
+    order.add_argument("--dry-run", action="store_true", help="print the risk gate's verdict only; send nothing")
+    order.add_argument("--reason", metavar="TEXT", help="why (kept in the journal)")
     resume = commands.add_parser("resume", help="clear the kill switch",
                                  description="Record in the journal that trading may go on again.")
     _add_config(resume)

@@ -3,7 +3,7 @@
 | journal says | broker says | action |
 |---|---|---|
 | pending / new | knows the id | journal takes the broker's status; new fill qty is journaled as a fill |
-| pending | does not know the id | the process died between journaling and sending: send it now (the id makes a second send harmless) |
+| pending | does not know the id | the process died between journaling and sending: send it now (the id makes a second send harmless) — except a sale of more than the account now holds: a paper account is a margin account with shorting on, so that resend would open a short; it is closed in the journal instead ("not resent") and the next decision step plans afresh through the risk gate |
 | new | does not know the id | closed in the journal: canceled, reason "unknown to broker" |
 | (nothing) | an open order | adopted: journaled with reason "adopted from broker", logged as a warning |
 | (nothing) | a position (or a different qty) | adopted: a filled order + fill for the difference at the broker's average price |
@@ -32,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 ADOPTED = "adopted from broker"
 UNKNOWN = "unknown to broker"
+NOT_RESENT = "not resent"
 
 
 @dataclass
@@ -85,6 +86,13 @@ def settle_open_orders(journal: Journal, broker: Broker, run_id: str, *, now: da
 def _settle_row(journal: Journal, broker: Broker, run_id: str, row, now: datetime, report: Report) -> None:
     cid, status = row["client_order_id"], row["status"]
     order = broker.get_order(cid)
+    if order is None and status == OrderStatus.PENDING and _would_open_a_short(broker, row):
+        closed = Order(request_from_row(row), now, OrderStatus.CANCELED, protective=bool(row["protective"]),
+                       reason=f"{NOT_RESENT}: selling {row['qty']} now would open a short")  # fmt: skip
+        journal.record_order(run_id, closed)
+        report.closed_unknown.append(cid)
+        log.warning("reconcile_not_resending_a_short", client_order_id=cid, symbol=row["symbol"], qty=row["qty"])
+        return
     if order is None and status == OrderStatus.PENDING:
         log.warning("reconcile_resending_pending_order", client_order_id=cid)
         order = broker.submit(request_from_row(row))
@@ -100,6 +108,14 @@ def _settle_row(journal: Journal, broker: Broker, run_id: str, row, now: datetim
     record_order_and_fill(journal, run_id, order, now, report)
     if str(order.status) != status:
         report.updated.append(cid)
+
+
+def _would_open_a_short(broker: Broker, row) -> bool:
+    """A pending sale larger than the long the broker holds now (its shares were sold meanwhile)."""
+    if row["side"] != Side.SELL:
+        return False
+    held = broker.positions().get(row["symbol"])
+    return int(row["qty"]) > (held.qty if held is not None and held.qty > 0 else 0)
 
 
 def keep_journal_facts(order: Order, row) -> None:

@@ -123,3 +123,16 @@ def test_a_resent_entry_keeps_its_protective_stop(server: TradingFakeServer, jou
     body = server.posts[-1]
     assert body["order_class"] == "oto" and float(body["stop_loss"]["stop_price"]) == 95.0
     assert journal.find_order("entry-1")["protective_stop"] == 95.0
+
+
+def test_a_pending_sale_of_shares_sold_meanwhile_is_not_resent_as_a_short(server, journal) -> None:
+    """The process died after journaling a sale; the shares went meanwhile (a stop filled). The
+    paper account would take the resend as a short sale: reconcile closes it in the journal instead."""
+    assert server.shorting_enabled  # the paper default: a margin account
+    request = OrderRequest("sell-after-stop", "AAPL", Side.SELL, 10)
+    journal.record_order(RUN, Order(request, datetime.now(UTC), OrderStatus.PENDING))
+    report = reconcile(journal, alpaca_broker(server), RUN)
+    assert server.orders_with_client_id("sell-after-stop") == [] and "AAPL" not in server.holdings
+    assert report.resent == [] and report.closed_unknown == ["sell-after-stop"]
+    (row,) = journal.query("SELECT status, reason FROM orders WHERE client_order_id = 'sell-after-stop'")
+    assert row["status"] == "canceled" and row["reason"].startswith("not resent")

@@ -28,6 +28,7 @@ fake takes the stricter reading; each switch (an attribute) turns that reading o
 | ``DELETE /v2/positions?cancel_orders=true`` answers 207; a symbol whose shares are still held by pending cancels gets its own 403 entry | Alpaca docs, "Close all positions" (207 multi-status) | follows the two rules above |
 | a 429 carries ``X-RateLimit-Limit/Remaining/Reset`` (Reset: the Unix second the window refills), no ``Retry-After`` | alpacahq/alpaca-skills "alpaca-broker-rate-limits-resilience" | ``rate_limit_headers`` |
 | a market order sent while the market is closed is accepted and waits for the next session | Alpaca docs, "Orders: market orders outside market hours" | ``market_open`` |
+| a paper account is a margin account with shorting enabled: a sell with no long position is accepted and opens a short when it fills | Alpaca docs, "Paper trading" (default account: margin, shorting on) and "Margin and short selling" | ``shorting_enabled`` |
 | ``daytrade_count`` in the account is the broker's own count | Alpaca docs, "Pattern day trader protection" | ``daytrade_count`` |
 
 Faults: ``inject(method, path_prefix, kind, times=1, after=False)``, kind one of 429 (see the
@@ -183,6 +184,7 @@ class TradingFakeServer(AlpacaFakeServer):
         self.cancel_delay = 0.3
         self.rate_limit_headers = True
         self.daytrade_count = 0
+        self.shorting_enabled = True
 
     # ---- test controls -------------------------------------------------------------------------
 
@@ -273,7 +275,7 @@ class TradingFakeServer(AlpacaFakeServer):
                      "non_marginable_buying_power": bp, "equity": f"{equity:.2f}", "last_equity": f"{equity:.2f}",
                      "portfolio_value": f"{equity:.2f}", "multiplier": "1", "pattern_day_trader": False,
                      "trading_blocked": False, "transfers_blocked": False, "account_blocked": False,
-                     "trade_suspended_by_user": False, "shorting_enabled": False, "created_at": _now(),
+                     "trade_suspended_by_user": False, "shorting_enabled": self.shorting_enabled, "created_at": _now(),
                      "long_market_value": f"{equity - self.cash:.2f}", "short_market_value": "0",
                      "initial_margin": "0", "maintenance_margin": "0", "sma": "0", "daytrade_count": self.daytrade_count,
                      "accrued_fees": "0"}  # fmt: skip
@@ -309,8 +311,9 @@ class TradingFakeServer(AlpacaFakeServer):
             return _err(422, 40010001, "stop_loss.stop_price must be <= base_price - 0.01")
         if side == "buy" and (limit or last) and qty * (limit or last) > self._buying_power() + 1e-9:
             return _err(403, 40310000, "insufficient buying power")
-        if side == "sell":
-            available = max(self.holdings.get(symbol, (0, 0.0))[0], 0) - self._open_qty(symbol, "sell")
+        long_qty = max(self.holdings.get(symbol, (0, 0.0))[0], 0)
+        if side == "sell" and (long_qty > 0 or not self.shorting_enabled):
+            available = long_qty - self._open_qty(symbol, "sell")
             if qty > available:
                 return _err(403, 40310000, f"insufficient qty available for order (requested: {qty}, available: {available})")
         opposite = "sell" if side == "buy" else "buy"
@@ -464,12 +467,13 @@ class TradingFakeServer(AlpacaFakeServer):
     def _fill(self, order: dict[str, Any], price: float) -> None:
         symbol, qty, buy = order["symbol"], int(order["qty"]), order["side"] == "buy"
         held, avg = self.holdings.get(symbol, (0, 0.0))
-        if not buy and qty > held:
-            self._set(order, "rejected")  # the fake keeps accounts long-only, like SimBroker's default
+        if not buy and qty > held and not (self.shorting_enabled and held <= 0):
+            self._set(order, "rejected")  # a long is never sold through zero by one order
             return
         signed = qty if buy else -qty
         new = held + signed
-        avg = (held * avg + qty * price) / new if buy and new else avg
+        if new and (held == 0 or (held > 0) == (signed > 0)):  # opened or added to: the average moves
+            avg = (abs(held) * avg + qty * price) / abs(new)
         if new:
             self.holdings[symbol] = (new, avg)
         else:
