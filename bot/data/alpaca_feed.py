@@ -251,6 +251,12 @@ class AlpacaFeed(BarFeed):
             return call()
         except APIError as exc:
             status = exc.status_code
+            if status == 403 and "sip" in _api_message(exc).lower():
+                # a free plan asking SIP for the last 15 minutes: the keys are fine, the feed is not
+                raise ConfigError(
+                    f"alpaca.feed: your Alpaca plan does not allow recent SIP data ({_api_message(exc)}); set "
+                    'alpaca.feed = "iex", or ask for bars older than 15 minutes'
+                ) from None
             if status in (401, 403):
                 raise ConfigError(
                     f"Alpaca refused the API keys (HTTP {status} from {self._client._base_url}); check "

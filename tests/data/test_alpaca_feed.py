@@ -222,3 +222,16 @@ def test_cli_without_keys_exits_2_naming_the_variables(server, tmp_path: Path):
     assert len(lines) == 1 and "ALPACA_API_KEY" in lines[0] and "ALPACA_SECRET_KEY" in lines[0]
     assert "Traceback" not in result.stderr
     assert server.requests == []
+
+
+def test_recent_sip_data_on_a_free_plan_is_its_own_error_naming_alpaca_feed(server):
+    """Not "refused keys": the keys work, the plan does not cover the last 15 minutes of SIP."""
+    assert server.free_plan
+    today = pd.Timestamp.now(tz="UTC").normalize()
+    server.load("AAPL", "1Day", walk(pd.DatetimeIndex([today - pd.Timedelta(days=1)], name="ts"), seed=2))
+    with pytest.raises(ConfigError, match=r"^alpaca\.feed: your Alpaca plan does not allow recent SIP data") as err:
+        make_feed(server, feed="sip").history(["AAPL"], today.date() - pd.Timedelta(days=5), today.date(), DAY)
+    assert "subscription does not permit querying recent SIP data" in str(err.value)
+    assert "API keys" not in str(err.value)
+    got = make_feed(server, feed="iex").history(["AAPL"], today.date() - pd.Timedelta(days=5), today.date(), DAY)
+    assert len(got["AAPL"]) == 1  # the free IEX feed answers the same request

@@ -9,6 +9,11 @@ Routes (on top of ``AlpacaHandler``'s news route, key check, ``fail_next`` and `
   with no bar in the span is absent from ``"bars"``.
 - ``GET /v2/stocks/bars/latest``: the last ``1Min`` bar of each symbol that has one.
 
+A free market-data plan (``free_plan``, the default: the stricter reading) may not ask the SIP
+feed for the last 15 minutes: ``feed=sip`` with an ``end`` missing or within 15 minutes of now ->
+403 ``subscription does not permit querying recent SIP data`` (Alpaca docs, "Market data: feeds";
+the message as users report it).
+
 Bars are loaded per (symbol, timeframe) from a bars frame with ``load(symbol, timeframe, frame)``;
 they are served exactly as given (no resampling). ``requests`` records every call.
 """
@@ -58,6 +63,10 @@ class DataHandler(AlpacaHandler):
             return 400, {"code": 42210000, "message": f"invalid query: {exc}"}
         if not 1 <= limit <= ALPACA_MAX_LIMIT:
             return 422, {"code": 42210000, "message": "invalid limit"}
+        if self.server.free_plan and query.get("feed") == "sip":
+            recent = pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=15)
+            if end is None or end > recent:
+                return 403, {"message": "subscription does not permit querying recent SIP data"}
         every = [
             (symbol, bar)
             for symbol in sorted(set(symbols))
@@ -86,6 +95,7 @@ class DataFakeServer(AlpacaFakeServer):
     def __init__(self, handler: type[AlpacaHandler] = DataHandler, **keys: str) -> None:
         super().__init__(handler, **keys)
         self.page_size = ALPACA_MAX_LIMIT
+        self.free_plan = True
         self._bars: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     def load(self, symbol: str, timeframe: str, frame: pd.DataFrame) -> None:
