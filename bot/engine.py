@@ -27,7 +27,7 @@ from typing import Protocol
 
 import structlog
 
-from bot.broker.base import Broker, Order, OrderRequest, OrderStatus, Side
+from bot.broker.base import Account, Broker, Order, OrderRequest, OrderStatus, Side
 from bot.exits import ProtectiveExits
 from bot.indicators import stop_level
 from bot.journal import Journal
@@ -65,6 +65,11 @@ def _bars_behind(view: MarketView) -> dict[str, int]:
         if steps:
             behind[symbol] = steps
     return behind
+
+
+def _broker_day_trades(account: Account) -> int | None:
+    count = account.extra.get("daytrade_count")
+    return int(count) if count is not None else None
 
 
 class Engine:
@@ -122,7 +127,8 @@ class Engine:
                 pending[order.symbol] += side * (order.request.qty - order.filled_qty)
         context = RiskContext(account.equity, account.cash, positions, pending,
                               day_start_equity=self.equity.day_start, peak_equity=self.equity.peak,
-                              now=decision_time, bars_behind=_bars_behind(view))  # fmt: skip
+                              now=decision_time, bars_behind=_bars_behind(view),
+                              broker_day_trades=_broker_day_trades(account))  # fmt: skip
         was_halted = self.gate.halted
         verdict = self.gate.check_account(context)
         if verdict.action is Action.HALT and not was_halted:

@@ -65,6 +65,9 @@ class RiskContext:
     now: datetime | None = None
     #: per symbol, bars of the market's timeline since its latest bar (0: fresh)
     bars_behind: Mapping[str, int] = field(default_factory=dict)
+    #: the broker's own count of day trades in the last five business days (Alpaca's
+    #: ``daytrade_count``; None where the broker keeps none, e.g. the simulated broker)
+    broker_day_trades: int | None = None
 
     def price(self, symbol: str, fallback: float = 0.0) -> float:
         held = self.positions.get(symbol)

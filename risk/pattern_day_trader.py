@@ -6,7 +6,9 @@ A *day trade* here is the first exit after an entry in the same symbol the same 
 blocks an exit (a stop must always work); it blocks new *entries* once the day trades already
 made in the last 5 business days plus the positions opened today (each could become one) reach 3,
 so even closing everything opened today cannot make a fourth. Counted from the orders that pass
-the gate (conservative: an order that never fills still counts), in memory per run."""
+the gate (conservative: an order that never fills still counts), in memory per run. At Alpaca the
+account's own ``daytrade_count`` is read at every step (``RiskContext.broker_day_trades``) and the
+larger of the two counts binds, so a restart or a trade made by hand does not reset the guard."""
 
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ class PatternDayTrader(RiskRule):
             return Verdict.allow()
         today = intent.ts.astimezone(NEW_YORK).date()
         self._prune(today)
-        recent = len(self._day_trades)
+        # the broker's count covers trades made before a restart or by hand; ours, the ones it has not counted yet
+        recent = max(len(self._day_trades), context.broker_day_trades or 0)
         open_today = {s for s in self._opened.get(today, set()) if context.position_qty(s) != 0}
         at_risk = recent + len(open_today | {intent.symbol})
         if at_risk <= MAX_DAY_TRADES:

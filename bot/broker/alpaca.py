@@ -92,7 +92,8 @@ class AlpacaBroker(Broker):
         raw = self._policy.call("get account", self._client.get_account)
         return Account(cash=float(raw.cash or 0), equity=float(raw.equity or 0),
                        buying_power=float(raw.buying_power or 0),
-                       extra={"portfolio_value": float(raw.portfolio_value or 0)})  # fmt: skip
+                       extra={"portfolio_value": float(raw.portfolio_value or 0),
+                              "daytrade_count": float(raw.daytrade_count or 0)})  # fmt: skip
 
     def positions(self) -> dict[str, Position]:
         out = {}

@@ -118,7 +118,10 @@ def _gate_and_context(config: Config, broker: Any, now: datetime) -> tuple[Any, 
         if not order.protective:
             sign = 1 if order.request.side is Side.BUY else -1
             pending[order.symbol] = pending.get(order.symbol, 0) + sign * (order.request.qty - order.filled_qty)
-    return journal, gate, RiskContext(account.equity, account.cash, positions, pending, now=now), open_orders
+    day_trades = account.extra.get("daytrade_count")
+    context = RiskContext(account.equity, account.cash, positions, pending, now=now,
+                          broker_day_trades=int(day_trades) if day_trades is not None else None)  # fmt: skip
+    return journal, gate, context, open_orders
 
 
 def _send(journal: Any, broker: Any, intent: Any, context: Any, open_orders: list, stop: float | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -157,3 +158,25 @@ def test_the_pdt_guard_forgets_day_trades_older_than_five_business_days():
     assert rule.check(intent("B", 10, last), context({}, equity=20_000)).action is Action.DENY
     two_weeks_later = last + timedelta(days=14)  # past 5 business days whatever the weekday
     assert rule.check(intent("B", 10, two_weeks_later), context({}, equity=20_000)).action is Action.ALLOW
+
+
+def test_the_broker_s_day_trade_count_binds_after_a_restart():
+    """A fresh guard (a restarted bot) knows no day trades; Alpaca's ``daytrade_count`` does."""
+    rule = PatternDayTrader(enabled=True)
+    monday = datetime(2024, 1, 8, 15, tzinfo=UTC)
+    fresh = dataclasses.replace(context({}, equity=20_000), broker_day_trades=3)
+    blocked = rule.check(intent("D", 10, monday), fresh)
+    assert blocked.action is Action.DENY and "3 day trade(s)" in blocked.reason
+    assert rule.check(intent("D", 10, monday), dataclasses.replace(fresh, broker_day_trades=2)).action is Action.ALLOW
+    assert rule.check(intent("D", 10, monday), context({}, equity=20_000)).action is Action.ALLOW  # no count: ours
+
+
+def test_alpaca_s_daytrade_count_reaches_the_context(tmp_path):
+    from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
+
+    server = TradingFakeServer(cash=20_000.0).start()
+    try:
+        server.daytrade_count = 3
+        assert alpaca_broker(server).account().extra["daytrade_count"] == 3
+    finally:
+        server.stop()
