@@ -21,13 +21,13 @@ shares a stop holds, and to buy next to an open stop sell.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime
 from typing import Protocol
 
 import structlog
 
-from bot.broker.base import Account, Broker, Order, OrderRequest, OrderStatus, Side
+from bot.broker.base import Account, Broker, Order, OrderRequest, OrderStatus, Side, pending_quantities
 from bot.exits import ProtectiveExits
 from bot.indicators import stop_level
 from bot.journal import Journal
@@ -120,12 +120,7 @@ class Engine:
         positions = self.broker.positions()
         open_orders = self.broker.open_orders()
         open_orders += self.protection.keep(decision_time, positions, open_orders)
-        pending: dict[str, int] = defaultdict(int)
-        for order in open_orders:
-            if not order.protective:  # a resting stop is protection, not a pending trade
-                side = 1 if order.request.side is Side.BUY else -1
-                pending[order.symbol] += side * (order.request.qty - order.filled_qty)
-        context = RiskContext(account.equity, account.cash, positions, pending,
+        context = RiskContext(account.equity, account.cash, positions, pending_quantities(open_orders),
                               day_start_equity=self.equity.day_start, peak_equity=self.equity.peak,
                               now=decision_time, bars_behind=_bars_behind(view),
                               broker_day_trades=_broker_day_trades(account))  # fmt: skip

@@ -182,3 +182,14 @@ class Broker(ABC):
 
     @abstractmethod
     def close_all(self) -> list[Order]: ...
+
+
+def pending_quantities(open_orders: list[Order]) -> dict[str, int]:
+    """Signed quantity still on its way per symbol (open, non-protective orders): a resting
+    protective stop is protection, not a pending trade."""
+    pending: dict[str, int] = {}
+    for order in open_orders:
+        if not order.protective:
+            sign = 1 if order.request.side is Side.BUY else -1
+            pending[order.symbol] = pending.get(order.symbol, 0) + sign * (order.request.qty - order.filled_qty)
+    return pending

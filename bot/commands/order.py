@@ -103,7 +103,7 @@ def _last_price(config: Config, broker: Any, symbol: str, secrets: Any) -> float
 
 
 def _gate_and_context(config: Config, broker: Any, now: datetime) -> tuple[Any, Any, Any, list]:
-    from bot.broker.base import Side
+    from bot.broker.base import pending_quantities
     from bot.journal import open_journal
     from risk.base import RiskContext
     from risk.gate import RiskGate
@@ -113,11 +113,7 @@ def _gate_and_context(config: Config, broker: Any, now: datetime) -> tuple[Any, 
     gate = RiskGate.from_config(config.risk, KillSwitch(journal), extended_hours=config.data.extended_hours,
                                 allow_short=config.broker.allow_short)  # fmt: skip
     account, positions, open_orders = broker.account(), broker.positions(), broker.open_orders()
-    pending: dict[str, int] = {}
-    for order in open_orders:
-        if not order.protective:
-            sign = 1 if order.request.side is Side.BUY else -1
-            pending[order.symbol] = pending.get(order.symbol, 0) + sign * (order.request.qty - order.filled_qty)
+    pending = pending_quantities(open_orders)
     day_trades = account.extra.get("daytrade_count")
     context = RiskContext(account.equity, account.cash, positions, pending, now=now,
                           broker_day_trades=int(day_trades) if day_trades is not None else None)  # fmt: skip
