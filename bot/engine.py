@@ -27,7 +27,7 @@ from typing import Protocol
 
 import structlog
 
-from bot.broker.base import Account, Broker, Order, OrderRequest, OrderStatus, Side, pending_quantities
+from bot.broker.base import Broker, Order, OrderRequest, OrderStatus, Side, broker_day_trades, pending_quantities
 from bot.exits import ProtectiveExits
 from bot.indicators import stop_level
 from bot.journal import Journal
@@ -65,11 +65,6 @@ def _bars_behind(view: MarketView) -> dict[str, int]:
         if steps:
             behind[symbol] = steps
     return behind
-
-
-def _broker_day_trades(account: Account) -> int | None:
-    count = account.extra.get("daytrade_count")
-    return int(count) if count is not None else None
 
 
 class Engine:
@@ -123,7 +118,7 @@ class Engine:
         context = RiskContext(account.equity, account.cash, positions, pending_quantities(open_orders),
                               day_start_equity=self.equity.day_start, peak_equity=self.equity.peak,
                               now=decision_time, bars_behind=_bars_behind(view),
-                              broker_day_trades=_broker_day_trades(account))  # fmt: skip
+                              broker_day_trades=broker_day_trades(account))  # fmt: skip
         was_halted = self.gate.halted
         verdict = self.gate.check_account(context)
         if verdict.action is Action.HALT and not was_halted:
@@ -283,17 +278,10 @@ class Engine:
     def _reprotect(self, chosen: OrderIntent, order: Order, context: RiskContext, old_stop: float,
                    open_orders: list[Order]) -> None:  # fmt: skip
         """After an order that needed the symbol's stops cancelled: protect what stays held."""
-        symbol = chosen.symbol
-        held = context.positions[symbol].qty if symbol in context.positions else 0
-        pending = context.pending.get(symbol, 0)
-        sold = chosen.qty if chosen.side is Side.SELL and order.status is not OrderStatus.REJECTED else 0
-        if pending > 0 or (chosen.side is Side.BUY and order.status is not OrderStatus.REJECTED):
-            self.protection.owe(symbol, old_stop)  # a buy is working: a stop sell now would be a wash trade
-            return
-        remainder = held + min(pending, 0) - sold  # open sells hold their shares already
-        if remainder > 0:
-            open_orders.append(self.protection.protect(symbol, remainder, old_stop, chosen.client_order_id,
-                                                       chosen.ts))  # fmt: skip
+        held = context.positions[chosen.symbol].qty if chosen.symbol in context.positions else 0
+        placed = self.protection.after(order, held, context.pending.get(chosen.symbol, 0), old_stop, chosen.ts)
+        if placed is not None:
+            open_orders.append(placed)
 
     def _halt_and_flatten(self, decision_time: datetime, verdict: Verdict) -> list[Order]:
         """The gate just tripped the kill switch: journal why, then close every position."""

@@ -73,9 +73,26 @@ class Protection:
                      client_order_id=request.client_order_id)  # fmt: skip
         return order
 
-    def owe(self, symbol: str, stop_price: float) -> None:
-        """The shares of ``symbol`` held before a buy lost their stop: ``keep`` puts it back."""
-        self._owed[symbol] = stop_price
+    def after(self, order: Order, held: int, pending: int, stop_price: float, at: datetime) -> Order | None:
+        """After ``order`` was sent with the symbol's stops released: protect what stays held.
+
+        ``held`` is the position before the order, ``pending`` the symbol's other open orders
+        (signed). A sale's remainder gets its stop now (open sells hold their own shares). Next to
+        a working buy a stop sell would be a wash trade, so after an accepted buy (or beside an
+        open one) the stop is owed until ``keep`` finds the buy done. Returns the stop placed now."""
+        request, accepted = order.request, order.status is not OrderStatus.REJECTED
+        if pending > 0 or (request.side is Side.BUY and accepted):
+            self._owed[request.symbol] = stop_price
+            return None
+        sold = request.qty if request.side is Side.SELL and accepted else 0
+        remainder = held + min(pending, 0) - sold
+        if remainder <= 0:
+            return None
+        return self.protect(request.symbol, remainder, stop_price, request.client_order_id, at)
+
+    def owes(self, symbol: str) -> bool:
+        """True while shares of ``symbol`` wait for the stop a buy made ``after`` cancel."""
+        return symbol in self._owed
 
     def keep(self, at: datetime, positions: Mapping[str, Position], open_orders: list[Order]) -> list[Order]:
         """Re-protect what a buy left bare: once no non-protective order of the symbol is open

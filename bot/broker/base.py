@@ -193,3 +193,9 @@ def pending_quantities(open_orders: list[Order]) -> dict[str, int]:
             sign = 1 if order.request.side is Side.BUY else -1
             pending[order.symbol] = pending.get(order.symbol, 0) + sign * (order.request.qty - order.filled_qty)
     return pending
+
+
+def broker_day_trades(account: Account) -> int | None:
+    """The broker's own day-trade count (Alpaca's ``daytrade_count``), None where it keeps none."""
+    count = account.extra.get("daytrade_count")
+    return int(count) if count is not None else None

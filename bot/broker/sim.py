@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from bot.broker.base import Account, Broker, Fill, Order, OrderRequest, OrderStatus, OrderType
-from bot.broker.base import Position, Side, is_protective_id, malformed_reason
+from bot.broker.base import PROTECTIVE_SUFFIX, Position, Side, is_protective_id, malformed_reason
 from bot.broker.sim_trigger import trigger
 
 #: (open, high, low, close, volume)
@@ -290,7 +290,7 @@ class SimBroker(Broker):
         stop = request.protective_stop
         if stop is not None and not order.protective and new * fill.signed_qty > 0:
             self._attach_stop(order, min(qty, abs(new)), stop, ts)
-            fresh[f"{request.client_order_id}-stop"] = raw
+            fresh[f"{request.client_order_id}{PROTECTIVE_SUFFIX}"] = raw
         return fill
 
     def _apply(self, symbol: str, signed_qty: int, price: float) -> int:
@@ -314,7 +314,7 @@ class SimBroker(Broker):
 
     def _attach_stop(self, parent: Order, qty: int, stop: float, ts: datetime) -> None:
         side = Side.SELL if parent.request.side is Side.BUY else Side.BUY
-        request = OrderRequest(f"{parent.client_order_id}-stop", parent.symbol, side, qty,
+        request = OrderRequest(f"{parent.client_order_id}{PROTECTIVE_SUFFIX}", parent.symbol, side, qty,
                                OrderType.STOP, stop_price=stop)
         # born at the entry fill, so submitted_at is the bar time, not the clock
         if request.client_order_id not in self._orders:  # an id is never reused

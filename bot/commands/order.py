@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     sent = broker.get_order(cid)
     if sent is not None:  # the same command again within the minute: it was sent already
         print(f"already sent: {sent.status} {side} {qty} {symbol} (id {cid}); nothing new sent")
-        return 0 if sent.status is not sent.status.REJECTED else REFUSED
+        return REFUSED if sent.status == "rejected" else 0
     intent = OrderIntent(cid, symbol, Side(side), qty, price, now)
     journal, gate, context, open_orders = _gate_and_context(config, broker, now)
     try:
@@ -103,7 +103,7 @@ def _last_price(config: Config, broker: Any, symbol: str, secrets: Any) -> float
 
 
 def _gate_and_context(config: Config, broker: Any, now: datetime) -> tuple[Any, Any, Any, list]:
-    from bot.broker.base import pending_quantities
+    from bot.broker.base import broker_day_trades, pending_quantities
     from bot.journal import open_journal
     from risk.base import RiskContext
     from risk.gate import RiskGate
@@ -114,9 +114,8 @@ def _gate_and_context(config: Config, broker: Any, now: datetime) -> tuple[Any, 
                                 allow_short=config.broker.allow_short)  # fmt: skip
     account, positions, open_orders = broker.account(), broker.positions(), broker.open_orders()
     pending = pending_quantities(open_orders)
-    day_trades = account.extra.get("daytrade_count")
     context = RiskContext(account.equity, account.cash, positions, pending, now=now,
-                          broker_day_trades=int(day_trades) if day_trades is not None else None)  # fmt: skip
+                          broker_day_trades=broker_day_trades(account))  # fmt: skip
     return journal, gate, context, open_orders
 
 
@@ -140,16 +139,35 @@ def _send(journal: Any, broker: Any, intent: Any, context: Any, open_orders: lis
     journal.record_order(run_id, order)
     if old_stop is not None:
         held = context.positions[intent.symbol].qty if intent.symbol in context.positions else 0
-        sold = intent.qty if intent.side is Side.SELL and order.status is not OrderStatus.REJECTED else 0
-        if held - sold > 0:
-            protection.protect(intent.symbol, held - sold, old_stop, intent.client_order_id, now)
-            print(f"protective stop: {held - sold} {intent.symbol} at {old_stop:.2f} (was on {held})")
+        placed = [protection.after(order, held, context.pending.get(intent.symbol, 0), old_stop, now)]
+        if protection.owes(intent.symbol):
+            _await_done(broker, order)  # a stop sell beside the working buy would be a wash trade
+            placed = protection.keep(datetime.now(UTC), broker.positions(), broker.open_orders())
+        for stop_order in filter(None, placed):
+            print(f"protective stop: {stop_order.request.qty} {intent.symbol} at {old_stop:.2f} (was on {held})")
+        if protection.owes(intent.symbol):
+            print(f"warning: the buy is still working, so {held} {intent.symbol} held before it have no broker-held "
+                  "stop (one now would be a wash trade); the bot's backup stop covers them while it runs")  # fmt: skip
     if order.status is OrderStatus.REJECTED:
         print(f"broker: rejected {intent.side} {intent.qty} {intent.symbol}: {order.reason}")
         return REFUSED
     print(f"broker: {order.status} {intent.side} {intent.qty} {intent.symbol} (id {order.client_order_id}, "
           f"broker id {order.broker_order_id})")  # fmt: skip
     return 0
+
+
+def _await_done(broker: Any, order: Any) -> None:
+    """Wait briefly (a market order in session fills at once) for ``order`` to leave the book."""
+    import time
+
+    from bot.broker.alpaca import CANCEL_WAIT_SECONDS
+
+    deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        current = broker.get_order(order.client_order_id)
+        if current is None or not current.status.is_open:
+            return
+        time.sleep(0.25)
 
 
 def _run_for(journal: Any, now: datetime) -> str:

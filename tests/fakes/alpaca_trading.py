@@ -21,15 +21,15 @@ fake takes the stricter reading; each switch (an attribute) turns that reading o
 
 | rule | source | switch |
 |---|---|---|
-| an OTO/bracket leg takes its parent's ``time_in_force``; ``expire_day_orders()`` (the session's close) expires every open DAY order, legs included | Alpaca docs, "Orders: time in force" (day: "canceled at the end of the day if unfilled"); alpacahq/Alpaca-API#283, alpaca-trade-api-python#357 (the stop leg of a DAY bracket expires at the close) | ``legs_inherit_tif`` |
-| open sells (stop legs included, ``pending_cancel`` too) hold their shares: a sell beyond ``qty - held`` -> 403 code 40310000 ``insufficient qty available for order (requested: N, available: M)`` | Alpaca docs, "Positions" (``qty_available``); the 403 as users quote it | always |
-| a buy while a sell of the same symbol is open (or the reverse) -> 403 code 40310000 ``potential wash trade detected. use complex orders``; also for a new OTO entry (unsure: the message suggests complex orders pass) | Alpaca docs, "Orders: wash trade prevention"; issue reports of the message | ``wash_blocks_complex`` |
-| a cancel is asynchronous: the order is ``pending_cancel`` (still open, still holding shares, still fillable) for ``cancel_delay`` s, then ``canceled`` | Alpaca docs, "Orders: cancel" ("a successful 204 means the cancel was accepted, not done") | ``cancel_delay = 0`` |
-| ``DELETE /v2/positions?cancel_orders=true`` answers 207; a symbol whose shares are still held by pending cancels gets its own 403 entry | Alpaca docs, "Close all positions" (207 multi-status) | follows the two rules above |
+| an OTO/bracket leg takes its parent's ``time_in_force``; ``expire_day_orders()`` (the session's close) expires every open DAY order, legs included | alpacahq/Alpaca-API#283 and alpaca-trade-api-python#357 (the stop leg of a DAY bracket expires at the close), as cited in this project's issue 12 | ``legs_inherit_tif`` |
+| open sells (stop legs included, ``pending_cancel`` too) hold their shares: a sell beyond ``qty - held`` -> 403 code 40310000 ``insufficient qty available for order (requested: N, available: M)`` | alpaca-trade-api-csharp#247 (the error, gone once the bot waited for its cancels); alpaca-trade-api-python#322 ("for an open position of X you can add a closing order for X once") | always |
+| a buy while a sell of the same symbol is open (or the reverse) -> 422 code 42210000 ``potential wash trade detected. use complex orders``; also for a new OTO entry (unsure: the message suggests complex orders pass) | Petersoj/alpaca-java#145 (a user's 422 with that message; issue 12 quotes it as a 403) | ``wash_blocks_complex`` |
+| a cancel is asynchronous: the order is ``pending_cancel`` (still open, still holding shares, still fillable) for ``cancel_delay`` s, then ``canceled`` | Alpaca's order statuses ("pending_cancel: the order is waiting to be canceled"; its stream docs add that most cancels never enter that state: so this is the stricter reading); alpaca-trade-api-csharp#247 | ``cancel_delay = 0`` |
+| ``DELETE /v2/positions?cancel_orders=true`` answers 207, one entry per symbol; a symbol whose shares are still held by pending cancels gets its own 403 entry | alpaca-py's ``close_all_positions`` (a list of per-symbol ``ClosePositionResponse`` with status); the refusal follows from the two rules above | as above |
 | a 429 carries ``X-RateLimit-Limit/Remaining/Reset`` (Reset: the Unix second the window refills), no ``Retry-After`` | alpacahq/alpaca-skills "alpaca-broker-rate-limits-resilience" | ``rate_limit_headers`` |
-| a market order sent while the market is closed is accepted and waits for the next session | Alpaca docs, "Orders: market orders outside market hours" | ``market_open`` |
-| a paper account is a margin account with shorting enabled: a sell with no long position is accepted and opens a short when it fills | Alpaca docs, "Paper trading" (default account: margin, shorting on) and "Margin and short selling" | ``shorting_enabled`` |
-| ``daytrade_count`` in the account is the broker's own count | Alpaca docs, "Pattern day trader protection" | ``daytrade_count`` |
+| a market order sent while the market is closed is accepted and waits for the next session | issue 12 (from Alpaca's order docs) | ``market_open`` |
+| a paper account is a margin account with shorting enabled: a sell with no long position is accepted and opens a short when it fills | issue 12 (from Alpaca's paper-trading docs) | ``shorting_enabled`` |
+| ``daytrade_count`` in the account is the broker's own count | the account object alpaca-py models (``TradeAccount.daytrade_count``) | ``daytrade_count`` |
 
 Faults: ``inject(method, path_prefix, kind, times=1, after=False)``, kind one of 429 (see the
 rate-limit rule; ``Retry-After: retry_after`` when that switch is off), 500, 502, 504, "hang" (no answer for ``hang_seconds``, then the
@@ -318,7 +318,7 @@ class TradingFakeServer(AlpacaFakeServer):
                 return _err(403, 40310000, f"insufficient qty available for order (requested: {qty}, available: {available})")
         opposite = "sell" if side == "buy" else "buy"
         if self._open_qty(symbol, opposite) and (stop_loss is None or self.wash_blocks_complex):
-            return _err(403, 40310000, "potential wash trade detected. use complex orders")
+            return _err(422, 42210000, "potential wash trade detected. use complex orders")
         tif = body.get("time_in_force", "day")
         order = self._new(cid, symbol, side, qty, kind, limit, stop, tif, "oto" if stop_loss is not None else "simple")
         if stop_loss is not None:
