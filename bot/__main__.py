@@ -53,7 +53,7 @@ COMMANDS = {
     "simulate": ("simulate", "run"), "sentiment": ("sentiment", "run"), "news": ("news", "run"),
     "train": ("train", "run"), "evaluate": ("evaluate", "run"), "status": ("status", "run"),
     "kill": ("control", "kill"), "resume": ("control", "resume"), "run": ("run", "run"),
-    "report": ("report", "run"), "order": ("order", "run"),
+    "report": ("report", "run"), "order": ("order", "run"), "probe-alpaca": ("probe_alpaca", "run"),
 }  # fmt: skip
 
 
@@ -152,6 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
     order.add_argument("--stop", type=float, metavar="PRICE", help="a buy's protective stop, held at the broker (GTC)")
     order.add_argument("--dry-run", action="store_true", help="print the risk gate's verdict only; send nothing")
     order.add_argument("--reason", metavar="TEXT", help="why (kept in the journal)")
+    probe = commands.add_parser("probe-alpaca", help="check on the paper account what the tests' Alpaca fake assumes",
+                                description="Place and cancel tiny orders (client_order_id probe-...) on the Alpaca "
+                                "paper account to check the behaviours the local fake assumes, print them next to "
+                                "its assumptions and clean up. Opt-in: paper keys, the paper URL and --yes; "
+                                "without --yes it prints its plan and sends nothing. Exit codes: 0 it ran and "
+                                "cleaned up; 2 bad input; 1 something was left behind (named).")  # fmt: skip
+    _add_config(probe)
+    probe.add_argument("--symbol", default="F",
+                       help="a cheap liquid stock the account neither holds nor has orders in (default F)")  # fmt: skip
+    probe.add_argument("--wait", type=float, default=10.0, metavar="SECONDS",
+                       help="longest wait for a fill or a cancel (default 10)")  # fmt: skip
+    probe.add_argument("--yes", action="store_true", help="really place the orders (else: print the plan only)")
+    probe.add_argument("--json", action="store_true", help="print one JSON object")
     resume = commands.add_parser("resume", help="clear the kill switch",
                                  description="Record in the journal that trading may go on again.")
     _add_config(resume)

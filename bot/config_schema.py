@@ -144,16 +144,16 @@ class RiskConfig:
     max_orders_per_minute: int = _key(0, "most orders sent per minute; 0 = off", _non_negative)
     max_orders_per_day: int = _key(0, "most orders sent per New York trading day; 0 = off", _non_negative)
     daily_loss_pct: float = _key(
-        0.0, "halt when equity falls this fraction below the previous day's close; 0 = off", _non_negative
+        0.08, "halt when equity falls this fraction below the previous day's close; 0 = off", _non_negative
     )
     max_drawdown_pct: float = _key(
-        0.0, "halt when equity falls this fraction below its peak; 0 = off", _non_negative
+        0.25, "halt when equity falls this fraction below its peak; 0 = off", _non_negative
     )
     max_stale_bars: int = _key(
         0, "no new entries in a symbol whose latest bar is more than this many bars old; 0 = off", _non_negative
     )
     stop_loss_pct: float = _key(
-        0.0, "protective stop this fraction below each entry's price, held at the broker; 0 = off", _non_negative
+        0.10, "protective stop this fraction below each entry's price, held at the broker; 0 = off", _non_negative
     )
     take_profit_pct: float = _key(
         0.0, "exit a long whose close is this fraction above its average price (checked by the bot); 0 = off",

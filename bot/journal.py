@@ -231,15 +231,17 @@ class Journal:
         self._durable(
             "INSERT INTO orders (run_id, client_order_id, symbol, side, qty, type, limit_price,"
             " stop_price, protective, status, reason, broker_order_id, filled_qty, filled_avg_price,"
-            " created_at, updated_at, protective_stop) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            " created_at, updated_at, protective_stop, leg_order_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT (run_id, client_order_id) DO UPDATE SET status = excluded.status,"
             " reason = excluded.reason, broker_order_id = excluded.broker_order_id,"
             " filled_qty = excluded.filled_qty, filled_avg_price = excluded.filled_avg_price,"
-            " updated_at = excluded.updated_at",
+            " updated_at = excluded.updated_at,"
+            " leg_order_id = COALESCE(excluded.leg_order_id, orders.leg_order_id)",
             (run_id, req.client_order_id, req.symbol, str(req.side), req.qty, str(req.type),
              req.limit_price, req.stop_price, int(order.protective), str(order.status), order.reason,
              order.broker_order_id, order.filled_qty, order.filled_avg_price, now, now,
-             req.protective_stop),  # fmt: skip
+             req.protective_stop, order.leg_order_id or None),  # fmt: skip
         )
 
     def record_fill(self, run_id: str, fill: Any) -> None:
@@ -362,6 +364,19 @@ class Journal:
             f"SELECT * FROM orders WHERE run_id = ? AND status IN ({marks}) ORDER BY created_at, rowid",
             (run_id, *wanted),
         ).fetchall()
+
+    def protective_legs(self) -> dict[str, str]:
+        """Broker ids of the protective legs this bot placed (every run) -> our ids (``{entry}-stop``)."""
+        entries = self._db.execute(
+            "SELECT client_order_id, leg_order_id FROM orders WHERE leg_order_id IS NOT NULL"
+        ).fetchall()
+        # a leg journaled on its own (seen nested once, by reconcile) has its broker id too
+        legs = self._db.execute(
+            "SELECT client_order_id, broker_order_id FROM orders WHERE protective = 1"
+            " AND client_order_id LIKE '%-stop' AND broker_order_id IS NOT NULL AND broker_order_id != ''"
+        ).fetchall()
+        known = {row["broker_order_id"]: row["client_order_id"] for row in legs}
+        return known | {row["leg_order_id"]: f"{row['client_order_id']}-stop" for row in entries}
 
     def find_order(self, client_order_id: str) -> sqlite3.Row | None:
         """The order with this id in any run (ids are unique per decision), newest first."""

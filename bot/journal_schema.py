@@ -137,6 +137,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE orders ADD COLUMN protective_stop REAL;
     """,
+    # 4 -> 5: the broker's id of an entry's protective leg: Alpaca may stop nesting a leg under its
+    # entry once the entry fills, and then the bot knows the leg only by this id
+    """
+    ALTER TABLE orders ADD COLUMN leg_order_id TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

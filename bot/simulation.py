@@ -38,7 +38,7 @@ from bot.forecast.walkforward import PERIODS_PER_YEAR
 from bot.news.replay import make_news_replay
 from bot.timeframes import NEW_YORK, Timeframe, parse_timeframe
 from risk.gate import RiskGate
-from risk.killswitch import KillSwitch
+from risk.killswitch import RunKillSwitch
 from strategies import NEEDS_MODEL, make_strategy
 
 log = structlog.get_logger(__name__)
@@ -155,14 +155,11 @@ def run_simulation(
 
         by_bar = sentiment_by_bar(headlines or [], frames, timeframe, config) if needs_sentiment(config) else None
         forecaster = BatchForecaster(choice.model, frames, by_bar)
-    switch = KillSwitch(journal)
-    if switch.halted:
-        log.warning("simulation_halted", reason=switch.state().reason)
+    switch = RunKillSwitch()  # a replay's loss limits halt that replay only (see RunKillSwitch)
     engine = Engine(
         run_id=run_id,
         forecaster=forecaster,
         strategy=strategy,
-        # the same journal file means the same kill switch: a halted journal replays halted
         gate=RiskGate.from_config(config.risk, switch, extended_hours=config.data.extended_hours,
                                   allow_short=config.broker.allow_short),
         broker=broker,

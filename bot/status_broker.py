@@ -9,6 +9,7 @@ alpaca-py is imported only here, and only when keys are set.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from bot.config import AlpacaConfig, Config, Secrets
@@ -32,11 +33,14 @@ def quick(alpaca: AlpacaConfig) -> AlpacaConfig:
                                backoff_seconds=min(alpaca.backoff_seconds, MAX_BACKOFF))  # fmt: skip
 
 
-def read_broker(config: Config, secrets: Secrets) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(positions with stops, open orders) at the broker; raises on any failure."""
+def read_broker(config: Config, secrets: Secrets, *, legs: Mapping[str, str] | None = None,
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+    """(positions with stops, open orders) at the broker; raises on any failure. ``legs``: the
+    journal's protective legs (``Journal.protective_legs``), so un-nested legs show as ours."""
     from bot.broker.alpaca import AlpacaBroker
 
     broker = AlpacaBroker(quick(config.alpaca), secrets)
+    broker.know_legs(legs or {})
     positions = [position_dict(p.symbol, p.qty, p.avg_price) for p in broker.positions().values()]
     orders = [
         order_dict(client_order_id=o.client_order_id, symbol=o.symbol, side=str(o.request.side),
@@ -56,7 +60,8 @@ def error_line(exc: BaseException, secrets: Secrets) -> str:
     return Redactor(secrets.values())(line)[:300]
 
 
-def apply_broker(info: dict[str, Any], config: Config, secrets: Secrets) -> dict[str, Any]:
+def apply_broker(info: dict[str, Any], config: Config, secrets: Secrets, *,
+                 legs: Mapping[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
     """Replace the journal's positions and open orders in ``info`` by the broker's, or keep them
     and set ``broker_error`` when the broker cannot be read."""
     from bot.logging import configure_logging
@@ -64,7 +69,7 @@ def apply_broker(info: dict[str, Any], config: Config, secrets: Secrets) -> dict
     # retry warnings must not land on stdout (structlog's default) and spoil `status --json`
     configure_logging(None, level="error")
     try:
-        positions, orders = read_broker(config, secrets)
+        positions, orders = read_broker(config, secrets, legs=legs)
     except Exception as exc:  # noqa: BLE001 - any failure means: show the journal's view, say why
         info["broker_error"] = error_line(exc, secrets)
         return info

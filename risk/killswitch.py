@@ -90,3 +90,23 @@ class KillSwitch:
     @property
     def halted(self) -> bool:
         return self.state().halted
+
+
+class RunKillSwitch(KillSwitch):
+    """A simulation's own switch, in memory: a trip (daily loss, drawdown) halts the rest of that
+    replay and nothing else. A backtest is history: its loss limit must not halt the paper bot
+    that shares the journal file, nor the next backtest, and a halted paper bot does not stop
+    anyone replaying history. The trip is journaled like any other (a ``halt`` decision)."""
+
+    def __init__(self) -> None:
+        super().__init__(None, halt_file=None)
+        self._state = SwitchState(False)
+
+    def halt(self, by: str, reason: str, *, keep_positions: bool = False) -> None:
+        self._state = SwitchState(True, reason, datetime.now(UTC).isoformat(), by, keep_positions=keep_positions)
+
+    def resume(self, by: str, reason: str = "") -> None:
+        self._state = SwitchState(False)
+
+    def state(self) -> SwitchState:
+        return self._state

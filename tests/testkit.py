@@ -38,6 +38,11 @@ test_bars = 60
 """
 
 
+# the protections that are on by default, turned off: for tests that check a strategy's own trades
+# to the cent, or that a daemon with no loss limit warns (put under a [risk] header)
+NO_LOSS_LIMITS = "daily_loss_pct = 0.0\nmax_drawdown_pct = 0.0\nstop_loss_pct = 0.0\n"
+
+
 def write_config(directory: Path, extra: str = "") -> Path:
     """A config whose journal, logs and reports live under ``directory`` (repo defaults otherwise)."""
     path = directory / "config.toml"

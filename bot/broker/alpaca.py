@@ -10,7 +10,7 @@ Mapping to Alpaca (and the constraints that come with it):
 | market | ``MarketOrderRequest``, time_in_force DAY (a market order left over night is stale), except an entry with a protective stop: GTC (below) |
 | limit / stop | ``LimitOrderRequest`` / ``StopOrderRequest``, time_in_force GTC: a resting level is a decision that should survive the close, like SimBroker's orders |
 | ``protective_stop`` | order_class OTO with ``stop_loss=StopLossRequest(stop_price)``, time_in_force GTC: the stop leg takes its parent's time in force (alpacahq/Alpaca-API#283), so a DAY entry's stop would expire at the first close and leave the position bare from the second day. The leg is *held* until the entry fills, then live for the filled qty. Alpaca only allows it on market/limit entries, whole shares, no extended hours, and refuses a stop on the wrong side of the entry's price (422) |
-| protective leg | reported as ``{entry id}-stop`` with ``protective=True`` (Alpaca gives legs their own ids) |
+| protective leg | reported as ``{entry id}-stop`` with ``protective=True`` (Alpaca gives legs their own ids). Alpaca may stop nesting a leg under its entry once the entry fills (older user reports; ``probe-alpaca`` checks): the broker knows its legs by their broker ids, learnt from every nested answer (the submit's included) and, after a restart, from the journal (``know_legs``, ``Journal.protective_legs``); an un-nested leg is then reported exactly like a nested one |
 | a standalone stop whose id ends in ``-stop`` | protective too: the re-protection of what a partial sale left (``bot.protection``) |
 | statuses | new/accepted/pending_new/partially_filled/... -> NEW (``filled_qty`` kept); filled -> FILLED; canceled/expired/replaced -> CANCELED; rejected/suspended -> REJECTED |
 
@@ -29,7 +29,7 @@ keeps it pending and ``reconcile`` settles it).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -73,7 +73,8 @@ def map_order(raw: Any, *, parent_cid: str | None = None) -> Order:
     protective = parent_cid is not None or (type_ is OrderType.STOP and is_protective_id(request.client_order_id))
     return Order(request, raw.submitted_at.astimezone(UTC), _STATUS.get(_value(raw.status), OrderStatus.NEW),
                  filled_qty=int(float(raw.filled_qty or 0)), filled_avg_price=_num(raw.filled_avg_price),
-                 broker_order_id=str(raw.id), protective=protective)  # fmt: skip
+                 broker_order_id=str(raw.id), protective=protective,
+                 leg_order_id=str(legs[0].id) if legs and parent_cid is None else "")  # fmt: skip
 
 
 class AlpacaBroker(Broker):
@@ -84,7 +85,13 @@ class AlpacaBroker(Broker):
         self._client = build_trading_client(config, secrets)
         self._policy = RetryPolicy(config.max_retries, config.backoff_seconds, sleep=sleep)
         self._sent: set[str] = set()
+        self._legs: dict[str, str] = {}  # leg's broker id -> "{entry id}-stop"
         self._pause = time.sleep  # polling a cancel in flight waits for real (``sleep`` is the retry backoff's)
+
+    def know_legs(self, legs: Mapping[str, str]) -> None:
+        """Protective legs placed by an earlier process: broker id -> our id (``Journal.protective_legs``),
+        so a leg Alpaca no longer nests under its entry is still reported as ours."""
+        self._legs.update(legs)
 
     # ---- reading state -------------------------------------------------------------------
 
@@ -117,11 +124,16 @@ class AlpacaBroker(Broker):
         raw = self._lookup(client_order_id)
         if raw is not None:
             return map_order(raw)
-        if client_order_id.endswith(STOP_SUFFIX):  # a protective leg: found through its entry
+        if client_order_id.endswith(STOP_SUFFIX):  # a protective leg: through its entry, or by its id
             parent_cid = client_order_id[: -len(STOP_SUFFIX)]
             parent = self._lookup(parent_cid)
             for leg in (parent.legs or []) if parent is not None else []:
+                self._legs[str(leg.id)] = client_order_id
                 return map_order(leg, parent_cid=parent_cid)
+            for leg_id in [k for k, v in self._legs.items() if v == client_order_id]:
+                raw = self._by_id(leg_id)
+                if raw is not None:
+                    return map_order(raw, parent_cid=parent_cid)
         return None
 
     def fills_since(self, after: datetime) -> list[Fill]:
@@ -175,6 +187,8 @@ class AlpacaBroker(Broker):
             return Order(request, datetime.now(UTC), OrderStatus.REJECTED, reason=exc.message)
         self._sent.add(cid)
         order = map_order(raw)
+        if order.leg_order_id:
+            self._legs[order.leg_order_id] = f"{cid}{STOP_SUFFIX}"
         log.info("alpaca_order_submitted", client_order_id=cid, status=str(order.status),
                  broker_order_id=order.broker_order_id)  # fmt: skip
         return order
@@ -296,11 +310,25 @@ class AlpacaBroker(Broker):
                 return None
             raise
 
+    def _by_id(self, broker_order_id: str) -> Any | None:
+        """The raw Alpaca order with this broker id, or None when Alpaca does not know it."""
+        try:
+            return self._policy.call(f"get order {broker_order_id}",
+                                     lambda: self._client.get_order_by_id(broker_order_id))  # fmt: skip
+        except AlpacaRefused as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def _pairs(self, raws: list[Any]) -> list[tuple[Any, Order]]:
+        """Each raw order and its legs, as ours; a leg listed on its own (un-nested) is known by its id."""
         pairs = []
         for raw in raws:
-            pairs.append((raw, map_order(raw)))
-            pairs.extend((leg, map_order(leg, parent_cid=raw.client_order_id)) for leg in raw.legs or [])
+            ours = self._legs.get(str(raw.id))
+            pairs.append((raw, map_order(raw, parent_cid=ours.removesuffix(STOP_SUFFIX) if ours else None)))
+            for leg in raw.legs or []:
+                self._legs[str(leg.id)] = f"{raw.client_order_id}{STOP_SUFFIX}"
+                pairs.append((leg, map_order(leg, parent_cid=raw.client_order_id)))
         return pairs
 
     def _flatten(self, raws: list[Any]) -> list[Order]:

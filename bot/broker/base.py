@@ -104,6 +104,8 @@ class Order:
     broker_order_id: str = ""
     #: True for a stop attached by ``protective_stop`` (or placed to protect a position)
     protective: bool = False
+    #: the broker's id of this entry's protective leg, where the broker gives legs ids of their own
+    leg_order_id: str = ""
 
     @property
     def client_order_id(self) -> str:

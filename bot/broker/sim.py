@@ -27,6 +27,8 @@ may fill on that bar.
 
 Held shares, as at Alpaca: an open sell (a protective stop included) holds its shares, and a sell
 beyond what the open sells leave is refused at submit (``insufficient qty available for order``).
+Wash trades, as at Alpaca: an order while an order of the other side of the same symbol is open
+(a protective stop included) is refused (``potential wash trade detected. use complex orders``).
 A stop sell whose id ends in ``-stop`` is protective (it never opens a short). ``cancel`` is
 immediate.
 
@@ -52,6 +54,7 @@ from bot.broker.sim_trigger import trigger
 Bar = tuple[float, float, float, float, float]
 
 _EPS = 1e-9  # float slack for "need <= have" so exact-cash orders are not refused by rounding
+WASH_TRADE = "potential wash trade detected. use complex orders"  # Alpaca's words (a 422 there)
 
 
 class SimBroker(Broker):
@@ -410,6 +413,9 @@ class SimBroker(Broker):
                 return f"insufficient qty available for order (requested: {request.qty}, available: {max(available, 0)})"
         if request.side is Side.SELL and not self._allow_short and request.qty > held:
             return f"shorting is disabled (sell {request.qty}, hold {max(held, 0)})"
+        if any(o.symbol == request.symbol and o.request.side is not request.side for o in self._open.values()):
+            # Alpaca's wash-trade protection, OTO entries included (the fake's stricter reading)
+            return WASH_TRADE
         last = self._last.get(request.symbol)
         if last is None:
             return ""  # no price yet: the check at fill decides

@@ -110,6 +110,7 @@ def _gate_and_context(config: Config, broker: Any, now: datetime) -> tuple[Any, 
     from risk.killswitch import KillSwitch
 
     journal = open_journal(config.resolve(config.journal.path), batch_size=config.journal.batch_size)
+    broker.know_legs(journal.protective_legs())  # before reading orders: un-nested legs are ours
     gate = RiskGate.from_config(config.risk, KillSwitch(journal), extended_hours=config.data.extended_hours,
                                 allow_short=config.broker.allow_short)  # fmt: skip
     account, positions, open_orders = broker.account(), broker.positions(), broker.open_orders()

@@ -31,6 +31,7 @@ def gather(config: Any, dry_run: bool, *, broker: bool = True) -> tuple[dict[str
     journal = Journal(path, readonly=True, key=journal_key(dry_run)) if exists else None
     try:
         info = {"journal": str(path), "dry_run": dry_run, **collect(journal, config)}
+        legs = journal.protective_legs() if journal is not None else {}
     finally:
         if journal is not None:
             journal.close()
@@ -41,7 +42,7 @@ def gather(config: Any, dry_run: bool, *, broker: bool = True) -> tuple[dict[str
         if broker_configured(dry_run, secrets):
             from bot.status_broker import apply_broker
 
-            apply_broker(info, config, secrets)
+            apply_broker(info, config, secrets, legs=legs)
     return info, exists
 
 

@@ -126,6 +126,7 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
         from bot.broker.alpaca import AlpacaBroker
 
         broker = AlpacaBroker(config.alpaca, secrets)
+        broker.know_legs(journal.protective_legs())  # legs Alpaca may list un-nested after a fill
         broker.account()  # bad keys or an unreachable server stop here, with one clear line
         updates = None
         if config.alpaca.trade_updates:

@@ -1,8 +1,10 @@
 """Minute bars from Alpaca's market-data websocket (alpaca-py ``StockDataStream``) for ``LiveBars``.
 
 Threads: the client runs its own asyncio loop on a daemon thread ("bars-stream"); its handler only
-puts bars on a ``queue.Queue`` and stamps the time of the last message. The trading thread calls
-``healthy()`` and ``take(now)``, which never block. Nothing here touches the journal.
+puts bars on a ``queue.Queue`` and stamps the time of the last message, and its auth step flips
+the ``connection_limited`` flag (both plain attribute writes, read by the trading thread). The
+trading thread calls ``healthy()`` and ``take(now)``, which never block. Nothing here touches the
+journal.
 
 Contract:
 
@@ -10,17 +12,26 @@ Contract:
 |---|---|
 | ``start()`` | starts the stream thread: it connects, authenticates, subscribes; alpaca-py reconnects with backoff |
 | ``healthy()`` | True while the client is connected and a bar came within ``stale_seconds`` |
+| ``connection_limited`` | True while Alpaca refuses the stream: another session holds it (below) |
 | ``take(now)`` | bars received so far whose close time is <= ``now`` (no look-ahead), per symbol; later ones wait |
 | ``stop(timeout)`` | stops the thread promptly (pending waits cancelled, socket closed); True if it ended |
 
 Only 1Min bars exist on the stream: ``BarStream.from_config`` returns None for other timeframes.
 Bad keys or an unreachable URL are logged by alpaca-py and retried with backoff; the stream is
 simply never healthy, so ``LiveBars`` keeps polling REST.
+
+One session per account and endpoint: Alpaca answers the auth of a second data connection with
+``[{"T": "error", "code": 406, "msg": "connection limit exceeded"}]`` and closes it (another
+process with the same keys: a second daemon, a ``run``, a notebook). That is logged once
+(``bars_stream_connection_limit``), the stream stays unhealthy, so ``LiveBars`` polls REST, and
+it is tried again only every ``limit_retry_seconds`` (5 minutes) instead of alpaca-py's 1-30 s
+backoff; when a later attempt gets in, ``bars_stream_connection_limit_cleared`` is logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import queue
 import threading
 import time
@@ -43,6 +54,17 @@ STALE_PERIODS = 2
 MINUTE = timedelta(minutes=1)
 Row = tuple[float, float, float, float, float]
 
+#: seconds between attempts while Alpaca answers 406 "connection limit exceeded". Not never: the
+#: other session is often short-lived (a notebook, a one-off run) and a daemon runs for days, so
+#: it should take the stream over once it is free. Not alpaca-py's 1-30 s backoff: the refusal
+#: lasts as long as the other process, every attempt logs (alpaca-py) and counts against Alpaca's
+#: connection rate limits, and REST polling serves the bars meanwhile at the cost of latency only.
+#: A 406 right after a drop may be this bot's own old session that Alpaca has not released yet;
+#: it costs one such wait on REST, which is the price of not telling the two apart.
+LIMIT_RETRY_SECONDS = 300.0
+#: the text of Alpaca's 406 error; alpaca-py keeps only the text in its ``ValueError``
+CONNECTION_LIMIT_MSG = "connection limit exceeded"
+
 
 def data_stream_url(stream_url: str, feed: str) -> str:
     """alpaca-py's ``url_override`` replaces the whole endpoint, feed path included."""
@@ -54,16 +76,18 @@ class BarStream:
 
     def __init__(self, symbols: Sequence[str], *, url: str, key: str, secret: str, feed: str = "iex",
                  extended_hours: bool = False, stale_seconds: float = STALE_PERIODS * 60.0,
+                 limit_retry_seconds: float = LIMIT_RETRY_SECONDS,
                  clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         from alpaca.data.enums import DataFeed
-        from alpaca.data.live.stock import StockDataStream
 
         self.symbols = list(symbols)
         self.url = url
         self.stale_seconds = stale_seconds
         self.extended_hours = extended_hours
         self._clock = clock
-        self._client = StockDataStream(key, secret, feed=DataFeed(feed), url_override=url)
+        self._client = _stock_stream_class()(key, secret, feed=DataFeed(feed), url_override=url,
+                                             limit_retry_seconds=limit_retry_seconds,
+                                             on_limit=self._on_limit)  # fmt: skip
         self._client.subscribe_bars(self._on_bar, *self.symbols)
         self._queue: queue.Queue[tuple[str, datetime, Row]] = queue.Queue()
         #: bars taken off the queue but not closed yet at the last ``take`` (trading thread only)
@@ -101,6 +125,17 @@ class BarStream:
         self._last_message = self._clock()
         self.received += 1
 
+    def _on_limit(self, limited: bool) -> None:
+        """Called by the client (stream thread) when the 406 refusals start and when they end."""
+        if limited:
+            log.warning("bars_stream_connection_limit", url=self.url,
+                        retry_seconds=self._client.limit_retry_seconds,
+                        note="Alpaca refused the data stream (406 connection limit exceeded): another "
+                             "process is using it with these keys; polling REST bars, retrying the "
+                             "stream every few minutes")  # fmt: skip
+        else:
+            log.info("bars_stream_connection_limit_cleared", note="the data stream is ours again")
+
     # ---- the trading thread ----------------------------------------------------------------
 
     @property
@@ -109,6 +144,11 @@ class BarStream:
         # successful auth+subscribe and the next error, and is read here, never written
         alive = self._thread is not None and self._thread.is_alive()
         return alive and bool(getattr(self._client, "_running", False))
+
+    @property
+    def connection_limited(self) -> bool:
+        """True from a 406 refusal until an attempt gets in (written by the stream thread only)."""
+        return self._client.limited
 
     def silent_seconds(self) -> float | None:
         """Seconds since the last bar message (None before the first)."""
@@ -146,6 +186,52 @@ class BarStream:
     def stop(self, timeout: float = 2.0) -> bool:
         """Stop the client and wait up to ``timeout`` s for its thread; True if it ended."""
         return stop_client(self._client, self._thread, timeout, "bars_stream")
+
+
+@functools.cache
+def _stock_stream_class() -> type[Any]:
+    """alpaca-py's ``StockDataStream`` that tells a 406 refusal apart and waits long after it.
+
+    Built on first use, since alpaca-py is imported lazily. It hooks two of alpaca-py's private
+    methods (0.44): ``_auth``, which raises ``ValueError(msg)`` on an error message, and
+    ``_reconnect_delay``, the wait of ``_run_forever`` before the next attempt (interrupted by a
+    stop). Only the 406 changes; every other failure keeps alpaca-py's behaviour."""
+    from alpaca.data.live.stock import StockDataStream
+    from websockets.exceptions import WebSocketException
+
+    class ConnectionLimitExceeded(WebSocketException):
+        """A ``WebSocketException`` so that ``_run_forever`` takes its quiet path (the socket
+        closed, one warning line, no traceback, its backoff wait) rather than logging the
+        refusal as an unexpected error with a traceback on every attempt."""
+
+    class LimitAwareStockDataStream(StockDataStream):
+        def __init__(self, *args: Any, limit_retry_seconds: float, on_limit: Callable[[bool], None],
+                     **kwargs: Any) -> None:  # fmt: skip
+            super().__init__(*args, **kwargs)
+            self.limit_retry_seconds = limit_retry_seconds
+            self.limited = False
+            self._on_limit = on_limit
+
+        async def _auth(self) -> None:
+            try:
+                await super()._auth()
+            except ValueError as exc:
+                if CONNECTION_LIMIT_MSG not in str(exc):
+                    raise
+                if not self.limited:
+                    self.limited = True
+                    self._on_limit(True)
+                raise ConnectionLimitExceeded(str(exc)) from exc
+            if self.limited:
+                self.limited = False
+                self._on_limit(False)
+
+        def _reconnect_delay(self, retries: int) -> float:
+            if self.limited:
+                return self.limit_retry_seconds
+            return float(super()._reconnect_delay(retries))
+
+    return LimitAwareStockDataStream
 
 
 def run_client(client: Any, name: str) -> None:

@@ -9,14 +9,35 @@ It uses alpaca-py's own ``NewsClient``, bounded where alpaca-py is not:
 - alpaca-py follows ``next_page_token`` until ``limit`` items arrived, so a server that kept
   sending empty pages would loop: the adapter refuses more than ``max_requests`` per fetch.
 
-Each fetch asks for items created since the newest one seen (the first asks for ``lookback``),
-oldest first, so a busy hour is caught up over a few fetches rather than cut off. An item counts
-once by id and once by normalised title. Errors (timeouts, HTTP 4xx/5xx, bad keys, odd JSON) are
-logged without a traceback (tracebacks could carry request headers) and give no headlines.
+Which articles a fetch asks for, and why. Alpaca sorts news by *updated* time (and pages on
+(updated_at, id)), while ``start``/``end`` bound "the interval" without saying which timestamp:
+if they bound ``created_at``, an article created inside the window can sort after ones created
+later, so a cursor moved to the newest ``created_at`` of a cut-off page skips the rest for good, and
+an article indexed late (created before the cursor) is never asked for. So the cursor is an
+*interval* that is only closed once it has been read whole, under either reading:
+
+- each fetch asks for everything since ``start`` (the first: ``lookback`` ago), newest updated
+  first, up to ``limit`` items (alpaca-py follows ``next_page_token``, 50 a page);
+- when fewer than ``limit`` came back, the whole interval was read: the next one starts ``overlap``
+  before the newest timestamp seen (a server time, so our clock's skew does not matter; capped at our
+  clock in case a stamp lies in the future). The overlap is for articles that show up late; the ones
+  read again are dropped by id, which costs a few repeated items per fetch;
+- when ``limit`` items came back (a backlog after start-up or an outage), the rest is older: each
+  unread article has ``updated_at`` (and so ``created_at``) at or before the oldest ``updated_at``
+  read, under both readings. The next fetch asks for the same ``start`` with that ``end``, so the
+  interval is walked down a page-full per fetch and nothing is skipped; newer articles wait until
+  the walk ends (logged as ``alpaca_news_truncated``). Should a walk step make no progress (``limit``
+  articles at one instant, or, if the window bounds ``created_at``, ``limit`` old articles updated
+  after the step), the rest of the interval is given up, with a warning naming it.
+
+An item counts once by id and once by normalised title. Errors (timeouts, HTTP 4xx/5xx, bad keys,
+odd JSON) are logged without a traceback (tracebacks could carry request headers), give no
+headlines and leave the interval as it was, so the next fetch asks again.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +57,7 @@ from bot.news.text import clean_text
 log = structlog.get_logger(__name__)
 
 SOURCE = "alpaca"
+PAGE_SIZE = 50  # what alpaca-py's NewsClient asks per request (and Alpaca's maximum)
 MISSING_KEYS = (
     "news.alpaca is true but the Alpaca keys are missing: set ALPACA_API_KEY and ALPACA_SECRET_KEY"
     " (or APCA_API_KEY_ID and APCA_API_SECRET_KEY) in the environment"
@@ -75,20 +97,26 @@ class AlpacaNewsSource(LiveNewsSource):
         timeout_seconds: float = 10.0,
         clock: Clock = utc_now,
         lookback: timedelta = timedelta(hours=24),
-        limit: int = 50,
+        overlap: timedelta = timedelta(minutes=10),
+        limit: int = 200,
         retry_attempts: int = 1,
         retry_wait_seconds: float = 1.0,
         max_requests: int = 5,
     ) -> None:
+        """``limit``: the most articles one fetch reads; alpaca-py asks for them 50 a page, and
+        those pages (plus any retries) must fit in ``max_requests``, else ``ValueError``."""
         from alpaca.data.historical.news import NewsClient
 
         if not api_key or not secret_key:
             raise ConfigError(MISSING_KEYS)
+        if limit < 1 or math.ceil(limit / PAGE_SIZE) > max_requests:
+            raise ValueError(f"limit {limit} needs more than max_requests={max_requests} pages of 50")
         self.symbols = tuple(sorted({s.upper() for s in symbols}))
         self.matcher = matcher
         self.scorer = scorer
         self.clock = clock
         self.lookback = lookback
+        self.overlap = overlap
         self.limit = limit
         self.last_report = FetchReport()
         self._client = NewsClient(api_key=api_key, secret_key=secret_key, url_override=data_url.rstrip("/"))
@@ -98,7 +126,11 @@ class AlpacaNewsSource(LiveNewsSource):
         # NewsClient does not pass these through to RESTClient; they are plain attributes there
         self._client._retry = max(0, retry_attempts)
         self._client._retry_wait = max(0.0, retry_wait_seconds)
+        # the interval being read: [_since, _until]; _until is None (up to the server's now) until a
+        # fetch was cut off, and _newest is the newest timestamp read in it so far
         self._since: datetime | None = None
+        self._until: datetime | None = None
+        self._newest: datetime | None = None
         self._seen_ids = SeenKeys()
         self._seen_titles = SeenKeys()
 
@@ -129,13 +161,14 @@ class AlpacaNewsSource(LiveNewsSource):
         )
 
     def fetch(self) -> list[Headline]:
-        """Headlines Alpaca published since the last fetch, scored; [] (logged) on any error."""
+        """Headlines Alpaca published that this source has not handed out yet, scored, oldest first;
+        [] (logged) on any error. Reads at most ``limit`` articles (see module docstring)."""
         from alpaca.data.requests import NewsRequest
 
         now = self.clock()
         start = self._since or now - self.lookback
         symbols = ",".join(self.symbols) or None
-        request = NewsRequest(start=start, symbols=symbols, limit=self.limit, sort="asc")
+        request = NewsRequest(start=start, end=self._until, symbols=symbols, limit=self.limit, sort="desc")
         self._adapter.sent = 0
         try:
             items = self._client.get_news(request).data.get("news", [])
@@ -144,12 +177,10 @@ class AlpacaNewsSource(LiveNewsSource):
             log.warning("alpaca_news_failed", url=self._client._base_url, reason=_reason(exc))
             return []
         self.last_report = FetchReport(attempted=1)
+        self._advance(start, now, items)
         new = []
         for item in items:
             headline = self._headline(item, now)
-            created = _utc(item.created_at)
-            if self._since is None or created > self._since:
-                self._since = created
             if headline is None or (SOURCE, headline.guid) in self._seen_ids:
                 continue
             self._seen_ids.add((SOURCE, headline.guid))
@@ -157,8 +188,28 @@ class AlpacaNewsSource(LiveNewsSource):
                 continue
             self._seen_titles.add(headline.key)
             new.append(headline)
+        new.sort(key=lambda h: (h.published_at, h.guid))  # Alpaca sent them newest-updated first
         log.info("alpaca_news_fetched", items=len(items), new=len(new))
         return [h.scored(self.scorer) for h in new]
+
+    def _advance(self, start: datetime, now: datetime, items: Sequence[Any]) -> None:
+        """Moves the interval on after a fetch of ``[start, self._until]`` read ``items``."""
+        stamps = [_utc(ts) for item in items for ts in (item.created_at, item.updated_at)]
+        if stamps:
+            self._newest = max(self._newest or start, *stamps)
+        if len(items) >= self.limit:
+            oldest = min(_utc(item.updated_at) for item in items)
+            if self._until is None or oldest < self._until:
+                log.warning("alpaca_news_truncated", limit=self.limit, unread_from=start.isoformat(),
+                            unread_until=oldest.isoformat())  # fmt: skip
+                self._since, self._until = start, oldest
+                return
+            log.warning("alpaca_news_skipped", reason=f"more than {self.limit} articles at or after the end",
+                        skipped_from=start.isoformat(), skipped_until=self._until.isoformat())  # fmt: skip
+        # the whole interval was read: the next one starts overlap before the newest stamp seen
+        anchor = min(self._newest, now) if self._newest is not None else start
+        self._since = max(start, anchor - self.overlap)
+        self._until = self._newest = None
 
     def _headline(self, item: Any, fetched_at: datetime) -> Headline | None:
         title = clean_text(item.headline)

@@ -34,6 +34,10 @@ class SimMarket:
         self.ts += timedelta(minutes=1)
         self.broker.on_bars(self.ts, {s: (p, p, p, p, 1000.0) for s, p in self.prices.items()})
 
+    def close_session(self) -> None:
+        """The session closes: the next bar is the next day's."""
+        self.ts += timedelta(days=1)
+
 
 class FakeMarket:
     def __init__(self, server: TradingFakeServer) -> None:
@@ -44,6 +48,9 @@ class FakeMarket:
 
     def step(self) -> None:
         self.server.tick()
+
+    def close_session(self) -> None:
+        self.server.expire_day_orders()
 
 
 @dataclass
@@ -206,3 +213,33 @@ def test_cancel_is_confirmed_then_the_shares_can_be_sold_and_re_protected(venue:
     m.step()
     assert b.positions() == {} and b.get_order("r-2-stop").status is OrderStatus.FILLED
     assert b.cancel("no-such-order") is None
+
+
+@pytest.mark.parametrize("with_stop", [False, True], ids=["plain", "oto"])
+def test_a_buy_while_a_stop_sell_is_open_is_a_wash_trade(venue: Venue, with_stop: bool) -> None:
+    """Alpaca's wash-trade protection (422 42210000 there, REJECTED here), an OTO entry included
+    (the stricter reading): both brokers refuse it, so adding to a protected long needs its stop
+    released first (``bot.protection``)."""
+    b, m = venue.broker, venue.market
+    m.price("AAPL", 100.0)
+    b.submit(buy("w-1", protective_stop=90.0))
+    m.step()
+    refused = b.submit(buy("w-2", 5, protective_stop=90.0 if with_stop else None))
+    assert refused.status is OrderStatus.REJECTED
+    assert refused.reason.startswith("potential wash trade detected")
+    m.step()
+    assert b.positions()["AAPL"].qty == 10
+
+
+def test_a_protective_stop_outlives_the_session(venue: Venue) -> None:
+    """An entry's stop is still working after the close (Alpaca: its GTC leg survives the expiry of
+    DAY orders; SimBroker: stops never expire), and it fills when the price falls through later."""
+    b, m = venue.broker, venue.market
+    m.price("AAPL", 100.0)
+    b.submit(buy("s-1", protective_stop=90.0))
+    m.step()
+    m.close_session()
+    assert [o.client_order_id for o in b.open_orders() if o.protective] == ["s-1-stop"]
+    m.price("AAPL", 89.0)
+    m.step()
+    assert b.positions() == {} and b.get_order("s-1-stop").status is OrderStatus.FILLED

@@ -420,7 +420,7 @@ def test_close_all_flattens_long_and_short() -> None:
     b.submit(buy("e1", 10, protective_stop=90.0))
     b.submit(sell("e2", 5, symbol="BBB"))
     b.on_bars(t(0), {"AAA": bar(100.0, 100.0, 100.0, 100.0), "BBB": bar(50.0, 50.0, 50.0, 50.0)})
-    b.submit(buy("pending", 1, type=OrderType.LIMIT, limit_price=1.0))
+    b.submit(buy("pending", 1, symbol="BBB", type=OrderType.LIMIT, limit_price=1.0))  # (AAA's stop: a wash trade)
 
     closes = b.close_all()
 

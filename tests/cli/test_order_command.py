@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from bot.broker.base import OrderRequest, Side
+from bot.journal import Journal
 
 from fakes.alpaca_data import DataFakeServer
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
@@ -50,8 +51,18 @@ def order(tmp_path: Path, server: TradingFakeServer, *args: str):
     return run_cli("order", "--config", str(config_for(tmp_path, server)), *args, cwd=tmp_path, env=server.key_env)
 
 
+def journaled_entry(tmp_path: Path, server: TradingFakeServer) -> None:
+    """An entry with its stop, sent and journaled by the bot (the leg's broker id with it: the fake
+    un-nests the leg once the entry fills, as Alpaca may)."""
+    with Journal(tmp_path / "journal.sqlite") as journal:
+        journal.start_run("paper-1", "paper", source="alpaca", synthetic=False, strategy="sma_cross",
+                          symbols=["AAPL"], timeframe="1Day", config={})  # fmt: skip
+        entry = alpaca_broker(server).submit(OrderRequest("bot-entry", "AAPL", Side.BUY, 50, protective_stop=90.0))
+        journal.record_order("paper-1", entry)
+
+
 def test_a_manual_sale_of_protected_shares_is_sold_and_the_rest_stays_protected(server, tmp_path):
-    alpaca_broker(server).submit(OrderRequest("bot-entry", "AAPL", Side.BUY, 50, protective_stop=90.0))
+    journaled_entry(tmp_path, server)
     server.tick()
     result = order(tmp_path, server, "sell", "AAPL", "20", "--reason", "taking some off")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -152,7 +152,7 @@ def test_today_without_a_loss_limit_and_on_the_first_day(tmp_path):
     rows = [("paper-1", datetime(2024, 3, 12, 13, 31, tzinfo=UTC), 50_000.0),
             ("paper-1", datetime(2024, 3, 12, 14, 59, tzinfo=UTC), 50_500.0)]  # fmt: skip
     build_journal(path, rows, bar_time=now)
-    config = load_config(_config(tmp_path, ""))
+    config = load_config(_config(tmp_path, "[risk]\ndaily_loss_pct = 0.0\n"))
     with Journal(path, readonly=True) as journal:
         today = collect(journal, config, now=now)["today"]
     # no close before today: the day starts at the first row, like the risk gate's EquityTracker

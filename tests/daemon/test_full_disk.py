@@ -87,6 +87,7 @@ def test_a_daemon_whose_journal_stops_taking_writes_stops_trading_and_says_so(tm
     integrity, runs = journal_state(tmp_path / "dry_run.sqlite")
     assert integrity == "ok" and runs == ["failed"]
     with sqlite3.connect(tmp_path / "dry_run.sqlite") as db:  # what was journaled adds up: no half-written order
-        orders = db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
-        unanswered = db.execute("SELECT COUNT(*) FROM orders WHERE status = 'pending'").fetchone()[0]
-    assert orders > 0 and unanswered == 0
+        orders = db.execute("SELECT client_order_id, status FROM orders ORDER BY rowid").fetchall()
+    # every order is journaled before it is sent; only the last one may still be pending: the full
+    # disk refused its answer, and a restart settles it (reconcile) instead of losing it
+    assert orders and all(status != "pending" for _, status in orders[:-1]), orders

@@ -22,7 +22,7 @@ from daemonkit import KEY, KEY_ENV, SECRET, Daemon, query, wait_for
 from fakes.alpaca_data import DataFakeServer
 from fakes.alpaca_trading import TradingFakeServer
 from risk.halt_file import halt_file_for, read_halt_file
-from testkit import cli_env, run_cli, write_config
+from testkit import NO_LOSS_LIMITS, cli_env, run_cli, write_config
 
 HOLD_LOCK = """
 import sqlite3, sys, time
@@ -70,7 +70,8 @@ backoff_seconds = 0.01
 [daemon]
 heartbeat_seconds = 0.5
 kill_poll_seconds = 0.5
-""")
+[risk]
+{NO_LOSS_LIMITS}""")
 
 
 def open_at_server(trading: TradingFakeServer) -> tuple[list, dict]:

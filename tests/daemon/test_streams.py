@@ -24,7 +24,7 @@ from bot.daemon.runner import _close_streams
 from bot.journal import Journal
 from daemonkit import KEY, SECRET
 from fakes.alpaca_data import DataFakeServer
-from fakes.alpaca_stream import StreamFakeServer
+from fakes.alpaca_stream import StreamFakeServer, data_session
 from fakes.alpaca_trading import TradingFakeServer
 from test_live_loop import START, SYMBOLS, bars, serve
 from testkit import write_config
@@ -215,6 +215,19 @@ def test_a_refused_or_unreachable_stream_leaves_the_daemon_on_rest(live, fault, 
     assert len(live.trading.posts) == 2 and parts.loop.broker_failures == 0
     # the trade-updates stream follows trading_url: the REST fake refuses the handshake
     assert len(parts.closers) == 2 and not parts.loop.venue.updates.connected
+
+
+def test_a_stream_held_by_another_process_leaves_the_daemon_on_rest(live):
+    with data_session(live.stream), capture_logs() as logs:  # another process with the same keys
+        parts = live.build("stream_bars = true")
+        assert wait_for(lambda: live.stream.limit_refusals == 1 and parts.live.stream.connection_limited)
+        before = live.latest_requests()
+        steps = parts.live.poll(serve(live.data, 31))
+    assert starts(steps) == [START + pd.Timedelta(minutes=30)] and live.latest_requests() == before + 1
+    assert parts.live.source == "rest" and not parts.live.stream.connected
+    assert [e["event"] for e in logs if e["event"].startswith("bars_stream_connection")] == [
+        "bars_stream_connection_limit"]  # fmt: skip
+    # the fixture's close then stops the stream inside its 5-minute wait, within 2 s
 
 
 def test_trade_stream_url_follows_the_trading_url():

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from testkit import require_shared_data, run_cli, write_config
+from testkit import NO_LOSS_LIMITS, require_shared_data, run_cli, write_config
 
 # the repo's config.toml defaults, spelled out so this computation stands on its own
 CASH, SLIP, ALLOC, BAND, MAX_PCT, FAST, SLOW = 100_000.0, 1e-4, 0.95, 0.25, 0.5, 10, 30
@@ -72,7 +72,7 @@ def independent(daily_dir):
 
 def test_sma_cross_trades_and_equity_match_to_the_cent(tmp_path):
     daily = require_shared_data("daily")
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, f"[risk]\n{NO_LOSS_LIMITS}")  # the strategy alone, to the cent
     result = run_cli("simulate", "--config", str(config), "--source", f"csv:{daily}", "--symbols",
                      "AAPL,MSFT", "--strategy", "sma_cross", "--json", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr

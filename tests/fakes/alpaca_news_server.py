@@ -13,20 +13,23 @@ table and answers JSON; a fuller fake (trading routes) subclasses it and adds en
 
 State lives on the server: ``news`` (items shaped like Alpaca's, see ``news_item``), ``delay``
 (seconds before every answer), ``fail_next`` (statuses returned, one per request, before normal
-answers resume) and ``requests`` (method, path, query) for assertions.
+answers resume), ``requests`` (method, path, query) for assertions, and ``news_window_field``
+(which timestamp ``start``/``end`` bound, see ``AlpacaHandler.get_news``).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 Query = dict[str, str]
+WindowField = Literal["created_at", "updated_at"]
 
 
 def news_item(
@@ -115,28 +118,49 @@ class AlpacaHandler(BaseHTTPRequestHandler):
         return json.loads(self.rfile.read(length) or b"null")
 
     def get_news(self, query: Query) -> tuple[int, Any]:
-        """Filters like Alpaca: symbols (any of), start/end (RFC 3339, inclusive), sort, limit, page_token."""
+        """``GET /v1beta1/news`` as Alpaca documents and answers it.
+
+        Sources: Alpaca's "Historical News" reference
+        (https://alpaca.markets/docs/api-references/market-data-api/news-data/historical/) and
+        alpaca-py's ``NewsRequest`` docstring. ``sort`` orders by **updated** date, newest first
+        unless ``sort=asc``; ``limit`` is 10 by default, 50 at most (anything else is a 400 here);
+        ``symbols`` keeps articles naming any of them. ``next_page_token`` is shaped like the
+        reference's example, which decodes to ``"1640948923000000000|24843171"``: the ``updated_at``
+        (in ns) and id of the last article sent. So a page resumes after that (updated_at, id) key,
+        unshifted by articles added meanwhile; it is ``null`` when nothing is left (whether Alpaca
+        sends a token with a last full page is not documented; alpaca-py copes either way).
+
+        ``start``/``end`` (RFC 3339, inclusive) are documented only as "the interval": which
+        timestamp they bound is not said. The server's ``news_window_field`` picks one:
+        ``"created_at"`` (the default, and the harder case for a client that sorts by updated date:
+        an article created inside the window can sort after articles created later) or
+        ``"updated_at"``.
+        """
         items = list(self.server.news)
+        field = self.server.news_window_field
         if query.get("symbols"):
             wanted = {s.strip().upper() for s in query["symbols"].split(",")}
             items = [i for i in items if wanted & set(i["symbols"])]
         try:
             if query.get("start"):
                 start = _parse_time(query["start"])
-                items = [i for i in items if _parse_time(i["created_at"]) >= start]
+                items = [i for i in items if _parse_time(i[field]) >= start]
             if query.get("end"):
                 end = _parse_time(query["end"])
-                items = [i for i in items if _parse_time(i["created_at"]) <= end]
+                items = [i for i in items if _parse_time(i[field]) <= end]
             limit = int(query.get("limit") or 10)
-            offset = int(query.get("page_token") or 0)
+            after = _decode_news_token(query["page_token"]) if query.get("page_token") else None
         except ValueError as exc:
             return 400, {"code": 40010001, "message": f"invalid query: {exc}"}
         if not 1 <= limit <= 50:
             return 400, {"code": 40010001, "message": "limit must be in 1..50"}
-        items.sort(key=lambda i: (i["created_at"], i["id"]), reverse=query.get("sort", "desc") != "asc")
-        page = items[offset : offset + limit]
-        more = offset + limit < len(items)
-        return 200, {"news": page, "next_page_token": str(offset + limit) if more else None}
+        descending = query.get("sort", "desc").lower() != "asc"
+        items.sort(key=_news_key, reverse=descending)
+        if after is not None:  # keyset, not offset: stable when articles arrive between pages
+            items = [i for i in items if (_news_key(i) < after if descending else _news_key(i) > after)]
+        page = items[:limit]
+        more = len(items) > limit
+        return 200, {"news": page, "next_page_token": _encode_news_token(page[-1]) if more else None}
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -145,6 +169,25 @@ class AlpacaHandler(BaseHTTPRequestHandler):
 def _parse_time(text: str) -> datetime:
     ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def _news_key(item: dict[str, Any]) -> tuple[int, int]:
+    """The order Alpaca sorts and pages news by: updated time (ns), then id."""
+    updated = _parse_time(item["updated_at"])
+    return (int(updated.timestamp()) * 10**9 + updated.microsecond * 1000, int(item["id"]))
+
+
+def _encode_news_token(item: dict[str, Any]) -> str:
+    updated_ns, id = _news_key(item)
+    return base64.b64encode(f"{updated_ns}|{id}".encode()).decode()
+
+
+def _decode_news_token(token: str) -> tuple[int, int]:
+    try:
+        updated_ns, id = base64.b64decode(token.encode(), validate=True).decode().split("|")
+        return int(updated_ns), int(id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"bad page_token {token!r}") from exc
 
 
 class AlpacaFakeServer(ThreadingHTTPServer):
@@ -161,6 +204,7 @@ class AlpacaFakeServer(ThreadingHTTPServer):
         self.delay = 0.0
         self.fail_next: list[int] = []
         self.requests: list[tuple[str, str, Query]] = []
+        self.news_window_field: WindowField = "created_at"
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None

@@ -7,13 +7,23 @@ One server (``websockets.sync``) on 127.0.0.1:free-port answers both paths:
   -> ``authenticated`` (or ``[{"T": "error", "code": 402, "msg": "auth failed"}]`` and a close);
   ``{"action": "subscribe", "bars": [...]}`` -> a ``subscription`` message; then bar messages
   ``{"T": "b", "S", "o", "h", "l", "c", "v", "n", "vw", "t"}`` with ``t`` a msgpack Timestamp.
+  One connection per endpoint: a second connection to the same ``/v2/{feed}`` that authenticates
+  while one is open gets ``[{"T": "error", "code": 406, "msg": "connection limit exceeded"}]``
+  instead of ``authenticated`` and a close; the first keeps streaming (Alpaca's "Connection
+  limit" note and "Errors" table, https://docs.alpaca.markets/docs/streaming-market-data: the
+  limit is 1 on most plans, and 406 means "You already have an ongoing authenticated session").
+  The slot is free as soon as the holder's socket closes (alpaca-py's comments say Alpaca can be
+  slow to release a dropped session: not modelled). On by default; a test that means to open
+  two sets ``one_data_connection = False``.
 - ``/stream`` - trading (``TradingStream``), JSON: ``{"action": "authenticate"}`` ->
   ``{"stream": "authorization", "data": {"status": "authorized"}}`` (``unauthorized`` and a close
   for bad keys); ``{"action": "listen"}`` -> ``listening``; then ``trade_updates`` events.
 
 Test controls: ``push_bar``, ``push_trade_update``, ``drop`` (close every connection; the
 clients reconnect by themselves), ``wait_for`` (subscribed / listening), and silence is simply
-not pushing. ``connections`` counts the handshakes per path; ``auth_failures`` the refusals.
+not pushing; ``data_session`` is a bare client holding the data endpoint, as another process
+with the same keys would. ``connections`` counts the handshakes per path; ``auth_failures`` the
+refusals for bad keys, ``limit_refusals`` the 406 ones.
 """
 
 from __future__ import annotations
@@ -22,12 +32,14 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import msgpack
 from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
 from websockets.sync.server import Server, ServerConnection, serve
 
 
@@ -37,6 +49,9 @@ class StreamFakeServer:
         self.secret_key = secret_key
         self.connections: dict[str, int] = {}
         self.auth_failures = 0
+        self.limit_refusals = 0
+        #: Alpaca's one authenticated session per data endpoint (see the module docstring)
+        self.one_data_connection = True
         self._data: dict[ServerConnection, set[str]] = {}  # authenticated data clients -> bar symbols
         self._trading: set[ServerConnection] = set()  # listening trading clients
         self._lock = threading.Lock()
@@ -132,7 +147,7 @@ class StreamFakeServer:
             if path == "/stream":
                 self._trading_session(ws)
             elif path.startswith("/v2/"):
-                self._data_session(ws)
+                self._data_session(ws, path)
             else:
                 ws.close(1008, "unknown path")
         except ConnectionClosed:
@@ -142,7 +157,7 @@ class StreamFakeServer:
                 self._data.pop(ws, None)
                 self._trading.discard(ws)
 
-    def _data_session(self, ws: ServerConnection) -> None:
+    def _data_session(self, ws: ServerConnection, path: str) -> None:
         ws.send(msgpack.packb([{"T": "success", "msg": "connected"}]))
         auth = msgpack.unpackb(ws.recv())
         if (auth.get("action"), auth.get("key"), auth.get("secret")) != ("auth", self.key_id, self.secret_key):
@@ -150,6 +165,17 @@ class StreamFakeServer:
                 self.auth_failures += 1
             ws.send(msgpack.packb([{"T": "error", "code": 402, "msg": "auth failed"}]))
             ws.close(1008, "auth failed")
+            return
+        with self._lock:  # check and claim in one step: of two clients authenticating at once, one wins
+            held = any(c.request is not None and c.request.path == path for c in self._data)
+            refused = self.one_data_connection and held
+            if refused:
+                self.limit_refusals += 1
+            else:
+                self._data[ws] = set()
+        if refused:
+            ws.send(msgpack.packb([{"T": "error", "code": 406, "msg": "connection limit exceeded"}]))
+            ws.close(1008, "connection limit exceeded")
             return
         ws.send(msgpack.packb([{"T": "success", "msg": "authenticated"}]))
         while True:
@@ -181,3 +207,20 @@ class StreamFakeServer:
                 if "trade_updates" in streams:
                     with self._lock:
                         self._trading.add(ws)
+
+
+@contextmanager
+def data_session(server: StreamFakeServer, *, feed: str = "iex", bars: tuple[str, ...] = ()
+                 ) -> Iterator[ClientConnection]:  # fmt: skip
+    """An authenticated data connection to ``server`` (subscribed to ``bars``, if any), held as
+    another process using the same keys would hold it; closed on leaving (or earlier by ``close()``)."""
+    with connect(f"{server.url}/v2/{feed}", compression=None, close_timeout=1) as ws:
+        ws.recv()  # connected
+        ws.send(msgpack.packb({"action": "auth", "key": server.key_id, "secret": server.secret_key}))
+        reply = msgpack.unpackb(ws.recv())
+        if reply[0].get("msg") != "authenticated":
+            raise RuntimeError(f"data_session refused: {reply}")
+        if bars:
+            ws.send(msgpack.packb({"action": "subscribe", "bars": list(bars)}))
+            ws.recv()  # subscription
+        yield ws

@@ -30,6 +30,8 @@ fake takes the stricter reading; each switch (an attribute) turns that reading o
 | a market order sent while the market is closed is accepted and waits for the next session | issue 12 (from Alpaca's order docs) | ``market_open`` |
 | a paper account is a margin account with shorting enabled: a sell with no long position is accepted and opens a short when it fills | issue 12 (from Alpaca's paper-trading docs) | ``shorting_enabled`` |
 | ``daytrade_count`` in the account is the broker's own count | the account object alpaca-py models (``TradeAccount.daytrade_count``) | ``daytrade_count`` |
+| once an entry fills, its legs are no longer nested under it: ``GET /v2/orders?nested=true`` lists a live leg as an order of its own (its own uuid client id), and the entry's ``legs`` is empty | older user reports, as cited in issue 12 (unsure: Alpaca's docs show legs nested; ``probe-alpaca`` checks a real account) | ``legs_unnest_after_fill`` |
+| paper fills are partial about 10 % of the time: every ``partial_fill_every``-th simple market order fills half its qty first (``partially_filled``, shares and cash moved), the rest at the next request | Alpaca's paper-trading docs ("partial fills ... randomly 10% of the time"), as cited in issue 12 | ``partial_fill_every = 0`` |
 
 Faults: ``inject(method, path_prefix, kind, times=1, after=False)``, kind one of 429 (see the
 rate-limit rule; ``Retry-After: retry_after`` when that switch is off), 500, 502, 504, "hang" (no answer for ``hang_seconds``, then the
@@ -97,6 +99,7 @@ class TradingHandler(AlpacaHandler):
                 self.send_json(*_err(401, 40110000, "request is not authorized"))
                 return
             with state.lock:
+                state._request_no += 1
                 state.settle_cancels()
             fault = state.take_fault(method, path)
             if fault is not None and not fault["after"]:
@@ -185,6 +188,10 @@ class TradingFakeServer(AlpacaFakeServer):
         self.rate_limit_headers = True
         self.daytrade_count = 0
         self.shorting_enabled = True
+        self.legs_unnest_after_fill = True
+        self.partial_fill_every = 10
+        self._market_orders = 0
+        self._request_no = 0
 
     # ---- test controls -------------------------------------------------------------------------
 
@@ -258,7 +265,11 @@ class TradingFakeServer(AlpacaFakeServer):
         return [o for o in self.orders if o["client_order_id"] == client_order_id]
 
     def after_answer(self) -> None:
-        """Called after each answer: market orders fill now that the POST was answered."""
+        """Called after each answer: market orders fill now that the POST was answered, and a
+        partial fill of an earlier request completes."""
+        for order in [o for o in self.orders if o["status"] == "partially_filled"]:
+            if order["_partial_at"] < self._request_no and order["symbol"] in self.prices:
+                self._fill(order, self.prices[order["symbol"]])
         if self._pending_fill:
             self._pending_fill = False
             for symbol in list(self.prices):
@@ -286,7 +297,7 @@ class TradingFakeServer(AlpacaFakeServer):
         keep = lambda o: wanted == "all" or (o["status"] in OPEN) == (wanted == "open")  # noqa: E731
         out = []
         for o in reversed(self.orders):  # newest first, like Alpaca
-            if nested and o["_parent"]:
+            if nested and o["_parent"] and not o.get("_unnested"):
                 continue
             family = [o, *self._legs(o)] if nested else [o]
             if any(keep(x) for x in family):
@@ -434,7 +445,7 @@ class TradingFakeServer(AlpacaFakeServer):
 
     def _json(self, order: dict[str, Any], *, legs: bool) -> dict[str, Any]:
         out = {k: v for k, v in order.items() if not k.startswith("_")}
-        children = self._legs(order)
+        children = [c for c in self._legs(order) if not c.get("_unnested")]
         out["legs"] = [self._json(c, legs=False) for c in children] if legs and children else None
         return out
 
@@ -445,12 +456,12 @@ class TradingFakeServer(AlpacaFakeServer):
                 leg.update(status="canceled", updated_at=_now(), canceled_at=_now())
 
     def _buying_power(self) -> float:
-        reserved = sum(int(o["qty"]) * (_f(o["limit_price"]) or self.prices.get(o["symbol"], 0.0))
+        reserved = sum((int(o["qty"]) - int(o["filled_qty"])) * (_f(o["limit_price"]) or self.prices.get(o["symbol"], 0.0))
                        for o in self.orders if o["status"] in OPEN and o["side"] == "buy" and not o["_parent"])  # fmt: skip
         return max(self.cash - reserved, 0.0)
 
     def _open_qty(self, symbol: str, side: str) -> int:
-        return sum(int(o["qty"]) for o in self.orders
+        return sum(int(o["qty"]) - int(o["filled_qty"]) for o in self.orders
                    if o["symbol"] == symbol and o["side"] == side and o["status"] in OPEN and o["status"] != "held")  # fmt: skip
 
     def _match(self, symbol: str, *, market_only: bool = False) -> None:
@@ -462,10 +473,19 @@ class TradingFakeServer(AlpacaFakeServer):
             hit = {"market": True, "limit": limit is not None and (price <= limit if buy else price >= limit),
                    "stop": stop is not None and (price >= stop if buy else price <= stop)}.get(o["type"], False)  # fmt: skip
             if hit and (not market_only or o["type"] == "market"):
-                self._fill(o, price)
+                self._fill(o, price, partial=o["type"] == "market" and o["order_class"] == "simple"
+                           and o["status"] != "partially_filled")  # fmt: skip
 
-    def _fill(self, order: dict[str, Any], price: float) -> None:
-        symbol, qty, buy = order["symbol"], int(order["qty"]), order["side"] == "buy"
+    def _fill(self, order: dict[str, Any], price: float, *, partial: bool = False) -> None:
+        """Fill what is left of ``order`` at ``price`` (half of it, once in ``partial_fill_every``
+        simple market orders: see the module docstring)."""
+        if partial:
+            self._market_orders += 1
+            partial = bool(self.partial_fill_every) and self._market_orders % self.partial_fill_every == 0
+        done = int(order["filled_qty"])
+        left = int(order["qty"]) - done
+        qty = left // 2 if partial and left > 1 else left
+        symbol, buy = order["symbol"], order["side"] == "buy"
         held, avg = self.holdings.get(symbol, (0, 0.0))
         if not buy and qty > held and not (self.shorting_enabled and held <= 0):
             self._set(order, "rejected")  # a long is never sold through zero by one order
@@ -480,9 +500,14 @@ class TradingFakeServer(AlpacaFakeServer):
             self.holdings.pop(symbol, None)
         self.cash -= signed * price
         now = _now()
-        self._set(order, "filled", filled_at=now, filled_qty=str(qty), filled_avg_price=str(price))
+        avg_fill = (done * float(order["filled_avg_price"] or 0) + qty * price) / (done + qty)
+        if qty < left:
+            order.update(status="partially_filled", updated_at=now, filled_qty=str(done + qty),
+                         filled_avg_price=str(avg_fill), _partial_at=self._request_no)  # fmt: skip
+            return
+        self._set(order, "filled", filled_at=now, filled_qty=str(done + qty), filled_avg_price=str(avg_fill))
         for leg in self._legs(order):
-            leg.update(status="new", qty=str(qty), updated_at=now)
+            leg.update(status="new", qty=str(done + qty), updated_at=now, _unnested=self.legs_unnest_after_fill)
 
 
 def _f(text: Any) -> float | None:

@@ -65,19 +65,20 @@ def test_news_are_parsed_and_mapped(alpaca_server):
     assert got[1].link == ""
     method, path, query = alpaca_server.requests[-1]
     assert (method, path) == ("GET", "/v1beta1/news")
-    assert query["symbols"] == "AAPL,MSFT" and query["sort"] == "asc" and query["limit"] == "50"
-    assert query["start"].startswith(ago(24).isoformat()[:19])
+    assert query["symbols"] == "AAPL,MSFT" and query["sort"] == "desc" and query["limit"] == "50"
+    assert query["start"].startswith(ago(24).isoformat()[:19]) and "end" not in query
     assert source.last_report.attempted == 1 and source.last_report.failed == 0
 
 
-def test_later_fetches_ask_from_the_newest_item_and_return_only_new(alpaca_server):
+def test_later_fetches_ask_from_the_newest_item_less_the_overlap_and_return_only_new(alpaca_server):
     alpaca_server.news = [news_item(1, "Apple rises", ago(3), symbols=["AAPL"])]
     clock = MutableClock()
-    source = make_source(alpaca_server, clock=clock)
+    source = make_source(alpaca_server, clock=clock, overlap=timedelta(minutes=10))
     assert len(source.fetch()) == 1
     clock.now += timedelta(minutes=5)
     assert source.fetch() == []
-    assert alpaca_server.requests[-1][2]["start"].startswith(ago(3).isoformat()[:19])
+    overlap_start = ago(3) - timedelta(minutes=10)
+    assert alpaca_server.requests[-1][2]["start"].startswith(overlap_start.isoformat()[:19])
     alpaca_server.news.append(news_item(2, "Microsoft slips", ago(0.5), symbols=["MSFT"]))
     alpaca_server.news.append(news_item(3, "APPLE RISES", ago(0.4), symbols=["AAPL"]))  # same story again
     assert [h.guid for h in source.fetch()] == ["2"]

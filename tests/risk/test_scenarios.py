@@ -8,7 +8,7 @@ from bot.data.sources import make_feed
 from bot.journal import open_journal
 from bot.simulation import run_simulation
 from risk.killswitch import KillSwitch
-from testkit import write_config
+from testkit import NO_LOSS_LIMITS, write_config
 
 # Daily bars (date, open, high, low, close): flat, flat, a gap down from 100 to 80, then 82.
 BARS = [
@@ -25,6 +25,8 @@ def _config(tmp_path, risk: str, bars: list[tuple] = BARS):
     data.mkdir(exist_ok=True)
     rows = "".join(f"{d},{o},{h},{low},{c},1000\n" for d, o, h, low, c in bars)
     (data / "X.csv").write_text("date,open,high,low,close,volume\n" + rows)
+    # each test isolates one rule: the protections on by default are off unless it sets them
+    off = "".join(line + "\n" for line in NO_LOSS_LIMITS.splitlines() if line.split(" =")[0] not in risk)
     extra = f"""
 [data]
 source = "csv:{data}"
@@ -40,6 +42,7 @@ replay = "none"
 [risk]
 max_position_pct = 1.0
 {risk}
+{off}
 """
     return load_config(write_config(tmp_path, extra))
 
@@ -74,15 +77,15 @@ def test_a_daily_loss_ends_flat_and_halted_until_resume(tmp_path):
     assert first.equity["cash"].iloc[-1] == first.equity["equity"].iloc[-1]  # flat
     assert first.halted and "9.50% below the day's start 10,000.00" in first.halt_reason
 
-    second = _simulate(config)  # same journal: still halted, so no entry at all
-    assert second.halted and second.fills == [] and second.equity["equity"].iloc[-1] == 10_000.0
+    # the trip halted that replay only: the journal's switch (the paper bot's) is untouched, and
+    # the next simulation on the same journal trades from the start and trips again by itself
     with open_journal(config.resolve(config.journal.path)) as journal:
-        denied = journal.query("SELECT verdict, rule FROM decisions WHERE run_id = ?", (second.run_id,))
-        assert denied and all((row["verdict"], row["rule"]) == ("deny", "halted") for row in denied)
-        KillSwitch(journal).resume("test", "after review")
-
-    third = _simulate(config)
-    assert third.fills and third.fills[0].side is Side.BUY
+        assert not KillSwitch(journal).halted
+        halts = journal.query("SELECT rule FROM decisions WHERE run_id = ? AND verdict = 'halt'", (first.run_id,))
+        assert [row["rule"] for row in halts] == ["daily_loss"]
+    second = _simulate(config)
+    assert second.halted and [(f.side, f.qty, f.price) for f in second.fills] == [
+        (Side.BUY, 50, 100.0), (Side.SELL, 50, 82.0)]  # fmt: skip
 
 
 
