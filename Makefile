@@ -19,6 +19,8 @@ demo: $(STAMP)
 	$(PY) -m bot simulate
 
 test: $(STAMP)
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -21,12 +21,12 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from bot.broker.base import OrderRequest, OrderStatus, Side  # noqa: E402
+from bot.calendar.timeframes import parse_timeframe  # noqa: E402
+from bot.logging import configure_logging  # noqa: E402
+
 from fakes.alpaca_data import DataFakeServer  # noqa: E402
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker  # noqa: E402
-
-from bot.broker.base import OrderRequest, OrderStatus, Side  # noqa: E402
-from bot.logging import configure_logging  # noqa: E402
-from bot.timeframes import parse_timeframe  # noqa: E402
 
 SYMBOLS = [f"S{i:02d}" for i in range(10)]
 
@@ -77,8 +77,13 @@ def main() -> None:
     data = DataFakeServer().start()
     index = pd.date_range(datetime(2024, 6, 3, 13, 30, tzinfo=UTC), periods=30, freq="1min", name="ts")
     for symbol in SYMBOLS:
-        data.load(symbol, "1Min", pd.DataFrame({"open": 50.0, "high": 50.5, "low": 49.5, "close": 50.0,
-                                                "volume": 1000.0}, index=index))  # fmt: skip
+        data.load(
+            symbol,
+            "1Min",
+            pd.DataFrame(
+                {"open": 50.0, "high": 50.5, "low": 49.5, "close": 50.0, "volume": 1000.0}, index=index
+            ),
+        )
     try:
         broker = alpaca_broker(trading, timeout_seconds=5.0)
         timings = round_trip(broker, trading)
@@ -89,15 +94,17 @@ def main() -> None:
     p50, p99 = (float(np.percentile(timings, q) * 1000) for q in (50, 99))
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        "local fakes on 127.0.0.1, real alpaca-py client.", "",
-        "| measure | value |", "|---|---|",
+        "local fakes on 127.0.0.1, real alpaca-py client.",
+        "",
+        "| measure | value |",
+        "|---|---|",
         f"| submit -> fill recorded, {len(timings)} market orders | p50 {p50:.2f} ms, p99 {p99:.2f} ms "
         f"(mean {statistics.mean(timings) * 1000:.2f} ms) |",
         f"| HTTP requests, one decision cycle for 10 symbols, no trade | {cycle['quiet']} |",
         f"| HTTP requests, one decision cycle for 10 symbols, 10 orders | {cycle['trading']} |",
         f"| headroom at one cycle per minute (Alpaca: 200 requests/minute) | {200 - cycle['trading']} requests "
         f"({200 / cycle['trading']:.0f}x) when every symbol trades |",
-    ]  # fmt: skip
+    ]
     text = "\n".join(lines)
     print(text)
     (REPO / "benchmarks" / "alpaca_results.md").write_text(text + "\n")

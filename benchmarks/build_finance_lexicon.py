@@ -35,11 +35,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 PHRASEBANK = REPO.parent / "shared" / "data" / "news" / "financial_phrasebank.csv"
 
-from bot.news.sentiment import (  # noqa: E402
-    FINANCE_TERMS, LEXICON_PATH, MODIFIERS, NEUTRAL_WORDS, SentimentScorer, build_lexicon,
-)  # fmt: skip
-from bot.news.sentiment_rules import MARKERS, prepare  # noqa: E402
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
+
+from bot.news.sentiment import (  # noqa: E402
+    FINANCE_TERMS,
+    LEXICON_PATH,
+    MODIFIERS,
+    NEUTRAL_WORDS,
+    SentimentScorer,
+    build_lexicon,
+)
+from bot.news.sentiment_rules import MARKERS, prepare  # noqa: E402
 
 LABELS = ("positive", "negative", "neutral")
 Y = {"positive": 1.0, "negative": -1.0, "neutral": 0.0}
@@ -61,12 +67,27 @@ def train_rows(path: Path = PHRASEBANK) -> list[tuple[int, str, str]]:
 
 
 def learnable(tokens: list[str]) -> set[str]:
-    return {t for t in tokens if len(t) > 1 and t[0].isalpha() and not any(c.isdigit() for c in t)
-            and t not in MARKERS and t not in NEUTRAL_WORDS and t not in MODIFIERS and t not in FINANCE_TERMS}
+    return {
+        t
+        for t in tokens
+        if len(t) > 1
+        and t[0].isalpha()
+        and not any(c.isdigit() for c in t)
+        and t not in MARKERS
+        and t not in NEUTRAL_WORDS
+        and t not in MODIFIERS
+        and t not in FINANCE_TERMS
+    }
 
 
-def learn(docs: list[list[str]], labels: list[str], ridge: float, target: float, min_count: int,
-          stock: dict[str, float]) -> dict[str, float]:  # fmt: skip
+def learn(
+    docs: list[list[str]],
+    labels: list[str],
+    ridge: float,
+    target: float,
+    min_count: int,
+    stock: dict[str, float],
+) -> dict[str, float]:
     """Ridge valences of the learnable words of ``docs`` (token lists from ``prepare``)."""
     counts = Counter(w for doc in docs for w in learnable(doc))  # in how many texts
     frequent = sorted(w for w, n in counts.items() if n >= min_count)
@@ -121,8 +142,10 @@ def classify(scores: np.ndarray, positive: float, negative: float) -> list[str]:
 def best_thresholds(scores: np.ndarray, labels: list[str]) -> tuple[float, float, dict[str, float]]:
     """The (positive, negative) thresholds with the best macro-F1 + accuracy on these scores."""
     grid = [round(0.05 * k, 2) for k in range(1, 19)]
-    best = max(((p, -n, metrics(labels, classify(scores, p, -n))) for p in grid for n in grid),
-               key=lambda t: t[2]["macro_f1"] + t[2]["accuracy"])  # fmt: skip
+    best = max(
+        ((p, -n, metrics(labels, classify(scores, p, -n))) for p in grid for n in grid),
+        key=lambda t: t[2]["macro_f1"] + t[2]["accuracy"],
+    )
     return best
 
 
@@ -150,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             candidate = dict(zip(GRID, values))
             p, n, m = best_thresholds(scores_by_fold(rows, candidate), labels)
             results.append((m["macro_f1"] + m["accuracy"], candidate))
-            print(f"{candidate}  thresholds {p:+.2f}/{n:+.2f}  "
-                  f"acc {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}")
+            print(
+                f"{candidate}  thresholds {p:+.2f}/{n:+.2f}  "
+                f"acc {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}"
+            )
         params = max(results, key=lambda t: t[0])[1]
         print(f"best: {params}")
     p, n, m = best_thresholds(scores_by_fold(rows, params), labels)

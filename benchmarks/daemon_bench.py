@@ -54,17 +54,22 @@ def start_daemon(folder: Path, *args: str) -> subprocess.Popen:
     config = folder / "config.toml"
     config.write_text(f"""
 [journal]
-dry_run_path = "{folder / 'dry.sqlite'}"
+dry_run_path = "{folder / "dry.sqlite"}"
 [logging]
-dir = "{folder / 'logs'}"
+dir = "{folder / "logs"}"
 [report]
-dir = "{folder / 'reports'}"
+dir = "{folder / "reports"}"
 [strategy]
 name = "sma_cross"
 """)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "bot", "run", "--dry-run", "--config", str(config), *args],
-                            cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--dry-run", "--config", str(config), *args],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def memory_run() -> dict:
@@ -73,8 +78,19 @@ def memory_run() -> dict:
     one-off growth such as matplotlib's first report and SQLite's page cache)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        proc = start_daemon(folder, "--source", "sample", "--timeframe", "1Min", "--start", "2024-06-03",
-                            "--end", "2024-11-29", "--speed", "100000000")  # fmt: skip
+        proc = start_daemon(
+            folder,
+            "--source",
+            "sample",
+            "--timeframe",
+            "1Min",
+            "--start",
+            "2024-06-03",
+            "--end",
+            "2024-11-29",
+            "--speed",
+            "100000000",
+        )
         journal = folder / "dry.sqlite"
         started = time.monotonic()
         while bars_done(journal) < 1000:
@@ -89,17 +105,35 @@ def memory_run() -> dict:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         (b1, r1, _), (b2, r2, seconds) = marks[100_000], marks[200_000]
-        return {"after_start_mib": after_start, "after_100k_mib": r1, "after_200k_mib": r2, "peak_mib": peak,
-                "bars": b2 - start_bars, "seconds": seconds,
-                "first_100k_mib": r1 - after_start, "growth_per_100k_mib": (r2 - r1) * 100_000 / max(b2 - b1, 1)}
+        return {
+            "after_start_mib": after_start,
+            "after_100k_mib": r1,
+            "after_200k_mib": r2,
+            "peak_mib": peak,
+            "bars": b2 - start_bars,
+            "seconds": seconds,
+            "first_100k_mib": r1 - after_start,
+            "growth_per_100k_mib": (r2 - r1) * 100_000 / max(b2 - b1, 1),
+        }
 
 
 def idle_run(window: float = 60.0) -> dict:
     """A paced replay with one 1Min bar every 10 s (speed 6): CPU between bars."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        proc = start_daemon(folder, "--source", "sample", "--timeframe", "1Min", "--start", "2024-12-02",
-                            "--end", "2024-12-02", "--speed", "6")  # fmt: skip
+        proc = start_daemon(
+            folder,
+            "--source",
+            "sample",
+            "--timeframe",
+            "1Min",
+            "--start",
+            "2024-12-02",
+            "--end",
+            "2024-12-02",
+            "--speed",
+            "6",
+        )
         journal = folder / "dry.sqlite"
         while bars_done(journal) < 5:
             time.sleep(0.05)
@@ -110,8 +144,13 @@ def idle_run(window: float = 60.0) -> dict:
         rss = rss_mib(proc.pid)
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(30)
-        return {"cpu_percent": 100 * (cpu1 - cpu0) / (t1 - t0), "window_s": t1 - t0, "rss_mib": rss,
-                "exit_code": code, "bars_per_10s": 5}  # fmt: skip
+        return {
+            "cpu_percent": 100 * (cpu1 - cpu0) / (t1 - t0),
+            "window_s": t1 - t0,
+            "rss_mib": rss,
+            "exit_code": code,
+            "bars_per_10s": 5,
+        }
 
 
 def requests_per_live_cycle() -> dict:
@@ -119,12 +158,13 @@ def requests_per_live_cycle() -> dict:
     one cycle that trades (first decision) and of one that does not."""
     import numpy as np
     import pandas as pd
-    from fakes.alpaca_data import DataFakeServer
-    from fakes.alpaca_trading import TradingFakeServer
 
     from bot.config import Secrets, load_config
     from bot.daemon.assemble import assemble
-    from bot.journal import Journal
+    from bot.journal.store import Journal
+
+    from fakes.alpaca_data import DataFakeServer
+    from fakes.alpaca_trading import TradingFakeServer
 
     key, secret = "bench-key", "bench-secret"
     symbols = [f"S{i:02d}" for i in range(10)]
@@ -137,8 +177,16 @@ def requests_per_live_cycle() -> dict:
     def serve(n: int) -> datetime:
         index = pd.date_range(now, periods=n, freq="1min", tz="UTC", name="ts")
         close = 20 + np.arange(n) * 0.01
-        frame = pd.DataFrame({"open": close, "high": close + 0.05, "low": close - 0.05, "close": close,
-                              "volume": np.full(n, 1000.0)}, index=index)  # fmt: skip
+        frame = pd.DataFrame(
+            {
+                "open": close,
+                "high": close + 0.05,
+                "low": close - 0.05,
+                "close": close,
+                "volume": np.full(n, 1000.0),
+            },
+            index=index,
+        )
         for symbol in symbols:
             data.load(symbol, "1Min", frame)
             trading.set_price(symbol, float(close[-1]))
@@ -157,15 +205,26 @@ name = "buy_and_hold"
 trading_url = "{trading.url}"
 data_url = "{data.url}"
 [logging]
-dir = "{folder / 'logs'}"
+dir = "{folder / "logs"}"
 """)
         config = load_config(folder / "config.toml")
         journal = Journal(folder / "journal.sqlite")
-        parts = assemble(config, journal, dry_run=False, replay_source=None, speed=1, new_run=False,
-                         secrets=Secrets(alpaca_key=key, alpaca_secret=secret), alert=lambda s, t: None)  # fmt: skip
+        parts = assemble(
+            config,
+            journal,
+            dry_run=False,
+            replay_source=None,
+            speed=1,
+            new_run=False,
+            secrets=Secrets(alpaca_key=key, alpaca_secret=secret),
+            alert=lambda s, t: None,
+        )
         counts = {}
-        for label, n in (("cycle that trades (10 buys)", 31), ("next cycle (settles the 10 fills)", 32),
-                         ("steady cycle (nothing open, no order)", 33)):
+        for label, n in (
+            ("cycle that trades (10 buys)", 31),
+            ("next cycle (settles the 10 fills)", 32),
+            ("steady cycle (nothing open, no order)", 33),
+        ):
             before = len(trading.requests) + len(data.requests)
             parts.loop.on_steps(parts.live.poll(serve(n)))
             counts[label] = len(trading.requests) + len(data.requests) - before

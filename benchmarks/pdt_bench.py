@@ -29,9 +29,9 @@ sys.path.insert(0, str(REPO))
 from bot.broker.base import Side  # noqa: E402
 from bot.config import Config, load_config  # noqa: E402
 from bot.data.sources import make_feed  # noqa: E402
-from bot.journal import open_journal  # noqa: E402
+from bot.engine.simulation import run_simulation  # noqa: E402
+from bot.journal.store import open_journal  # noqa: E402
 from bot.logging import configure_logging  # noqa: E402
-from bot.simulation import run_simulation  # noqa: E402
 from risk.base import OrderIntent, RiskContext  # noqa: E402
 from risk.pattern_day_trader import PatternDayTrader  # noqa: E402
 

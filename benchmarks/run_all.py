@@ -8,7 +8,6 @@ Needs ../shared/data for the real-data rows (they are skipped, with a note, when
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import platform
 import statistics
@@ -24,9 +23,9 @@ SHARED = REPO.parent / "shared" / "data"
 
 from bot.config import Config, override  # noqa: E402
 from bot.data.sources import make_feed  # noqa: E402
-from bot.journal import open_journal  # noqa: E402
+from bot.engine.simulation import run_simulation  # noqa: E402
+from bot.journal.store import open_journal  # noqa: E402
 from bot.logging import configure_logging  # noqa: E402
-from bot.simulation import run_simulation  # noqa: E402
 
 
 def simulate_once(config: Config) -> tuple[float, int, float]:
@@ -44,13 +43,18 @@ def simulate_once(config: Config) -> tuple[float, int, float]:
 def throughput_rows(repeat: int) -> list[str]:
     base = override(Config(), "strategy", "bench", name="sma_cross")
     cases = [("sample market, 5 symbols, 1Day, sma_cross, with headlines (2021-2023)", base)]
-    cases.append(("sample market, 5 symbols, 1Min, sma_cross (20 sessions)",
-                  override(base, "data", "bench", timeframe="1Min")))  # fmt: skip
+    cases.append(
+        (
+            "sample market, 5 symbols, 1Min, sma_cross (20 sessions)",
+            override(base, "data", "bench", timeframe="1Min"),
+        )
+    )
     if SHARED.exists():
         daily = override(base, "data", "bench", source=f"csv:{SHARED / 'daily'}")
         cases.append(("all 7 daily CSVs (2013-2023), sma_cross", daily))
-        minute = override(base, "data", "bench", source=f"csv:{SHARED / 'minute'}", symbols="SPY",
-                          timeframe="1Min")  # fmt: skip
+        minute = override(
+            base, "data", "bench", source=f"csv:{SHARED / 'minute'}", symbols="SPY", timeframe="1Min"
+        )
         cases.append(("SPY minute CSV (2021-07..08, regular session), sma_cross", minute))
     rows = []
     for label, config in cases:
@@ -58,7 +62,9 @@ def throughput_rows(repeat: int) -> list[str]:
         seconds = statistics.median(r[0] for r in runs)
         bars = runs[0][1]
         journal_share = statistics.median(r[2] / r[0] for r in runs)
-        rows.append(f"| {label} | {bars:,} | {seconds:.3f} s | {bars / seconds:,.0f} | {100 * journal_share:.0f}% |")
+        rows.append(
+            f"| {label} | {bars:,} | {seconds:.3f} s | {bars / seconds:,.0f} | {100 * journal_share:.0f}% |"
+        )
     return rows
 
 

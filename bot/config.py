@@ -20,33 +20,34 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from types import MappingProxyType
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from bot.errors import ConfigError
 from bot.config_schema import (  # noqa: F401  (re-exported: the public config API)
-    DataConfig,
-    SampleConfig,
-    BrokerConfig,
-    SmaCrossConfig,
-    LstmSentimentConfig,
-    StrategyConfig,
-    RiskConfig,
-    AlpacaConfig,
-    NewsConfig,
-    SentimentConfig,
-    ModelConfig,
-    JournalConfig,
-    LoggingConfig,
-    ReportConfig,
-    DaemonConfig,
-    EmailConfig,
-    Config,
     PRICE_FEATURES,
     RISK_FEATURES,
     SENTIMENT_FEATURES,
+    AlpacaConfig,
+    BrokerConfig,
+    Config,
+    DaemonConfig,
+    DataConfig,
+    EmailConfig,
+    JournalConfig,
+    LoggingConfig,
+    LstmSentimentConfig,
+    ModelConfig,
+    NewsConfig,
+    ReportConfig,
+    RiskConfig,
+    SampleConfig,
+    SentimentConfig,
+    SmaCrossConfig,
+    StrategyConfig,
 )
+from bot.errors import ConfigError
+
 
 def _cross_checks(config: Config) -> list[tuple[str, str]]:
     """Rules that involve more than one key: (key, expectation)."""
@@ -56,12 +57,24 @@ def _cross_checks(config: Config) -> list[tuple[str, str]]:
         problems.append(("strategy.sma_cross.fast", f"less than strategy.sma_cross.slow ({sma.slow})"))
     sent = config.sentiment
     if not -1 <= sent.negative_threshold < sent.positive_threshold <= 1:
-        problems.append(("sentiment.negative_threshold",
-                         f"-1 <= negative_threshold < positive_threshold ({sent.positive_threshold}) <= 1"))  # fmt: skip
+        problems.append(
+            (
+                "sentiment.negative_threshold",
+                f"-1 <= negative_threshold < positive_threshold ({sent.positive_threshold}) <= 1",
+            )
+        )
     d = config.data
     if d.start and d.end and d.start > d.end:
         problems.append(("data.end", f"a date on or after data.start ({d.start})"))
     return problems
+
+
+#: keys that moved (old -> new): an old config gets exit 2 naming the new key, never a silent default
+RENAMED = {
+    "daemon.stale_after_bars": "risk.max_stale_bars",
+    "risk.max_broker_failures": "daemon.max_broker_failures",
+    "risk.halt_on_model_rejected": "daemon.halt_on_model_rejected",
+}
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -111,6 +124,13 @@ def _build(cls: type, table: Mapping[str, Any], prefix: str, where: str, convert
         raise ConfigError(f"{where}: {prefix.rstrip('.')}: expected a table, got {table!r}")
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     unknown = sorted(set(table) - set(fields))
+    moved = [name for name in unknown if prefix + name in RENAMED]
+    if moved:
+        old = prefix + moved[0]
+        raise ConfigError(
+            f"{where}: {old}: this key is now {RENAMED[old]} (one key per concept, in its owner's "
+            f"section): move it there"
+        )
     if unknown:
         known = ", ".join(sorted(fields))
         raise ConfigError(f"{where}: {prefix}{unknown[0]}: unknown key (known keys here: {known})")
@@ -175,7 +195,10 @@ def _convert(value: Any, kind: Any, key: str, where: str) -> Any:
     if origin is dict:
         if isinstance(value, Mapping):
             return MappingProxyType(
-                {str(k).upper(): _convert(v, typing.get_args(kind)[1], f"{key}.{k}", where) for k, v in value.items()}
+                {
+                    str(k).upper(): _convert(v, typing.get_args(kind)[1], f"{key}.{k}", where)
+                    for k, v in value.items()
+                }
             )
         raise fail("a table")
     if origin is tuple:

@@ -14,12 +14,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from bot.timeframes import TIMEFRAMES
+from bot.calendar.timeframes import TIMEFRAMES
+from strategies.registry import STRATEGY_NAMES
 
 Check = Callable[[Any], str | None]
 
 
-def _key(default: Any, help: str, check: Check | None = None, normalize: Callable[[Any], Any] | None = None) -> Any:
+def _key(
+    default: Any, help: str, check: Check | None = None, normalize: Callable[[Any], Any] | None = None
+) -> Any:
     return field(default=default, metadata={"help": help, "check": check, "normalize": normalize})
 
 
@@ -53,8 +56,11 @@ def _source(value: str) -> str | None:
 
 
 def _symbols(value: tuple[str, ...]) -> str | None:
-    bad = [s for s in value if not s or not s.replace(".", "").replace("-", "").replace("/", "").isalnum()
-           or not s.isascii()]  # fmt: skip
+    bad = [
+        s
+        for s in value
+        if not s or not s.replace(".", "").replace("-", "").replace("/", "").isalnum() or not s.isascii()
+    ]
     if bad:
         return f"ticker symbols of letters, digits, '.', '/' and '-' such as 'AAPL' (bad: {bad!r})"
     duplicates = sorted({s for s in value if value.count(s) > 1})
@@ -72,7 +78,9 @@ def _port(value: int) -> str | None:
 @dataclass(frozen=True)
 class DataConfig:
     source: str = _key("sample", "where bars come from: 'sample', 'alpaca' or 'csv:DIR'", _source)
-    symbols: tuple[str, ...] = _key((), "symbols to trade; empty = the source's default", _symbols, _upper_all)
+    symbols: tuple[str, ...] = _key(
+        (), "symbols to trade; empty = the source's default", _symbols, _upper_all
+    )
     timeframe: str = _key("1Day", "bar timeframe", _one_of(*TIMEFRAMES))
     start: date | None = _key(None, "first date of a replay (YYYY-MM-DD); empty = source default")
     end: date | None = _key(None, "last date of a replay (YYYY-MM-DD); empty = source default")
@@ -106,7 +114,8 @@ class LstmSentimentConfig:
     vol_target: float = _key(0.25, "annualised volatility each position is sized to", _positive)
     vol_cap: float = _key(1.0, "largest multiple of its equal share a position may reach", _positive)
     ewma_lambda: float = _key(
-        0.94, "decay of the EWMA volatility used while the risk head is rejected",
+        0.94,
+        "decay of the EWMA volatility used while the risk head is rejected",
         lambda v: None if 0 < v < 1 else "a number in (0, 1)",
     )
     base: str = _key("long", "holding while the return head has no usable opinion", _one_of("long", "flat"))
@@ -115,7 +124,7 @@ class LstmSentimentConfig:
 
 @dataclass(frozen=True)
 class StrategyConfig:
-    name: str = _key("lstm_sentiment", "strategy to run", _one_of("lstm_sentiment", "sma_cross", "buy_and_hold"))
+    name: str = _key("lstm_sentiment", "strategy to run", _one_of(*STRATEGY_NAMES))
     allocation: float = _key(0.95, "fraction of equity invested, split equally", _fraction)
     rebalance_band: float = _key(
         0.25, "trade only when a position is off its target by more than this fraction", _fraction
@@ -137,10 +146,10 @@ class RiskConfig:
         0.0, "largest sum of |position value| over all symbols, fraction of equity; 0 = off", _non_negative
     )
     max_open_positions: int = _key(0, "most symbols held at once; 0 = off", _non_negative)
-    min_order_notional: float = _key(
-        0.0, "smallest order in dollars (exits exempt); 0 = off", _non_negative
+    min_order_notional: float = _key(0.0, "smallest order in dollars (exits exempt); 0 = off", _non_negative)
+    max_order_notional: float = _key(
+        0.0, "largest order in dollars; larger ones are cut; 0 = off", _non_negative
     )
-    max_order_notional: float = _key(0.0, "largest order in dollars; larger ones are cut; 0 = off", _non_negative)
     max_orders_per_minute: int = _key(0, "most orders sent per minute; 0 = off", _non_negative)
     max_orders_per_day: int = _key(0, "most orders sent per New York trading day; 0 = off", _non_negative)
     daily_loss_pct: float = _key(
@@ -150,18 +159,27 @@ class RiskConfig:
         0.25, "halt when equity falls this fraction below its peak; 0 = off", _non_negative
     )
     max_stale_bars: int = _key(
-        0, "no new entries in a symbol whose latest bar is more than this many bars old; 0 = off", _non_negative
+        3,
+        "no new entries in a symbol whose latest bar is more than this many bar periods old (behind the "
+        "market's other symbols; in the daemon also behind the clock during the session, with a warning); "
+        "0 = off",
+        _non_negative,
     )
     stop_loss_pct: float = _key(
-        0.10, "protective stop this fraction below each entry's price, held at the broker; 0 = off", _non_negative
+        0.10,
+        "protective stop this fraction below each entry's price, held at the broker; 0 = off",
+        _non_negative,
     )
     take_profit_pct: float = _key(
-        0.0, "exit a long whose close is this fraction above its average price (checked by the bot); 0 = off",
+        0.0,
+        "exit a long whose close is this fraction above its average price (checked by the bot); 0 = off",
         _non_negative,
     )
     trailing_stop_pct: float = _key(
-        0.0, "exit a long whose close falls this fraction below its highest close since entry (checked by "
-        "the bot); 0 = off", _non_negative,
+        0.0,
+        "exit a long whose close falls this fraction below its highest close since entry (checked by "
+        "the bot); 0 = off",
+        _non_negative,
     )
     pdt_guard: bool = _key(
         True, "under $25,000 equity, block entries that could make a 4th day trade in 5 business days"
@@ -170,13 +188,6 @@ class RiskConfig:
         0.0, "protective stop this many average true ranges below each entry's price; 0 = off", _non_negative
     )
     atr_window: int = _key(14, "bars in the average true range of stop_loss_atr", _positive)
-    max_broker_failures: int = _key(
-        5, "broker calls failing in a row (after their retries) before the daemon trips the kill switch; 0 = off",
-        _non_negative,
-    )
-    halt_on_model_rejected: bool = _key(
-        False, "trip the kill switch when the daemon's model is rejected by the gate (else it just stays flat)"
-    )
 
 
 def _url(value: str) -> str | None:
@@ -199,10 +210,12 @@ class AlpacaConfig:
     data_url: str = _key("https://data.alpaca.markets", "market data and news API", _url)
     stream_url: str = _key("wss://stream.data.alpaca.markets", "market data websocket")
     stream_bars: bool = _key(
-        False, "live 1Min bars from the market data websocket; REST polling while it is silent or disconnected"
+        False,
+        "live 1Min bars from the market data websocket; REST polling while it is silent or disconnected",
     )
     trade_updates: bool = _key(
-        False, "paper: journal fills from the trade-updates websocket as they come; order polling stays the backstop"
+        False,
+        "paper: journal fills from the trade-updates websocket as they come; order polling stays the backstop",
     )
     timeout_seconds: float = _key(10.0, "seconds before an Alpaca request is abandoned", _positive)
     max_retries: int = _key(4, "retries of a failed Alpaca request (429, 5xx, timeouts)", _non_negative)
@@ -224,7 +237,7 @@ class NewsConfig:
     symbol_feeds: tuple[str, ...] = _key((), "per-symbol feed URL templates with {symbol}", _symbol_templates)
     aliases: dict[str, tuple[str, ...]] = field(
         default_factory=lambda: MappingProxyType({}),
-        metadata={"help": "company names that mean a symbol, e.g. AAPL = [\"Apple\"]", "check": None},
+        metadata={"help": 'company names that mean a symbol, e.g. AAPL = ["Apple"]', "check": None},
     )
     alpaca: bool = _key(False, "also fetch Alpaca's news API (needs keys)")
     timeout_seconds: float = _key(10.0, "seconds before a feed request is abandoned", _positive)
@@ -233,8 +246,12 @@ class NewsConfig:
     max_items: int = _key(500, "most items read from one feed document (the first ones)", _positive)
     backoff_seconds: float = _key(60.0, "wait after a feed error; doubles per error in a row", _positive)
     max_backoff_seconds: float = _key(3600.0, "longest wait after repeated feed errors", _positive)
-    replay: str = _key("sample", "headlines replayed in simulations: 'sample', 'none', 'csv:FILE', or "
-                       "'journal' / 'journal:PATH' (recorded live, known from when first seen)", _news_replay)  # fmt: skip
+    replay: str = _key(
+        "sample",
+        "headlines replayed in simulations: 'sample', 'none', 'csv:FILE', or "
+        "'journal' / 'journal:PATH' (recorded live, known from when first seen)",
+        _news_replay,
+    )
 
 
 @dataclass(frozen=True)
@@ -262,7 +279,9 @@ def _features(value: tuple[str, ...]) -> str | None:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    features: tuple[str, ...] = _key(PRICE_FEATURES + SENTIMENT_FEATURES, "return head's inputs per bar", _features)
+    features: tuple[str, ...] = _key(
+        PRICE_FEATURES + SENTIMENT_FEATURES, "return head's inputs per bar", _features
+    )
     risk_features: tuple[str, ...] = _key(
         RISK_FEATURES + PRICE_FEATURES + SENTIMENT_FEATURES, "risk head's inputs per bar", _features
     )
@@ -270,19 +289,26 @@ class ModelConfig:
     volume_window: int = _key(20, "bars in the causal mean that relative volume divides by", _positive)
     layers: int = _key(1, "stacked LSTM layers", _positive)
     units: int = _key(16, "units per LSTM layer", _positive)
-    dropout: float = _key(0.1, "dropout between layers, 0..0.9", lambda v: None if 0 <= v < 0.9 else "0 <= x < 0.9")
+    dropout: float = _key(
+        0.1, "dropout between layers, 0..0.9", lambda v: None if 0 <= v < 0.9 else "0 <= x < 0.9"
+    )
     learning_rate: float = _key(0.001, "Adam learning rate", _positive)
     epochs: int = _key(30, "most training epochs per fit", _positive)
     batch_size: int = _key(128, "windows per training batch", _positive)
     patience: int = _key(4, "epochs without validation gain before early stopping", _positive)
-    validation_fraction: float = _key(0.2, "end slice of each training window used for early stopping",
-                                      lambda v: None if 0 < v < 0.5 else "a number in (0, 0.5)")  # fmt: skip
+    validation_fraction: float = _key(
+        0.2,
+        "end slice of each training window used for early stopping",
+        lambda v: None if 0 < v < 0.5 else "a number in (0, 0.5)",
+    )
     seed: int = _key(7, "seed of weights, shuffling and dropout", _seed)
     train_bars: int = _key(750, "bars per symbol in a walk-forward training window", _positive)
     test_bars: int = _key(250, "bars tested (and the retraining interval) per fold", _positive)
     expanding: bool = _key(True, "grow the training window (true) or roll it (false)")
     gate_margin: float = _key(
-        0.0, "out-of-sample MSE improvement over the zero-return forecast a model must show, fraction", _non_negative
+        0.0,
+        "out-of-sample MSE improvement over the zero-return forecast a model must show, fraction",
+        _non_negative,
     )
     risk_gate_margin: float = _key(
         0.0, "out-of-sample QLIKE improvement over EWMA the risk head must show, fraction", _non_negative
@@ -293,7 +319,9 @@ class ModelConfig:
 @dataclass(frozen=True)
 class JournalConfig:
     path: str = _key("logs/journal.sqlite", "SQLite journal file")
-    dry_run_path: str = _key("logs/dry_run.sqlite", "journal of `run --dry-run` (kept apart from the paper account's)")
+    dry_run_path: str = _key(
+        "logs/dry_run.sqlite", "journal of `run --dry-run` (kept apart from the paper account's)"
+    )
     batch_size: int = _key(5000, "rows buffered before a journal transaction", _positive)
 
 
@@ -317,7 +345,11 @@ def _clock_time(value: str) -> str | None:
 
 
 def _crontab(value: str) -> str | None:
-    return None if value == "" or len(value.split()) == 5 else "'' (off) or a 5-field crontab, e.g. '0 6 * * sat'"
+    return (
+        None
+        if value == "" or len(value.split()) == 5
+        else "'' (off) or a 5-field crontab, e.g. '0 6 * * sat'"
+    )
 
 
 @dataclass(frozen=True)
@@ -332,12 +364,21 @@ class DaemonConfig:
     )
     news_poll_seconds: float = _key(300.0, "seconds between news polls", _positive)
     reconcile_seconds: float = _key(180.0, "seconds between reconciliations with the broker", _positive)
-    stale_after_bars: int = _key(
-        3, "during the session, warn and block new entries when no new bar came for this many bar periods",
-        _positive,
+    max_broker_failures: int = _key(
+        5,
+        "broker calls failing in a row (after their retries) before the daemon trips the kill switch; 0 = off",
+        _non_negative,
     )
-    history_bars: int = _key(300, "bars per symbol kept in memory (and fetched at start) for the strategy", _positive)
-    misfire_grace_seconds: float = _key(30.0, "a job that missed its time by less than this still runs", _positive)
+    halt_on_model_rejected: bool = _key(
+        False,
+        "trip the kill switch when the daemon's model is rejected by the gate (else it just stays flat)",
+    )
+    history_bars: int = _key(
+        300, "bars per symbol kept in memory (and fetched at start) for the strategy", _positive
+    )
+    misfire_grace_seconds: float = _key(
+        30.0, "a job that missed its time by less than this still runs", _positive
+    )
     shutdown_seconds: float = _key(8.0, "longest wait for the current step on SIGTERM/SIGINT", _positive)
     report_delay_minutes: float = _key(
         20.0, "the daily report runs this many minutes after the session's close", _non_negative
@@ -347,7 +388,9 @@ class DaemonConfig:
 
 @dataclass(frozen=True)
 class EmailConfig:
-    smtp_host: str = _key("", "SMTP server of the daily report; '' = write .eml and .png to report.dir instead")
+    smtp_host: str = _key(
+        "", "SMTP server of the daily report; '' = write .eml and .png to report.dir instead"
+    )
     smtp_port: int = _key(587, "SMTP port (587 starttls, 465 ssl, 25 none)", _port)
     security: str = _key("starttls", "'starttls', 'ssl' or 'none'", _one_of("starttls", "ssl", "none"))
     username: str = _key("", "SMTP login ('' = no login); the password comes from SMTP_PASSWORD")
@@ -381,5 +424,3 @@ class Config:
         """A path from the config, relative paths taken from the config file's folder."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else self.base_dir / p
-
-

@@ -3,8 +3,10 @@
 - ``ConfigError`` / ``DataError``: the user gave something we cannot use; the CLI prints one line
   and exits with code 2 (never a traceback).
 - ``TemporaryError``: a venue or feed hiccup; retry with backoff.
-- ``OrderRejected``: the order is journaled as rejected and the loop goes on.
-- ``FatalError``: stop trading through the kill switch.
+- ``ModelError`` / ``JournalError``: a model or journal that cannot be used (see each).
+
+A refused order is not an exception: brokers return it with status ``rejected`` and a reason
+(``bot.broker.base``); what must halt trading trips the kill switch (``risk.killswitch``).
 """
 
 
@@ -28,14 +30,6 @@ class DataError(BotError):
 
 class TemporaryError(BotError):
     """A transient failure (timeout, 5xx, dropped connection): retry with backoff."""
-
-
-class OrderRejected(BotError):
-    """The broker (or the simulator) refused an order; carries the reason."""
-
-
-class FatalError(BotError):
-    """Something that must halt trading (through the kill switch)."""
 
 
 class ModelError(BotError):

@@ -75,8 +75,10 @@ class _QuietFileHandler(logging.handlers.RotatingFileHandler):
         if self.dropped == 1:
             error = sys.exc_info()[1]
             why = getattr(error, "strerror", None) or error
-            _console_line(f"warning: cannot write the log file {self.baseFilename} ({why}); log lines are "
-                          "dropped until it can be written again")  # fmt: skip
+            _console_line(
+                f"warning: cannot write the log file {self.baseFilename} ({why}); log lines are "
+                "dropped until it can be written again"
+            )
 
 
 def _console_line(text: str) -> None:

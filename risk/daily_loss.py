@@ -20,8 +20,11 @@ class DailyLossLimit(RiskRule):
         loss = (start - context.equity) / start
         if loss < self.max_pct:
             return Verdict.allow()
-        return Verdict.halt(self.name, f"equity {context.equity:,.2f} is {loss:.2%} below the day's start "
-                                       f"{start:,.2f}: loss limit {self.max_pct:.2%}")
+        return Verdict.halt(
+            self.name,
+            f"equity {context.equity:,.2f} is {loss:.2%} below the day's start "
+            f"{start:,.2f}: loss limit {self.max_pct:.2%}",
+        )
 
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         if reduces_exposure(intent, context):

@@ -19,8 +19,11 @@ class MaxDrawdown(RiskRule):
         drawdown = (peak - context.equity) / peak
         if drawdown < self.max_pct:
             return Verdict.allow()
-        return Verdict.halt(self.name, f"equity {context.equity:,.2f} is {drawdown:.2%} below its peak "
-                                       f"{peak:,.2f}: drawdown limit {self.max_pct:.2%}")
+        return Verdict.halt(
+            self.name,
+            f"equity {context.equity:,.2f} is {drawdown:.2%} below its peak "
+            f"{peak:,.2f}: drawdown limit {self.max_pct:.2%}",
+        )
 
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         if reduces_exposure(intent, context):

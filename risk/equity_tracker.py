@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.timeframes import NEW_YORK
+from bot.calendar.timeframes import NEW_YORK
 
 
 class EquityTracker:

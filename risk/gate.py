@@ -20,10 +20,10 @@ from risk.gross_exposure import MaxGrossExposure
 from risk.halted import HaltedRule
 from risk.killswitch import KillSwitch
 from risk.max_position import MaxPosition
+from risk.no_short import NoShort
 from risk.open_positions import MaxOpenPositions
 from risk.order_notional import OrderNotional
 from risk.order_rate import OrderRate
-from risk.no_short import NoShort
 from risk.pattern_day_trader import PatternDayTrader
 from risk.regular_session import RegularSession
 from risk.stale_data import StaleData
@@ -42,23 +42,32 @@ class RiskGate:
         self.rules = ([HaltedRule(switch)] if switch is not None else []) + list(rules)
 
     @classmethod
-    def from_config(cls, config: RiskConfig, switch: KillSwitch | None = None, *, extended_hours: bool = False,
-                    allow_short: bool = False) -> RiskGate:  # fmt: skip
+    def from_config(
+        cls,
+        config: RiskConfig,
+        switch: KillSwitch | None = None,
+        *,
+        extended_hours: bool = False,
+        allow_short: bool = False,
+    ) -> RiskGate:
         """The rules of ``[risk]``; ``extended_hours`` (``data.extended_hours``) and ``allow_short``
         (``broker.allow_short``) live in other sections. Safe defaults: session only, no shorts."""
-        return cls([
-            DailyLossLimit(config.daily_loss_pct),
-            MaxDrawdown(config.max_drawdown_pct),
-            StaleData(config.max_stale_bars),
-            RegularSession(extended_hours),
-            NoShort(allow_short),
-            PatternDayTrader(config.pdt_guard),
-            OrderRate(config.max_orders_per_minute, config.max_orders_per_day),
-            MaxOpenPositions(config.max_open_positions),
-            MaxPosition(config.max_position_pct, config.max_position_notional),
-            MaxGrossExposure(config.max_gross_exposure_pct),
-            OrderNotional(config.min_order_notional, config.max_order_notional),
-        ], switch)  # fmt: skip
+        return cls(
+            [
+                DailyLossLimit(config.daily_loss_pct),
+                MaxDrawdown(config.max_drawdown_pct),
+                StaleData(config.max_stale_bars),
+                RegularSession(extended_hours),
+                NoShort(allow_short),
+                PatternDayTrader(config.pdt_guard),
+                OrderRate(config.max_orders_per_minute, config.max_orders_per_day),
+                MaxOpenPositions(config.max_open_positions),
+                MaxPosition(config.max_position_pct, config.max_position_notional),
+                MaxGrossExposure(config.max_gross_exposure_pct),
+                OrderNotional(config.min_order_notional, config.max_order_notional),
+            ],
+            switch,
+        )
 
     @property
     def halted(self) -> bool:

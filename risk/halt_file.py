@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.atomic_file import atomic_write
+from bot.journal.atomic_file import atomic_write
 
 SUFFIX = ".HALT"
 
@@ -27,7 +27,9 @@ def halt_file_for(journal_path: str | Path) -> Path:
 
 def write_halt_file(path: Path, *, by: str, reason: str, at: str, keep_positions: bool) -> None:
     """Atomically (re)write the halt file; raises OSError when the disk refuses."""
-    body = json.dumps({"halted": True, "reason": reason, "at": at, "by": by, "keep_positions": keep_positions})
+    body = json.dumps(
+        {"halted": True, "reason": reason, "at": at, "by": by, "keep_positions": keep_positions}
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, (body + "\n").encode(), sync_folder=True)
 
@@ -39,14 +41,23 @@ def read_halt_file(path: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        return {"reason": f"halt file {path} exists but cannot be read ({exc.strerror})", "at": None, "by": None,
-                "keep_positions": False}  # fmt: skip
+        return {
+            "reason": f"halt file {path} exists but cannot be read ({exc.strerror})",
+            "at": None,
+            "by": None,
+            "keep_positions": False,
+        }
     try:
         record = json.loads(text)
     except ValueError:
         record = None
     if not isinstance(record, dict):
-        return {"reason": f"halt file {path} exists but is damaged", "at": None, "by": None, "keep_positions": False}
+        return {
+            "reason": f"halt file {path} exists but is damaged",
+            "at": None,
+            "by": None,
+            "keep_positions": False,
+        }
     return record
 
 

@@ -20,5 +20,8 @@ class HaltedRule(RiskRule):
         state = self.switch.state()
         if not state.halted or reduces_exposure(intent, context):
             return Verdict.allow()
-        return Verdict.deny(self.name, f"trading HALTED since {state.at} by {state.by}: {state.reason}; "
-                                       f"{intent.symbol} {intent.side} {intent.qty} sh would not reduce exposure")
+        return Verdict.deny(
+            self.name,
+            f"trading HALTED since {state.at} by {state.by}: {state.reason}; "
+            f"{intent.symbol} {intent.side} {intent.qty} sh would not reduce exposure",
+        )

@@ -38,7 +38,7 @@ class SwitchState:
 
 
 class KillSwitch:
-    """Reads and writes the halt state; ``journal`` is a ``bot.journal.Journal`` (or None when it
+    """Reads and writes the halt state; ``journal`` is a ``bot.journal.store.Journal`` (or None when it
     cannot be opened: then only the halt file is used). ``halt_file`` defaults to the one beside
     ``journal.path``; journals without a path (test doubles) have none."""
 
@@ -56,8 +56,13 @@ class KillSwitch:
     def record_halt_file(self, by: str, reason: str, *, keep_positions: bool = False) -> None:
         """The halt file alone (OSError when the disk refuses)."""
         if self.halt_file is not None:
-            write_halt_file(self.halt_file, by=by, reason=reason, keep_positions=keep_positions,
-                            at=datetime.now(UTC).isoformat())  # fmt: skip
+            write_halt_file(
+                self.halt_file,
+                by=by,
+                reason=reason,
+                keep_positions=keep_positions,
+                at=datetime.now(UTC).isoformat(),
+            )
 
     def record_halt_journal(self, by: str, reason: str, *, keep_positions: bool = False) -> None:
         """The journal alone (its errors raise)."""
@@ -76,16 +81,26 @@ class KillSwitch:
     def state(self) -> SwitchState:
         record = read_halt_file(self.halt_file) if self.halt_file is not None else None
         if record is not None:
-            return SwitchState(True, record.get("reason"), record.get("at"), record.get("by"),
-                               keep_positions=bool(record.get("keep_positions")))  # fmt: skip
+            return SwitchState(
+                True,
+                record.get("reason"),
+                record.get("at"),
+                record.get("by"),
+                keep_positions=bool(record.get("keep_positions")),
+            )
         if self.journal is None:
             return SwitchState(False)
         row = self.journal.get_control(CONTROL_KEY)
         if row is None:
             return SwitchState(False)
         keep = self.journal.get_control(KEEP_POSITIONS_KEY)
-        return SwitchState(row["value"] == HALTED, row["reason"] or None, row["updated_at"], row["updated_by"],
-                           keep_positions=keep is not None and keep["value"] == "yes")  # fmt: skip
+        return SwitchState(
+            row["value"] == HALTED,
+            row["reason"] or None,
+            row["updated_at"],
+            row["updated_by"],
+            keep_positions=keep is not None and keep["value"] == "yes",
+        )
 
     @property
     def halted(self) -> bool:
@@ -103,7 +118,9 @@ class RunKillSwitch(KillSwitch):
         self._state = SwitchState(False)
 
     def halt(self, by: str, reason: str, *, keep_positions: bool = False) -> None:
-        self._state = SwitchState(True, reason, datetime.now(UTC).isoformat(), by, keep_positions=keep_positions)
+        self._state = SwitchState(
+            True, reason, datetime.now(UTC).isoformat(), by, keep_positions=keep_positions
+        )
 
     def resume(self, by: str, reason: str = "") -> None:
         self._state = SwitchState(False)

@@ -24,5 +24,6 @@ class NoShort(RiskRule):
             return Verdict.allow()
         if held > 0:
             return Verdict.reduce(self.name, held, f"sell {intent.qty} > {held} held: shorting is off")
-        return Verdict.deny(self.name, f"sell {intent.qty} with {max(held, 0)} held: shorting is off "
-                                       "(broker.allow_short)")  # fmt: skip
+        return Verdict.deny(
+            self.name, f"sell {intent.qty} with {max(held, 0)} held: shorting is off (broker.allow_short)"
+        )

@@ -23,5 +23,7 @@ class MaxOpenPositions(RiskRule):
         held = open_symbols(context)
         if len(held) < self.max_positions:
             return Verdict.allow()
-        return Verdict.deny(self.name, f"{len(held)} open positions >= limit {self.max_positions}; "
-                                       f"{intent.symbol} would open one more")
+        return Verdict.deny(
+            self.name,
+            f"{len(held)} open positions >= limit {self.max_positions}; {intent.symbol} would open one more",
+        )

@@ -21,12 +21,17 @@ class OrderNotional(RiskRule):
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         notional = intent.qty * intent.price
         if self.min_notional > 0 and notional < self.min_notional and not reduces_exposure(intent, context):
-            return Verdict.deny(self.name, f"{intent.symbol} order {intent.qty} sh x {intent.price:.2f} = "
-                                           f"{notional:,.2f} < min {self.min_notional:,.2f}")
+            return Verdict.deny(
+                self.name,
+                f"{intent.symbol} order {intent.qty} sh x {intent.price:.2f} = "
+                f"{notional:,.2f} < min {self.min_notional:,.2f}",
+            )
         if self.max_notional > 0 and notional > self.max_notional:
             qty = math.floor(self.max_notional / intent.price)
-            reason = (f"{intent.symbol} order {intent.qty} sh x {intent.price:.2f} = {notional:,.2f} > "
-                      f"max {self.max_notional:,.2f}")
+            reason = (
+                f"{intent.symbol} order {intent.qty} sh x {intent.price:.2f} = {notional:,.2f} > "
+                f"max {self.max_notional:,.2f}"
+            )
             if qty <= 0:
                 return Verdict.deny(self.name, reason)
             return Verdict.reduce(self.name, qty, f"{reason}; cut to {qty} sh")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from datetime import date, datetime, timedelta
 
-from bot.timeframes import NEW_YORK
+from bot.calendar.timeframes import NEW_YORK
 from risk.base import OrderIntent, RiskContext, RiskRule, Verdict
 
 

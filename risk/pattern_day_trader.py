@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from bot.timeframes import NEW_YORK
+from bot.calendar.timeframes import NEW_YORK
 from risk.base import OrderIntent, RiskContext, RiskRule, Verdict, reduces_exposure
 
 PDT_EQUITY = 25_000.0
@@ -45,9 +45,12 @@ class PatternDayTrader(RiskRule):
         at_risk = recent + len(open_today | {intent.symbol})
         if at_risk <= MAX_DAY_TRADES:
             return Verdict.allow()
-        return Verdict.deny(self.name, f"equity ${context.equity:,.0f} < ${PDT_EQUITY:,.0f}: {recent} day trade(s) in "
-                                       f"5 business days + {len(open_today)} position(s) opened today would allow "
-                                       f"a 4th day trade")  # fmt: skip
+        return Verdict.deny(
+            self.name,
+            f"equity ${context.equity:,.0f} < ${PDT_EQUITY:,.0f}: {recent} day trade(s) in "
+            f"5 business days + {len(open_today)} position(s) opened today would allow "
+            f"a 4th day trade",
+        )
 
     def _prune(self, today: date) -> None:
         while self._day_trades and _business_days_between(self._day_trades[0], today) >= 5:

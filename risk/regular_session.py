@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import time
 
+from bot.calendar.timeframes import NEW_YORK
 from risk.base import OrderIntent, RiskContext, RiskRule, Verdict, reduces_exposure
-from bot.timeframes import NEW_YORK
 
 OPEN, CLOSE = time(9, 30), time(16, 0)
 
@@ -28,5 +28,8 @@ class RegularSession(RiskRule):
         local = intent.ts.astimezone(NEW_YORK)
         if local.weekday() < 5 and OPEN < local.time() <= CLOSE:
             return Verdict.allow()
-        return Verdict.deny(self.name, f"{local:%a %H:%M} New York is outside the regular session "
-                                       "(data.extended_hours is off): no new entries")  # fmt: skip
+        return Verdict.deny(
+            self.name,
+            f"{local:%a %H:%M} New York is outside the regular session "
+            "(data.extended_hours is off): no new entries",
+        )

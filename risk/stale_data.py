@@ -17,4 +17,6 @@ class StaleData(RiskRule):
         behind = context.bars_behind.get(intent.symbol, 0)
         if self.max_bars <= 0 or behind <= self.max_bars or reduces_exposure(intent, context):
             return Verdict.allow()
-        return Verdict.deny(self.name, f"{intent.symbol} latest bar is {behind} bars old > limit {self.max_bars}")
+        return Verdict.deny(
+            self.name, f"{intent.symbol} latest bar is {behind} bars old > limit {self.max_bars}"
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
-from bot.market import MarketView
+from bot.engine.market import MarketView
 
 
 class Strategy(ABC):

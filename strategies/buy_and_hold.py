@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.market import MarketView
+from bot.engine.market import MarketView
 from strategies.base import Strategy
 
 

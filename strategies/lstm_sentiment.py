@@ -26,8 +26,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from bot.engine.market import MarketView
 from bot.forecast.vol_baselines import ewma_forecast
-from bot.market import MarketView
 from strategies.base import Strategy
 
 # Bars of returns the EWMA fallback reads: lambda^120 = 0.06 % of weight is left out at 0.94.
@@ -88,7 +88,11 @@ class LstmSentiment(Strategy):
     def _hold(self, weight: float, forecast: float | None) -> float | None:
         move = math.expm1(forecast) if forecast is not None else 0.0
         if move > self.hurdle:
-            return min(weight * self.tilt, self.weight_per_symbol * self.vol_cap) if self.base == "long" else weight
+            return (
+                min(weight * self.tilt, self.weight_per_symbol * self.vol_cap)
+                if self.base == "long"
+                else weight
+            )
         if move < -self.hurdle:
             return -weight if self.allow_short else 0.0
         return weight if self.base == "long" else (None if self.model_usable else 0.0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.market import MarketView
+from bot.engine.market import MarketView
 from strategies.base import Strategy
 
 

@@ -49,12 +49,12 @@ def write_config(directory: Path, extra: str = "") -> Path:
     path.write_text(
         f"""
 [journal]
-path = "{directory / 'journal.sqlite'}"
-dry_run_path = "{directory / 'dry_run.sqlite'}"
+path = "{directory / "journal.sqlite"}"
+dry_run_path = "{directory / "dry_run.sqlite"}"
 [logging]
-dir = "{directory / 'logs'}"
+dir = "{directory / "logs"}"
 [report]
-dir = "{directory / 'reports'}"
+dir = "{directory / "reports"}"
 {extra}
 """
     )
@@ -82,7 +82,9 @@ HEAVY_MODULES = ("tensorflow", "keras", "pandas", "matplotlib")
 KEY_VARS = ("ALPACA_API_KEY", "ALPACA_SECRET_KEY", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
 
 
-def heavy_imports(*argv: str, env: dict | None = None, heavy: tuple[str, ...] = HEAVY_MODULES) -> tuple[list[str], str]:
+def heavy_imports(
+    *argv: str, env: dict | None = None, heavy: tuple[str, ...] = HEAVY_MODULES
+) -> tuple[list[str], str]:
     """Run ``python -m bot ARGV`` in a fresh interpreter (Alpaca keys removed unless ``env`` sets
     them) and return the ``heavy`` modules it imported, with its stdout (to check light commands)."""
     code = (
@@ -95,9 +97,10 @@ def heavy_imports(*argv: str, env: dict | None = None, heavy: tuple[str, ...] = 
         "except SystemExit:\n    pass\n"
         f"print('HEAVY=' + ','.join(sorted(m for m in {heavy!r} if m in sys.modules)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     marker = [line for line in result.stdout.splitlines() if line.startswith("HEAVY=")]
     assert marker, result.stdout + result.stderr
     found = marker[-1].removeprefix("HEAVY=")
     return (found.split(",") if found else []), result.stdout
-

@@ -11,7 +11,7 @@ Mapping to Alpaca (and the constraints that come with it):
 | limit / stop | ``LimitOrderRequest`` / ``StopOrderRequest``, time_in_force GTC: a resting level is a decision that should survive the close, like SimBroker's orders |
 | ``protective_stop`` | order_class OTO with ``stop_loss=StopLossRequest(stop_price)``, time_in_force GTC: the stop leg takes its parent's time in force (alpacahq/Alpaca-API#283), so a DAY entry's stop would expire at the first close and leave the position bare from the second day. The leg is *held* until the entry fills, then live for the filled qty. Alpaca only allows it on market/limit entries, whole shares, no extended hours, and refuses a stop on the wrong side of the entry's price (422) |
 | protective leg | reported as ``{entry id}-stop`` with ``protective=True`` (Alpaca gives legs their own ids). Alpaca may stop nesting a leg under its entry once the entry fills (older user reports; ``probe-alpaca`` checks): the broker knows its legs by their broker ids, learnt from every nested answer (the submit's included) and, after a restart, from the journal (``know_legs``, ``Journal.protective_legs``); an un-nested leg is then reported exactly like a nested one |
-| a standalone stop whose id ends in ``-stop`` | protective too: the re-protection of what a partial sale left (``bot.protection``) |
+| a standalone stop whose id ends in ``-stop`` | protective too: the re-protection of what a partial sale left (``bot.engine.protection``) |
 | statuses | new/accepted/pending_new/partially_filled/... -> NEW (``filled_qty`` kept); filled -> FILLED; canceled/expired/replaced -> CANCELED; rejected/suspended -> REJECTED |
 
 Cancels are asynchronous at Alpaca (``pending_cancel`` first, the shares still held): ``cancel``
@@ -36,8 +36,20 @@ from typing import Any
 import structlog
 
 from bot.broker.alpaca_http import AlpacaRefused, RetryPolicy, build_trading_client
-from bot.broker.base import Account, Broker, Fill, Order, OrderRequest, OrderStatus, OrderType
-from bot.broker.base import PROTECTIVE_SUFFIX, Position, Side, is_protective_id, malformed_reason
+from bot.broker.base import (
+    PROTECTIVE_SUFFIX,
+    Account,
+    Broker,
+    Fill,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    is_protective_id,
+    malformed_reason,
+)
 from bot.config import AlpacaConfig, Secrets
 
 log = structlog.get_logger(__name__)
@@ -46,9 +58,14 @@ STOP_SUFFIX = PROTECTIVE_SUFFIX  # an entry's leg is reported as "{entry id}-sto
 CANCEL_WAIT_SECONDS = 5.0  # a cancel Alpaca has not confirmed by then is reported, not assumed
 FLATTEN_SECONDS = 10.0  # kill's promise: flat, or a clear error, within this
 _POLL_SECONDS = 0.25  # one GET per poll: a 5 s wait costs at most 20 of the 200 requests a minute
-_STATUS = {"filled": OrderStatus.FILLED, "canceled": OrderStatus.CANCELED,
-           "expired": OrderStatus.CANCELED, "replaced": OrderStatus.CANCELED,
-           "rejected": OrderStatus.REJECTED, "suspended": OrderStatus.REJECTED}  # fmt: skip
+_STATUS = {
+    "filled": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELED,
+    "expired": OrderStatus.CANCELED,
+    "replaced": OrderStatus.CANCELED,
+    "rejected": OrderStatus.REJECTED,
+    "suspended": OrderStatus.REJECTED,
+}
 
 
 def _value(enum_or_str: Any) -> str:
@@ -66,27 +83,42 @@ def map_order(raw: Any, *, parent_cid: str | None = None) -> Order:
     legs = [leg for leg in raw.legs or [] if _value(leg.type or leg.order_type) == "stop"]
     request = OrderRequest(
         client_order_id=f"{parent_cid}{STOP_SUFFIX}" if parent_cid else raw.client_order_id,
-        symbol=raw.symbol or "", side=Side(_value(raw.side)), qty=int(float(raw.qty or 0)), type=type_,
-        limit_price=_num(raw.limit_price), stop_price=_num(raw.stop_price),
+        symbol=raw.symbol or "",
+        side=Side(_value(raw.side)),
+        qty=int(float(raw.qty or 0)),
+        type=type_,
+        limit_price=_num(raw.limit_price),
+        stop_price=_num(raw.stop_price),
         protective_stop=_num(legs[0].stop_price) if legs and parent_cid is None else None,
-    )  # fmt: skip
-    protective = parent_cid is not None or (type_ is OrderType.STOP and is_protective_id(request.client_order_id))
-    return Order(request, raw.submitted_at.astimezone(UTC), _STATUS.get(_value(raw.status), OrderStatus.NEW),
-                 filled_qty=int(float(raw.filled_qty or 0)), filled_avg_price=_num(raw.filled_avg_price),
-                 broker_order_id=str(raw.id), protective=protective,
-                 leg_order_id=str(legs[0].id) if legs and parent_cid is None else "")  # fmt: skip
+    )
+    protective = parent_cid is not None or (
+        type_ is OrderType.STOP and is_protective_id(request.client_order_id)
+    )
+    return Order(
+        request,
+        raw.submitted_at.astimezone(UTC),
+        _STATUS.get(_value(raw.status), OrderStatus.NEW),
+        filled_qty=int(float(raw.filled_qty or 0)),
+        filled_avg_price=_num(raw.filled_avg_price),
+        broker_order_id=str(raw.id),
+        protective=protective,
+        leg_order_id=str(legs[0].id) if legs and parent_cid is None else "",
+    )
 
 
 class AlpacaBroker(Broker):
     """The Alpaca paper account behind the broker contract. See the module docstring."""
 
-    def __init__(self, config: AlpacaConfig, secrets: Secrets, *,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+    def __init__(
+        self, config: AlpacaConfig, secrets: Secrets, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._client = build_trading_client(config, secrets)
         self._policy = RetryPolicy(config.max_retries, config.backoff_seconds, sleep=sleep)
         self._sent: set[str] = set()
         self._legs: dict[str, str] = {}  # leg's broker id -> "{entry id}-stop"
-        self._pause = time.sleep  # polling a cancel in flight waits for real (``sleep`` is the retry backoff's)
+        self._pause = (
+            time.sleep
+        )  # polling a cancel in flight waits for real (``sleep`` is the retry backoff's)
 
     def know_legs(self, legs: Mapping[str, str]) -> None:
         """Protective legs placed by an earlier process: broker id -> our id (``Journal.protective_legs``),
@@ -97,10 +129,15 @@ class AlpacaBroker(Broker):
 
     def account(self) -> Account:
         raw = self._policy.call("get account", self._client.get_account)
-        return Account(cash=float(raw.cash or 0), equity=float(raw.equity or 0),
-                       buying_power=float(raw.buying_power or 0),
-                       extra={"portfolio_value": float(raw.portfolio_value or 0),
-                              "daytrade_count": float(raw.daytrade_count or 0)})  # fmt: skip
+        return Account(
+            cash=float(raw.cash or 0),
+            equity=float(raw.equity or 0),
+            buying_power=float(raw.buying_power or 0),
+            extra={
+                "portfolio_value": float(raw.portfolio_value or 0),
+                "daytrade_count": float(raw.daytrade_count or 0),
+            },
+        )
 
     def positions(self) -> dict[str, Position]:
         out = {}
@@ -152,8 +189,17 @@ class AlpacaBroker(Broker):
         for raw, order in self._pairs(raws):
             ts = raw.filled_at or raw.updated_at
             if order.filled_qty > 0 and order.filled_avg_price is not None and ts > after:
-                fills.append(Fill(order.client_order_id, order.symbol, order.request.side,
-                                  order.filled_qty, order.filled_avg_price, 0.0, ts))  # fmt: skip
+                fills.append(
+                    Fill(
+                        order.client_order_id,
+                        order.symbol,
+                        order.request.side,
+                        order.filled_qty,
+                        order.filled_avg_price,
+                        0.0,
+                        ts,
+                    )
+                )
         return sorted(fills, key=lambda f: f.ts)
 
     def clock(self) -> Any:
@@ -180,8 +226,9 @@ class AlpacaBroker(Broker):
             return Order(request, datetime.now(UTC), OrderStatus.REJECTED, reason=problem)
         payload = _alpaca_request(request)
         try:
-            raw = self._policy.submit(f"submit {cid}", lambda: self._client.submit_order(payload),
-                                      lambda: self._lookup(cid))  # fmt: skip
+            raw = self._policy.submit(
+                f"submit {cid}", lambda: self._client.submit_order(payload), lambda: self._lookup(cid)
+            )
         except AlpacaRefused as exc:
             log.warning("alpaca_order_rejected", client_order_id=cid, status=exc.status, reason=exc.message)
             return Order(request, datetime.now(UTC), OrderStatus.REJECTED, reason=exc.message)
@@ -189,8 +236,12 @@ class AlpacaBroker(Broker):
         order = map_order(raw)
         if order.leg_order_id:
             self._legs[order.leg_order_id] = f"{cid}{STOP_SUFFIX}"
-        log.info("alpaca_order_submitted", client_order_id=cid, status=str(order.status),
-                 broker_order_id=order.broker_order_id)  # fmt: skip
+        log.info(
+            "alpaca_order_submitted",
+            client_order_id=cid,
+            status=str(order.status),
+            broker_order_id=order.broker_order_id,
+        )
         return order
 
     def cancel(self, client_order_id: str) -> Order | None:
@@ -201,21 +252,34 @@ class AlpacaBroker(Broker):
         if order is None or not order.status.is_open:
             return order
         try:
-            self._policy.call(f"cancel {client_order_id}",
-                              lambda: self._client.cancel_order_by_id(order.broker_order_id))  # fmt: skip
+            self._policy.call(
+                f"cancel {client_order_id}", lambda: self._client.cancel_order_by_id(order.broker_order_id)
+            )
         except AlpacaRefused as exc:  # 422 "not cancelable": it filled or was cancelled meanwhile
-            log.info("alpaca_cancel_refused", client_order_id=client_order_id, status=exc.status, reason=exc.message)
+            log.info(
+                "alpaca_cancel_refused",
+                client_order_id=client_order_id,
+                status=exc.status,
+                reason=exc.message,
+            )
         deadline = time.monotonic() + CANCEL_WAIT_SECONDS
         while True:
             # one GET by Alpaca's id (a leg has no client id of ours to look up by)
-            raw = self._policy.call(f"get order {client_order_id}",
-                                    lambda: self._client.get_order_by_id(order.broker_order_id))  # fmt: skip
+            raw = self._policy.call(
+                f"get order {client_order_id}", lambda: self._client.get_order_by_id(order.broker_order_id)
+            )
             order.status = _STATUS.get(_value(raw.status), OrderStatus.NEW)
-            order.filled_qty, order.filled_avg_price = int(float(raw.filled_qty or 0)), _num(raw.filled_avg_price)
+            order.filled_qty, order.filled_avg_price = (
+                int(float(raw.filled_qty or 0)),
+                _num(raw.filled_avg_price),
+            )
             if not order.status.is_open or time.monotonic() >= deadline:
                 if order.status.is_open:
-                    log.error("alpaca_cancel_unconfirmed", client_order_id=client_order_id,
-                              seconds=CANCEL_WAIT_SECONDS)  # fmt: skip
+                    log.error(
+                        "alpaca_cancel_unconfirmed",
+                        client_order_id=client_order_id,
+                        seconds=CANCEL_WAIT_SECONDS,
+                    )
                 return order
             self._pause(_POLL_SECONDS)
 
@@ -238,8 +302,11 @@ class AlpacaBroker(Broker):
             order.status, order.reason = OrderStatus.CANCELED, "canceled by cancel_all"
             cancelled.append(order)
         for broker_id in still_open:
-            log.error("alpaca_cancel_unconfirmed", client_order_id=before[broker_id].client_order_id,
-                      seconds=CANCEL_WAIT_SECONDS)  # fmt: skip
+            log.error(
+                "alpaca_cancel_unconfirmed",
+                client_order_id=before[broker_id].client_order_id,
+                seconds=CANCEL_WAIT_SECONDS,
+            )
         return cancelled
 
     def close_all(self) -> list[Order]:
@@ -253,8 +320,9 @@ class AlpacaBroker(Broker):
         from alpaca.trading.models import Order as RawOrder
 
         deadline = time.monotonic() + FLATTEN_SECONDS
-        answers = self._policy.call("close all positions",
-                                    lambda: self._client.close_all_positions(cancel_orders=True))  # fmt: skip
+        answers = self._policy.call(
+            "close all positions", lambda: self._client.close_all_positions(cancel_orders=True)
+        )
         orders, refused = [], {}
         while True:
             for answer in answers:
@@ -268,8 +336,13 @@ class AlpacaBroker(Broker):
                 return orders
             if time.monotonic() >= deadline:
                 for symbol, (status, reason) in refused.items():
-                    log.error("alpaca_close_failed", symbol=symbol, status=status, reason=reason,
-                              seconds=FLATTEN_SECONDS)  # fmt: skip
+                    log.error(
+                        "alpaca_close_failed",
+                        symbol=symbol,
+                        status=status,
+                        reason=reason,
+                        seconds=FLATTEN_SECONDS,
+                    )
                 return orders
             self._pause(_POLL_SECONDS * 2)  # let the cancels in flight settle
             answers = [self._close_one(symbol) for symbol in list(refused)]
@@ -286,7 +359,9 @@ class AlpacaBroker(Broker):
         except AlpacaRefused as exc:
             if exc.status == 404:  # nothing left to close: flat already
                 return SimpleNamespace(symbol=symbol, status=200, body=None)
-            return SimpleNamespace(symbol=symbol, status=exc.status, body=SimpleNamespace(message=exc.message))
+            return SimpleNamespace(
+                symbol=symbol, status=exc.status, body=SimpleNamespace(message=exc.message)
+            )
 
     def _await_closed(self, broker_ids: set[str]) -> set[str]:
         """Wait until none of ``broker_ids`` is open (or the cancel wait ends); returns those still open."""
@@ -303,8 +378,9 @@ class AlpacaBroker(Broker):
     def _lookup(self, client_order_id: str) -> Any | None:
         """The raw Alpaca order with this client id, or None when Alpaca does not know it."""
         try:
-            return self._policy.call(f"get order {client_order_id}",
-                                     lambda: self._client.get_order_by_client_id(client_order_id))  # fmt: skip
+            return self._policy.call(
+                f"get order {client_order_id}", lambda: self._client.get_order_by_client_id(client_order_id)
+            )
         except AlpacaRefused as exc:
             if exc.status == 404:
                 return None
@@ -313,8 +389,9 @@ class AlpacaBroker(Broker):
     def _by_id(self, broker_order_id: str) -> Any | None:
         """The raw Alpaca order with this broker id, or None when Alpaca does not know it."""
         try:
-            return self._policy.call(f"get order {broker_order_id}",
-                                     lambda: self._client.get_order_by_id(broker_order_id))  # fmt: skip
+            return self._policy.call(
+                f"get order {broker_order_id}", lambda: self._client.get_order_by_id(broker_order_id)
+            )
         except AlpacaRefused as exc:
             if exc.status == 404:
                 return None
@@ -344,13 +421,23 @@ def _refusal(request: OrderRequest) -> str:
 
 def _alpaca_request(request: OrderRequest) -> Any:
     from alpaca.trading.enums import OrderClass, OrderSide, TimeInForce
-    from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest, StopLossRequest
-    from alpaca.trading.requests import StopOrderRequest
+    from alpaca.trading.requests import (
+        LimitOrderRequest,
+        MarketOrderRequest,
+        StopLossRequest,
+        StopOrderRequest,
+    )
 
-    common: dict[str, Any] = dict(symbol=request.symbol, qty=request.qty,
-                                  side=OrderSide(str(request.side)), client_order_id=request.client_order_id)  # fmt: skip
+    common: dict[str, Any] = dict(
+        symbol=request.symbol,
+        qty=request.qty,
+        side=OrderSide(str(request.side)),
+        client_order_id=request.client_order_id,
+    )
     if request.protective_stop is not None:
-        common.update(order_class=OrderClass.OTO, stop_loss=StopLossRequest(stop_price=request.protective_stop))
+        common.update(
+            order_class=OrderClass.OTO, stop_loss=StopLossRequest(stop_price=request.protective_stop)
+        )
     if request.type is OrderType.MARKET:
         # GTC with a protective stop: the leg inherits it and must outlive the session
         tif = TimeInForce.GTC if request.protective_stop is not None else TimeInForce.DAY

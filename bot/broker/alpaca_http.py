@@ -65,8 +65,10 @@ class TimeoutAdapter(HTTPAdapter):
 def check_paper_url(url: str) -> None:
     """Refuse Alpaca's live trading endpoint: this bot trades paper only."""
     if (urlsplit(url).hostname or "").lower() == LIVE_HOST:
-        raise ConfigError(f"alpaca.trading_url: {url} is Alpaca's LIVE endpoint; this bot trades paper "
-                          "only (use https://paper-api.alpaca.markets)")  # fmt: skip
+        raise ConfigError(
+            f"alpaca.trading_url: {url} is Alpaca's LIVE endpoint; this bot trades paper "
+            "only (use https://paper-api.alpaca.markets)"
+        )
 
 
 def build_trading_client(config: AlpacaConfig, secrets: Secrets) -> Any:
@@ -76,8 +78,9 @@ def build_trading_client(config: AlpacaConfig, secrets: Secrets) -> Any:
         raise ConfigError(f"Alpaca keys missing: set {KEY_VARS} in the environment")
     from alpaca.trading.client import TradingClient  # heavy import, only when trading
 
-    client = TradingClient(secrets.alpaca_key, secrets.alpaca_secret, paper=True,
-                           url_override=config.trading_url.rstrip("/"))  # fmt: skip
+    client = TradingClient(
+        secrets.alpaca_key, secrets.alpaca_secret, paper=True, url_override=config.trading_url.rstrip("/")
+    )
     # alpaca-py retries 429/504 for every method, POST included; our RetryPolicy owns retries
     client._retry = 0
     client._retry_codes = []
@@ -102,8 +105,15 @@ def classify(exc: BaseException) -> Failure | None:
     """Sort an exception from alpaca-py/requests; None for one we do not understand (re-raised)."""
     from alpaca.common.exceptions import APIError
 
-    if isinstance(exc, (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                        requests.exceptions.JSONDecodeError)):  # fmt: skip
+    if isinstance(
+        exc,
+        (
+            requests.Timeout,
+            requests.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.JSONDecodeError,
+        ),
+    ):
         return Failure("transient", message=f"{type(exc).__name__}")
     if not isinstance(exc, APIError):
         return None
@@ -129,7 +139,9 @@ def _error_body(text: str) -> tuple[int | None, str]:
     return (code if isinstance(code, int) else None), str(body.get("message", ""))
 
 
-def retry_after_seconds(response: requests.Response | None, now: Callable[[], float] = time.time) -> float | None:
+def retry_after_seconds(
+    response: requests.Response | None, now: Callable[[], float] = time.time
+) -> float | None:
     """How long the server asks us to wait: ``Retry-After`` (seconds), else Alpaca's own
     ``X-RateLimit-Reset`` (the Unix second when the 200-a-minute window refills). Alpaca's 429s
     carry X-RateLimit-Limit/Remaining/Reset and no Retry-After (alpacahq/alpaca-skills,
@@ -154,8 +166,14 @@ def retry_after_seconds(response: requests.Response | None, now: Callable[[], fl
 class RetryPolicy:
     """The one place that decides whether, and how long to wait before, an Alpaca call is retried."""
 
-    def __init__(self, max_retries: int, backoff_seconds: float, *,
-                 sleep: Callable[[float], None], rng: Callable[[], float] = random.random) -> None:  # fmt: skip
+    def __init__(
+        self,
+        max_retries: int,
+        backoff_seconds: float,
+        *,
+        sleep: Callable[[float], None],
+        rng: Callable[[], float] = random.random,
+    ) -> None:
         self.max_retries = max_retries
         self.backoff_seconds = backoff_seconds
         self._sleep = sleep
@@ -203,8 +221,12 @@ class RetryPolicy:
                 attempt += 1
                 found = self.call(f"{what} lookup", lookup)
                 if found is not None:
-                    log.warning("alpaca_submit_landed_despite_error", what=what, status=failure.status,
-                                error=failure.message)  # fmt: skip
+                    log.warning(
+                        "alpaca_submit_landed_despite_error",
+                        what=what,
+                        status=failure.status,
+                        error=failure.message,
+                    )
                     return found
 
     def _fail(self, what: str, exc: Exception, failure: Failure | None = None) -> Failure:
@@ -213,17 +235,26 @@ class RetryPolicy:
         if failure is None:
             raise exc
         if failure.kind == "auth":
-            raise ConfigError(f"Alpaca rejected the API keys (HTTP {failure.status}: {failure.message}); "
-                              f"check {KEY_VARS}") from None  # fmt: skip
+            raise ConfigError(
+                f"Alpaca rejected the API keys (HTTP {failure.status}: {failure.message}); check {KEY_VARS}"
+            ) from None
         if failure.kind != "transient":
             raise AlpacaRefused(failure.status, failure.code, failure.message) from None
         return failure
 
     def _wait(self, what: str, attempt: int, failure: Failure) -> None:
         if attempt >= self.max_retries:
-            raise TemporaryError(f"{what}: gave up after {attempt + 1} attempts "
-                                 f"(last: HTTP {failure.status} {failure.message})") from None  # fmt: skip
+            raise TemporaryError(
+                f"{what}: gave up after {attempt + 1} attempts "
+                f"(last: HTTP {failure.status} {failure.message})"
+            ) from None
         pause = self.delay(attempt, failure.retry_after)
-        log.warning("alpaca_retry", what=what, attempt=attempt + 1, status=failure.status,
-                    error=failure.message, wait_seconds=round(pause, 3))  # fmt: skip
+        log.warning(
+            "alpaca_retry",
+            what=what,
+            attempt=attempt + 1,
+            status=failure.status,
+            error=failure.message,
+            wait_seconds=round(pause, 3),
+        )
         self._sleep(pause)

@@ -16,11 +16,11 @@ dollars. Times are tz-aware UTC.
 
 A ``protective_stop`` on an entry request attaches a stop order for the filled quantity once the
 entry fills (one-triggers-other); flattening a position cancels its protective stops. A stop sell
-whose id ends in ``PROTECTIVE_SUFFIX`` is protective too (``bot.protection`` places these).
+whose id ends in ``PROTECTIVE_SUFFIX`` is protective too (``bot.engine.protection`` places these).
 
 Held shares (Alpaca's rule, both brokers): an open sell holds its shares, so a new sell beyond
 ``position - shares held by open sells`` is refused (``insufficient qty available``). To sell a
-protected position its stop is cancelled first (``bot.protection``).
+protected position its stop is cancelled first (``bot.engine.protection``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-
 
 PROTECTIVE_SUFFIX = "-stop"
 
@@ -193,7 +192,9 @@ def pending_quantities(open_orders: list[Order]) -> dict[str, int]:
     for order in open_orders:
         if not order.protective:
             sign = 1 if order.request.side is Side.BUY else -1
-            pending[order.symbol] = pending.get(order.symbol, 0) + sign * (order.request.qty - order.filled_qty)
+            pending[order.symbol] = pending.get(order.symbol, 0) + sign * (
+                order.request.qty - order.filled_qty
+            )
     return pending
 
 

@@ -28,26 +28,47 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.broker.alpaca_http import AlpacaRefused
-from bot.broker.probe_session import DONE, FIRST_POLL_SECONDS, MAX_POLL_SECONDS, ProbeSession, StepFailed
-from bot.broker.probe_session import refusal_text
+from bot.broker.probe_session import (
+    DONE,
+    FIRST_POLL_SECONDS,
+    MAX_POLL_SECONDS,
+    ProbeSession,
+    StepFailed,
+    refusal_text,
+)
 from bot.broker.probe_session import value_of as _v
 from bot.errors import TemporaryError
 
 #: what ``tests/fakes/alpaca_trading.py`` assumes, as the probe reports it (keep the two in step)
 ASSUMED: dict[str, tuple[str, str, str]] = {
     # key: (behaviour, assumed, what the fake does exactly)
-    "legs_after_fill": ("(a) the stop leg once its OTO entry filled, in open orders (nested=true)",
-                        "un-nested", "listed as an order of its own, the filled entry's legs empty "
-                        "(legs_unnest_after_fill; switched off: nested)"),
-    "wash_trade": ("(b) a second OTO buy beside the open stop leg (a sell)", "refused",
-                   "422 code 42210000 'potential wash trade detected. use complex orders' (wash_blocks_complex)"),
-    "cancel": ("(c) statuses after a cancel (DELETE /v2/orders/{id})", "pending_cancel -> canceled",
-               "pending_cancel (still open, still holding shares) for cancel_delay = 0.3 s, then canceled"),
-    "held_shares": ("(d) a plain sell of the shares the stop leg holds", "refused",
-                    "403 code 40310000 'insufficient qty available for order'"),
-    "leg_time_in_force": ("(e) time in force of a DAY OTO parent's stop leg", "day",
-                          "legs inherit the parent's time in force (legs_inherit_tif)"),
-}  # fmt: skip
+    "legs_after_fill": (
+        "(a) the stop leg once its OTO entry filled, in open orders (nested=true)",
+        "un-nested",
+        "listed as an order of its own, the filled entry's legs empty "
+        "(legs_unnest_after_fill; switched off: nested)",
+    ),
+    "wash_trade": (
+        "(b) a second OTO buy beside the open stop leg (a sell)",
+        "refused",
+        "422 code 42210000 'potential wash trade detected. use complex orders' (wash_blocks_complex)",
+    ),
+    "cancel": (
+        "(c) statuses after a cancel (DELETE /v2/orders/{id})",
+        "pending_cancel -> canceled",
+        "pending_cancel (still open, still holding shares) for cancel_delay = 0.3 s, then canceled",
+    ),
+    "held_shares": (
+        "(d) a plain sell of the shares the stop leg holds",
+        "refused",
+        "403 code 40310000 'insufficient qty available for order'",
+    ),
+    "leg_time_in_force": (
+        "(e) time in force of a DAY OTO parent's stop leg",
+        "day",
+        "legs inherit the parent's time in force (legs_inherit_tif)",
+    ),
+}
 ORDER = ("legs_after_fill", "wash_trade", "cancel", "held_shares", "leg_time_in_force")
 
 
@@ -76,9 +97,15 @@ class Finding:
         return None if self.observed is None else self.observed == self.assumed
 
     def as_dict(self) -> dict[str, Any]:
-        return {"behaviour": self.key, "description": self.behaviour, "fake_assumes": self.assumed,
-                "fake_detail": self.fake_detail, "paper_says": self.observed, "matches": self.matches,
-                "detail": self.detail}  # fmt: skip
+        return {
+            "behaviour": self.key,
+            "description": self.behaviour,
+            "fake_assumes": self.assumed,
+            "fake_detail": self.fake_detail,
+            "paper_says": self.observed,
+            "matches": self.matches,
+            "detail": self.detail,
+        }
 
 
 class AlpacaProbe(ProbeSession):
@@ -97,8 +124,10 @@ class AlpacaProbe(ProbeSession):
         except (StepFailed, TemporaryError, AlpacaRefused) as exc:
             self._not_checked(("leg_time_in_force", "cancel"), str(exc))
         if not market_open:
-            self._not_checked(("legs_after_fill", "held_shares", "wash_trade"),
-                              "the market is closed: needs an open market (a market buy that fills)")  # fmt: skip
+            self._not_checked(
+                ("legs_after_fill", "held_shares", "wash_trade"),
+                "the market is closed: needs an open market (a market buy that fills)",
+            )
         else:
             try:
                 entry = self._entry()
@@ -114,19 +143,31 @@ class AlpacaProbe(ProbeSession):
         from alpaca.trading.requests import LimitOrderRequest, StopLossRequest
 
         limit, stop = _price(self.price * 0.7), _price(self.price * 0.6)  # far below: it rests, never fills
-        day_oto = dict(symbol=self.symbol, qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
-                       order_class=OrderClass.OTO, stop_loss=StopLossRequest(stop_price=stop))  # fmt: skip
-        raw, refusal = self._submit("tif", f"DAY OTO limit buy 1 {self.symbol} at {limit} (stop leg {stop})",
-                                    lambda cid: LimitOrderRequest(limit_price=limit, client_order_id=cid,
-                                                                  **day_oto))  # fmt: skip
+        day_oto = dict(
+            symbol=self.symbol,
+            qty=1,
+            side=OrderSide.BUY,
+            time_in_force=TimeInForce.DAY,
+            order_class=OrderClass.OTO,
+            stop_loss=StopLossRequest(stop_price=stop),
+        )
+        raw, refusal = self._submit(
+            "tif",
+            f"DAY OTO limit buy 1 {self.symbol} at {limit} (stop leg {stop})",
+            lambda cid: LimitOrderRequest(limit_price=limit, client_order_id=cid, **day_oto),
+        )
         if raw is None:
             raise StepFailed(f"the DAY OTO limit buy was refused ({refusal_text(refusal)})")
         raw = self._get(str(raw.id))  # by id, nested: with its legs
         legs = raw.legs or []
         if legs:
             tifs = sorted({_v(leg.time_in_force) for leg in legs})
-            self._record("leg_time_in_force", ",".join(tifs), f"parent {_v(raw.time_in_force)}, leg(s) "
-                         f"{', '.join(tifs)} (GET /v2/orders/{{id}}?nested=true)")  # fmt: skip
+            self._record(
+                "leg_time_in_force",
+                ",".join(tifs),
+                f"parent {_v(raw.time_in_force)}, leg(s) "
+                f"{', '.join(tifs)} (GET /v2/orders/{{id}}?nested=true)",
+            )
         else:
             self._record("leg_time_in_force", "no leg", "GET /v2/orders/{id}?nested=true showed no legs")
         if _v(raw.status) in DONE:
@@ -141,21 +182,28 @@ class AlpacaProbe(ProbeSession):
         sequence = " -> ".join(status for _, status in seen)
         final_t, final = seen[-1]
         if final == "canceled":
-            detail = (f"canceled {final_t:.2f} s after the DELETE (answered in {answered:.2f} s; polled every "
-                      f"{FIRST_POLL_SECONDS}-{MAX_POLL_SECONDS} s, so the time is an upper bound)")  # fmt: skip
+            detail = (
+                f"canceled {final_t:.2f} s after the DELETE (answered in {answered:.2f} s; polled every "
+                f"{FIRST_POLL_SECONDS}-{MAX_POLL_SECONDS} s, so the time is an upper bound)"
+            )
         else:
             detail = f"still {final} {final_t:.1f} s after the DELETE (the wait ended)"
-        self._record("cancel", sequence, detail + "; seen: " + ", ".join(f"{s} at {t:.2f} s" for t, s in seen))
+        self._record(
+            "cancel", sequence, detail + "; seen: " + ", ".join(f"{s} at {t:.2f} s" for t, s in seen)
+        )
 
     def _entry(self) -> Any:
         """A GTC OTO market buy of one share with a stop leg, waited for until filled."""
-        raw, refusal = self._submit("entry", f"GTC OTO market buy 1 {self.symbol} (stop leg {self._stop()})",
-                                    self._oto_buy)  # fmt: skip
+        raw, refusal = self._submit(
+            "entry", f"GTC OTO market buy 1 {self.symbol} (stop leg {self._stop()})", self._oto_buy
+        )
         if raw is None:
             raise StepFailed(f"the OTO market buy was refused ({refusal_text(refusal)})")
         seen, raw = self._watch(str(raw.id), lambda s: s in DONE)
         if _v(raw.status) != "filled":
-            raise StepFailed(f"the OTO market buy was {_v(raw.status)}, not filled, after {seen[-1][0]:.1f} s")
+            raise StepFailed(
+                f"the OTO market buy was {_v(raw.status)}, not filled, after {seen[-1][0]:.1f} s"
+            )
         return raw
 
     def _legs_after_fill(self, entry: Any) -> None:
@@ -164,36 +212,58 @@ class AlpacaProbe(ProbeSession):
 
         leg_ids = set(self._legs_of.get(entry.client_order_id, ()))
         query = GetOrdersRequest(status=QueryOrderStatus.OPEN, nested=True, symbols=[self.symbol], limit=500)
-        listed = [o for o in self.policy.call("list open orders", lambda: self.client.get_orders(query))
-                  if (o.symbol or "") == self.symbol]  # fmt: skip
+        listed = [
+            o
+            for o in self.policy.call("list open orders", lambda: self.client.get_orders(query))
+            if (o.symbol or "") == self.symbol
+        ]
         how = "by the leg's id (from the entry's answers)"
         if not leg_ids:  # Alpaca never showed the leg's id: the symbol was clean, so any stop sell is it
-            leg_ids = {str(leg.id) for o in listed for leg in [o, *(o.legs or [])]
-                       if _v(leg.type) == "stop" and _v(leg.side) == "sell"}  # fmt: skip
+            leg_ids = {
+                str(leg.id)
+                for o in listed
+                for leg in [o, *(o.legs or [])]
+                if _v(leg.type) == "stop" and _v(leg.side) == "sell"
+            }
             how = "by symbol, side and type (no answer showed the leg's id)"
         nested = any(str(leg.id) in leg_ids for o in listed for leg in o.legs or [])
         alone = any(str(o.id) in leg_ids for o in listed)
-        observed = {(True, False): "nested", (False, True): "un-nested", (True, True): "nested and un-nested",
-                    (False, False): "not listed"}[(nested, alone)]  # fmt: skip
+        observed = {
+            (True, False): "nested",
+            (False, True): "un-nested",
+            (True, True): "nested and un-nested",
+            (False, False): "not listed",
+        }[(nested, alone)]
         parent_listed = any(str(o.id) == str(entry.id) for o in listed)
-        self._record("legs_after_fill", observed,
-                     f"{len(listed)} top-level open {self.symbol} order(s); the filled entry "
-                     f"{'is' if parent_listed else 'is not'} among them, and its own GET shows "
-                     f"{len(entry.legs or [])} leg(s); the leg found {how}")  # fmt: skip
+        self._record(
+            "legs_after_fill",
+            observed,
+            f"{len(listed)} top-level open {self.symbol} order(s); the filled entry "
+            f"{'is' if parent_listed else 'is not'} among them, and its own GET shows "
+            f"{len(entry.legs or [])} leg(s); the leg found {how}",
+        )
 
     def _held_shares(self) -> None:
         from alpaca.trading.enums import OrderSide, TimeInForce
         from alpaca.trading.requests import MarketOrderRequest
 
-        raw, refusal = self._submit("sell", f"DAY market sell 1 {self.symbol} (the share the stop leg holds)",
-                                    lambda cid: MarketOrderRequest(symbol=self.symbol, qty=1, side=OrderSide.SELL,
-                                                                   time_in_force=TimeInForce.DAY,
-                                                                   client_order_id=cid))  # fmt: skip
+        raw, refusal = self._submit(
+            "sell",
+            f"DAY market sell 1 {self.symbol} (the share the stop leg holds)",
+            lambda cid: MarketOrderRequest(
+                symbol=self.symbol,
+                qty=1,
+                side=OrderSide.SELL,
+                time_in_force=TimeInForce.DAY,
+                client_order_id=cid,
+            ),
+        )
         self._record("held_shares", *self._verdict(raw, refusal))
 
     def _wash_trade(self) -> None:
-        raw, refusal = self._submit("wash", f"GTC OTO market buy 1 {self.symbol} beside the open stop leg",
-                                    self._oto_buy)  # fmt: skip
+        raw, refusal = self._submit(
+            "wash", f"GTC OTO market buy 1 {self.symbol} beside the open stop leg", self._oto_buy
+        )
         self._record("wash_trade", *self._verdict(raw, refusal))
 
     def _verdict(self, raw: Any, refusal: Any) -> tuple[str, str]:
@@ -208,9 +278,15 @@ class AlpacaProbe(ProbeSession):
 
         # GTC like the bot's own protected entries (bot/broker/alpaca.py); the stop far enough below
         # that it cannot trigger during the probe
-        return MarketOrderRequest(symbol=self.symbol, qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC,
-                                  order_class=OrderClass.OTO, stop_loss=StopLossRequest(stop_price=self._stop()),
-                                  client_order_id=cid)  # fmt: skip
+        return MarketOrderRequest(
+            symbol=self.symbol,
+            qty=1,
+            side=OrderSide.BUY,
+            time_in_force=TimeInForce.GTC,
+            order_class=OrderClass.OTO,
+            stop_loss=StopLossRequest(stop_price=self._stop()),
+            client_order_id=cid,
+        )
 
     def _stop(self) -> float:
         return _price(self.price * 0.8)

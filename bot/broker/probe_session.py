@@ -23,7 +23,10 @@ from bot.errors import ConfigError
 PREFIX = "probe-"
 #: statuses after which an order can no longer fill or be cancelled
 DONE = frozenset({"filled", "canceled", "expired", "replaced", "rejected", "suspended"})
-FIRST_POLL_SECONDS, MAX_POLL_SECONDS = 0.05, 0.5  # fine early (to time a cancel), then at most 2 GETs a second
+FIRST_POLL_SECONDS, MAX_POLL_SECONDS = (
+    0.05,
+    0.5,
+)  # fine early (to time a cancel), then at most 2 GETs a second
 
 
 @dataclass
@@ -57,10 +60,19 @@ def is_open(raw: Any) -> bool:
 class ProbeSession:
     """Orders of one probe on one symbol, one share at a time; see the module docstring."""
 
-    def __init__(self, client: Any, policy: RetryPolicy, symbol: str, price: float, tag: str, *,
-                 wait_seconds: float = 10.0, say: Callable[[str], None] = lambda _: None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        client: Any,
+        policy: RetryPolicy,
+        symbol: str,
+        price: float,
+        tag: str,
+        *,
+        wait_seconds: float = 10.0,
+        say: Callable[[str], None] = lambda _: None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client, self.policy, self.symbol, self.price, self.tag = client, policy, symbol, price, tag
         self.wait_seconds = wait_seconds
         self._say, self._sleep, self._clock = say, sleep, clock
@@ -78,9 +90,11 @@ class ProbeSession:
         held = self._position_qty()
         orders = [o for o in self._open_orders() if (o.symbol or "") == self.symbol]
         if held or orders:
-            raise ConfigError(f"--symbol: the account already has {held} {self.symbol} held and {len(orders)} "
-                              f"open {self.symbol} order(s); the probe needs a symbol it can clean up "
-                              "completely: choose another --symbol")  # fmt: skip
+            raise ConfigError(
+                f"--symbol: the account already has {held} {self.symbol} held and {len(orders)} "
+                f"open {self.symbol} order(s); the probe needs a symbol it can clean up "
+                "completely: choose another --symbol"
+            )
 
     # ---- cleanup ------------------------------------------------------------------------------
 
@@ -92,8 +106,10 @@ class ProbeSession:
             self._close_position(out)
             self._what_is_left(out)
         except Exception as exc:  # noqa: BLE001 - whatever failed, the user must hear what may be left
-            out.left.append(f"cleanup stopped ({type(exc).__name__}: {exc}); check the {self.symbol} orders "
-                            f"(client_order_id {PREFIX}{self.tag}-*) and position by hand")  # fmt: skip
+            out.left.append(
+                f"cleanup stopped ({type(exc).__name__}: {exc}); check the {self.symbol} orders "
+                f"(client_order_id {PREFIX}{self.tag}-*) and position by hand"
+            )
         return out
 
     def _cancel_placed(self, out: Cleanup) -> None:
@@ -121,8 +137,10 @@ class ProbeSession:
             if ids:
                 self._sleep(MAX_POLL_SECONDS)
         for oid, raw in live.items():
-            label = self._known.get(oid) or (f"{raw.client_order_id} ({_v(raw.type)} {_v(raw.side)} {raw.qty}; "
-                                             "no probe- id: a leg that left its parent?)")  # fmt: skip
+            label = self._known.get(oid) or (
+                f"{raw.client_order_id} ({_v(raw.type)} {_v(raw.side)} {raw.qty}; "
+                "no probe- id: a leg that left its parent?)"
+            )
             status = _v(self._get(oid).status)
             (out.done if status in DONE else out.left).append(f"{label}: {status}")
 
@@ -134,32 +152,46 @@ class ProbeSession:
         if not qty:
             return
         side = OrderSide.SELL if qty > 0 else OrderSide.BUY
-        raw, refusal = self._submit("close", f"DAY market {_v(side)} {abs(qty)} {self.symbol} (closing)",
-                                    lambda cid: MarketOrderRequest(symbol=self.symbol, qty=abs(qty), side=side,
-                                                                   time_in_force=TimeInForce.DAY,
-                                                                   client_order_id=cid))  # fmt: skip
+        raw, refusal = self._submit(
+            "close",
+            f"DAY market {_v(side)} {abs(qty)} {self.symbol} (closing)",
+            lambda cid: MarketOrderRequest(
+                symbol=self.symbol,
+                qty=abs(qty),
+                side=side,
+                time_in_force=TimeInForce.DAY,
+                client_order_id=cid,
+            ),
+        )
         if raw is None:
-            out.left.append(f"{qty} {self.symbol} held: the closing order was refused ({refusal_text(refusal)})")
+            out.left.append(
+                f"{qty} {self.symbol} held: the closing order was refused ({refusal_text(refusal)})"
+            )
             return
         _, raw = self._watch(str(raw.id), lambda s: s in DONE)
         if _v(raw.status) == "filled":
-            out.done.append(f"{raw.client_order_id}: {_v(side)} {abs(qty)} {self.symbol} filled at "
-                            f"{raw.filled_avg_price}")  # fmt: skip
+            out.done.append(
+                f"{raw.client_order_id}: {_v(side)} {abs(qty)} {self.symbol} filled at {raw.filled_avg_price}"
+            )
             return
         # a closing order left to fill at the next open would surprise: take it back and say so
         try:
             self.policy.call("cancel probe order", lambda: self.client.cancel_order_by_id(str(raw.id)))
         except AlpacaRefused:
             pass
-        out.left.append(f"{raw.client_order_id}: the closing {_v(side)} was {_v(raw.status)}, not filled, after "
-                        f"{self.wait_seconds:g} s; cancelled")  # fmt: skip
+        out.left.append(
+            f"{raw.client_order_id}: the closing {_v(side)} was {_v(raw.status)}, not filled, after "
+            f"{self.wait_seconds:g} s; cancelled"
+        )
 
     def _what_is_left(self, out: Cleanup) -> None:
         # the symbol was clean before the probe (check_untouched): anything in it now is the probe's
         for raw in self._open_orders(flat=True):
             if (raw.symbol or "") == self.symbol:
-                out.left.append(f"open order {raw.client_order_id} ({_v(raw.type)} {_v(raw.side)} {raw.qty} "
-                                f"{self.symbol}): {_v(raw.status)}")  # fmt: skip
+                out.left.append(
+                    f"open order {raw.client_order_id} ({_v(raw.type)} {_v(raw.side)} {raw.qty} "
+                    f"{self.symbol}): {_v(raw.status)}"
+                )
         qty = self._position_qty()
         if qty:
             out.left.append(f"position: {qty} {self.symbol}")
@@ -181,12 +213,15 @@ class ProbeSession:
             if failure is None:
                 raise
             if failure.kind == "auth":
-                raise ConfigError(f"Alpaca rejected the API keys (HTTP {failure.status}: {failure.message})"
-                                  ) from None  # fmt: skip
+                raise ConfigError(
+                    f"Alpaca rejected the API keys (HTTP {failure.status}: {failure.message})"
+                ) from None
             if failure.kind == "refused":
                 self._say(f"refused {cid}: HTTP {failure.status}, code {failure.code}: {failure.message}")
                 return None, failure
-            raise StepFailed(f"no answer to {cid} ({failure.status or ''} {failure.message})".strip()) from None
+            raise StepFailed(
+                f"no answer to {cid} ({failure.status or ''} {failure.message})".strip()
+            ) from None
         self._note(raw)
         return raw, None
 
@@ -234,8 +269,9 @@ class ProbeSession:
                 return abs(int(float(p.qty))) * (-1 if _v(p.side) == "short" else 1)
         return 0
 
-    def _watch(self, order_id: str, done: Callable[[str], bool], *,
-               start: float | None = None) -> tuple[list[tuple[float, str]], Any]:  # fmt: skip
+    def _watch(
+        self, order_id: str, done: Callable[[str], bool], *, start: float | None = None
+    ) -> tuple[list[tuple[float, str]], Any]:
         """Poll one order until ``done(status)`` or ``wait_seconds`` after ``start``: the statuses
         seen as (seconds since start, status), each change once, and the last answer."""
         start = self._clock() if start is None else start
@@ -273,5 +309,7 @@ def check_probe_url(url: str) -> None:
     except ValueError:
         loopback = False
     if not ((host == PAPER_HOST and parts.scheme == "https") or loopback):
-        raise ConfigError(f"alpaca.trading_url: probe-alpaca runs only on the paper endpoint "
-                          f"(https://{PAPER_HOST}) or a loopback test server, got {url}")  # fmt: skip
+        raise ConfigError(
+            f"alpaca.trading_url: probe-alpaca runs only on the paper endpoint "
+            f"(https://{PAPER_HOST}) or a loopback test server, got {url}"
+        )

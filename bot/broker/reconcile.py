@@ -26,7 +26,7 @@ import structlog
 
 from bot.broker.base import Broker, Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
 from bot.errors import TemporaryError
-from bot.journal import Journal
+from bot.journal.store import Journal
 
 log = structlog.get_logger(__name__)
 
@@ -69,13 +69,22 @@ def reconcile(journal: Journal, broker: Broker, run_id: str, *, now: datetime | 
     except TemporaryError as exc:
         report.errors.append(f"adoption: {exc}")
         log.error("reconcile_adoption_failed", error=str(exc))
-    log.info("reconciled", run_id=run_id, updated=len(report.updated), resent=report.resent,
-             closed_unknown=report.closed_unknown, adopted_orders=report.adopted_orders,
-             adopted_positions=report.adopted_positions, errors=len(report.errors))  # fmt: skip
+    log.info(
+        "reconciled",
+        run_id=run_id,
+        updated=len(report.updated),
+        resent=report.resent,
+        closed_unknown=report.closed_unknown,
+        adopted_orders=report.adopted_orders,
+        adopted_positions=report.adopted_positions,
+        errors=len(report.errors),
+    )
     return report
 
 
-def settle_open_orders(journal: Journal, broker: Broker, run_id: str, *, now: datetime | None = None) -> Report:
+def settle_open_orders(
+    journal: Journal, broker: Broker, run_id: str, *, now: datetime | None = None
+) -> Report:
     """The cheap update between reconciliations: poll the broker for the run's open journal orders
     and journal their new status and fills (no resends, no adoption)."""
     report = Report()
@@ -87,19 +96,31 @@ def _settle_row(journal: Journal, broker: Broker, run_id: str, row, now: datetim
     cid, status = row["client_order_id"], row["status"]
     order = broker.get_order(cid)
     if order is None and status == OrderStatus.PENDING and _would_open_a_short(broker, row):
-        closed = Order(request_from_row(row), now, OrderStatus.CANCELED, protective=bool(row["protective"]),
-                       reason=f"{NOT_RESENT}: selling {row['qty']} now would open a short")  # fmt: skip
+        closed = Order(
+            request_from_row(row),
+            now,
+            OrderStatus.CANCELED,
+            protective=bool(row["protective"]),
+            reason=f"{NOT_RESENT}: selling {row['qty']} now would open a short",
+        )
         journal.record_order(run_id, closed)
         report.closed_unknown.append(cid)
-        log.warning("reconcile_not_resending_a_short", client_order_id=cid, symbol=row["symbol"], qty=row["qty"])
+        log.warning(
+            "reconcile_not_resending_a_short", client_order_id=cid, symbol=row["symbol"], qty=row["qty"]
+        )
         return
     if order is None and status == OrderStatus.PENDING:
         log.warning("reconcile_resending_pending_order", client_order_id=cid)
         order = broker.submit(request_from_row(row))
         report.resent.append(cid)
     elif order is None:
-        closed = Order(request_from_row(row), now, OrderStatus.CANCELED, reason=UNKNOWN,
-                       protective=bool(row["protective"]))  # fmt: skip
+        closed = Order(
+            request_from_row(row),
+            now,
+            OrderStatus.CANCELED,
+            reason=UNKNOWN,
+            protective=bool(row["protective"]),
+        )
         journal.record_order(run_id, closed)
         report.closed_unknown.append(cid)
         log.warning("reconcile_order_unknown_to_broker", client_order_id=cid)
@@ -130,8 +151,18 @@ def record_order_and_fill(journal: Journal, run_id: str, order: Order, now: date
     new_qty = order.filled_qty - journal.filled_qty(run_id, order.client_order_id)
     if new_qty > 0 and order.filled_avg_price is not None:
         # the broker reports an average, not each execution: the new shares are journaled at it
-        journal.record_fill(run_id, Fill(order.client_order_id, order.symbol, order.request.side, new_qty,
-                                         order.filled_avg_price, 0.0, now))  # fmt: skip
+        journal.record_fill(
+            run_id,
+            Fill(
+                order.client_order_id,
+                order.symbol,
+                order.request.side,
+                new_qty,
+                order.filled_avg_price,
+                0.0,
+                now,
+            ),
+        )
         report.fills += 1
 
 
@@ -163,13 +194,20 @@ def _adopt_orders(journal: Journal, broker: Broker, run_id: str, report: Report)
         order.reason = ADOPTED
         journal.record_order(run_id, order)
         report.adopted_orders.append(cid)
-        log.warning("reconcile_adopted_order", client_order_id=cid, symbol=order.symbol,
-                    side=str(order.request.side), qty=order.request.qty, type=str(order.request.type),
-                    note="open order placed outside the bot")  # fmt: skip
+        log.warning(
+            "reconcile_adopted_order",
+            client_order_id=cid,
+            symbol=order.symbol,
+            side=str(order.request.side),
+            qty=order.request.qty,
+            type=str(order.request.type),
+            note="open order placed outside the bot",
+        )
 
 
-def _adopt_positions(journal: Journal, held: dict[str, Position], run_id: str, now: datetime, report: Report,
-                     *, skip: set[str]) -> None:  # fmt: skip
+def _adopt_positions(
+    journal: Journal, held: dict[str, Position], run_id: str, now: datetime, report: Report, *, skip: set[str]
+) -> None:
     journaled = {row["symbol"]: row["qty"] for row in journal.positions(run_id)}
     for symbol in sorted((set(journaled) | set(held)) - skip):
         position = held.get(symbol)
@@ -177,19 +215,33 @@ def _adopt_positions(journal: Journal, held: dict[str, Position], run_id: str, n
         if not diff:
             continue
         price = position.avg_price if position else 0.0
-        request = OrderRequest(f"adopted-{symbol}-{now:%Y%m%dT%H%M%S}", symbol,
-                               Side.BUY if diff > 0 else Side.SELL, abs(diff))  # fmt: skip
-        order = Order(request, now, OrderStatus.FILLED, filled_qty=abs(diff), filled_avg_price=price,
-                      reason=ADOPTED)  # fmt: skip
+        request = OrderRequest(
+            f"adopted-{symbol}-{now:%Y%m%dT%H%M%S}", symbol, Side.BUY if diff > 0 else Side.SELL, abs(diff)
+        )
+        order = Order(
+            request, now, OrderStatus.FILLED, filled_qty=abs(diff), filled_avg_price=price, reason=ADOPTED
+        )
         record_order_and_fill(journal, run_id, order, now, report)
         report.adopted_positions.append(symbol)
-        log.warning("reconcile_adopted_position", symbol=symbol, broker_qty=position.qty if position else 0,
-                    journal_qty=journaled.get(symbol, 0), avg_price=price,
-                    note="position changed outside the bot")  # fmt: skip
+        log.warning(
+            "reconcile_adopted_position",
+            symbol=symbol,
+            broker_qty=position.qty if position else 0,
+            journal_qty=journaled.get(symbol, 0),
+            avg_price=price,
+            note="position changed outside the bot",
+        )
 
 
 def request_from_row(row) -> OrderRequest:
     """The journaled request, protective stop included."""
-    return OrderRequest(row["client_order_id"], row["symbol"], Side(row["side"]), int(row["qty"]),
-                        OrderType(row["type"]), limit_price=row["limit_price"], stop_price=row["stop_price"],
-                        protective_stop=row["protective_stop"])  # fmt: skip
+    return OrderRequest(
+        row["client_order_id"],
+        row["symbol"],
+        Side(row["side"]),
+        int(row["qty"]),
+        OrderType(row["type"]),
+        limit_price=row["limit_price"],
+        stop_price=row["stop_price"],
+        protective_stop=row["protective_stop"],
+    )

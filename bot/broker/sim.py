@@ -46,8 +46,20 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from bot.broker.base import Account, Broker, Fill, Order, OrderRequest, OrderStatus, OrderType
-from bot.broker.base import PROTECTIVE_SUFFIX, Position, Side, is_protective_id, malformed_reason
+from bot.broker.base import (
+    PROTECTIVE_SUFFIX,
+    Account,
+    Broker,
+    Fill,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    is_protective_id,
+    malformed_reason,
+)
 from bot.broker.sim_trigger import trigger
 
 #: (open, high, low, close, volume)
@@ -72,9 +84,13 @@ class SimBroker(Broker):
         allow_short: bool = False,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        amounts = dict(initial_cash=initial_cash, slippage_bps=slippage_bps,
-                       commission_per_share=commission_per_share, commission_pct=commission_pct,
-                       min_commission=min_commission)
+        amounts = dict(
+            initial_cash=initial_cash,
+            slippage_bps=slippage_bps,
+            commission_per_share=commission_per_share,
+            commission_pct=commission_pct,
+            min_commission=min_commission,
+        )
         for name, value in amounts.items():
             if not value >= 0:  # also catches NaN
                 raise ValueError(f"SimBroker: {name} must be >= 0, got {value!r}")
@@ -112,14 +128,22 @@ class SimBroker(Broker):
 
     def account(self) -> Account:
         equity = self._cash + sum(q * self._last[s] for s, q in self._qty.items() if q)
-        return Account(cash=self._cash, equity=equity, buying_power=self._buying_power(),
-                       fees_paid=self._fees, realized_pnl=self._realized)
+        return Account(
+            cash=self._cash,
+            equity=equity,
+            buying_power=self._buying_power(),
+            fees_paid=self._fees,
+            realized_pnl=self._realized,
+        )
 
     def positions(self) -> dict[str, Position]:
         """Copies of the open positions; ``realized_pnl`` is the symbol's total since the start."""
         realized = self._symbol_realized
-        return {s: Position(s, q, self._avg[s], self._last[s], realized.get(s, 0.0))
-                for s, q in self._qty.items() if q}
+        return {
+            s: Position(s, q, self._avg[s], self._last[s], realized.get(s, 0.0))
+            for s, q in self._qty.items()
+            if q
+        }
 
     def open_orders(self) -> list[Order]:
         return list(self._open.values())
@@ -166,8 +190,11 @@ class SimBroker(Broker):
         existing = self._orders.get(request.client_order_id)
         if existing is not None:
             return existing
-        protective = request.type is OrderType.STOP and request.side is Side.SELL and is_protective_id(
-            request.client_order_id)  # fmt: skip
+        protective = (
+            request.type is OrderType.STOP
+            and request.side is Side.SELL
+            and is_protective_id(request.client_order_id)
+        )
         order = self._new_order(request, self._now(), protective=protective)
         reason = self._refusal(request)
         if reason:
@@ -201,8 +228,9 @@ class SimBroker(Broker):
             if order.client_order_id not in ids:
                 self._cancel(order, "canceled by close_all")
         sides = {s: Side.SELL if q > 0 else Side.BUY for s, q in targets.items()}
-        return [self.submit(OrderRequest(f"close-{s}-{stamp}", s, sides[s], abs(q)))
-                for s, q in targets.items()]
+        return [
+            self.submit(OrderRequest(f"close-{s}-{stamp}", s, sides[s], abs(q))) for s, q in targets.items()
+        ]
 
     # ---- bars ------------------------------------------------------------------------------
 
@@ -229,8 +257,16 @@ class SimBroker(Broker):
                 self._last[symbol] = bar[3]
         return fills
 
-    def _fill_side(self, side: Side, ts: datetime, bars: Mapping[str, Bar], fills: list[Fill],
-                   fresh: dict[str, float], *, only_fresh: bool) -> None:
+    def _fill_side(
+        self,
+        side: Side,
+        ts: datetime,
+        bars: Mapping[str, Bar],
+        fills: list[Fill],
+        fresh: dict[str, float],
+        *,
+        only_fresh: bool,
+    ) -> None:
         """Fill the open ``side`` orders the bars trigger (only_fresh: those born this bar)."""
         hits: list[tuple[bool, Order, float]] = []
         for order in self._open.values():
@@ -251,9 +287,7 @@ class SimBroker(Broker):
                 if fill is not None:
                     fills.append(fill)
 
-    def _execute(
-        self, order: Order, raw: float, ts: datetime, fresh: dict[str, float]
-    ) -> Fill | None:
+    def _execute(self, order: Order, raw: float, ts: datetime, fresh: dict[str, float]) -> Fill | None:
         """Fill ``order`` at raw price ``raw`` or reject it (fill-time checks); attach its stop."""
         request = order.request
         symbol, side = request.symbol, request.side
@@ -317,8 +351,14 @@ class SimBroker(Broker):
 
     def _attach_stop(self, parent: Order, qty: int, stop: float, ts: datetime) -> None:
         side = Side.SELL if parent.request.side is Side.BUY else Side.BUY
-        request = OrderRequest(f"{parent.client_order_id}{PROTECTIVE_SUFFIX}", parent.symbol, side, qty,
-                               OrderType.STOP, stop_price=stop)
+        request = OrderRequest(
+            f"{parent.client_order_id}{PROTECTIVE_SUFFIX}",
+            parent.symbol,
+            side,
+            qty,
+            OrderType.STOP,
+            stop_price=stop,
+        )
         # born at the entry fill, so submitted_at is the bar time, not the clock
         if request.client_order_id not in self._orders:  # an id is never reused
             self._open[request.client_order_id] = self._new_order(request, ts, protective=True)
@@ -336,8 +376,7 @@ class SimBroker(Broker):
         self._orders[request.client_order_id] = order
         return order
 
-    def _cancel(self, order: Order, reason: str, status: OrderStatus = OrderStatus.CANCELED
-                ) -> None:
+    def _cancel(self, order: Order, reason: str, status: OrderStatus = OrderStatus.CANCELED) -> None:
         order.status, order.reason = status, reason
         self._open.pop(order.client_order_id, None)
 
@@ -362,9 +401,7 @@ class SimBroker(Broker):
             last = max(last, request.stop_price) if buy else min(last, request.stop_price)
         return self._slipped(last, request.side)
 
-    def _shortfall(
-        self, side: Side, symbol: str, qty: int, price: float, *, pending: float
-    ) -> str:
+    def _shortfall(self, side: Side, symbol: str, qty: int, price: float, *, pending: float) -> str:
         """'need X, have Y' when the account cannot pay for this trade, else ''."""
         held = self._qty.get(symbol, 0)
         if side is Side.BUY:
@@ -381,8 +418,11 @@ class SimBroker(Broker):
         return f"need {need:.2f}, have {have:.2f}" if need > have + _EPS else ""
 
     def _open_sells(self, symbol: str) -> int:
-        return sum(o.request.qty - o.filled_qty for o in self._open.values()
-                   if o.symbol == symbol and o.request.side is Side.SELL)  # fmt: skip
+        return sum(
+            o.request.qty - o.filled_qty
+            for o in self._open.values()
+            if o.symbol == symbol and o.request.side is Side.SELL
+        )
 
     def _pending_proceeds(self) -> float:
         """Expected cash from open, non-protective sells of long positions (at last prices)."""
@@ -413,7 +453,9 @@ class SimBroker(Broker):
                 return f"insufficient qty available for order (requested: {request.qty}, available: {max(available, 0)})"
         if request.side is Side.SELL and not self._allow_short and request.qty > held:
             return f"shorting is disabled (sell {request.qty}, hold {max(held, 0)})"
-        if any(o.symbol == request.symbol and o.request.side is not request.side for o in self._open.values()):
+        if any(
+            o.symbol == request.symbol and o.request.side is not request.side for o in self._open.values()
+        ):
             # Alpaca's wash-trade protection, OTO entries included (the fake's stricter reading)
             return WASH_TRADE
         last = self._last.get(request.symbol)
@@ -421,7 +463,5 @@ class SimBroker(Broker):
             return ""  # no price yet: the check at fill decides
         pending = self._pending_proceeds() if request.side is Side.BUY else 0.0
         price = self._estimate(request, last)
-        shortfall = self._shortfall(
-            request.side, request.symbol, request.qty, price, pending=pending
-        )
+        shortfall = self._shortfall(request.side, request.symbol, request.qty, price, pending=pending)
         return f"insufficient buying power: {shortfall}" if shortfall else ""

@@ -9,11 +9,12 @@ from itertools import islice
 
 from bot.broker.base import Fill
 from bot.broker.sim import Bar, SimBroker
-from bot.journal import Journal
+from bot.journal.store import Journal
 
 
-def fill_and_journal(broker: SimBroker, journal: Journal, run_id: str, ts: datetime,
-                     bars: Mapping[str, Bar]) -> list[Fill]:  # fmt: skip
+def fill_and_journal(
+    broker: SimBroker, journal: Journal, run_id: str, ts: datetime, bars: Mapping[str, Bar]
+) -> list[Fill]:
     """``broker.on_bars(ts, bars)``, then journal every fill and every order whose status changed
     (filled, rejected at fill) or that the broker created during the bar (protective stops, even
     one born and filled in the same bar)."""

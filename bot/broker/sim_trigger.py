@@ -5,9 +5,7 @@ from __future__ import annotations
 from bot.broker.base import OrderRequest, OrderType, Side
 
 
-def trigger(
-    request: OrderRequest, open_: float, high: float, low: float
-) -> tuple[float, bool] | None:
+def trigger(request: OrderRequest, open_: float, high: float, low: float) -> tuple[float, bool] | None:
     """Where ``request`` fills on a bar: (raw price, filled at the open?), or None if it does not.
 
     ``open_`` is the first price the order sees: the bar's open, or the entry price for a

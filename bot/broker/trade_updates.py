@@ -30,7 +30,7 @@ from bot.broker.alpaca_http import check_paper_url
 from bot.broker.reconcile import Report, keep_journal_facts, record_order_and_fill
 from bot.config import AlpacaConfig, Secrets
 from bot.data.alpaca_stream import run_client, stop_client
-from bot.journal import Journal
+from bot.journal.store import Journal
 
 log = structlog.get_logger(__name__)
 
@@ -61,8 +61,11 @@ class TradeUpdates:
     @classmethod
     def from_config(cls, config: AlpacaConfig, secrets: Secrets) -> TradeUpdates:
         check_paper_url(config.trading_url)  # the stream follows the trading URL: paper only, like the broker
-        return cls(url=trade_stream_url(config.trading_url), key=secrets.alpaca_key or "",
-                   secret=secrets.alpaca_secret or "")  # fmt: skip
+        return cls(
+            url=trade_stream_url(config.trading_url),
+            key=secrets.alpaca_key or "",
+            secret=secrets.alpaca_secret or "",
+        )
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="trade-updates", daemon=True)
@@ -107,7 +110,9 @@ class TradeUpdates:
         cid = order.client_order_id
         row = journal.find_order(cid)
         if row is None or row["run_id"] != run_id:
-            log.debug("trade_update_unknown_order", client_order_id=cid, note="left to polling/reconciliation")
+            log.debug(
+                "trade_update_unknown_order", client_order_id=cid, note="left to polling/reconciliation"
+            )
             return
         if order.filled_qty <= journal.filled_qty(run_id, cid):
             return  # polling got there first (or the event is older than what is journaled)
@@ -117,8 +122,14 @@ class TradeUpdates:
         ts = update.timestamp if update.timestamp.tzinfo else datetime.now(UTC)
         record_order_and_fill(journal, run_id, order, ts, report)
         if report.fills != before:
-            log.info("trade_update_fill", client_order_id=cid, symbol=order.symbol, filled_qty=order.filled_qty,
-                     avg_price=order.filled_avg_price, status=str(order.status))  # fmt: skip
+            log.info(
+                "trade_update_fill",
+                client_order_id=cid,
+                symbol=order.symbol,
+                filled_qty=order.filled_qty,
+                avg_price=order.filled_avg_price,
+                status=str(order.status),
+            )
 
     def stop(self, timeout: float = 2.0) -> bool:
         """Stop the client and wait up to ``timeout`` s for its thread; True if it ended."""

@@ -28,8 +28,16 @@ def apply_data_flags(config: Config, args: argparse.Namespace) -> Config:
     would otherwise silently mean "every symbol of the source"."""
     if args.symbols is not None and not [s for s in str(args.symbols).split(",") if s.strip()]:
         raise ConfigError(f"command line: data.symbols: expected at least one symbol, got {args.symbols!r}")
-    config = override(config, "data", "command line", source=args.source, symbols=args.symbols,
-                      start=args.start, end=args.end, timeframe=args.timeframe)  # fmt: skip
+    config = override(
+        config,
+        "data",
+        "command line",
+        source=args.source,
+        symbols=args.symbols,
+        start=args.start,
+        end=args.end,
+        timeframe=args.timeframe,
+    )
     return override(config, "news", "command line", replay=args.news)
 
 
@@ -69,14 +77,19 @@ def require_writable(config: Config, keys: tuple[str, ...]) -> None:
             raise ConfigError(f"{key}: cannot write to {path} ({exc.strerror or exc})") from None
 
 
-def start_logging(config: Config, mode: str, run_id: str, *, to_file: bool = True,
-                  writable: tuple[str, ...] = ()) -> None:  # fmt: skip
+def start_logging(
+    config: Config, mode: str, run_id: str, *, to_file: bool = True, writable: tuple[str, ...] = ()
+) -> None:
     """Check the paths the command will write (``writable`` keys, plus ``logging.dir`` when
     logging to a file), then configure logging for this run."""
     from bot.logging import bind_run, configure_logging
 
     require_writable(config, (("logging.dir",) if to_file else ()) + tuple(writable))
     log = config.logging
-    configure_logging(config.resolve(log.dir) if to_file else None, level=log.level,
-                      max_bytes=log.max_bytes, backups=log.backups)  # fmt: skip
+    configure_logging(
+        config.resolve(log.dir) if to_file else None,
+        level=log.level,
+        max_bytes=log.max_bytes,
+        backups=log.backups,
+    )
     bind_run(mode, run_id)

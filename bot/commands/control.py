@@ -22,8 +22,8 @@ import sys
 from bot.commands.common import journal_key, journal_path, load
 from bot.config import Config, secrets_from_env
 from bot.errors import JournalError
-from bot.heartbeat import read_heartbeat
-from bot.journal import Journal, open_journal, unusable
+from bot.journal.heartbeat import read_heartbeat
+from bot.journal.store import Journal, open_journal, unusable
 from risk.halt_file import halt_file_for
 from risk.killswitch import KillSwitch
 
@@ -38,8 +38,9 @@ def who() -> str:
 
 
 def _switch(config: Config, dry_run: bool) -> tuple[Journal, KillSwitch]:
-    journal = open_journal(journal_path(config, dry_run), batch_size=config.journal.batch_size,
-                           key=journal_key(dry_run))  # fmt: skip
+    journal = open_journal(
+        journal_path(config, dry_run), batch_size=config.journal.batch_size, key=journal_key(dry_run)
+    )
     return journal, KillSwitch(journal)
 
 
@@ -51,8 +52,10 @@ def daemon_line(journal: Journal, config: Config) -> str:
     age = beat.age_seconds()
     if age > config.daemon.heartbeat_max_age_seconds:
         return f"daemon: not running (last heartbeat {age:.0f} s ago); one started later stays halted"
-    return (f"daemon: alive ({beat.by}, heartbeat {age:.0f} s ago); it stops deciding within "
-            f"{config.daemon.kill_poll_seconds:g} s")  # fmt: skip
+    return (
+        f"daemon: alive ({beat.by}, heartbeat {age:.0f} s ago); it stops deciding within "
+        f"{config.daemon.kill_poll_seconds:g} s"
+    )
 
 
 def flatten_at_broker(config: Config, *, keep_positions: bool) -> list[str]:
@@ -68,7 +71,9 @@ def flatten_at_broker(config: Config, *, keep_positions: bool) -> list[str]:
     broker = AlpacaBroker(config.alpaca, secrets)
     cancelled = broker.cancel_all()
     lines = [f"broker: cancelled {len(cancelled)} open order(s)"]
-    lines += [f"  cancelled {o.client_order_id} {o.request.side} {o.request.qty} {o.symbol}" for o in cancelled]
+    lines += [
+        f"  cancelled {o.client_order_id} {o.request.side} {o.request.qty} {o.symbol}" for o in cancelled
+    ]
     if keep_positions:
         lines.append("broker: positions kept (--keep-positions)")
     else:
@@ -98,7 +103,9 @@ def kill(args: argparse.Namespace) -> int:
     try:
         journal = open_journal(path, batch_size=config.journal.batch_size, key=journal_key(dry_run))
         try:
-            KillSwitch(journal, halt_file=switch.halt_file).record_halt_journal(by, reason, keep_positions=keep)
+            KillSwitch(journal, halt_file=switch.halt_file).record_halt_journal(
+                by, reason, keep_positions=keep
+            )
             recorded.append(f"journal {path}")
             daemon = daemon_line(journal, config)
         finally:
@@ -110,15 +117,20 @@ def kill(args: argparse.Namespace) -> int:
     if not recorded:
         print(f"error: the halt could not be recorded anywhere: {'; '.join(problems)}", file=sys.stderr)
         return 2
-    print(f"HALTED: trading is halted ({reason}; by {by}), recorded in {' and '.join(recorded)}"
-          + (" keeping positions" if keep else ""))  # fmt: skip
+    print(
+        f"HALTED: trading is halted ({reason}; by {by}), recorded in {' and '.join(recorded)}"
+        + (" keeping positions" if keep else "")
+    )
     for problem in problems:
         print(f"warning: not recorded in the {problem}; the halt holds anyway", file=sys.stderr)
     if daemon:
         print(daemon)
     if dry_run:
-        print("dry run: no broker was reached; the dry-run daemon's simulated broker cancels its orders"
-              + (" (positions kept)" if keep else " and closes its positions") + " when it notices the halt")  # fmt: skip
+        print(
+            "dry run: no broker was reached; the dry-run daemon's simulated broker cancels its orders"
+            + (" (positions kept)" if keep else " and closes its positions")
+            + " when it notices the halt"
+        )
         return 0
     lines = flatten_at_broker(config, keep_positions=keep)
     if lines:
@@ -136,6 +148,8 @@ def resume(args: argparse.Namespace) -> int:
         switch.resume(who(), args.reason or "manual resume")
     finally:
         journal.close()
-    print(f"RESUMED: trading is allowed again in {journal.path}"
-          + ("" if was.halted else " (it was not halted)"))  # fmt: skip
+    print(
+        f"RESUMED: trading is allowed again in {journal.path}"
+        + ("" if was.halted else " (it was not halted)")
+    )
     return 0

@@ -21,7 +21,7 @@ from bot.news.base import Headline
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.journal import open_journal
+    from bot.journal.store import open_journal
     from bot.news.ingest import NewsIngestor
     from bot.news.live import build_live_sources, has_live_news
     from bot.news.sentiment import SentimentScorer
@@ -49,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
     for headline in sorted(new, key=lambda h: h.published_at):  # oldest first, like a replay
         print(json.dumps(headline_json(headline)) if args.json else format_headline(headline))
     if not args.json:
-        print(f"{len(new)} new headline(s); {report.attempted} feed(s) asked, {report.failed} failed",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{len(new)} new headline(s); {report.attempted} feed(s) asked, {report.failed} failed",
+            file=sys.stderr,
+        )
     return 1 if report.all_failed else 0
 
 

@@ -5,7 +5,7 @@ The order gets a deterministic id (``manual-{side}-{SYMBOL}-{QTY}-{minute}``): t
 repeated within a minute returns the order already sent instead of sending a second one. It is
 journaled (``pending``) before it is sent, under the account's latest paper run (a ``manual`` run
 when there is none), and again with the broker's answer. A sale of shares a protective stop holds
-cancels that stop first and protects what is left (``bot.protection``), as the engine does.
+cancels that stop first and protects what is left (``bot.engine.protection``), as the engine does.
 ``--stop`` gives a buy a protective stop held at the broker (GTC).
 
 ``--dry-run`` asks the risk gate only: the verdict is printed, nothing is sent or journaled.
@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
     side, symbol, qty, stop = _checked(args)
     secrets = secrets_from_env()
     if not (secrets.alpaca_key and secrets.alpaca_secret):
-        raise ConfigError("order needs paper keys: set ALPACA_API_KEY and ALPACA_SECRET_KEY in the environment")
+        raise ConfigError(
+            "order needs paper keys: set ALPACA_API_KEY and ALPACA_SECRET_KEY in the environment"
+        )
     now = datetime.now(UTC)
     run_id = new_run_id()
     start_logging(config, "order", run_id, writable=("journal.path",))
@@ -46,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     broker = AlpacaBroker(config.alpaca, secrets)
     price = _last_price(config, broker, symbol, secrets)
     if stop is not None and side == "buy" and stop >= price:
-        raise ConfigError(f"--stop: a buy's protective stop must be below the last price {price:.2f}, got {stop:g}")
+        raise ConfigError(
+            f"--stop: a buy's protective stop must be below the last price {price:.2f}, got {stop:g}"
+        )
     cid = f"manual-{side}-{symbol}-{qty}-{now:%Y%m%dT%H%MZ}"
     sent = broker.get_order(cid)
     if sent is not None:  # the same command again within the minute: it was sent already
@@ -58,8 +62,11 @@ def run(args: argparse.Namespace) -> int:
         result = gate.evaluate(intent, context)
         verdict = result.verdict
         approved = result.intent.qty if result.intent else 0
-        print(f"risk gate: {verdict.action}" + (f" ({verdict.rule}: {verdict.reason})" if verdict.rule else "")
-              + (f", {approved} of {qty}" if result.intent and approved != qty else ""))  # fmt: skip
+        print(
+            f"risk gate: {verdict.action}"
+            + (f" ({verdict.rule}: {verdict.reason})" if verdict.rule else "")
+            + (f", {approved} of {qty}" if result.intent and approved != qty else "")
+        )
         if result.intent is None:
             return REFUSED
         if args.dry_run:
@@ -88,9 +95,9 @@ def _last_price(config: Config, broker: Any, symbol: str, secrets: Any) -> float
     held = broker.positions().get(symbol)
     if held is not None and held.last_price > 0:
         return held.last_price
+    from bot.calendar.timeframes import parse_timeframe
     from bot.data.alpaca_feed import AlpacaFeed
     from bot.errors import DataError
-    from bot.timeframes import parse_timeframe
 
     feed = AlpacaFeed.from_config(config, secrets=secrets)
     try:
@@ -104,26 +111,44 @@ def _last_price(config: Config, broker: Any, symbol: str, secrets: Any) -> float
 
 def _gate_and_context(config: Config, broker: Any, now: datetime) -> tuple[Any, Any, Any, list]:
     from bot.broker.base import broker_day_trades, pending_quantities
-    from bot.journal import open_journal
+    from bot.journal.store import open_journal
     from risk.base import RiskContext
     from risk.gate import RiskGate
     from risk.killswitch import KillSwitch
 
     journal = open_journal(config.resolve(config.journal.path), batch_size=config.journal.batch_size)
     broker.know_legs(journal.protective_legs())  # before reading orders: un-nested legs are ours
-    gate = RiskGate.from_config(config.risk, KillSwitch(journal), extended_hours=config.data.extended_hours,
-                                allow_short=config.broker.allow_short)  # fmt: skip
+    gate = RiskGate.from_config(
+        config.risk,
+        KillSwitch(journal),
+        extended_hours=config.data.extended_hours,
+        allow_short=config.broker.allow_short,
+    )
     account, positions, open_orders = broker.account(), broker.positions(), broker.open_orders()
     pending = pending_quantities(open_orders)
-    context = RiskContext(account.equity, account.cash, positions, pending, now=now,
-                          broker_day_trades=broker_day_trades(account))  # fmt: skip
+    context = RiskContext(
+        account.equity,
+        account.cash,
+        positions,
+        pending,
+        now=now,
+        broker_day_trades=broker_day_trades(account),
+    )
     return journal, gate, context, open_orders
 
 
-def _send(journal: Any, broker: Any, intent: Any, context: Any, open_orders: list, stop: float | None,
-          reason: str, now: datetime) -> int:  # fmt: skip
+def _send(
+    journal: Any,
+    broker: Any,
+    intent: Any,
+    context: Any,
+    open_orders: list,
+    stop: float | None,
+    reason: str,
+    now: datetime,
+) -> int:
     from bot.broker.base import Order, OrderRequest, OrderStatus, Side
-    from bot.protection import Protection
+    from bot.engine.protection import Protection
 
     run_id = _run_for(journal, now)
     protection = Protection(broker, journal, run_id)
@@ -132,8 +157,13 @@ def _send(journal: Any, broker: Any, intent: Any, context: Any, open_orders: lis
     if stops and old_stop is None:
         print(f"not sent: the protective stop of {intent.symbol} could not be cancelled in time; try again")
         return REFUSED
-    request = OrderRequest(intent.client_order_id, intent.symbol, intent.side, intent.qty,
-                           protective_stop=stop if intent.side is Side.BUY else None)  # fmt: skip
+    request = OrderRequest(
+        intent.client_order_id,
+        intent.symbol,
+        intent.side,
+        intent.qty,
+        protective_stop=stop if intent.side is Side.BUY else None,
+    )
     journal.record_order(run_id, Order(request, now, OrderStatus.PENDING, reason=reason))
     order = broker.submit(request)
     order.reason = order.reason or reason
@@ -145,15 +175,21 @@ def _send(journal: Any, broker: Any, intent: Any, context: Any, open_orders: lis
             _await_done(broker, order)  # a stop sell beside the working buy would be a wash trade
             placed = protection.keep(datetime.now(UTC), broker.positions(), broker.open_orders())
         for stop_order in filter(None, placed):
-            print(f"protective stop: {stop_order.request.qty} {intent.symbol} at {old_stop:.2f} (was on {held})")
+            print(
+                f"protective stop: {stop_order.request.qty} {intent.symbol} at {old_stop:.2f} (was on {held})"
+            )
         if protection.owes(intent.symbol):
-            print(f"warning: the buy is still working, so {held} {intent.symbol} held before it have no broker-held "
-                  "stop (one now would be a wash trade); the bot's backup stop covers them while it runs")  # fmt: skip
+            print(
+                f"warning: the buy is still working, so {held} {intent.symbol} held before it have no broker-held "
+                "stop (one now would be a wash trade); the bot's backup stop covers them while it runs"
+            )
     if order.status is OrderStatus.REJECTED:
         print(f"broker: rejected {intent.side} {intent.qty} {intent.symbol}: {order.reason}")
         return REFUSED
-    print(f"broker: {order.status} {intent.side} {intent.qty} {intent.symbol} (id {order.client_order_id}, "
-          f"broker id {order.broker_order_id})")  # fmt: skip
+    print(
+        f"broker: {order.status} {intent.side} {intent.qty} {intent.symbol} (id {order.client_order_id}, "
+        f"broker id {order.broker_order_id})"
+    )
     return 0
 
 
@@ -178,7 +214,15 @@ def _run_for(journal: Any, now: datetime) -> str:
     if last is not None and last["mode"] == "paper":
         return last["run_id"]
     run_id = f"manual-{now:%Y%m%dT%H%M%SZ}"
-    journal.start_run(run_id, "manual", source="alpaca", synthetic=False, strategy="manual", symbols=[],
-                      timeframe="", config={})  # fmt: skip
+    journal.start_run(
+        run_id,
+        "manual",
+        source="alpaca",
+        synthetic=False,
+        strategy="manual",
+        symbols=[],
+        timeframe="",
+        config={},
+    )
     journal.end_run(run_id, "completed", None)
     return run_id

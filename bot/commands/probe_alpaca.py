@@ -71,8 +71,10 @@ def run(args: argparse.Namespace) -> int:
     tag = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{token_hex(2)}"
     probe = AlpacaProbe(client, policy, symbol, price, tag, wait_seconds=args.wait, say=_say)
     probe.check_untouched()
-    _say(f"probing {config.alpaca.trading_url} with 1 {symbol} at about {price:.2f}; market "
-         f"{'open' if clock.is_open else 'closed'}; ids {_prefix(tag)}*")  # fmt: skip
+    _say(
+        f"probing {config.alpaca.trading_url} with 1 {symbol} at about {price:.2f}; market "
+        f"{'open' if clock.is_open else 'closed'}; ids {_prefix(tag)}*"
+    )
     findings: list[Any] | None = None
     try:
         findings = probe.run(bool(clock.is_open))
@@ -81,17 +83,29 @@ def run(args: argparse.Namespace) -> int:
         if findings is None:  # interrupted or keys refused mid-way: still say what was cleaned
             _print_cleanup(cleanup, sys.stderr)
     assert findings is not None  # run() returned: an exception would have left through the finally
-    report = {"ran": True, "trading_url": config.alpaca.trading_url, "symbol": symbol, "qty": 1, "price": price,
-              "market_open": bool(clock.is_open), "next_open": str(clock.next_open), "client_order_id_prefix":
-              _prefix(tag), "findings": [f.as_dict() for f in findings],
-              "cleanup": {"done": cleanup.done, "left": cleanup.left}, "clean": cleanup.clean}  # fmt: skip
+    report = {
+        "ran": True,
+        "trading_url": config.alpaca.trading_url,
+        "symbol": symbol,
+        "qty": 1,
+        "price": price,
+        "market_open": bool(clock.is_open),
+        "next_open": str(clock.next_open),
+        "client_order_id_prefix": _prefix(tag),
+        "findings": [f.as_dict() for f in findings],
+        "cleanup": {"done": cleanup.done, "left": cleanup.left},
+        "clean": cleanup.clean,
+    }
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         _print_table(report, findings, cleanup)
     if not cleanup.clean:
-        print(f"error: the probe's cleanup left {len(cleanup.left)} thing(s) at the broker: "
-              + "; ".join(cleanup.left), file=sys.stderr)  # fmt: skip
+        print(
+            f"error: the probe's cleanup left {len(cleanup.left)} thing(s) at the broker: "
+            + "; ".join(cleanup.left),
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -104,11 +118,23 @@ def _prefix(tag: str) -> str:
 
 def _print_plan(config: Config, symbol: str, as_json: bool) -> int:
     if as_json:
-        print(json.dumps({"ran": False, "trading_url": config.alpaca.trading_url, "symbol": symbol, "qty": 1,
-                          "plan": PLAN}, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "ran": False,
+                    "trading_url": config.alpaca.trading_url,
+                    "symbol": symbol,
+                    "qty": 1,
+                    "plan": PLAN,
+                },
+                indent=2,
+            )
+        )
         return 0
-    print(f"probe-alpaca would place and cancel orders of 1 {symbol} on the paper account at "
-          f"{config.alpaca.trading_url} (client_order_id probe-...):")  # fmt: skip
+    print(
+        f"probe-alpaca would place and cancel orders of 1 {symbol} on the paper account at "
+        f"{config.alpaca.trading_url} (client_order_id probe-...):"
+    )
     for step in PLAN:
         print(f"  - {step}")
     print("Nothing was sent. Add --yes to run it (never while the bot trades this symbol).")
@@ -117,8 +143,10 @@ def _print_plan(config: Config, symbol: str, as_json: bool) -> int:
 
 def _print_table(report: dict[str, Any], findings: list[Any], cleanup: Any) -> None:
     market = "open" if report["market_open"] else f"closed (next open {report['next_open']})"
-    print(f"probe-alpaca: {report['trading_url']}, 1 {report['symbol']} at about {report['price']:.2f}, "
-          f"market {market}\n")  # fmt: skip
+    print(
+        f"probe-alpaca: {report['trading_url']}, 1 {report['symbol']} at about {report['price']:.2f}, "
+        f"market {market}\n"
+    )
     rows = [("behaviour", "fake assumes", "paper account says")]
     for f in findings:
         says = "not checked" if f.observed is None else f.observed + ("" if f.matches else "  (DIFFERS)")
@@ -147,8 +175,8 @@ def _print_cleanup(cleanup: Any, stream: Any) -> None:
 def _last_price(config: Config, symbol: str, keys: Any) -> float:
     """The last minute bar's close, from ``alpaca.data_url``: the probe's limit and stop prices
     are set well away from it, so a stale price (market closed) is good enough."""
+    from bot.calendar.timeframes import parse_timeframe
     from bot.data.alpaca_feed import AlpacaFeed
-    from bot.timeframes import parse_timeframe
 
     feed = AlpacaFeed.from_config(config, secrets=keys)
     try:

@@ -65,8 +65,10 @@ def iter_texts(args: argparse.Namespace) -> Iterator[str]:
     rows = iter_column(args.file, args.column or DEFAULT_COLUMN) if args.file is not None else iter(())
     first = next(rows, None)  # opens the file now: a missing file or column fails before any output
     if not texts and first is None:
-        raise DataError('nothing to score: pass headlines as arguments (python -m bot sentiment "Acme beats '
-                        'estimates") or a CSV file with --file CSV [--column NAME]')  # fmt: skip
+        raise DataError(
+            'nothing to score: pass headlines as arguments (python -m bot sentiment "Acme beats '
+            'estimates") or a CSV file with --file CSV [--column NAME]'
+        )
     return itertools.chain(texts, [first] if first is not None else [], rows)
 
 
@@ -98,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
 
 def summary_line(counts: Counter, version: str, positive: float, negative: float) -> str:
     total = sum(counts.values())
-    return (f"{total} text{'s' if total != 1 else ''}: {counts['positive']} positive, "
-            f"{counts['negative']} negative, {counts['neutral']} neutral "
-            f"(scorer {version}, thresholds {positive:+.2f} / {negative:+.2f})")  # fmt: skip
+    return (
+        f"{total} text{'s' if total != 1 else ''}: {counts['positive']} positive, "
+        f"{counts['negative']} negative, {counts['neutral']} neutral "
+        f"(scorer {version}, thresholds {positive:+.2f} / {negative:+.2f})"
+    )

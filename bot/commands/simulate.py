@@ -28,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
     log = structlog.get_logger("bot.simulate")
 
     from bot.data.sources import make_feed
-    from bot.journal import open_journal
+    from bot.engine.simulation import run_simulation
+    from bot.journal.store import open_journal
     from bot.report.simulation_report import write_report
-    from bot.simulation import run_simulation
 
     journal = open_journal(config.resolve(config.journal.path), batch_size=config.journal.batch_size)
     try:
@@ -86,8 +86,10 @@ def format_summary(s: dict[str, Any]) -> str:
     if s["synthetic"]:
         lines.append(f"  NOTE              {s['note']}")
     if s.get("halted"):
-        lines.append(f"  HALTED            trading is halted ({s['halt_reason']}): no new entries; "
-                     "`python -m bot resume` clears it")
+        lines.append(
+            f"  HALTED            trading is halted ({s['halt_reason']}): no new entries; "
+            "`python -m bot resume` clears it"
+        )
     lines += [
         f"  return            {_pct(s['total_return'])}   (buy and hold {_pct(s['buy_and_hold_return'])})",
         f"  sharpe            {sharpe}",
@@ -98,10 +100,15 @@ def format_summary(s: dict[str, Any]) -> str:
         f"  fees              ${s['fees']:,.2f}   (turnover {s['turnover']:.2f}x mean equity)",
         f"  final equity      ${s['final_equity']:,.2f}  (from ${s['initial_cash']:,.2f})",
         f"  news              {s['headlines']:,} headlines ({s['news_source'] or 'none'})",
-        *([f"  model             {s['model_id']}{' (trained now)' if s['model_trained_now'] else ''}",
-           f"  return head       {s['model_status'].upper()}: {s['model_reason']}",
-           f"  risk head         {s['risk_model_status'].upper()}: {s['risk_model_reason']}"]
-          if "model_id" in s else []),
+        *(
+            [
+                f"  model             {s['model_id']}{' (trained now)' if s['model_trained_now'] else ''}",
+                f"  return head       {s['model_status'].upper()}: {s['model_reason']}",
+                f"  risk head         {s['risk_model_status'].upper()}: {s['risk_model_reason']}",
+            ]
+            if "model_id" in s
+            else []
+        ),
         *([f"  sized by          {_sizing(s['sizing'])}"] if "sizing" in s else []),
         f"  speed             {s['bars_per_second']:,} bars/s ({s['elapsed_seconds']:.2f} s)",
         f"report: {s['report_dir']}",

@@ -3,7 +3,7 @@ last run, positions with stops, open orders, today's PnL against the daily loss 
 bar per symbol.
 
 Reads the journal (never writes it); positions and open orders come from Alpaca when keys are set
-and the broker answers (``bot.status_broker``), else from the journal. ``--check`` exits 1 when
+and the broker answers (``bot.status.broker``), else from the journal. ``--check`` exits 1 when
 the heartbeat is missing or older than ``daemon.heartbeat_max_age_seconds`` (for cron/systemd).
 Light: no pandas, no TensorFlow unless the broker is read (alpaca-py brings pandas).
 """
@@ -19,8 +19,8 @@ from typing import Any
 from bot.commands.common import journal_key, journal_path, load
 from bot.config import secrets_from_env
 from bot.errors import JournalError
-from bot.journal import Journal
-from bot.status_view import check, collect
+from bot.journal.store import Journal
+from bot.status.view import check, collect
 from risk.halt_file import halt_file_for, read_halt_file
 
 
@@ -36,11 +36,11 @@ def gather(config: Any, dry_run: bool, *, broker: bool = True) -> tuple[dict[str
         if journal is not None:
             journal.close()
     if broker:
-        from bot.status_broker import broker_configured
+        from bot.status.broker import broker_configured
 
         secrets = secrets_from_env()
         if broker_configured(dry_run, secrets):
-            from bot.status_broker import apply_broker
+            from bot.status.broker import apply_broker
 
             apply_broker(info, config, secrets, legs=legs)
     return info, exists
@@ -50,8 +50,10 @@ def _with_halt_file(message: str, journal: Path) -> str:
     halt = read_halt_file(halt_file_for(journal))
     if halt is None:
         return message
-    return (f"{message}\nTRADING HALTED (halt file {halt_file_for(journal)}): {halt.get('reason')} "
-            f"(by {halt.get('by')}, at {halt.get('at')})")  # fmt: skip
+    return (
+        f"{message}\nTRADING HALTED (halt file {halt_file_for(journal)}): {halt.get('reason')} "
+        f"(by {halt.get('by')}, at {halt.get('at')})"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info))
     else:
-        from bot.status_text import format_status
+        from bot.status.text import format_status
 
         print(format_status(info))
     return 0

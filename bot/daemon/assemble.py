@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 
+from bot.calendar.timeframes import Timeframe, parse_timeframe
 from bot.commands.common import new_run_id
 from bot.config import Config, Secrets
 from bot.daemon.bars import BarWindow, LiveBars, ReplayBars, frames_to_steps
@@ -29,14 +30,12 @@ from bot.daemon.sentiment import SentimentBook
 from bot.daemon.sessions import Sessions, broker_sessions, exchange_sessions
 from bot.daemon.trader import Alert, TradingLoop
 from bot.daemon.venue import BrokerVenue, SimVenue
-from bot.engine import Engine
-from bot.exits import protective_exits
+from bot.engine.builder import EngineConfig, build_engine
+from bot.engine.engine import Engine
 from bot.errors import ConfigError
-from bot.journal import Journal
-from bot.timeframes import Timeframe, parse_timeframe
-from risk.gate import RiskGate
-from risk.order_rate import OrderRate
+from bot.journal.store import Journal
 from risk.killswitch import KillSwitch
+from risk.order_rate import OrderRate
 
 log = structlog.get_logger(__name__)
 
@@ -65,21 +64,33 @@ class Parts:
     def book(self) -> SentimentBook | None:
         """The headlines the forecaster's sentiment features read (the news job adds to it)."""
         return self.slot.book if self.slot is not None else None
+
     closers: list[Any] = field(default_factory=list)
 
 
-def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: str | None, speed: float,
-             new_run: bool, secrets: Secrets, alert: Alert) -> Parts:  # fmt: skip
+def assemble(
+    config: Config,
+    journal: Journal,
+    *,
+    dry_run: bool,
+    replay_source: str | None,
+    speed: float,
+    new_run: bool,
+    secrets: Secrets,
+    alert: Alert,
+) -> Parts:
     """Build every part for the mode; raises ``ConfigError``/``DataError``/``ModelError`` (exit 2)."""
     mode = "dry-run" if dry_run else "paper"
     if replay_source and not dry_run:
-        raise ConfigError("--source/--speed replay history: they need --dry-run (the paper account trades live bars only)")
+        raise ConfigError(
+            "--source/--speed replay history: they need --dry-run (the paper account trades live bars only)"
+        )
     timeframe = parse_timeframe(config.data.timeframe)
     keep = config.daemon.history_bars
     replay = live = sessions = None
     if replay_source:
         from bot.data.sources import make_feed
-        from bot.simulation import load_history
+        from bot.engine.simulation import load_history
 
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, source=replay_source))
         feed = make_feed(config, journal)
@@ -93,15 +104,18 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
 
         symbols = list(config.data.symbols)
         if not symbols:
-            raise ConfigError("data.symbols: the live daemon needs the symbols to trade: set [data] symbols "
-                              "in the config or pass --symbols")  # fmt: skip
+            raise ConfigError(
+                "data.symbols: the live daemon needs the symbols to trade: set [data] symbols "
+                "in the config or pass --symbols"
+            )
         feed = AlpacaFeed.from_config(config, journal=journal, secrets=secrets)
         stream = None
         if config.alpaca.stream_bars:
             from bot.data.alpaca_stream import BarStream
 
-            stream = BarStream.from_config(config.alpaca, secrets, symbols, timeframe,
-                                           extended_hours=config.data.extended_hours)  # fmt: skip
+            stream = BarStream.from_config(
+                config.alpaca, secrets, symbols, timeframe, extended_hours=config.data.extended_hours
+            )
         live = LiveBars(feed, symbols, timeframe, keep, stream=stream)
         first_bar = datetime.now(UTC)
         source = "alpaca"
@@ -114,14 +128,22 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
         from bot.broker.sim import SimBroker
 
         b = config.broker
-        broker: Any = SimBroker(initial_cash=b.initial_cash, symbols=symbols, slippage_bps=b.slippage_bps,
-                                commission_per_share=b.commission_per_share, commission_pct=b.commission_pct,
-                                min_commission=b.min_commission, allow_short=b.allow_short)  # fmt: skip
+        broker: Any = SimBroker(
+            initial_cash=b.initial_cash,
+            symbols=symbols,
+            slippage_bps=b.slippage_bps,
+            commission_per_share=b.commission_per_share,
+            commission_pct=b.commission_pct,
+            min_commission=b.min_commission,
+            allow_short=b.allow_short,
+        )
         venue: Any = SimVenue(broker, journal, run_id)
         if live is not None:
             sessions = exchange_sessions()
         if config.alpaca.trade_updates:
-            log.info("trade_updates_unused", note="the dry run's fills are simulated: no trade-updates stream")
+            log.info(
+                "trade_updates_unused", note="the dry run's fills are simulated: no trade-updates stream"
+            )
     else:
         from bot.broker.alpaca import AlpacaBroker
 
@@ -140,32 +162,52 @@ def assemble(config: Config, journal: Journal, *, dry_run: bool, replay_source: 
     slot = ModelSlot(config, feed, symbols, timeframe, first_bar, book)
     forecaster = slot.load()
     strategy = slot.strategy()
-    risk = config.risk
-    if risk.max_stale_bars == 0:  # the daemon always guards against symbols that stopped printing
-        risk = dataclasses.replace(risk, max_stale_bars=config.daemon.stale_after_bars)
     switch = KillSwitch(journal)
-    gate = RiskGate.from_config(risk, switch, extended_hours=config.data.extended_hours,
-                                allow_short=config.broker.allow_short)  # fmt: skip
-    engine = Engine(run_id=run_id, strategy=strategy, gate=gate, broker=broker,
-                    journal=journal, rebalance_band=config.strategy.rebalance_band,
-                    cash_buffer=config.strategy.cash_buffer, forecaster=forecaster,
-                    stop_loss_pct=risk.stop_loss_pct, stop_loss_atr=risk.stop_loss_atr, exits=protective_exits(risk),
-                    atr_window=risk.atr_window, contain_model_failures=True)  # fmt: skip
+    engine = build_engine(
+        EngineConfig.from_config(config, mode),
+        run_id=run_id,
+        strategy=strategy,
+        broker=broker,
+        journal=journal,
+        switch=switch,
+        forecaster=forecaster,
+    )
     if resumed:
         journal.reopen_run(run_id)
         _seed_limits(engine, journal, run_id)
     else:
-        journal.start_run(run_id, mode, source=source, synthetic=feed.synthetic, strategy=strategy.name,
-                          symbols=symbols, timeframe=timeframe.name,
-                          config={**{name: asdict(getattr(config, name))
-                                     for name in ("data", "broker", "strategy", "risk", "sentiment", "daemon")},
-                                  "model": slot.model})  # fmt: skip
+        journal.start_run(
+            run_id,
+            mode,
+            source=source,
+            synthetic=feed.synthetic,
+            strategy=strategy.name,
+            symbols=symbols,
+            timeframe=timeframe.name,
+            config={
+                **{
+                    name: asdict(getattr(config, name))
+                    for name in ("data", "broker", "strategy", "risk", "sentiment", "daemon")
+                },
+                "model": slot.model,
+            },
+        )
     window = BarWindow(symbols, keep)
-    loop = TradingLoop(run_id=run_id, mode=mode, source=source, journal=journal, engine=engine, venue=venue,
-                       window=window, timeframe=timeframe, switch=switch, decide_each_step=replay is not None,
-                       max_broker_failures=config.risk.max_broker_failures, alert=alert)  # fmt: skip
-    parts = Parts(mode, run_id, resumed, source, symbols, timeframe, loop, replay, live, sessions,
-                  slot=slot)  # fmt: skip
+    loop = TradingLoop(
+        run_id=run_id,
+        mode=mode,
+        source=source,
+        journal=journal,
+        engine=engine,
+        venue=venue,
+        window=window,
+        timeframe=timeframe,
+        switch=switch,
+        decide_each_step=replay is not None,
+        max_broker_failures=config.daemon.max_broker_failures,
+        alert=alert,
+    )
+    parts = Parts(mode, run_id, resumed, source, symbols, timeframe, loop, replay, live, sessions, slot=slot)
     _warm_up(parts, journal, venue)
     _model_gate_halt(config, parts, switch, alert)
     # the news thread writes headlines through its own connection (SQLite serialises the writers)
@@ -184,31 +226,42 @@ def _start_streams(parts: Parts, venue: Any) -> None:
             parts.closers.append(stream)
 
 
-def _run_identity(journal: Journal, mode: str, source: str, symbols: list[str], timeframe: Timeframe,
-                  strategy: str, new_run: bool) -> tuple[str, bool]:  # fmt: skip
+def _run_identity(
+    journal: Journal,
+    mode: str,
+    source: str,
+    symbols: list[str],
+    timeframe: Timeframe,
+    strategy: str,
+    new_run: bool,
+) -> tuple[str, bool]:
     """The unfinished run to resume (status running = crashed, stopped = SIGTERM), else a new id."""
     if not new_run:
-        rows = journal.query("SELECT * FROM runs WHERE mode = ? ORDER BY started_at DESC, rowid DESC LIMIT 1", (mode,))
-        if rows:
-            row = rows[0]
-            same = (row["source"], row["symbols"], row["timeframe"], row["strategy"]) == (
-                source, ",".join(symbols), timeframe.name, strategy)  # fmt: skip
-            if row["status"] in ("running", "stopped") and same:
-                return row["run_id"], True
-            if row["status"] in ("running", "stopped"):
-                log.warning("run_not_resumed", run_id=row["run_id"],
-                            reason="source, symbols, timeframe or strategy changed: starting a new run")  # fmt: skip
+        run = journal.latest_run(mode)
+        if run is not None:
+            same = (run.source, run.symbols, run.timeframe, run.strategy) == (
+                source,
+                tuple(symbols),
+                timeframe.name,
+                strategy,
+            )
+            if run.status in ("running", "stopped") and same:
+                return run.run_id, True
+            if run.status in ("running", "stopped"):
+                log.warning(
+                    "run_not_resumed",
+                    run_id=run.run_id,
+                    reason="source, symbols, timeframe or strategy changed: starting a new run",
+                )
     return new_run_id(), False
 
 
 def _seed_limits(engine: Engine, journal: Journal, run_id: str) -> None:
     """The daily-loss, drawdown and order-rate limits keep counting from the journal, not from
     the restart (a crash loop must not reset them)."""
-    for row in journal.query("SELECT ts, equity FROM equity WHERE run_id = ? ORDER BY ts", (run_id,)):
-        engine.equity.observe(datetime.fromisoformat(row["ts"]), row["equity"])
-    passed = journal.query("SELECT ts FROM decisions WHERE run_id = ? AND client_order_id IS NOT NULL"
-                           " AND verdict IN ('allow', 'reduce') ORDER BY ts", (run_id,))  # fmt: skip
-    times = [datetime.fromisoformat(row["ts"]) for row in passed]
+    for point in journal.equity_between(run_id=run_id):
+        engine.equity.observe(point.ts, point.equity)
+    times = journal.sent_order_times(run_id)
     for rule in engine.gate.rules:
         if isinstance(rule, OrderRate):
             rule.seed(times)
@@ -231,10 +284,15 @@ def _warm_up(parts: Parts, journal: Journal, venue: Any) -> None:
 
 def _model_gate_halt(config: Config, parts: Parts, switch: KillSwitch, alert: Alert) -> None:
     model = parts.model
-    if model and model["model_status"] != "active" and config.risk.halt_on_model_rejected and not switch.halted:
+    if (
+        model
+        and model["model_status"] != "active"
+        and config.daemon.halt_on_model_rejected
+        and not switch.halted
+    ):
         reason = f"model {model['model_id']} is {model['model_status']}: {model['model_reason']}"
         switch.halt("daemon", reason)
-        alert(f"trading HALTED: {reason}", f"risk.halt_on_model_rejected is on and {reason}.")
+        alert(f"trading HALTED: {reason}", f"daemon.halt_on_model_rejected is on and {reason}.")
 
 
 def _news(config: Config, journal: Journal, symbols: list[str], secrets: Secrets) -> Any:
@@ -249,4 +307,3 @@ def _news(config: Config, journal: Journal, symbols: list[str], secrets: Secrets
     s = config.sentiment
     scorer = SentimentScorer(s.positive_threshold, s.negative_threshold)
     return NewsIngestor(build_live_sources(config, scorer, symbols=symbols, secrets=secrets), journal, scorer)
-

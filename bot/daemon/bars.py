@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 import structlog
 
+from bot.calendar.timeframes import Timeframe
 from bot.data.base import BAR_COLUMNS, BarFeed
+from bot.engine.market import Bar, MarketView
 from bot.errors import DataError
-from bot.market import Bar, MarketView
-from bot.timeframes import Timeframe
 
 if TYPE_CHECKING:
     from bot.data.alpaca_stream import BarStream
@@ -95,8 +95,14 @@ class ReplayBars:
     #: most steps handed out by one ``due()``: a slow machine catches up over several jobs
     MAX_BATCH = 500
 
-    def __init__(self, steps: list[Step], timeframe: Timeframe, speed: float, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        steps: list[Step],
+        timeframe: Timeframe,
+        speed: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be > 0, got {speed!r}")
         self.timeframe = timeframe
@@ -135,8 +141,11 @@ class ReplayBars:
         now = self._clock()
         if self._started is None:
             self._started = now
-        target = min(len(self._steps), int((now - self._started) / self._step_seconds) + 1 + self._skipped,
-                     self._next + self.MAX_BATCH)  # fmt: skip
+        target = min(
+            len(self._steps),
+            int((now - self._started) / self._step_seconds) + 1 + self._skipped,
+            self._next + self.MAX_BATCH,
+        )
         out = self._steps[self._next : target]
         self._next = max(self._next, target)
         return out
@@ -146,8 +155,15 @@ class LiveBars:
     """New closed bars from a live feed (``AlpacaFeed``): ``latest`` per poll, ``history`` to fill gaps;
     from ``stream`` instead while it is healthy (see the module docstring)."""
 
-    def __init__(self, feed: BarFeed, symbols: Sequence[str], timeframe: Timeframe, keep: int, *,
-                 stream: BarStream | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        feed: BarFeed,
+        symbols: Sequence[str],
+        timeframe: Timeframe,
+        keep: int,
+        *,
+        stream: BarStream | None = None,
+    ) -> None:
         self.feed = feed
         self.symbols = list(symbols)
         self.timeframe = timeframe
@@ -200,10 +216,15 @@ class LiveBars:
                 log.info("bars_stream_recovered", note="bars from the websocket")
             else:
                 silent = stream.silent_seconds()
-                reason = "disconnected" if not stream.connected else "no bar yet" if silent is None else "silent"
-                log.warning("bars_stream_stale", reason=reason,
-                            silent_seconds=None if silent is None else round(silent, 1),
-                            note="polling REST until the stream speaks again")  # fmt: skip
+                reason = (
+                    "disconnected" if not stream.connected else "no bar yet" if silent is None else "silent"
+                )
+                log.warning(
+                    "bars_stream_stale",
+                    reason=reason,
+                    silent_seconds=None if silent is None else round(silent, 1),
+                    note="polling REST until the stream speaks again",
+                )
             self.source = source
         return healthy
 
@@ -224,8 +245,9 @@ class LiveBars:
 
     def _backfill(self, symbol: str, last: pd.Timestamp, now: datetime, latest: pd.DataFrame) -> pd.DataFrame:
         try:
-            frame = self.feed.history([symbol], (last + pd.Timedelta(seconds=1)).to_pydatetime(), now,
-                                      self.timeframe)[symbol]  # fmt: skip
+            frame = self.feed.history(
+                [symbol], (last + pd.Timedelta(seconds=1)).to_pydatetime(), now, self.timeframe
+            )[symbol]
         except DataError:
             return latest
         log.info("bars_backfilled", symbol=symbol, bars=len(frame), since=str(last))

@@ -27,8 +27,10 @@ class DaemonLock:
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise AlreadyRunning(f"another daemon (pid {holder}) is running on {self.path.with_suffix('')}: "
-                                 "stop it first (SIGTERM) or point journal.path elsewhere") from None  # fmt: skip
+            raise AlreadyRunning(
+                f"another daemon (pid {holder}) is running on {self.path.with_suffix('')}: "
+                "stop it first (SIGTERM) or point journal.path elsewhere"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         os.fsync(fd)

@@ -14,21 +14,28 @@ from typing import Any
 
 import structlog
 
+from bot.calendar.timeframes import Timeframe
 from bot.config import Config
 from bot.daemon.sentiment import BookForecaster, SentimentBook
 from bot.errors import ModelError
-from bot.journal import Journal
+from bot.journal.store import Journal
 from bot.news.base import Headline
-from bot.timeframes import Timeframe
-from strategies import NEEDS_MODEL, make_strategy
 from strategies.base import Strategy
+from strategies.registry import NEEDS_MODEL, make_strategy
 
 log = structlog.get_logger(__name__)
 
 
 class ModelSlot:
-    def __init__(self, config: Config, feed: Any, symbols: list[str], timeframe: Timeframe, first_bar: datetime,
-                 book: SentimentBook | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: Config,
+        feed: Any,
+        symbols: list[str],
+        timeframe: Timeframe,
+        first_bar: datetime,
+        book: SentimentBook | None,
+    ) -> None:
         self.config = config
         self.feed = feed
         self.symbols = symbols
@@ -48,7 +55,9 @@ class ModelSlot:
         choice = obtain_model(self.config, self.feed, self.symbols, self.timeframe, self.first_bar)
         self.model = choice.as_dict()
         if choice.model is None:
-            log.warning("model_not_usable", model_id=choice.model_id, status=choice.status, reason=choice.reason)
+            log.warning(
+                "model_not_usable", model_id=choice.model_id, status=choice.status, reason=choice.reason
+            )
             return None
         return BookForecaster(LiveForecaster(choice.model, self.book.rows if self.book else None), self.book)
 
@@ -56,8 +65,12 @@ class ModelSlot:
         from bot.forecast.walkforward import PERIODS_PER_YEAR
 
         usable = self.model is None or self.model.get("model_status") == "active"
-        return make_strategy(self.config, self.symbols, model_usable=usable,
-                             periods_per_year=PERIODS_PER_YEAR.get(self.timeframe.name, 252))  # fmt: skip
+        return make_strategy(
+            self.config,
+            self.symbols,
+            model_usable=usable,
+            periods_per_year=PERIODS_PER_YEAR.get(self.timeframe.name, 252),
+        )
 
     def reload(self, engine: Any) -> None:
         """After a retrain (on the trading thread): swap in the registry's current model. A model the
@@ -71,12 +84,17 @@ class ModelSlot:
         engine.forecaster = forecaster
         engine.entries_halted = None  # a loadable model: entries are the strategy's again
         engine.strategy = self.strategy()
-        log.info("model_reloaded", before=before, model_id=(self.model or {}).get("model_id"),
-                 status=(self.model or {}).get("model_status"))  # fmt: skip
+        log.info(
+            "model_reloaded",
+            before=before,
+            model_id=(self.model or {}).get("model_id"),
+            status=(self.model or {}).get("model_status"),
+        )
 
 
-def sentiment_book(config: Config, feed: Any, symbols: list[str], timeframe: Timeframe, frames: Any,
-                   journal: Journal) -> SentimentBook | None:  # fmt: skip
+def sentiment_book(
+    config: Config, feed: Any, symbols: list[str], timeframe: Timeframe, frames: Any, journal: Journal
+) -> SentimentBook | None:
     """The headlines the forecaster's sentiment features read: a replay's own headlines, or for
     live bars the journal's headlines of the last ``sentiment.lookback_hours`` (the news job adds
     the new ones). None when the strategy or the model's features need none."""
@@ -95,10 +113,16 @@ def sentiment_book(config: Config, feed: Any, symbols: list[str], timeframe: Tim
 def headline_from_row(row: Any) -> Headline:
     """A journaled headline (a ``headlines`` row) as the ``Headline`` it was stored from."""
     return Headline(
-        source=row["source"], guid=row["guid"], title=row["title"],
-        published_at=datetime.fromisoformat(row["published_at"]), fetched_at=datetime.fromisoformat(row["fetched_at"]),
-        summary=row["summary"] or "", link=row["link"] or "",
+        source=row["source"],
+        guid=row["guid"],
+        title=row["title"],
+        published_at=datetime.fromisoformat(row["published_at"]),
+        fetched_at=datetime.fromisoformat(row["fetched_at"]),
+        summary=row["summary"] or "",
+        link=row["link"] or "",
         symbols=tuple(s for s in (row["symbols"] or "").split(",") if s),
-        published_estimated=bool(row["published_estimated"]), score=row["score"], label=row["label"],
+        published_estimated=bool(row["published_estimated"]),
+        score=row["score"],
+        label=row["label"],
         scorer_version=row["scorer_version"],
-    )  # fmt: skip
+    )

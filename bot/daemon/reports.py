@@ -61,7 +61,9 @@ class ReportWorker:
                 else:
                     self._make_report(payload)
             except Exception as exc:  # noqa: BLE001 - best effort: log and go on
-                log.error("report_worker_failed", kind=kind, error=f"{type(exc).__name__}: {exc}", exc_info=True)
+                log.error(
+                    "report_worker_failed", kind=kind, error=f"{type(exc).__name__}: {exc}", exc_info=True
+                )
             finally:
                 if self._queue.empty():
                     self._idle.set()

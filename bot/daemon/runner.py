@@ -26,13 +26,20 @@ from bot.daemon.lock import DaemonLock
 from bot.daemon.reports import ReportWorker
 from bot.daemon.schedule import REPORT_KEY, DaemonSchedule
 from bot.errors import JournalError
-from bot.journal import Journal, open_journal
+from bot.journal.store import Journal, open_journal
 
 log = structlog.get_logger(__name__)
 
 
-def run_daemon(config: Config, *, dry_run: bool, replay_source: str | None, speed: float, new_run: bool,
-               config_path: str | None = None) -> int:  # fmt: skip
+def run_daemon(
+    config: Config,
+    *,
+    dry_run: bool,
+    replay_source: str | None,
+    speed: float,
+    new_run: bool,
+    config_path: str | None = None,
+) -> int:
     path = journal_path(config, dry_run)
     lock = DaemonLock(path)
     lock.acquire()
@@ -40,16 +47,26 @@ def run_daemon(config: Config, *, dry_run: bool, replay_source: str | None, spee
     secrets = secrets_from_env()
     stop = threading.Event()
     holder: dict[str, Any] = {}
-    mail = ReportWorker(lambda day: _daily_report(config, path, holder["run_id"], day),
-                        lambda subject, text: _send_alert(config, secrets, subject, text))  # fmt: skip
+    mail = ReportWorker(
+        lambda day: _daily_report(config, path, holder["run_id"], day),
+        lambda subject, text: _send_alert(config, secrets, subject, text),
+    )
 
     def alert(subject: str, text: str) -> None:
         log.warning("alert", subject=subject)
         mail.alert(subject, text)
 
     try:
-        parts = assemble(config, journal, dry_run=dry_run, replay_source=replay_source, speed=speed,
-                         new_run=new_run, secrets=secrets, alert=alert)  # fmt: skip
+        parts = assemble(
+            config,
+            journal,
+            dry_run=dry_run,
+            replay_source=replay_source,
+            speed=speed,
+            new_run=new_run,
+            secrets=secrets,
+            alert=alert,
+        )
         from bot.logging import bind_run
 
         bind_run(parts.mode, parts.run_id)  # a resumed run logs under its own id
@@ -66,13 +83,22 @@ def run_daemon(config: Config, *, dry_run: bool, replay_source: str | None, spee
             holder.setdefault("fatal", error)
             stop.set()
 
-        schedule = DaemonSchedule(config, parts, path, report=report, on_replay_end=stop.set,
-                                  config_path=config_path, on_fatal=fatal)  # fmt: skip
+        schedule = DaemonSchedule(
+            config,
+            parts,
+            path,
+            report=report,
+            on_replay_end=stop.set,
+            config_path=config_path,
+            on_fatal=fatal,
+        )
         parts.loop.on_day_end = report
         _install_signals(stop)
         _quiet_apscheduler()
         schedule.start()
-        log.info("daemon_started", run_id=parts.run_id, mode=parts.mode, resumed=parts.resumed, pid=os.getpid())
+        log.info(
+            "daemon_started", run_id=parts.run_id, mode=parts.mode, resumed=parts.resumed, pid=os.getpid()
+        )
         while not stop.wait(0.2):
             pass
         finished = parts.replay is not None and parts.replay.finished
@@ -96,8 +122,10 @@ def _stop_failed(parts: Parts, journal: Journal, fatal: JournalError, summary: d
     if parts.news is not None:
         parts.news.journal.close()
     log.error("daemon_stopped", status="failed", reason=str(fatal), **summary)
-    print(f"error: {fatal}\nstopped: the journal refused a write, so nothing more is traded; {marked}",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"error: {fatal}\nstopped: the journal refused a write, so nothing more is traded; {marked}",
+        file=sys.stderr,
+    )
     return 2
 
 
@@ -119,15 +147,24 @@ def _install_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def _shutdown(config: Config, schedule: DaemonSchedule, parts: Parts, journal: Journal, finished: bool,
-              fatal: JournalError | None = None) -> int:  # fmt: skip
+def _shutdown(
+    config: Config,
+    schedule: DaemonSchedule,
+    parts: Parts,
+    journal: Journal,
+    finished: bool,
+    fatal: JournalError | None = None,
+) -> int:
     started = time.monotonic()
     parts.loop.stopping = True  # a replay batch in progress ends after its current step
     if not schedule.stop(config.daemon.shutdown_seconds):
         # the step is stuck in a broker call past every timeout: what matters is already durable
         log.error("shutdown_timeout", seconds=config.daemon.shutdown_seconds)
-        print(f"stopped without waiting for the current step (>{config.daemon.shutdown_seconds:g} s); "
-              "the journal holds every order", file=sys.stderr)  # fmt: skip
+        print(
+            f"stopped without waiting for the current step (>{config.daemon.shutdown_seconds:g} s); "
+            "the journal holds every order",
+            file=sys.stderr,
+        )
         sys.stderr.flush()
         os._exit(1)
     _close_streams(parts)
@@ -143,8 +180,10 @@ def _shutdown(config: Config, schedule: DaemonSchedule, parts: Parts, journal: J
     seconds = time.monotonic() - started
     log.info("daemon_stopped", status=status, shutdown_seconds=round(seconds, 3), **summary)
     what = "replay finished" if finished else "stopped cleanly"
-    print(f"{what}: run {parts.run_id}, {parts.loop.steps} steps, {parts.loop.bars} bars "
-          f"(shutdown {seconds:.1f} s)")  # fmt: skip
+    print(
+        f"{what}: run {parts.run_id}, {parts.loop.steps} steps, {parts.loop.bars} bars "
+        f"(shutdown {seconds:.1f} s)"
+    )
     return 0
 
 
@@ -159,17 +198,25 @@ def _close_streams(parts: Parts) -> None:
 
 
 def _announce(parts: Parts, path: object, speed: float) -> None:
-    where = f"replaying {parts.source.removeprefix('replay:')} at {speed:g}x" if parts.replay else "live Alpaca bars"
+    where = (
+        f"replaying {parts.source.removeprefix('replay:')} at {speed:g}x"
+        if parts.replay
+        else "live Alpaca bars"
+    )
     broker = "simulated broker" if parts.mode == "dry-run" else "Alpaca PAPER account"
     print(f"{parts.mode}: {', '.join(parts.symbols)} {parts.timeframe.name}, {where}, {broker}")
     print(f"journal {path}, run {parts.run_id}" + (" (resumed)" if parts.resumed else ""))
     if parts.model:
-        print(f"model {parts.model['model_id']}: return head {parts.model['model_status']}, "
-              f"risk head {parts.model.get('risk_model_status', 'rejected')}")  # fmt: skip
+        print(
+            f"model {parts.model['model_id']}: return head {parts.model['model_status']}, "
+            f"risk head {parts.model.get('risk_model_status', 'rejected')}"
+        )
     state = parts.loop.switch.state()
     if state.halted:
-        print(f"*** TRADING HALTED *** since {state.at} by {state.by}: {state.reason}. The daemon runs but "
-              "sends nothing until `python -m bot resume`.")  # fmt: skip
+        print(
+            f"*** TRADING HALTED *** since {state.at} by {state.by}: {state.reason}. The daemon runs but "
+            "sends nothing until `python -m bot resume`."
+        )
     sys.stdout.flush()
 
 
@@ -177,9 +224,13 @@ def _advise_limits(config: Config, parts: Parts) -> None:
     """Loss limits default to off (so a simulation is exactly the strategy's); a daemon trading
     live bars without any says so loudly, once, at start-up."""
     r = config.risk
-    if parts.replay is None and not any((r.daily_loss_pct, r.max_drawdown_pct, r.stop_loss_pct, r.stop_loss_atr)):
-        text = ("no loss limit is configured (risk.daily_loss_pct, risk.max_drawdown_pct, risk.stop_loss_pct, "
-                "risk.stop_loss_atr are all 0): set at least one before trading unattended")  # fmt: skip
+    if parts.replay is None and not any(
+        (r.daily_loss_pct, r.max_drawdown_pct, r.stop_loss_pct, r.stop_loss_atr)
+    ):
+        text = (
+            "no loss limit is configured (risk.daily_loss_pct, risk.max_drawdown_pct, risk.stop_loss_pct, "
+            "risk.stop_loss_atr are all 0): set at least one before trading unattended"
+        )
         print(f"WARNING: {text}")
         log.warning("no_loss_limit", note=text)
 
@@ -197,7 +248,9 @@ def _daily_report(config: Config, path: object, run_id: str, day: date) -> None:
         finally:
             journal.close()
     except Exception as exc:  # noqa: BLE001 - reports are best effort; trading goes on
-        log.error("daily_report_failed", day=day.isoformat(), error=f"{type(exc).__name__}: {exc}", exc_info=True)
+        log.error(
+            "daily_report_failed", day=day.isoformat(), error=f"{type(exc).__name__}: {exc}", exc_info=True
+        )
 
 
 def _send_alert(config: Config, secrets: object, subject: str, text: str) -> None:
@@ -207,4 +260,3 @@ def _send_alert(config: Config, secrets: object, subject: str, text: str) -> Non
         send_alert(config, secrets, subject, text)
     except Exception as exc:  # noqa: BLE001
         log.error("alert_failed", subject=subject, error=f"{type(exc).__name__}: {exc}")
-

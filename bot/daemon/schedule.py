@@ -33,12 +33,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.calendar.timeframes import NEW_YORK, Timeframe
 from bot.config import Config
 from bot.daemon.assemble import Parts
 from bot.daemon.bars import period_seconds
 from bot.errors import JournalError
-from bot.journal import Journal
-from bot.timeframes import NEW_YORK, Timeframe
+from bot.journal.store import Journal
 from risk.killswitch import KillSwitch
 
 log = structlog.get_logger(__name__)
@@ -46,8 +46,11 @@ log = structlog.get_logger(__name__)
 REPORT_KEY = "daily_report"  # control row: the last New York date whose report was made
 
 
-def guarded(name: str, job: Callable[[], Any], on_fatal: Callable[[JournalError], None] | None = None,
-            ) -> Callable[[], None]:  # fmt: skip
+def guarded(
+    name: str,
+    job: Callable[[], Any],
+    on_fatal: Callable[[JournalError], None] | None = None,
+) -> Callable[[], None]:
     """A job that logs its failure (with the traceback in the JSON log) instead of raising. A
     journal that refuses writes for good (full disk, read-only, damaged) goes to ``on_fatal``
     with one log line: nothing can be recorded, so nothing may be traded."""
@@ -75,17 +78,30 @@ def bar_trigger(timeframe: Timeframe, delay_seconds: float) -> CronTrigger:
     due, and a bar already seen is not seen twice)."""
     extra_minutes, second = divmod(int(delay_seconds), 60)
     if timeframe.is_daily:
-        return CronTrigger(day_of_week="mon-fri", hour="13,14,16,17", minute=min(extra_minutes, 59), second=second,
-                           timezone=NEW_YORK)  # fmt: skip
+        return CronTrigger(
+            day_of_week="mon-fri",
+            hour="13,14,16,17",
+            minute=min(extra_minutes, 59),
+            second=second,
+            timezone=NEW_YORK,
+        )
     step = timeframe.minutes
     minute = f"{extra_minutes % step}-59/{step}" if step < 60 else str(extra_minutes % 60)
     return CronTrigger(day_of_week="mon-fri", minute=minute, second=second, timezone=NEW_YORK)
 
 
 class DaemonSchedule:
-    def __init__(self, config: Config, parts: Parts, journal_path: Path, *, report: Callable[[date], None],
-                 on_replay_end: Callable[[], None], config_path: str | None = None,
-                 on_fatal: Callable[[JournalError], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: Config,
+        parts: Parts,
+        journal_path: Path,
+        *,
+        report: Callable[[date], None],
+        on_replay_end: Callable[[], None],
+        config_path: str | None = None,
+        on_fatal: Callable[[JournalError], None] | None = None,
+    ) -> None:
         self.config = config
         self.config_path = config_path
         self.parts = parts
@@ -96,10 +112,18 @@ class DaemonSchedule:
         d = config.daemon
         self.scheduler = BackgroundScheduler(
             timezone=NEW_YORK,
-            executors={"default": ThreadPoolExecutor(1), "news": ThreadPoolExecutor(1),
-                       "watch": ThreadPoolExecutor(1), "report": ThreadPoolExecutor(1)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(d.misfire_grace_seconds)},
-        )  # fmt: skip
+            executors={
+                "default": ThreadPoolExecutor(1),
+                "news": ThreadPoolExecutor(1),
+                "watch": ThreadPoolExecutor(1),
+                "report": ThreadPoolExecutor(1),
+            },
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(d.misfire_grace_seconds),
+            },
+        )
         self._readers = threading.local()
         self._last_state: tuple | None = None
         self._replay_done = False
@@ -113,27 +137,58 @@ class DaemonSchedule:
             add("bars", self._replay_bars, IntervalTrigger(seconds=parts.replay.tick_seconds), now)
         else:
             add("bars", self._live_bars, bar_trigger(parts.timeframe, d.bar_delay_seconds), now)
-            add("stale_watch", self._stale_watch, IntervalTrigger(seconds=max(period_seconds(parts.timeframe), 30)))
+            add(
+                "stale_watch",
+                self._stale_watch,
+                IntervalTrigger(seconds=max(period_seconds(parts.timeframe), 30)),
+            )
             # on the trading thread: it reads the broker's calendar through the trading client
             # (cached, cheap); the report itself is made on the mail worker's thread
-            add("daily_report", self._report_if_due, CronTrigger(hour="13-21", minute="*/10", timezone=NEW_YORK))
+            add(
+                "daily_report",
+                self._report_if_due,
+                CronTrigger(hour="13-21", minute="*/10", timezone=NEW_YORK),
+            )
         if parts.news is not None:
             add("news", self._poll_news, IntervalTrigger(seconds=d.news_poll_seconds), now, executor="news")
         if parts.mode == "paper":
             add("reconcile", parts.loop.venue.reconcile, IntervalTrigger(seconds=d.reconcile_seconds), now)
         add("heartbeat", parts.loop.heartbeat, IntervalTrigger(seconds=d.heartbeat_seconds), now)
-        add("kill_watch", self._kill_watch, IntervalTrigger(seconds=d.kill_poll_seconds), now, executor="watch")
+        add(
+            "kill_watch",
+            self._kill_watch,
+            IntervalTrigger(seconds=d.kill_poll_seconds),
+            now,
+            executor="watch",
+        )
         if d.retrain_cron:
-            add("retrain", self._retrain, CronTrigger.from_crontab(d.retrain_cron, timezone=NEW_YORK),
-                executor="report")
+            add(
+                "retrain",
+                self._retrain,
+                CronTrigger.from_crontab(d.retrain_cron, timezone=NEW_YORK),
+                executor="report",
+            )
         self.scheduler.start()
 
-    def _add(self, name: str, job: Callable[[], Any], trigger: Any, first: datetime | None = None, *,
-             executor: str = "default") -> None:  # fmt: skip
+    def _add(
+        self,
+        name: str,
+        job: Callable[[], Any],
+        trigger: Any,
+        first: datetime | None = None,
+        *,
+        executor: str = "default",
+    ) -> None:
         if executor == "default":
             job = self._exclusive(job)
-        self.scheduler.add_job(guarded(name, job, self.on_fatal), trigger, id=name, name=name, executor=executor,
-                               **({"next_run_time": first} if first else {}))  # fmt: skip
+        self.scheduler.add_job(
+            guarded(name, job, self.on_fatal),
+            trigger,
+            id=name,
+            name=name,
+            executor=executor,
+            **({"next_run_time": first} if first else {}),
+        )
 
     def _exclusive(self, job: Callable[[], Any]) -> Callable[[], Any]:
         """Trading jobs hold the loop's lock: shutdown takes it to know the current step is over."""
@@ -176,7 +231,7 @@ class DaemonSchedule:
 
     def _stale_watch(self) -> None:
         now = datetime.now(UTC)
-        self.parts.loop.check_stale(now, self.parts.sessions.in_session(now), self.config.daemon.stale_after_bars)
+        self.parts.loop.check_stale(now, self.parts.sessions.in_session(now), self.config.risk.max_stale_bars)
 
     def _poll_news(self) -> None:
         new = self.parts.news.fetch()
@@ -207,8 +262,11 @@ class DaemonSchedule:
         if state.halted or not first:
             if state.halted:
                 log.warning("kill_switch_seen", by=state.by, reason=state.reason)
-            self.scheduler.add_job(guarded("notice_halt", self._exclusive(self.parts.loop.notice_halt), self.on_fatal),
-                                   id="notice_halt", replace_existing=True)  # fmt: skip
+            self.scheduler.add_job(
+                guarded("notice_halt", self._exclusive(self.parts.loop.notice_halt), self.on_fatal),
+                id="notice_halt",
+                replace_existing=True,
+            )
 
     def _retrain(self) -> None:
         """Train in a child process (TensorFlow stays out of the daemon); the gate decides whether
@@ -223,8 +281,11 @@ class DaemonSchedule:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=6 * 3600)
         log.info("retrain_finished", exit_code=done.returncode, output=done.stdout[-500:])
         if done.returncode == 0 and self.parts.slot is not None:  # the gate decided: use its choice now
-            self.scheduler.add_job(guarded("reload_model", self._exclusive(self.reload_model), self.on_fatal), id="reload_model",
-                                   replace_existing=True)  # fmt: skip
+            self.scheduler.add_job(
+                guarded("reload_model", self._exclusive(self.reload_model), self.on_fatal),
+                id="reload_model",
+                replace_existing=True,
+            )
 
     def reload_model(self) -> None:
         self.parts.slot.reload(self.parts.loop.engine)

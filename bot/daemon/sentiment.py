@@ -13,14 +13,16 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from bot.calendar.timeframes import Timeframe
 from bot.config import SENTIMENT_FEATURES, SentimentConfig
-from bot.market import MarketView
+from bot.engine.market import MarketView
 from bot.news.base import Headline
-from bot.timeframes import Timeframe
 
 
 class SentimentBook:
-    def __init__(self, config: SentimentConfig, timeframe: Timeframe, headlines: Iterable[Headline] = ()) -> None:
+    def __init__(
+        self, config: SentimentConfig, timeframe: Timeframe, headlines: Iterable[Headline] = ()
+    ) -> None:
         self.config = config
         self.timeframe = timeframe
         # (headlines, their times) replaced as one tuple: the news thread adds while trading reads
@@ -37,7 +39,9 @@ class SentimentBook:
 
         assert self.view is not None, "SentimentBook.view must be set before forecasting"
         starts = self.view.bar_starts(symbol)[-n:]
-        closes = [self.timeframe.close_time(datetime.fromtimestamp(ns / 1e9, tz=UTC)) for ns in starts.tolist()]
+        closes = [
+            self.timeframe.close_time(datetime.fromtimestamp(ns / 1e9, tz=UTC)) for ns in starts.tolist()
+        ]
         # only the headlines that can reach these closes: the features' window is causal anyway
         headlines, times = self._book
         lo = bisect.bisect_left(times, closes[0] - timedelta(hours=self.config.lookback_hours))

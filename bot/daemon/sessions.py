@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot.timeframes import NEW_YORK
+from bot.calendar.timeframes import NEW_YORK
 
 Session = tuple[datetime, datetime]  # open, close (tz-aware UTC)
 Fetch = Callable[[date, date], dict[date, Session]]
@@ -57,7 +57,7 @@ def exchange_sessions() -> Sessions:
     """Sessions from the NYSE calendar shipped with ``exchange_calendars`` (no network)."""
 
     def fetch(first: date, last: date) -> dict[date, Session]:
-        from bot.exchange_calendar import xnys
+        from bot.calendar.exchange import xnys
 
         schedule = xnys(first.year, last.year).schedule.loc[first.isoformat() : last.isoformat()]
         return {

@@ -13,21 +13,20 @@ Everything here runs on the scheduler's single trading thread: no locks, no over
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import threading
-
 import structlog
 
+from bot.calendar.timeframes import NEW_YORK, Timeframe
 from bot.daemon.bars import BarWindow, Step, period_seconds
 from bot.daemon.venue import Venue, journal_orders
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from bot.errors import TemporaryError
-from bot.heartbeat import beat
-from bot.journal import Journal, iso
-from bot.timeframes import NEW_YORK, Timeframe
+from bot.journal.heartbeat import beat
+from bot.journal.store import Journal, iso
 from risk.killswitch import KillSwitch
 
 log = structlog.get_logger(__name__)
@@ -125,14 +124,18 @@ class TradingLoop:
         if not was and self.engine.gate.halted:
             state = self.switch.state()
             self._halt_seen = state
-            self.alert(f"trading HALTED: {state.reason}",
-                       f"The daemon tripped the kill switch at {state.at}: {state.reason}\n"
-                       "Every position was closed. Resume with `python -m bot resume` after checking.")  # fmt: skip
+            self.alert(
+                f"trading HALTED: {state.reason}",
+                f"The daemon tripped the kill switch at {state.at}: {state.reason}\n"
+                "Every position was closed. Resume with `python -m bot resume` after checking.",
+            )
 
     def _snapshot(self, close: datetime) -> None:
         def record() -> None:
             account = self.venue.broker.account()
-            self.journal.add_equity(self.run_id, close, account.cash, account.equity, account.equity - account.cash)
+            self.journal.add_equity(
+                self.run_id, close, account.cash, account.equity, account.equity - account.cash
+            )
 
         self._broker_call(record, "account")
 
@@ -158,7 +161,9 @@ class TradingLoop:
         if self._halt_seen is not None and self._halt_seen.at == state.at:
             return
         self._halt_seen = state
-        log.warning("kill_switch_noticed", by=state.by, reason=state.reason, keep_positions=state.keep_positions)
+        log.warning(
+            "kill_switch_noticed", by=state.by, reason=state.reason, keep_positions=state.keep_positions
+        )
         broker = self.venue.broker
 
         def flatten() -> None:
@@ -195,8 +200,9 @@ class TradingLoop:
 
     def check_stale(self, now: datetime, in_session: bool, stale_after_bars: int) -> None:
         """The watchdog: during the session, no new bar for ``stale_after_bars`` periods is stale
-        (logged once; new entries are blocked by the engine's stale-data rule meanwhile)."""
-        if not in_session or self.last_bar_at is None:
+        (logged once; new entries are blocked by the engine's stale-data rule meanwhile). The same
+        key as that rule, ``risk.max_stale_bars``; 0 turns both off."""
+        if not in_session or self.last_bar_at is None or stale_after_bars <= 0:
             return
         late = now - self.last_bar_at > timedelta(seconds=stale_after_bars * period_seconds(self.timeframe))
         if late and not self.stale:
@@ -204,7 +210,17 @@ class TradingLoop:
         self.stale = late
 
     def heartbeat(self, extra: dict[str, Any] | None = None) -> None:
-        beat(self.journal, {"run_id": self.run_id, "mode": self.mode, "steps": self.steps, "bars": self.bars,
-                            "last_decision": iso(self.last_decision) if self.last_decision else None,
-                            "stale": self.stale, "halted": self.switch.halted, **(extra or {})})  # fmt: skip
+        beat(
+            self.journal,
+            {
+                "run_id": self.run_id,
+                "mode": self.mode,
+                "steps": self.steps,
+                "bars": self.bars,
+                "last_decision": iso(self.last_decision) if self.last_decision else None,
+                "stale": self.stale,
+                "halted": self.switch.halted,
+                **(extra or {}),
+            },
+        )
         self.journal.flush()

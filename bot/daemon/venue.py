@@ -11,6 +11,7 @@ Both journal every order they create outside the engine (halts, flattening).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -21,8 +22,9 @@ from bot.broker.base import Broker, Fill, Order, OrderStatus, Side
 from bot.broker.reconcile import reconcile, request_from_row, settle_open_orders
 from bot.broker.sim import SimBroker
 from bot.broker.sim_journal import fill_and_journal
-from bot.journal import Journal
-from bot.market import Bar
+from bot.engine.market import Bar
+from bot.journal.records import OrderRecord
+from bot.journal.store import Journal
 
 if TYPE_CHECKING:
     from bot.broker.trade_updates import TradeUpdates
@@ -52,25 +54,44 @@ class SimVenue:
 
     def restore(self, marks: Mapping[str, float]) -> int:
         """Rebuild the account of a resumed run from the journal; returns the fills replayed."""
-        rows = self.journal.query("SELECT * FROM fills WHERE run_id = ? ORDER BY ts, rowid", (self.run_id,))
-        fills = [Fill(r["client_order_id"], r["symbol"], Side(r["side"]), int(r["qty"]), float(r["price"]),
-                      float(r["commission"]), datetime.fromisoformat(r["ts"])) for r in rows]  # fmt: skip
-        rows = self.journal.query("SELECT * FROM orders WHERE run_id = ? ORDER BY created_at, rowid", (self.run_id,))
-        orders = [Order(request_from_row(r), datetime.fromisoformat(r["created_at"]), OrderStatus(r["status"]),
-                        filled_qty=int(r["filled_qty"]), filled_avg_price=r["filled_avg_price"],
-                        reason=r["reason"] or "", broker_order_id=r["broker_order_id"] or "",
-                        protective=bool(r["protective"])) for r in rows]  # fmt: skip
+        fills = [
+            Fill(f.client_order_id, f.symbol, Side(f.side), f.qty, f.price, f.commission, f.ts)
+            for f in self.journal.fills(self.run_id)
+        ]
+        orders = [_restored_order(o) for o in self.journal.orders(self.run_id)]
         self.broker.restore(fills, orders, marks)
         reopened = [o for o in orders if o.status is OrderStatus.NEW]
         for order in reopened:  # a pending one is now sent (to the simulated broker)
             self.journal.record_order(self.run_id, order)
-        log.info("dry_run_restored", fills=len(fills), orders=len(orders), open_orders=len(reopened),
-                 equity=round(self.broker.account().equity, 2))  # fmt: skip
+        log.info(
+            "dry_run_restored",
+            fills=len(fills),
+            orders=len(orders),
+            open_orders=len(reopened),
+            equity=round(self.broker.account().equity, 2),
+        )
         return len(fills)
 
 
+def _restored_order(o: OrderRecord) -> Order:
+    """A journaled order as the broker knew it (its request, protective stop included)."""
+    request = request_from_row(dataclasses.asdict(o))  # the record's fields are the row's columns
+    return Order(
+        request,
+        o.created_at,
+        OrderStatus(o.status),
+        filled_qty=o.filled_qty,
+        filled_avg_price=o.filled_avg_price,
+        reason=o.reason or "",
+        broker_order_id=o.broker_order_id or "",
+        protective=o.protective,
+    )
+
+
 class BrokerVenue:
-    def __init__(self, broker: Broker, journal: Journal, run_id: str, *, updates: TradeUpdates | None = None) -> None:
+    def __init__(
+        self, broker: Broker, journal: Journal, run_id: str, *, updates: TradeUpdates | None = None
+    ) -> None:
         self.broker = broker
         self.journal = journal
         self.run_id = run_id

@@ -6,8 +6,10 @@
   cleaned by ``bot.data.cleaning``. Intraday bars outside 09:30-16:00 New York are dropped unless
   ``extended_hours``; hourly bars are then built from 30-minute bars, so the 09:00 bar holds
   09:30-09:59 as with the other feeds (Alpaca's own 09:00 bar would include pre-market trades).
-- **Bounds.** Like ``CsvFeed``: naive bounds are New York time, a ``date`` end covers its day;
-  no start means 2016-01-01 (where Alpaca's history begins), no end means now.
+- **Bounds.** As every feed (``bot.data.base.bound_to_utc``): naive bounds are New York time, a
+  ``date`` end covers its day; no start means 2016-01-01 (where Alpaca's history begins), no end
+  means now. An hourly bar built from 30-minute bars is built whole even when ``end`` falls inside
+  it (the parts up to its end are asked for), so it is the same bar whatever the range.
 - **HTTP.** Every request has a timeout and a bounded retry with backoff (``_BoundedAdapter``,
   mounted on the client's session; alpaca-py's own fixed 3 x 3 s retry is turned off). 401/403 is
   a ``ConfigError``; any other failure after the retries is a ``TemporaryError``, one line.
@@ -30,14 +32,21 @@ import requests
 import structlog
 from requests.adapters import HTTPAdapter
 
-from bot.config import Config, Secrets, secrets_from_env
 from bot.broker.alpaca_http import RetryPolicy, retry_after_seconds
-from bot.data.base import BAR_COLUMNS, BarFeed, empty_bars
+from bot.calendar.timeframes import Timeframe
+from bot.config import Config, Secrets, secrets_from_env
+from bot.data.base import (
+    BAR_COLUMNS,
+    BarFeed,
+    NoBarsError,
+    as_symbol_list,
+    bound_to_utc,
+    describe_bound,
+    empty_bars,
+)
 from bot.data.cleaning import clean_bars
-from bot.data.csv_feed import _describe, _to_utc  # the same bound rules as the CSV feed
 from bot.data.resample import regular_session_mask, resample_bars
 from bot.errors import ConfigError, DataError, TemporaryError
-from bot.timeframes import Timeframe
 
 log = structlog.get_logger(__name__)
 
@@ -119,8 +128,12 @@ class AlpacaFeed(BarFeed):
         self.journal = journal
         self.cache_source = f"alpaca:{feed}"
         self._data_feed = DataFeed.SIP if feed == "sip" else DataFeed.IEX
-        self._client = StockHistoricalDataClient(api_key, secret_key, raw_data=True, url_override=data_url.rstrip("/"))
-        self._adapter = _BoundedAdapter(timeout=timeout_seconds, max_retries=max_retries, backoff=backoff_seconds)
+        self._client = StockHistoricalDataClient(
+            api_key, secret_key, raw_data=True, url_override=data_url.rstrip("/")
+        )
+        self._adapter = _BoundedAdapter(
+            timeout=timeout_seconds, max_retries=max_retries, backoff=backoff_seconds
+        )
         self._client._session.mount("https://", self._adapter)
         self._client._session.mount("http://", self._adapter)
         # plain attributes of alpaca-py's RESTClient: retry 0 hands a 429 to our adapter's policy
@@ -128,14 +141,23 @@ class AlpacaFeed(BarFeed):
         self._client._retry_wait = 0
 
     @classmethod
-    def from_config(cls, config: Config, *, journal: Any = None, secrets: Secrets | None = None) -> AlpacaFeed:
+    def from_config(
+        cls, config: Config, *, journal: Any = None, secrets: Secrets | None = None
+    ) -> AlpacaFeed:
         """Keys from the environment (or ``secrets``); ``ConfigError`` naming the variables when missing."""
         secrets = secrets if secrets is not None else secrets_from_env()
         a = config.alpaca
-        return cls(api_key=secrets.alpaca_key, secret_key=secrets.alpaca_secret, data_url=a.data_url,
-                   feed=a.feed, timeout_seconds=a.timeout_seconds, max_retries=a.max_retries,
-                   backoff_seconds=a.backoff_seconds, extended_hours=config.data.extended_hours,
-                   journal=journal)  # fmt: skip
+        return cls(
+            api_key=secrets.alpaca_key,
+            secret_key=secrets.alpaca_secret,
+            data_url=a.data_url,
+            feed=a.feed,
+            timeout_seconds=a.timeout_seconds,
+            max_retries=a.max_retries,
+            backoff_seconds=a.backoff_seconds,
+            extended_hours=config.data.extended_hours,
+            journal=journal,
+        )
 
     def history(
         self,
@@ -144,55 +166,77 @@ class AlpacaFeed(BarFeed):
         end: datetime | date | None,
         timeframe: Timeframe,
     ) -> dict[str, pd.DataFrame]:
-        """Bars with start times in ``[start, end]``; ``DataError`` for a symbol with none there."""
-        if isinstance(symbols, str):
-            symbols = [symbols]
-        low = _to_utc(start) if start is not None else HISTORY_START
-        high = _to_utc(end, end=True) if end is not None else pd.Timestamp.now(tz="UTC")
+        """Bars with start times in ``[start, end]``; ``NoBarsError`` for a symbol with none there."""
+        symbols = as_symbol_list(symbols)
+        now = pd.Timestamp.now(tz="UTC")
+        low = bound_to_utc(start) if start is not None else HISTORY_START
+        high = bound_to_utc(end, end=True) if end is not None else now
         # bars start on whole minutes: whole-second bounds lose none and keep journal text exact
         low, high = low.ceil("s"), high.floor("s")
+        if symbols and low > high:  # a range without bars: not sent (Alpaca documents no answer to it)
+            raise self._no_bars(symbols[0], start, end, timeframe)
         fetch_tf = self._fetch_timeframe(timeframe)
+        fetch_high = high
+        if fetch_tf != timeframe:
+            # the bar that starts at or before ``end`` is built from all its parts, not cut short at
+            # ``end``: the same bar whatever range is asked (the contract in bot.data.base)
+            last_bar_end = high.floor(f"{timeframe.minutes}min") + pd.Timedelta(minutes=timeframe.minutes)
+            fetch_high = max(high, min(last_bar_end - pd.Timedelta(seconds=1), now.floor("s")))
         raw: dict[str, pd.DataFrame] = {}
         for symbol in symbols:
-            cached = self._from_cache(symbol.upper(), fetch_tf, low, high)
+            cached = self._from_cache(symbol.upper(), fetch_tf, low, fetch_high)
             if cached is not None:
                 raw[symbol] = cached
         missing = [s for s in symbols if s not in raw]
         if missing:
-            downloaded = self._download(missing, low, high, fetch_tf)
+            downloaded = self._download(missing, low, fetch_high, fetch_tf)
             for symbol in missing:
                 raw[symbol] = downloaded.get(symbol.upper(), empty_bars())
-                self._to_cache(symbol.upper(), fetch_tf, low, high, raw[symbol])
+                self._to_cache(symbol.upper(), fetch_tf, low, fetch_high, raw[symbol])
         out = {}
         for symbol in symbols:
             frame = self._shape(raw[symbol], timeframe, fetch_tf).loc[low:high]
             if frame.empty:
-                raise DataError(
-                    f"no {symbol} bars between {_describe(start, HISTORY_START.date().isoformat())} and "
-                    f"{_describe(end, 'now')} from Alpaca ({self.feed} feed, {timeframe.name})"
-                )
+                raise self._no_bars(symbol, start, end, timeframe)
             out[symbol] = frame
         return out
 
     def latest(self, symbols: Sequence[str], timeframe: Timeframe) -> dict[str, pd.DataFrame]:
-        """The last complete bar per symbol; symbols without data are left out.
+        """The last complete bar per symbol, as ``history`` would give it; symbols without data are
+        left out.
 
-        1Min asks ``/v2/stocks/bars/latest``; other timeframes read the last days of history
-        (uncached) and keep the last bar that has closed.
+        1Min asks ``/v2/stocks/bars/latest``; other timeframes, and a latest minute that history
+        would not give (outside the session without ``extended_hours``, or one cleaning drops),
+        read the last days of history (uncached) and keep the last bar that has closed.
         """
         from alpaca.data.requests import StockLatestBarRequest
 
-        if isinstance(symbols, str):
-            symbols = [symbols]
+        symbols = as_symbol_list(symbols)
+        out: dict[str, pd.DataFrame] = {}
+        rest = symbols
         if timeframe.minutes == 1:
             request = StockLatestBarRequest(symbol_or_symbols=list(symbols), feed=self._data_feed)
             answer = self._call(lambda: self._client.get_stock_latest_bar(request), "latest bars")
-            bars = {s: _frame([answer[s.upper()]]) for s in symbols if isinstance(answer.get(s.upper()), dict)}
-            return {s: f for s, f in bars.items() if len(f)}
+            rest = []
+            for symbol in symbols:
+                bar = answer.get(symbol.upper())
+                if not isinstance(bar, dict):
+                    continue  # Alpaca has no bar for it: left out
+                frame, _ = clean_bars(_frame([bar]), source=self.name, symbol=symbol, log=log)
+                frame = self._shape(frame, timeframe, timeframe)
+                if len(frame):
+                    out[symbol] = frame
+                else:  # e.g. a post-market minute with extended_hours off: the last regular one is older
+                    rest.append(symbol)
+        if rest:
+            out.update(self._latest_from_history(rest, timeframe))
+        return {symbol: out[symbol] for symbol in symbols if symbol in out}
+
+    def _latest_from_history(self, symbols: list[str], timeframe: Timeframe) -> dict[str, pd.DataFrame]:
         now = pd.Timestamp.now(tz="UTC")
         lookback = pd.Timedelta(days=14 if timeframe.is_daily else 5)
         fetch_tf = self._fetch_timeframe(timeframe)
-        downloaded = self._download(list(symbols), (now - lookback).floor("s"), now.floor("s"), fetch_tf)
+        downloaded = self._download(symbols, (now - lookback).floor("s"), now.floor("s"), fetch_tf)
         out = {}
         for symbol in symbols:
             frame = self._shape(downloaded.get(symbol.upper(), empty_bars()), timeframe, fetch_tf)
@@ -207,6 +251,14 @@ class AlpacaFeed(BarFeed):
 
     # -- internals ------------------------------------------------------------------------------
 
+    def _no_bars(
+        self, symbol: str, start: datetime | date | None, end: datetime | date | None, timeframe: Timeframe
+    ) -> NoBarsError:
+        return NoBarsError(
+            f"no {symbol} bars between {describe_bound(start, HISTORY_START.date().isoformat())} and "
+            f"{describe_bound(end, 'now')} from Alpaca ({self.feed} feed, {timeframe.name})"
+        )
+
     def _fetch_timeframe(self, timeframe: Timeframe) -> Timeframe:
         if timeframe.minutes == 60 and not self.extended_hours:
             return Timeframe("30Min", 30)  # resampled to session-aligned hours (module docstring)
@@ -220,17 +272,21 @@ class AlpacaFeed(BarFeed):
             frame = resample_bars(frame, timeframe)
         return frame
 
-    def _download(self, symbols: list[str], low: pd.Timestamp, high: pd.Timestamp,
-                  timeframe: Timeframe) -> dict[str, pd.DataFrame]:  # fmt: skip
+    def _download(
+        self, symbols: list[str], low: pd.Timestamp, high: pd.Timestamp, timeframe: Timeframe
+    ) -> dict[str, pd.DataFrame]:
         """Cleaned bars per upper-case symbol; symbols Alpaca has no bar for are absent."""
         from alpaca.data.enums import Adjustment
         from alpaca.data.requests import StockBarsRequest
 
         request = StockBarsRequest(
-            symbol_or_symbols=sorted({s.upper() for s in symbols}), timeframe=_alpaca_timeframe(timeframe),
-            start=low.to_pydatetime(), end=high.to_pydatetime(), feed=self._data_feed,
+            symbol_or_symbols=sorted({s.upper() for s in symbols}),
+            timeframe=_alpaca_timeframe(timeframe),
+            start=low.to_pydatetime(),
+            end=high.to_pydatetime(),
+            feed=self._data_feed,
             adjustment=Adjustment.SPLIT,
-        )  # fmt: skip
+        )
         what = f"{timeframe.name} bars of {','.join(request.symbol_or_symbols)} from {low} to {high}"
         answer = self._call(lambda: self._client.get_stock_bars(request), what)
         out = {}
@@ -238,8 +294,13 @@ class AlpacaFeed(BarFeed):
             if isinstance(rows, list) and rows:
                 frame, _ = clean_bars(_frame(rows), source=self.name, symbol=symbol, log=log)
                 out[symbol.upper()] = frame
-        log.info("alpaca_bars_downloaded", timeframe=timeframe.name, symbols=len(out),
-                 rows=sum(len(f) for f in out.values()), requests=self._adapter.sent)  # fmt: skip
+        log.info(
+            "alpaca_bars_downloaded",
+            timeframe=timeframe.name,
+            symbols=len(out),
+            rows=sum(len(f) for f in out.values()),
+            requests=self._adapter.sent,
+        )
         return out
 
     def _call(self, call: Any, what: str) -> Any:
@@ -262,7 +323,9 @@ class AlpacaFeed(BarFeed):
                     f"Alpaca refused the API keys (HTTP {status} from {self._client._base_url}); check "
                     "ALPACA_API_KEY and ALPACA_SECRET_KEY (or APCA_API_KEY_ID and APCA_API_SECRET_KEY)"
                 ) from None
-            raise TemporaryError(f"Alpaca data request failed ({what}): HTTP {status}: {_api_message(exc)}") from None
+            raise TemporaryError(
+                f"Alpaca data request failed ({what}): HTTP {status}: {_api_message(exc)}"
+            ) from None
         except requests.Timeout:
             raise TemporaryError(
                 f"Alpaca data request timed out ({what}) after {self._adapter.retries + 1} attempt(s) of "
@@ -274,8 +337,9 @@ class AlpacaFeed(BarFeed):
             # alpaca-py's parsing of an odd answer (e.g. "bars": null) fails with these
             raise TemporaryError(f"Alpaca sent an answer we cannot read ({what}): {_one_line(exc)}") from None
 
-    def _from_cache(self, symbol: str, timeframe: Timeframe, low: pd.Timestamp,
-                    high: pd.Timestamp) -> pd.DataFrame | None:  # fmt: skip
+    def _from_cache(
+        self, symbol: str, timeframe: Timeframe, low: pd.Timestamp, high: pd.Timestamp
+    ) -> pd.DataFrame | None:
         if self.journal is None:
             return None
         rows = self.journal.cached_bars(self.cache_source, symbol, timeframe.name, low, high)
@@ -287,14 +351,16 @@ class AlpacaFeed(BarFeed):
         frame.index = pd.DatetimeIndex(pd.to_datetime(frame.pop("ts"), utc=True), name="ts").as_unit("ns")
         return frame.astype("float64")
 
-    def _to_cache(self, symbol: str, timeframe: Timeframe, low: pd.Timestamp, high: pd.Timestamp,
-                  frame: pd.DataFrame) -> None:  # fmt: skip
+    def _to_cache(
+        self, symbol: str, timeframe: Timeframe, low: pd.Timestamp, high: pd.Timestamp, frame: pd.DataFrame
+    ) -> None:
         if self.journal is None or frame.empty:  # no bars: maybe a wrong symbol, never cached
             return
         rows = zip((t.isoformat() for t in frame.index), *(frame[c].tolist() for c in BAR_COLUMNS))
         settled = (pd.Timestamp.now(tz="UTC") - _UNSETTLED).floor("s")
-        self.journal.store_cached_bars(self.cache_source, symbol, timeframe.name, low, high, rows,
-                                       covered_end=min(high, settled))  # fmt: skip
+        self.journal.store_cached_bars(
+            self.cache_source, symbol, timeframe.name, low, high, rows, covered_end=min(high, settled)
+        )
 
 
 def _alpaca_timeframe(timeframe: Timeframe) -> Any:
@@ -331,4 +397,3 @@ def _api_message(exc: Exception) -> str:
 
 def _one_line(exc: object) -> str:
     return " ".join(str(exc).split())
-

@@ -42,10 +42,10 @@ from typing import Any
 import pandas as pd
 import structlog
 
+from bot.calendar.timeframes import Timeframe
 from bot.config import AlpacaConfig, Secrets
 from bot.data.base import BAR_COLUMNS
 from bot.data.resample import regular_session_mask
-from bot.timeframes import Timeframe
 
 log = structlog.get_logger(__name__)
 
@@ -74,10 +74,19 @@ def data_stream_url(stream_url: str, feed: str) -> str:
 class BarStream:
     """Minute bars of ``symbols`` from the websocket; see the module docstring for the contract."""
 
-    def __init__(self, symbols: Sequence[str], *, url: str, key: str, secret: str, feed: str = "iex",
-                 extended_hours: bool = False, stale_seconds: float = STALE_PERIODS * 60.0,
-                 limit_retry_seconds: float = LIMIT_RETRY_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        symbols: Sequence[str],
+        *,
+        url: str,
+        key: str,
+        secret: str,
+        feed: str = "iex",
+        extended_hours: bool = False,
+        stale_seconds: float = STALE_PERIODS * 60.0,
+        limit_retry_seconds: float = LIMIT_RETRY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         from alpaca.data.enums import DataFeed
 
         self.symbols = list(symbols)
@@ -85,9 +94,14 @@ class BarStream:
         self.stale_seconds = stale_seconds
         self.extended_hours = extended_hours
         self._clock = clock
-        self._client = _stock_stream_class()(key, secret, feed=DataFeed(feed), url_override=url,
-                                             limit_retry_seconds=limit_retry_seconds,
-                                             on_limit=self._on_limit)  # fmt: skip
+        self._client = _stock_stream_class()(
+            key,
+            secret,
+            feed=DataFeed(feed),
+            url_override=url,
+            limit_retry_seconds=limit_retry_seconds,
+            on_limit=self._on_limit,
+        )
         self._client.subscribe_bars(self._on_bar, *self.symbols)
         self._queue: queue.Queue[tuple[str, datetime, Row]] = queue.Queue()
         #: bars taken off the queue but not closed yet at the last ``take`` (trading thread only)
@@ -97,17 +111,29 @@ class BarStream:
         self.received = 0
 
     @classmethod
-    def from_config(cls, config: AlpacaConfig, secrets: Secrets, symbols: Sequence[str], timeframe: Timeframe,
-                    *, extended_hours: bool = False) -> BarStream | None:  # fmt: skip
+    def from_config(
+        cls,
+        config: AlpacaConfig,
+        secrets: Secrets,
+        symbols: Sequence[str],
+        timeframe: Timeframe,
+        *,
+        extended_hours: bool = False,
+    ) -> BarStream | None:
         """The stream for the daemon when ``alpaca.stream_bars`` is on and bars are 1Min, else None."""
         if not config.stream_bars:
             return None
         if timeframe.is_daily or timeframe.minutes != 1:
             log.info("bars_stream_unused", timeframe=timeframe.name, note="1Min bars only: REST polling")
             return None
-        return cls(symbols, url=data_stream_url(config.stream_url, config.feed), key=secrets.alpaca_key or "",
-                   secret=secrets.alpaca_secret or "", feed=config.feed,
-                   extended_hours=extended_hours)  # fmt: skip
+        return cls(
+            symbols,
+            url=data_stream_url(config.stream_url, config.feed),
+            key=secrets.alpaca_key or "",
+            secret=secrets.alpaca_secret or "",
+            feed=config.feed,
+            extended_hours=extended_hours,
+        )
 
     # ---- the stream thread -----------------------------------------------------------------
 
@@ -128,11 +154,14 @@ class BarStream:
     def _on_limit(self, limited: bool) -> None:
         """Called by the client (stream thread) when the 406 refusals start and when they end."""
         if limited:
-            log.warning("bars_stream_connection_limit", url=self.url,
-                        retry_seconds=self._client.limit_retry_seconds,
-                        note="Alpaca refused the data stream (406 connection limit exceeded): another "
-                             "process is using it with these keys; polling REST bars, retrying the "
-                             "stream every few minutes")  # fmt: skip
+            log.warning(
+                "bars_stream_connection_limit",
+                url=self.url,
+                retry_seconds=self._client.limit_retry_seconds,
+                note="Alpaca refused the data stream (406 connection limit exceeded): another "
+                "process is using it with these keys; polling REST bars, retrying the "
+                "stream every few minutes",
+            )
         else:
             log.info("bars_stream_connection_limit_cleared", note="the data stream is ours again")
 
@@ -205,8 +234,9 @@ def _stock_stream_class() -> type[Any]:
         refusal as an unexpected error with a traceback on every attempt."""
 
     class LimitAwareStockDataStream(StockDataStream):
-        def __init__(self, *args: Any, limit_retry_seconds: float, on_limit: Callable[[bool], None],
-                     **kwargs: Any) -> None:  # fmt: skip
+        def __init__(
+            self, *args: Any, limit_retry_seconds: float, on_limit: Callable[[bool], None], **kwargs: Any
+        ) -> None:
             super().__init__(*args, **kwargs)
             self.limit_retry_seconds = limit_retry_seconds
             self.limited = False

@@ -9,7 +9,7 @@ exact name exists; the match ignores case. Formats read:
   (``trade_count``, ``vwap``, an unnamed leading index column);
 - ISO 8601 times. With an offset (``-04:00``, ``Z``, ``UTC``) a time is that instant, offsets may
   differ row to row. Without one it is New York wall time. A date, or a time at midnight of its
-  own offset, is a daily bar and becomes midnight New York of that date (``bot.timeframes``).
+  own offset, is a daily bar and becomes midnight New York of that date (``bot.calendar.timeframes``).
 
 Rows are cleaned by ``bot.data.cleaning``; what cannot be used raises ``DataError`` naming the
 file and, for a bad cell, its 1-based line number (the header is line 1).
@@ -26,11 +26,11 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from bot.data.base import BAR_COLUMNS, BarFeed
+from bot.calendar.timeframes import NEW_YORK, Timeframe
+from bot.data.base import BAR_COLUMNS, BarFeed, NoBarsError, as_symbol_list, bound_to_utc, describe_bound
 from bot.data.cleaning import clean_bars
 from bot.data.resample import native_minutes, regular_session_mask, resample_bars
 from bot.errors import DataError
-from bot.timeframes import NEW_YORK, Timeframe
 
 _TIME_NAMES = ("ts", "timestamp", "datetime", "time", "date", "t")  # first present wins
 _COLUMN_ALIASES = {
@@ -78,22 +78,20 @@ class CsvFeed(BarFeed):
         end: datetime | date | None,
         timeframe: Timeframe,
     ) -> dict[str, pd.DataFrame]:
-        """Bars with start times in ``[start, end]``.
+        """Bars with start times in ``[start, end]`` (the contract in ``bot.data.base``).
 
         Naive bounds are New York time, like the files; an ``end`` given as a ``date`` includes
         that whole New York day (a datetime end is the exact instant).
         """
-        if isinstance(symbols, str):  # "AAPL" would otherwise be read as A, A, P, L
-            symbols = [symbols]
-        low, high = _to_utc(start), _to_utc(end, end=True)
+        low, high = bound_to_utc(start), bound_to_utc(end, end=True)
         out: dict[str, pd.DataFrame] = {}
-        for symbol in symbols:
+        for symbol in as_symbol_list(symbols):
             path = self._path_for(symbol)
             window = self._bars(path, symbol.strip().upper(), timeframe).loc[low:high]
             if window.empty:
-                raise DataError(
-                    f"no {symbol} bars between {_describe(start, 'the first bar')} and "
-                    f"{_describe(end, 'the last bar')} in {path}"
+                raise NoBarsError(
+                    f"no {symbol} bars between {describe_bound(start, 'the first bar')} and "
+                    f"{describe_bound(end, 'the last bar')} in {path}"
                 )
             out[symbol] = window
         return out
@@ -110,7 +108,7 @@ class CsvFeed(BarFeed):
         matches = [p for p in files if p.stem.upper() == wanted]
         matches = matches or [p for p in files if p.stem.upper().startswith(wanted + "_")]
         if not matches:
-            raise DataError(f"no CSV for symbol {symbol} in {self.directory}")
+            raise NoBarsError(f"no CSV for symbol {symbol} in {self.directory}")
         if len(matches) > 1:
             names = ", ".join(p.name for p in matches)
             raise DataError(f"several CSVs for symbol {symbol} in {self.directory} ({names}); keep one")
@@ -125,8 +123,12 @@ class CsvFeed(BarFeed):
             self._cache[path] = cached
         frames = cached[1]
         if timeframe.name not in frames:
+            bars = frames[""]
+            if timeframe.is_daily and self.extended_hours and native_minutes(bars.index) != 0:
+                # a daily bar is the session's, as in the other feeds: extended prints stay intraday
+                bars = bars[regular_session_mask(bars.index)]
             try:
-                frames[timeframe.name] = resample_bars(frames[""], timeframe)
+                frames[timeframe.name] = resample_bars(bars, timeframe)
             except ValueError as exc:
                 raise DataError(f"{path}: {exc}") from None
         return frames[timeframe.name]
@@ -139,9 +141,11 @@ class CsvFeed(BarFeed):
         minutes = native_minutes(frame.index)
         if minutes >= 24 * 60:  # one row per day at a time of day: a daily file whose dates carry a time
             first = frame.index[0].tz_convert(NEW_YORK)
-            raise DataError(f"{path}: one row per day, but stamped with a time of day ({first:%Y-%m-%d %H:%M} "
-                            "New York): daily bars are read from dates alone (YYYY-MM-DD, or midnight New York); "
-                            "remove the time of day")  # fmt: skip
+            raise DataError(
+                f"{path}: one row per day, but stamped with a time of day ({first:%Y-%m-%d %H:%M} "
+                "New York): daily bars are read from dates alone (YYYY-MM-DD, or midnight New York); "
+                "remove the time of day"
+            )
         if not self.extended_hours and minutes != 0:
             regular = regular_session_mask(frame.index)
             outside = int((~regular).sum())
@@ -186,9 +190,12 @@ def _report_missing(path: Path, frame: pd.DataFrame, rows: pd.Index) -> None:
     if missing.any():
         lines = (np.asarray(rows)[missing] + 2).tolist()
         structlog.get_logger(__name__).warning(
-            "bars_missing_fields", source=str(path), rows=len(lines), first_lines=lines[:5],
+            "bars_missing_fields",
+            source=str(path),
+            rows=len(lines),
+            first_lines=lines[:5],
             note="rows with an empty open, high, low or close are left out",
-        )  # fmt: skip
+        )
 
 
 def _map_columns(path: Path, header: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -230,8 +237,9 @@ def _numbers(path: Path, values: pd.Series, name: str) -> pd.Series:
     huge = numbers.notna() & ~(numbers.abs() < _LARGEST)
     if huge.any():
         row = huge.idxmax()
-        raise DataError(f"{path}: line {row + 2}: {name} {_cell(values[row])} is not a finite number "
-                        f"below {_LARGEST:g}")  # fmt: skip
+        raise DataError(
+            f"{path}: line {row + 2}: {name} {_cell(values[row])} is not a finite number below {_LARGEST:g}"
+        )
     return numbers
 
 
@@ -276,29 +284,6 @@ def _localize(wall: pd.Series) -> pd.Series:
     index = pd.DatetimeIndex(wall).as_unit("ns")
     local = index.tz_localize(NEW_YORK, ambiguous=first_seen, nonexistent=pd.Timedelta(hours=1))
     return pd.Series(local.tz_convert("UTC"), index=wall.index)
-
-
-def _to_utc(value: datetime | date | None, *, end: bool = False) -> pd.Timestamp | None:
-    """A bound in UTC. Naive values are New York time; a ``date`` as an end covers its whole day."""
-    if value is None:
-        return None
-    stamp = pd.Timestamp(value)
-    whole_day = end and isinstance(value, date) and not isinstance(value, datetime)
-    if whole_day:
-        stamp += pd.Timedelta(days=1)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(NEW_YORK)
-    stamp = stamp.tz_convert("UTC")
-    return stamp - pd.Timedelta(1, "ns") if whole_day else stamp
-
-
-def _describe(value: datetime | date | None, default: str) -> str:
-    if value is None:
-        return default
-    stamp = pd.Timestamp(value)
-    if stamp == stamp.normalize():
-        return stamp.date().isoformat()
-    return stamp.isoformat()
 
 
 def _cell(value: object) -> str:

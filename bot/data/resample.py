@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bot.calendar.timeframes import NEW_YORK, Timeframe
 from bot.data.base import BAR_COLUMNS
-from bot.timeframes import NEW_YORK, Timeframe
 
 _AGGREGATION = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
 _SESSION_OPEN_MINUTE = 9 * 60 + 30

@@ -33,12 +33,13 @@ minutes); longer ones raise ``DataError`` asking for a shorter range.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 
-from bot.data.base import BAR_COLUMNS, BarFeed
+from bot.calendar.timeframes import TIMEFRAMES, Timeframe
+from bot.data.base import BAR_COLUMNS, BarFeed, NoBarsError, as_symbol_list, bound_to_utc, describe_bound
 from bot.data.resample import regular_session_mask, resample_bars
 from bot.data.sample_market import (
     MARKET_KEY,
@@ -63,7 +64,6 @@ from bot.data.sample_news import (
     render,
 )
 from bot.errors import DataError
-from bot.timeframes import TIMEFRAMES, Timeframe
 
 FIRST_SESSION = "2018-01-02"
 LAST_SESSION = "2024-12-31"
@@ -83,14 +83,15 @@ class SampleFeed(BarFeed):
 
     | method | does |
     |---|---|
-    | ``history(symbols, start, end, timeframe)`` | bars frames; 1Day from the daily series, intraday from per-session minutes (extended hours included), resampled with ``resample_bars`` |
-    | ``latest(symbols, timeframe)`` | the last bar of the span |
+    | ``history(symbols, start, end, timeframe)`` | the ``BarFeed`` contract (``bot.data.base``); 1Day from the daily series, intraday from per-session minutes, resampled with ``resample_bars`` |
+    | ``latest(symbols, timeframe)`` | the last bar of the span; symbols the feed lacks are left out |
     | ``headlines(symbols, start, end)`` | the symbols' headlines plus market-wide ones (symbol ""), published in ``[start, end]`` |
     | ``news_truth(symbols, start, end)`` | the same rows with the hidden ``tone``, ``strength`` and affected ``session``: for tests and benchmarks only, never for a strategy |
 
     Intraday frames include the extended-hours prints unless ``extended_hours=False`` (then
-    they are dropped before resampling, as ``CsvFeed`` does). Naive datetimes are read as UTC.
-    Any ticker may be given: unknown ones get plausible parameters derived from the ticker, and
+    they are dropped before resampling, as ``CsvFeed`` does). Bar bounds follow ``bot.data.base``
+    (a naive datetime is New York time, a ``date`` end covers its day); headline bounds read a naive
+    datetime as UTC. Any ticker may be given: unknown ones get plausible parameters derived from the ticker, and
     are named by their ticker in headlines.
     """
 
@@ -118,16 +119,21 @@ class SampleFeed(BarFeed):
     def history(
         self,
         symbols: Sequence[str],
-        start: datetime | None,
-        end: datetime | None,
+        start: datetime | date | None,
+        end: datetime | date | None,
         timeframe: Timeframe,
     ) -> dict[str, pd.DataFrame]:
         """Bars frames with start times in ``[start, end]``; see the class docstring."""
-        self._check(symbols)
+        tickers = {symbol: symbol.strip().upper() for symbol in as_symbol_list(symbols)}
+        self._check_bars(list(tickers.values()))
         cal = self._calendar()
-        lo, hi = _bound(start, cal.labels.asi8[0]), _bound(end, cal.post_end_ns[-1])
+        low, high = bound_to_utc(start), bound_to_utc(end, end=True)
+        lo = int(cal.labels.asi8[0]) if low is None else int(low.value)
+        hi = int(cal.post_end_ns[-1]) if high is None else int(high.value)
         if timeframe.is_daily:
-            return {symbol: self._daily_frame(symbol, lo, hi, start, end) for symbol in symbols}
+            return {
+                symbol: self._daily_frame(ticker, lo, hi, start, end) for symbol, ticker in tickers.items()
+            }
         first = int(np.searchsorted(cal.post_end_ns, lo, side="right"))
         last = int(np.searchsorted(cal.pre_ns, hi, side="right")) - 1
         if last - first + 1 > MAX_INTRADAY_SESSIONS:
@@ -136,11 +142,11 @@ class SampleFeed(BarFeed):
                 f"{last - first + 1} sessions; intraday requests are limited to "
                 f"{MAX_INTRADAY_SESSIONS} sessions, ask for a shorter range"
             )
-        if first > last and symbols:
-            raise _no_bars(symbols[0], timeframe, start, end)
+        if first > last and tickers:
+            raise _no_bars(next(iter(tickers)), timeframe, start, end)
         out = {}
-        for symbol in symbols:
-            frame = self._minute_frame(symbol, range(first, last + 1))
+        for symbol, ticker in tickers.items():
+            frame = self._minute_frame(ticker, range(first, last + 1))
             if not self.extended_hours:  # before resampling: a 09:00 hour bar keeps 09:30-09:59
                 frame = frame[regular_session_mask(frame.index)]
             if timeframe.minutes != 1:
@@ -153,14 +159,16 @@ class SampleFeed(BarFeed):
         return out
 
     def latest(self, symbols: Sequence[str], timeframe: Timeframe) -> dict[str, pd.DataFrame]:
-        """The last bar of the span (asking only for the last session, so intraday stays cheap)."""
+        """The last bar of the span (asking only for the last session, so intraday stays cheap);
+        symbols the feed does not have are left out."""
         cal = self._calendar()
         start = cal.labels[-1] if timeframe.is_daily else pd.Timestamp(int(cal.pre_ns[-1]), tz="UTC")
-        frames = self.history(symbols, start.to_pydatetime(), None, timeframe)
+        known = [s for s in as_symbol_list(symbols) if s.strip().upper() in self.symbols]
+        frames = self.history(known, start.to_pydatetime(), None, timeframe)
         return {symbol: frame.iloc[-1:] for symbol, frame in frames.items()}
 
     def _daily_frame(
-        self, symbol: str, lo: int, hi: int, start: datetime | None, end: datetime | None
+        self, symbol: str, lo: int, hi: int, start: datetime | date | None, end: datetime | date | None
     ) -> pd.DataFrame:
         cal, day = self._calendar(), self._daily_path(symbol)
         rows = (cal.labels.asi8 >= lo) & (cal.labels.asi8 <= hi)
@@ -178,9 +186,7 @@ class SampleFeed(BarFeed):
 
     # ----------------------------------------------------------------------------- news
 
-    def headlines(
-        self, symbols: Sequence[str], start: datetime | None, end: datetime | None
-    ) -> pd.DataFrame:
+    def headlines(self, symbols: Sequence[str], start: datetime | None, end: datetime | None) -> pd.DataFrame:
         """Headlines (``HEADLINE_COLUMNS``) published in ``[start, end]``, oldest first.
 
         Market-wide headlines (symbol "") come with any request. No headline is not an error.
@@ -230,11 +236,13 @@ class SampleFeed(BarFeed):
     def _check(self, symbols: Sequence[str]) -> None:
         if isinstance(symbols, str):
             raise DataError(f"symbols must be a list of tickers, got the string {symbols!r}")
-        unknown = [s for s in symbols if s not in self.symbols]
+        self._check_bars(symbols)
+
+    def _check_bars(self, tickers: Sequence[str]) -> None:
+        unknown = [s for s in tickers if s not in self.symbols]
         if unknown:
-            raise DataError(
-                f"sample feed has no symbol {', '.join(map(str, unknown))}; "
-                f"it has {', '.join(self.symbols)}"
+            raise NoBarsError(
+                f"sample feed has no symbol {', '.join(map(str, unknown))}; it has {', '.join(self.symbols)}"
             )
 
     @staticmethod
@@ -261,7 +269,8 @@ class SampleFeed(BarFeed):
 
 
 def _bound(value: datetime | None, default: int) -> int:
-    """A range bound as UTC nanoseconds (naive datetimes are read as UTC)."""
+    """A headline range bound as UTC nanoseconds (naive datetimes are read as UTC, as the news
+    replays read them; bar bounds follow ``bot.data.base.bound_to_utc``)."""
     if value is None:
         return int(default)
     stamp = pd.Timestamp(value)
@@ -269,15 +278,15 @@ def _bound(value: datetime | None, default: int) -> int:
     return int(stamp.as_unit("ns").value)
 
 
-def _between(start: datetime | None, end: datetime | None) -> str:
-    """The range as the caller gave it, in UTC (None = the start or end of the sample)."""
-    first = "the start" if start is None else pd.Timestamp(_bound(start, 0), tz="UTC").isoformat()
-    last = "the end" if end is None else pd.Timestamp(_bound(end, 0), tz="UTC").isoformat()
-    return f"from {first} to {last}"
+def _between(start: datetime | date | None, end: datetime | date | None) -> str:
+    """The range as the caller gave it (None = the start or end of the sample)."""
+    return f"from {describe_bound(start, 'the start')} to {describe_bound(end, 'the end')}"
 
 
-def _no_bars(symbol: str, timeframe: Timeframe, start: datetime | None, end: datetime | None) -> DataError:
-    return DataError(
+def _no_bars(
+    symbol: str, timeframe: Timeframe, start: datetime | date | None, end: datetime | date | None
+) -> NoBarsError:
+    return NoBarsError(
         f"sample feed has no {timeframe.name} bars for {symbol} {_between(start, end)}; "
         f"it covers NYSE sessions {FIRST_SESSION} to {LAST_SESSION}"
     )

@@ -19,7 +19,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from bot.timeframes import NEW_YORK
+from bot.calendar.timeframes import NEW_YORK
 
 MINUTE_NS = 60_000_000_000
 _PRE_MINUTES = 330  # 04:00-09:30 New York
@@ -108,7 +108,7 @@ class SessionCalendar:
 @cache
 def load_calendar(first: str, last: str) -> SessionCalendar:
     """NYSE sessions between two dates (exchange_calendars "XNYS"), loaded once per process."""
-    from bot.exchange_calendar import xnys  # ~0.4 s to import: only when the sample market is first used
+    from bot.calendar.exchange import xnys  # ~0.4 s to import: only when the sample market is first used
 
     schedule = xnys(int(first[:4]), int(last[:4])).schedule.loc[first:last]
     dates = pd.DatetimeIndex(schedule.index)
@@ -272,9 +272,7 @@ def _post_weights() -> np.ndarray:
     return w / w.sum()
 
 
-def session_minutes(
-    seed: int, ticker: str, i: int, cal: SessionCalendar, day: DailyPath
-) -> MinuteBars:
+def session_minutes(seed: int, ticker: str, i: int, cal: SessionCalendar, day: DailyPath) -> MinuteBars:
     """Session ``i``'s minute bars: sparse pre-market, regular session, sparse after-hours.
 
     The regular-session minutes are a Brownian bridge from the day's open to its close with

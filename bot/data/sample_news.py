@@ -40,44 +40,72 @@ _TONE_P = (0.35, 0.35, 0.30)
 # (title, summary) templates by tone; {name}, {ticker} and {amount} are filled in.
 _COMPANY: dict[int, tuple[tuple[str, str], ...]] = {
     1: (
-        ("{name} beats quarterly estimates, raises guidance",
-         "{name} reported earnings above analyst expectations and lifted its full-year outlook."),
-        ("{name} shares jump after analyst upgrade",
-         "A large brokerage upgraded {name} ({ticker}) to buy, citing accelerating demand."),
-        ("{name} wins multi-year government contract",
-         "{name} said it was awarded a contract that analysts expect to add to revenue for years."),
-        ("{name} announces ${amount} billion share buyback",
-         "The board of {name} authorised a new share repurchase programme."),
-        ("{ticker} rallies as {name} unveils new product line",
-         "{name} introduced a new product line that early reviewers called a strong upgrade."),
-        ("{name} reports record revenue, shares climb",
-         "{name} posted record quarterly revenue on strong sales in every region."),
+        (
+            "{name} beats quarterly estimates, raises guidance",
+            "{name} reported earnings above analyst expectations and lifted its full-year outlook.",
+        ),
+        (
+            "{name} shares jump after analyst upgrade",
+            "A large brokerage upgraded {name} ({ticker}) to buy, citing accelerating demand.",
+        ),
+        (
+            "{name} wins multi-year government contract",
+            "{name} said it was awarded a contract that analysts expect to add to revenue for years.",
+        ),
+        (
+            "{name} announces ${amount} billion share buyback",
+            "The board of {name} authorised a new share repurchase programme.",
+        ),
+        (
+            "{ticker} rallies as {name} unveils new product line",
+            "{name} introduced a new product line that early reviewers called a strong upgrade.",
+        ),
+        (
+            "{name} reports record revenue, shares climb",
+            "{name} posted record quarterly revenue on strong sales in every region.",
+        ),
     ),
     -1: (
-        ("{name} shares fall after regulator opens probe",
-         "Regulators opened an investigation into the accounting practices of {name} ({ticker})."),
-        ("{name} misses estimates, cuts full-year outlook",
-         "{name} reported weaker than expected results and lowered its guidance."),
-        ("{name} recalls products over safety concerns",
-         "{name} said it would recall about {amount} million units after reports of defects."),
-        ("{ticker} slides as {name} finance chief resigns",
-         "The chief financial officer of {name} stepped down unexpectedly, effective immediately."),
-        ("Analysts downgrade {name}, citing weak margins",
-         "Two brokerages cut {name} ({ticker}) to sell on shrinking margins and rising costs."),
-        ("{name} hit with lawsuit over data breach",
-         "Customers sued {name} after a breach exposed personal data of {amount} million users."),
+        (
+            "{name} shares fall after regulator opens probe",
+            "Regulators opened an investigation into the accounting practices of {name} ({ticker}).",
+        ),
+        (
+            "{name} misses estimates, cuts full-year outlook",
+            "{name} reported weaker than expected results and lowered its guidance.",
+        ),
+        (
+            "{name} recalls products over safety concerns",
+            "{name} said it would recall about {amount} million units after reports of defects.",
+        ),
+        (
+            "{ticker} slides as {name} finance chief resigns",
+            "The chief financial officer of {name} stepped down unexpectedly, effective immediately.",
+        ),
+        (
+            "Analysts downgrade {name}, citing weak margins",
+            "Two brokerages cut {name} ({ticker}) to sell on shrinking margins and rising costs.",
+        ),
+        (
+            "{name} hit with lawsuit over data breach",
+            "Customers sued {name} after a breach exposed personal data of {amount} million users.",
+        ),
     ),
     0: (
-        ("{name} announces date of annual meeting",
-         "{name} ({ticker}) will hold its annual shareholder meeting next month."),
-        ("{name} to present at industry conference",
-         "Executives of {name} will present at an investor conference next week."),
-        ("{name} files quarterly report",
-         "{name} filed its quarterly report with the securities regulator."),
-        ("{name} names new board member",
-         "{name} appointed an independent director to its board."),
-        ("What to watch in {name}'s upcoming earnings",
-         "Analysts expect {name} ({ticker}) to report results in line with last quarter."),
+        (
+            "{name} announces date of annual meeting",
+            "{name} ({ticker}) will hold its annual shareholder meeting next month.",
+        ),
+        (
+            "{name} to present at industry conference",
+            "Executives of {name} will present at an investor conference next week.",
+        ),
+        ("{name} files quarterly report", "{name} filed its quarterly report with the securities regulator."),
+        ("{name} names new board member", "{name} appointed an independent director to its board."),
+        (
+            "What to watch in {name}'s upcoming earnings",
+            "Analysts expect {name} ({ticker}) to report results in line with last quarter.",
+        ),
     ),
 }
 _MARKET: dict[int, tuple[tuple[str, str], ...]] = {
@@ -119,8 +147,9 @@ def generate_events(rng: np.random.Generator, cal: SessionCalendar, rate: float)
     u = rng.random(k)
     pre_start = cal.pre_ns[day] + 2 * _HOUR_NS  # 06:00 New York
     starts = np.select([slot == 0, slot == 1], [pre_start, cal.open_ns[day]], cal.close_ns[day])
-    ends = np.select([slot == 0, slot == 1], [cal.open_ns[day], cal.close_ns[day]],
-                     cal.close_ns[day] + 3 * _HOUR_NS)
+    ends = np.select(
+        [slot == 0, slot == 1], [cal.open_ns[day], cal.close_ns[day]], cal.close_ns[day] + 3 * _HOUR_NS
+    )
     seconds = 1_000_000_000
     published = (starts + (u * (ends - starts)).astype("int64")) // seconds * seconds
     tone = rng.choice(_TONES, size=k, p=_TONE_P)

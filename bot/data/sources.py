@@ -15,7 +15,7 @@ SAMPLE_INTRADAY_SPAN = (date(2024, 12, 2), date(2024, 12, 31))
 
 
 def make_feed(config: Config, journal: Any = None) -> BarFeed:
-    """The configured feed. ``journal`` (a ``bot.journal.Journal``) caches downloads when given."""
+    """The configured feed. ``journal`` (a ``bot.journal.store.Journal``) caches downloads when given."""
     source = config.data.source
     if source == "sample":
         from bot.data.sample import SampleFeed

@@ -57,7 +57,11 @@ def _check_bars(bars: pd.DataFrame, name: str) -> None:
 
 
 def price_features(
-    open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
     volume_window: int,
 ) -> dict[str, np.ndarray]:
     """The price and risk features of ``bar_features`` from plain arrays (the one implementation
@@ -67,7 +71,7 @@ def price_features(
     baseline = np.full(len(volume), np.nan)
     if len(volume) > volume_window:
         # mean of the volume_window bars *before* t, from prefix sums: later bars never enter it
-        baseline[volume_window:] = (prefix[volume_window:-1] - prefix[:-volume_window - 1]) / volume_window
+        baseline[volume_window:] = (prefix[volume_window:-1] - prefix[: -volume_window - 1]) / volume_window
     out = {"ret": ret, "range": np.log(high / low), "rel_volume": np.log(volume / baseline)}
     return out | har_features(garman_klass(open_, high, low, close))
 
@@ -97,10 +101,13 @@ def bar_features(
         raise ConfigError(f"model.volume_window: expected a whole number >= 1, got {volume_window!r}")
     _check_bars(bars, name)
     price = price_features(
-        bars["open"].to_numpy(dtype=np.float64), bars["high"].to_numpy(dtype=np.float64),
-        bars["low"].to_numpy(dtype=np.float64), bars["close"].to_numpy(dtype=np.float64),
-        bars["volume"].to_numpy(dtype=np.float64), volume_window,
-    )  # fmt: skip
+        bars["open"].to_numpy(dtype=np.float64),
+        bars["high"].to_numpy(dtype=np.float64),
+        bars["low"].to_numpy(dtype=np.float64),
+        bars["close"].to_numpy(dtype=np.float64),
+        bars["volume"].to_numpy(dtype=np.float64),
+        volume_window,
+    )
     out = pd.DataFrame(price, index=bars.index)
     if sentiment is not None:
         missing = [c for c in SENTIMENT_FEATURES if c not in sentiment.columns]
@@ -231,10 +238,21 @@ class Dataset:
     def take(self, index: np.ndarray | slice) -> Dataset:
         """A sub-dataset (boolean mask, integer indices or slice), order kept."""
         return Dataset(
-            self.X[index], self.y[index], self.labelled[index], self.symbols[index], self.ts[index],
-            self.position[index], self.recent_returns[index], self.features, self.window,
-            self.y_var[index], self.har[index], self.ewma_rv[index], self.ewma_ret[index], self.returns,
-        )  # fmt: skip
+            self.X[index],
+            self.y[index],
+            self.labelled[index],
+            self.symbols[index],
+            self.ts[index],
+            self.position[index],
+            self.recent_returns[index],
+            self.features,
+            self.window,
+            self.y_var[index],
+            self.har[index],
+            self.ewma_rv[index],
+            self.ewma_ret[index],
+            self.returns,
+        )
 
     def select(self, names: Sequence[str]) -> Dataset:
         """The same samples with only the feature columns ``names`` (in that order)."""
@@ -278,9 +296,11 @@ def build_dataset(
     if not frames_by_symbol:
         raise DataError("no bars to build a dataset from (no symbols given)")
     needs_sentiment = any(n in SENTIMENT_FEATURES for n in names)
-    warmup = max([1]
-                 + [volume_window for n in names if n == "rel_volume"]
-                 + [HAR_LAGS[n] - 1 for n in names if n in HAR_LAGS])  # fmt: skip
+    warmup = max(
+        [1]
+        + [volume_window for n in names if n == "rel_volume"]
+        + [HAR_LAGS[n] - 1 for n in names if n in HAR_LAGS]
+    )
     parts, returns = [], {}
     for symbol, bars in frames_by_symbol.items():
         sentiment = None
@@ -307,8 +327,9 @@ def build_dataset(
         ends = np.arange(window - 1, len(bars))[ok]
         y = next_returns(bars).to_numpy()[ends]
         risk = _risk_inputs(bars, feats, ewma_lambda)
-        parts.append((symbol, X[ok], y, bars.index[ends].tz_convert("UTC"), ends, recent[ok],
-                      *(a[ends] for a in risk)))  # fmt: skip
+        parts.append(
+            (symbol, X[ok], y, bars.index[ends].tz_convert("UTC"), ends, recent[ok], *(a[ends] for a in risk))
+        )
         returns[symbol] = ret
 
     ts = parts[0][3].append([p[3] for p in parts[1:]]).as_unit("ns")  # append reconciles time units
@@ -346,4 +367,9 @@ def _risk_inputs(bars: pd.DataFrame, feats: pd.DataFrame, ewma_lambda: float) ->
     har = np.column_stack([trailing_mean(variance, lag) for lag in HAR_LAGS.values()])
     squared = np.nan_to_num(feats["ret"].to_numpy() ** 2, nan=0.0)
     squared[0] = squared[1] if len(squared) > 1 else 0.0  # the first bar has no return: not a calm day
-    return next_variance(variance), har, ewma_forecast(variance, ewma_lambda), ewma_forecast(squared, ewma_lambda)
+    return (
+        next_variance(variance),
+        har,
+        ewma_forecast(variance, ewma_lambda),
+        ewma_forecast(squared, ewma_lambda),
+    )

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from bot.config import SENTIMENT_FEATURES
+from bot.engine.market import MarketView
 from bot.forecast.features import Dataset, build_dataset, price_features, union_features
 from bot.forecast.range_variance import HAR_LAGS
 from bot.forecast.registry import LoadedModel
-from bot.market import MarketView
 
 
 class BatchForecaster:
@@ -36,7 +36,11 @@ class BatchForecaster:
         names = union_features(meta["features"], risk.features if risk else ())
         dataset = build_dataset(frames, names, meta["window"], meta["volume_window"], sentiment_by_bar)
         empty = np.array([])
-        returns = model.predict(dataset.select(meta["features"]).X) if model.return_usable and len(dataset) else empty
+        returns = (
+            model.predict(dataset.select(meta["features"]).X)
+            if model.return_usable and len(dataset)
+            else empty
+        )
         variance = empty
         if risk is not None and len(dataset):
             variance = risk.predict_variance(dataset.select(risk.features).X)
@@ -47,7 +51,9 @@ class BatchForecaster:
         self.predicted = int(max(np.isfinite(returns).sum(), np.isfinite(variance).sum()))
 
     @staticmethod
-    def _by_bar(frames: Mapping[str, pd.DataFrame], dataset: Dataset, predictions: np.ndarray) -> dict[str, np.ndarray]:
+    def _by_bar(
+        frames: Mapping[str, pd.DataFrame], dataset: Dataset, predictions: np.ndarray
+    ) -> dict[str, np.ndarray]:
         if not len(predictions):
             return {}
         out = {}
@@ -110,14 +116,19 @@ class LiveForecaster:
         for symbol in view.symbols:
             if view.count(symbol) < self.history:
                 continue
-            cols = {c: view.column(symbol, c)[-self.history :] for c in ("open", "high", "low", "close", "volume")}
-            price = price_features(cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"],
-                                   self.volume_window)  # fmt: skip
+            cols = {
+                c: view.column(symbol, c)[-self.history :] for c in ("open", "high", "low", "close", "volume")
+            }
+            price = price_features(
+                cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"], self.volume_window
+            )
             sentiment = None
             if any(f in SENTIMENT_FEATURES for f in features):
                 sentiment = self.sentiment_rows(symbol, self.window)
-            columns = [price[name][-self.window :] if name in price
-                       else sentiment[:, SENTIMENT_FEATURES.index(name)] for name in features]  # fmt: skip
+            columns = [
+                price[name][-self.window :] if name in price else sentiment[:, SENTIMENT_FEATURES.index(name)]
+                for name in features
+            ]
             window = np.column_stack(columns)
             if np.isfinite(window).all():
                 names.append(symbol)

@@ -8,18 +8,23 @@ from datetime import timedelta
 
 import pandas as pd
 
+from bot.calendar.timeframes import Timeframe
 from bot.config import SENTIMENT_FEATURES, Config
 from bot.data.base import BarFeed
 from bot.news.base import Headline
-from bot.timeframes import Timeframe
 
 
 def needs_sentiment(config: Config) -> bool:
     return any(f in SENTIMENT_FEATURES for f in config.model.features + config.model.risk_features)
 
 
-def replay_headlines(config: Config, feed: BarFeed, symbols: Sequence[str],
-                     frames: Mapping[str, pd.DataFrame], timeframe: Timeframe) -> list[Headline]:  # fmt: skip
+def replay_headlines(
+    config: Config,
+    feed: BarFeed,
+    symbols: Sequence[str],
+    frames: Mapping[str, pd.DataFrame],
+    timeframe: Timeframe,
+) -> list[Headline]:
     """The configured replay's scored headlines over the bars' span (plus the lookback before it);
     an empty list when no replay source applies (features are then the explicit no-news state)."""
     from bot.news.replay import make_news_replay, replay_scored
@@ -36,8 +41,9 @@ def replay_headlines(config: Config, feed: BarFeed, symbols: Sequence[str],
     return replay_scored(source, scorer, symbols, first - timedelta(hours=sent.lookback_hours), last)
 
 
-def sentiment_by_bar(headlines: Sequence[Headline], frames: Mapping[str, pd.DataFrame],
-                     timeframe: Timeframe, config: Config) -> dict[str, pd.DataFrame]:  # fmt: skip
+def sentiment_by_bar(
+    headlines: Sequence[Headline], frames: Mapping[str, pd.DataFrame], timeframe: Timeframe, config: Config
+) -> dict[str, pd.DataFrame]:
     """Per symbol, one row of sentiment features per bar (at that bar's close time), positional."""
     from bot.news.features import sentiment_features
 

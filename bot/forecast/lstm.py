@@ -82,8 +82,9 @@ def build_model(n_features: int, config: ModelConfig, window: int | None = None,
     loss = "mse" if head == "return" else qlike_loss
     # Several batches per call into TensorFlow: the same updates in the same order, ~20 % less
     # Python overhead per epoch for networks this small on a CPU.
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate), loss=loss,
-                  steps_per_execution=16)  # fmt: skip
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate), loss=loss, steps_per_execution=16
+    )
     return model
 
 
@@ -142,19 +143,21 @@ def fit_model(
     train, val = validation_split(len(X), config.validation_fraction, times)
     keras = _keras()
     model = build_model(X.shape[2], config, window=X.shape[1], head=head)  # seeds keras, numpy and python
-    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
-                                               restore_best_weights=True)]  # fmt: skip
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
+    ]
     if progress:
         callbacks.append(_progress_callback(keras, config.epochs))
     fit = model.fit(
-        X[train], y[train],
+        X[train],
+        y[train],
         validation_data=(X[val], y[val]),
         epochs=config.epochs,
         batch_size=config.batch_size,
         shuffle=True,  # drawn from the seeded global generator: same seed, same batches
         callbacks=callbacks,
         verbose=0,
-    )  # fmt: skip
+    )
     loss = [float(v) for v in fit.history["loss"]]
     val_loss = [float(v) for v in fit.history["val_loss"]]
     best = int(np.argmin(val_loss))

@@ -41,8 +41,10 @@ class NumpyLSTM:
                 )
             n_in = units
         if self.dense_kernel.shape != (n_in, 1) or self.dense_bias.shape != (1,):
-            raise ValueError(f"Dense layer: expected kernel ({n_in}, 1) and bias (1,), "
-                             f"got {self.dense_kernel.shape} and {self.dense_bias.shape}")  # fmt: skip
+            raise ValueError(
+                f"Dense layer: expected kernel ({n_in}, 1) and bias (1,), "
+                f"got {self.dense_kernel.shape} and {self.dense_bias.shape}"
+            )
         arrays = [a for layer in self.layers for a in layer] + [self.dense_kernel, self.dense_bias]
         if not all(np.isfinite(a).all() for a in arrays):
             raise ValueError("weights contain NaN or infinite values")
@@ -89,8 +91,12 @@ class NumpyLSTM:
         layers = []
         while f"lstm{len(layers)}_kernel" in arrays:
             i = len(layers)
-            layers.append(tuple(np.asarray(arrays[f"lstm{i}_{part}"], dtype=np.float32)
-                                for part in ("kernel", "recurrent", "bias")))  # fmt: skip
+            layers.append(
+                tuple(
+                    np.asarray(arrays[f"lstm{i}_{part}"], dtype=np.float32)
+                    for part in ("kernel", "recurrent", "bias")
+                )
+            )
         return cls(
             tuple(layers),
             np.asarray(arrays["dense_kernel"], dtype=np.float32),

@@ -17,11 +17,18 @@ from typing import Any
 
 import structlog
 
+from bot.calendar.timeframes import NEW_YORK, Timeframe
 from bot.config import Config
 from bot.data.base import BarFeed
 from bot.errors import ModelError
-from bot.forecast.registry import LoadedModel, active_model_id, config_key, latest_model_id, load_model, read_meta
-from bot.timeframes import NEW_YORK, Timeframe
+from bot.forecast.registry import (
+    LoadedModel,
+    active_model_id,
+    config_key,
+    latest_model_id,
+    load_model,
+    read_meta,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -49,22 +56,38 @@ class ModelChoice:
         return self.model is not None and self.model.risk_usable
 
     def as_dict(self) -> dict[str, Any]:
-        return {"model_id": self.model_id, "model_status": self.status, "model_reason": self.reason,
-                "model_trained_now": self.trained_now, "risk_model_status": self.risk_status,
-                "risk_model_reason": self.risk_reason}  # fmt: skip
+        return {
+            "model_id": self.model_id,
+            "model_status": self.status,
+            "model_reason": self.reason,
+            "model_trained_now": self.trained_now,
+            "risk_model_status": self.risk_status,
+            "risk_model_reason": self.risk_reason,
+        }
 
 
 def _choice(loaded: LoadedModel | None, meta: dict, trained_now: bool = False) -> ModelChoice:
     risk_status = meta.get("risk_status", "rejected")
     risk_reason = meta.get("risk_reason", "the model was trained before risk heads existed")
     if loaded is not None and loaded.risk is None:
-        risk_status, risk_reason = "rejected", "the model has no risk head (trained before risk heads existed)"
-    return ModelChoice(loaded, meta["model_id"], meta["status"], meta.get("reason", ""), trained_now,
-                       risk_status, risk_reason)  # fmt: skip
+        risk_status, risk_reason = (
+            "rejected",
+            "the model has no risk head (trained before risk heads existed)",
+        )
+    return ModelChoice(
+        loaded,
+        meta["model_id"],
+        meta["status"],
+        meta.get("reason", ""),
+        trained_now,
+        risk_status,
+        risk_reason,
+    )
 
 
-def obtain_model(config: Config, feed: BarFeed, symbols: list[str], timeframe: Timeframe,
-                 first_bar: datetime) -> ModelChoice:  # fmt: skip
+def obtain_model(
+    config: Config, feed: BarFeed, symbols: list[str], timeframe: Timeframe, first_bar: datetime
+) -> ModelChoice:
     m = config.model
     directory = config.resolve(m.dir)
     key = config_key(timeframe.name, m.features, m.window, m.volume_window, symbols)
@@ -84,16 +107,25 @@ def obtain_model(config: Config, feed: BarFeed, symbols: list[str], timeframe: T
     return _train_on_sample(config, feed, symbols, timeframe, first_bar, directory)
 
 
-def _train_on_sample(config: Config, feed: BarFeed, symbols: list[str], timeframe: Timeframe,
-                     first_bar: datetime, directory: Any) -> ModelChoice:  # fmt: skip
+def _train_on_sample(
+    config: Config,
+    feed: BarFeed,
+    symbols: list[str],
+    timeframe: Timeframe,
+    first_bar: datetime,
+    directory: Any,
+) -> ModelChoice:
     from bot.forecast.inputs import needs_sentiment, replay_headlines, sentiment_by_bar
     from bot.forecast.training import book_settings, train_and_register
 
     end = first_bar - timedelta(seconds=1)
     start = first_bar - (_DAILY_HISTORY if timeframe.is_daily else _INTRADAY_HISTORY)
     span = f"{start.astimezone(NEW_YORK):%Y-%m-%d}..{end.astimezone(NEW_YORK):%Y-%m-%d}"
-    print(f"no trained model for this configuration yet: training one on the sample market's history "
-          f"{span} (before the replay; about a minute)", file=sys.stderr)
+    print(
+        f"no trained model for this configuration yet: training one on the sample market's history "
+        f"{span} (before the replay; about a minute)",
+        file=sys.stderr,
+    )
     frames = feed.history(symbols, start, end, timeframe)
     sentiment = None
     if needs_sentiment(config):
@@ -104,10 +136,20 @@ def _train_on_sample(config: Config, feed: BarFeed, symbols: list[str], timefram
     train_bars = min(config.model.train_bars, int(usable * 0.6))
     test_bars = min(config.model.test_bars, max(20, (usable - train_bars) // 2))
     model_config = dataclasses.replace(config.model, train_bars=train_bars, test_bars=test_bars)
-    outcome = train_and_register(model_config, frames, sentiment, models_dir=directory, timeframe=timeframe.name,
-                                 symbols=symbols, progress=True, books=book_settings(config.strategy))  # fmt: skip
+    outcome = train_and_register(
+        model_config,
+        frames,
+        sentiment,
+        models_dir=directory,
+        timeframe=timeframe.name,
+        symbols=symbols,
+        progress=True,
+        books=book_settings(config.strategy),
+    )
     print(f"model {outcome.model_id}: return head {outcome.status}: {outcome.reason}", file=sys.stderr)
-    print(f"model {outcome.model_id}: risk head {outcome.risk_status}: {outcome.risk_reason}", file=sys.stderr)
+    print(
+        f"model {outcome.model_id}: risk head {outcome.risk_status}: {outcome.risk_reason}", file=sys.stderr
+    )
     m = config.model
     loaded = load_model(directory, outcome.model_id, m.features, m.window, m.volume_window)
     usable = loaded.return_usable or loaded.risk_usable

@@ -78,4 +78,6 @@ def return_variance_ratio(next_return: np.ndarray, next_range_variance: np.ndarr
 
 def forecast_variance(log_h: np.ndarray, scale: float) -> np.ndarray:
     """The risk network's output (log of the variance over ``scale``) -> a floored variance forecast."""
-    return np.maximum(np.exp(np.clip(np.asarray(log_h, dtype=np.float64), -30.0, 30.0)) * scale, VARIANCE_FLOOR)
+    return np.maximum(
+        np.exp(np.clip(np.asarray(log_h, dtype=np.float64), -30.0, 30.0)) * scale, VARIANCE_FLOOR
+    )

@@ -30,26 +30,38 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bot.atomic_file import atomic_write
 from bot.config import ModelConfig
 from bot.errors import ModelError
 from bot.forecast.features import Scaler
 from bot.forecast.numpy_lstm import NumpyLSTM
 from bot.forecast.range_variance import forecast_variance
+from bot.journal.atomic_file import atomic_write
 
 META_FILE, WEIGHTS_FILE, KERAS_FILE, ACTIVE_FILE = "meta.json", "weights.npz", "model.keras", "active.json"
 RISK_WEIGHTS_FILE, RISK_KERAS_FILE = "risk_weights.npz", "risk_model.keras"
 STATUSES = ("active", "rejected", "candidate")
 REQUIRED_META = (
-    "model_id", "created_at", "features", "window", "volume_window", "timeframe", "symbols", "scaler",
-    "training_range", "data_hash", "metrics", "status", "reason", "config",
-)  # fmt: skip
+    "model_id",
+    "created_at",
+    "features",
+    "window",
+    "volume_window",
+    "timeframe",
+    "symbols",
+    "scaler",
+    "training_range",
+    "data_hash",
+    "metrics",
+    "status",
+    "reason",
+    "config",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +131,7 @@ def data_hash(*arrays: np.ndarray) -> str:
 
 def new_model_id(created_at: datetime, *parts: str) -> str:
     """``YYYYmmddTHHMMSSZ-<8 hex>``: sortable by creation time; the hash of ``parts`` tells twins apart."""
-    stamp = created_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:8]}"
 
 
@@ -162,7 +174,7 @@ def make_meta(
     """A complete meta dict for ``save_model`` (features, window and volume_window from ``config``)."""
     return {
         "model_id": model_id,
-        "created_at": (created_at or datetime.now(timezone.utc)).isoformat(),
+        "created_at": (created_at or datetime.now(UTC)).isoformat(),
         "features": list(config.features),
         "window": config.window,
         "volume_window": config.volume_window,
@@ -284,7 +296,9 @@ def _read_meta(folder: Path, model_id: str) -> dict:
         raise ModelError(f"model {model_id}: {path} belongs to model {meta['model_id']!r}")
     for key, expected, ok in _META_TYPES:
         if key in meta and not ok(meta[key]):
-            raise ModelError(f"model {model_id}: {path} is corrupt ({key} must be {expected}, got {meta[key]!r:.60})")
+            raise ModelError(
+                f"model {model_id}: {path} is corrupt ({key} must be {expected}, got {meta[key]!r:.60})"
+            )
     return meta
 
 
@@ -297,7 +311,12 @@ def _whole(value: Any) -> bool:
 
 
 def _positive_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and 0 < value < 1e300
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value == value
+        and 0 < value < 1e300
+    )
 
 
 #: (key, what it must be, check) for every meta.json field inference reads: a mistyped field is a
@@ -341,19 +360,25 @@ def load_model(
             f"model {model_id} was trained on features {features} but the config asks for {expected}"
         )
     if meta["window"] != expected_window:
-        raise ModelError(f"model {model_id} was trained on {meta['window']}-bar windows "
-                         f"but the config asks for {expected_window}")  # fmt: skip
+        raise ModelError(
+            f"model {model_id} was trained on {meta['window']}-bar windows "
+            f"but the config asks for {expected_window}"
+        )
     if expected_volume_window is not None and meta["volume_window"] != expected_volume_window:
-        raise ModelError(f"model {model_id} was trained with volume_window {meta['volume_window']} "
-                         f"but the config asks for {expected_volume_window}")  # fmt: skip
+        raise ModelError(
+            f"model {model_id} was trained with volume_window {meta['volume_window']} "
+            f"but the config asks for {expected_volume_window}"
+        )
     try:
         scaler = Scaler.from_dict(meta["scaler"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"model {model_id}: meta.json has an unusable scaler ({exc})") from None
     net = _load_weights(folder / WEIGHTS_FILE, model_id)
     if net.n_features != len(features) or len(scaler.mean) != len(features):
-        raise ModelError(f"model {model_id}: weights take {net.n_features} features and the scaler "
-                         f"{len(scaler.mean)}, but meta.json lists {len(features)}")  # fmt: skip
+        raise ModelError(
+            f"model {model_id}: weights take {net.n_features} features and the scaler "
+            f"{len(scaler.mean)}, but meta.json lists {len(features)}"
+        )
     return LoadedModel(meta, scaler, net, _load_risk(folder, meta, model_id))
 
 
@@ -374,11 +399,12 @@ def _load_risk(folder: Path, meta: dict, model_id: str) -> RiskHead | None:
         return None
     try:
         head = RiskHead(
-            features=tuple(spec["features"]), scaler=Scaler.from_dict(spec["scaler"]),
+            features=tuple(spec["features"]),
+            scaler=Scaler.from_dict(spec["scaler"]),
             numpy_lstm=_load_weights(folder / RISK_WEIGHTS_FILE, model_id),
             variance_scale=float(spec["variance_scale"]),
             ratios={str(k): float(v) for k, v in spec["return_variance_ratio"].items()},
-        )  # fmt: skip
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"model {model_id}: meta.json has an unusable risk head ({exc})") from None
     n = len(head.features)
@@ -416,7 +442,11 @@ def latest_model_id(directory: str | Path, key: str) -> str | None:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(meta, dict) and meta.get("config_key") == key and meta_path.parent.name == meta.get("model_id"):
+        if (
+            isinstance(meta, dict)
+            and meta.get("config_key") == key
+            and meta_path.parent.name == meta.get("model_id")
+        ):
             candidate = (str(meta.get("created_at", "")), meta["model_id"])
             best = max(best, candidate) if best else candidate
     return best[1] if best else None
@@ -444,7 +474,9 @@ def mark(directory: str | Path, model_id: str, status: str, reason: str) -> None
         _mark(Path(directory), model_id, status, reason)
 
 
-def set_active(directory: str | Path, key: str, model_id: str, reason: str = "", status: str = "active") -> None:
+def set_active(
+    directory: str | Path, key: str, model_id: str, reason: str = "", status: str = "active"
+) -> None:
     """Point config ``key`` at ``model_id``; other keys are untouched.
 
     ``status`` is the return head's verdict written with it: "rejected" for a model that serves

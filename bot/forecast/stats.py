@@ -189,7 +189,9 @@ def diebold_mariano(
     raise ValueError(f"diebold_mariano loss must be 'mse' or 'mae', got {loss!r}")
 
 
-def diebold_mariano_losses(loss_model: ArrayLike, loss_baseline: ArrayLike, h: int = 1) -> tuple[float, float]:
+def diebold_mariano_losses(
+    loss_model: ArrayLike, loss_baseline: ArrayLike, h: int = 1
+) -> tuple[float, float]:
     """``diebold_mariano`` on per-bar losses given directly (e.g. QLIKE of variance forecasts):
     the same differential, variance, HLN factor and one-sided p-value (H1: the model's loss is lower)."""
     l1, l2 = _pair(loss_model, loss_baseline, "loss_model and loss_baseline")

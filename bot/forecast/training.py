@@ -70,8 +70,13 @@ def evaluate(
     seed); returns (summary, evaluation) — the evaluation holds the pooled predictions for plots.
     ``books``: ``vol_target``, ``vol_cap`` and ``band`` of the volatility-managed books (see
     ``book_settings``)."""
-    evaluation = walk_forward(make_dataset(config, frames, sentiment), config, timeframe=timeframe,
-                              progress=progress, **(books or {}))  # fmt: skip
+    evaluation = walk_forward(
+        make_dataset(config, frames, sentiment),
+        config,
+        timeframe=timeframe,
+        progress=progress,
+        **(books or {}),
+    )
     summary = evaluation.summary()
     if ablation:
         price = PRICE_FEATURES + RISK_FEATURES
@@ -79,14 +84,20 @@ def evaluate(
         risk_price_only = tuple(f for f in config.risk_features if f in price) or RISK_FEATURES
         other = replace(config, features=price_only, risk_features=risk_price_only)
         if progress:
-            print(f"ablation: price-only features {list(price_only)} / risk {list(risk_price_only)}",
-                  file=sys.stderr)  # fmt: skip
-        base = walk_forward(make_dataset(other, frames, None), other, timeframe=timeframe,
-                            progress=progress, **(books or {})).summary()  # fmt: skip
+            print(
+                f"ablation: price-only features {list(price_only)} / risk {list(risk_price_only)}",
+                file=sys.stderr,
+            )
+        base = walk_forward(
+            make_dataset(other, frames, None), other, timeframe=timeframe, progress=progress, **(books or {})
+        ).summary()
         summary["ablation"] = {
-            "features": {"price_only": list(price_only), "with_sentiment": list(config.features),
-                         "risk_price_only": list(risk_price_only),
-                         "risk_with_sentiment": list(config.risk_features)},  # fmt: skip
+            "features": {
+                "price_only": list(price_only),
+                "with_sentiment": list(config.features),
+                "risk_price_only": list(risk_price_only),
+                "risk_with_sentiment": list(config.risk_features),
+            },
             "price_only": _headline(base),
             "with_sentiment": _headline(summary),
         }
@@ -104,8 +115,18 @@ def _headline(summary: dict[str, Any]) -> dict[str, Any]:
     out = {k: summary[k] for k in keys} | {"zero": summary["baselines"]["zero"]}
     if "volatility" in summary:
         v = summary["volatility"]
-        out["volatility"] = {k: v[k] for k in ("model", "baselines", "dm_pvalue_vs_ewma", "dm_pvalue_vs_har",
-                                               "qlike_improvement_vs_ewma", "gate", "reason")}  # fmt: skip
+        out["volatility"] = {
+            k: v[k]
+            for k in (
+                "model",
+                "baselines",
+                "dm_pvalue_vs_ewma",
+                "dm_pvalue_vs_har",
+                "qlike_improvement_vs_ewma",
+                "gate",
+                "reason",
+            )
+        }
     return out
 
 
@@ -122,8 +143,10 @@ def gate(summary: dict[str, Any], margin: float) -> tuple[bool, str]:
     improvement = summary.get("mse_improvement_vs_zero")
     if improvement is None:
         return False, "no out-of-sample improvement could be measured"
-    numbers = (f"out-of-sample MSE {improvement:+.2%} vs the zero-return forecast "
-               f"(needed more than {margin:+.2%}); DM p = {summary['dm_pvalue']:.3f}")  # fmt: skip
+    numbers = (
+        f"out-of-sample MSE {improvement:+.2%} vs the zero-return forecast "
+        f"(needed more than {margin:+.2%}); DM p = {summary['dm_pvalue']:.3f}"
+    )
     if improvement > margin:
         return True, f"beats zero-return: {numbers}"
     return False, f"does not beat zero-return: {numbers}"
@@ -145,34 +168,58 @@ def train_and_register(
     """Evaluate (unless ``summary`` is given), fit the final model, save it and apply the gate."""
     from bot.forecast.lstm import fit_model
     from bot.forecast.numpy_lstm import NumpyLSTM
-    from bot.forecast.registry import config_key, data_hash, make_meta, mark, new_model_id, save_model, set_active
+    from bot.forecast.registry import (
+        config_key,
+        data_hash,
+        make_meta,
+        mark,
+        new_model_id,
+        save_model,
+        set_active,
+    )
 
     dataset = make_dataset(config, frames, sentiment)
     if summary is None:
-        summary = walk_forward(dataset, config, timeframe=timeframe, progress=progress, **(books or {})).summary()
+        summary = walk_forward(
+            dataset, config, timeframe=timeframe, progress=progress, **(books or {})
+        ).summary()
     everything = _final_training_set(dataset, config)
     final = everything.select(config.features)
     scaler = Scaler.fit(final.decision_rows, final.features)
     y_scale = target_scale(final.y)
     if progress:
         print(f"final model: training both heads on {len(final)} windows", file=sys.stderr)
-    model, history = fit_model(scaler.transform(final.X), final.y / y_scale, config, progress,
-                               times=final.ts.asi8)  # fmt: skip
+    model, history = fit_model(
+        scaler.transform(final.X), final.y / y_scale, config, progress, times=final.ts.asi8
+    )
     risk_final = everything.select(config.risk_features)
     risk_scaler = Scaler.fit(risk_final.decision_rows, risk_final.features)
     var_scale = variance_scale(risk_final.y_var)
-    risk_model, risk_history = fit_model(risk_scaler.transform(risk_final.X), risk_final.y_var / var_scale, config,
-                                         progress, times=risk_final.ts.asi8, head="risk")  # fmt: skip
+    risk_model, risk_history = fit_model(
+        risk_scaler.transform(risk_final.X),
+        risk_final.y_var / var_scale,
+        config,
+        progress,
+        times=risk_final.ts.asi8,
+        head="risk",
+    )
     passes, reason = gate(summary, config.gate_margin)
     risk_passes, risk_reason = risk_gate(summary)
     created = datetime.now(UTC)
     model_id = new_model_id(created, data_hash(final.X, final.y), *config.features)
     meta = make_meta(
-        model_id=model_id, config=config, timeframe=timeframe, symbols=list(symbols), scaler=scaler,
+        model_id=model_id,
+        config=config,
+        timeframe=timeframe,
+        symbols=list(symbols),
+        scaler=scaler,
         training_range=(final.ts[0].to_pydatetime(), final.ts[-1].to_pydatetime()),
-        data_hash=data_hash(final.X, final.y), metrics=_headline(summary) | {"final_fit": history},
-        status="candidate", reason=reason, created_at=created,
-    )  # fmt: skip
+        data_hash=data_hash(final.X, final.y),
+        metrics=_headline(summary) | {"final_fit": history},
+        status="candidate",
+        reason=reason,
+        created_at=created,
+    )
     key = config_key(timeframe, config.features, config.window, config.volume_window, symbols)
     meta["target_scale"] = y_scale
     meta["config_key"] = key
@@ -181,16 +228,23 @@ def train_and_register(
         "scaler": risk_scaler.to_dict(),
         "variance_scale": var_scale,
         "return_variance_ratio": {
-            str(symbol): return_variance_ratio(risk_final.y[risk_final.symbols == symbol],
-                                               risk_final.y_var[risk_final.symbols == symbol])
+            str(symbol): return_variance_ratio(
+                risk_final.y[risk_final.symbols == symbol], risk_final.y_var[risk_final.symbols == symbol]
+            )
             for symbol in symbols
-        },  # fmt: skip
+        },
         "final_fit": risk_history,
     }
     meta["risk_status"] = "active" if risk_passes else "rejected"
     meta["risk_reason"] = risk_reason
-    folder = save_model(models_dir, model, NumpyLSTM.from_keras(model), meta,
-                        risk_model=risk_model, risk_numpy=NumpyLSTM.from_keras(risk_model))  # fmt: skip
+    folder = save_model(
+        models_dir,
+        model,
+        NumpyLSTM.from_keras(model),
+        meta,
+        risk_model=risk_model,
+        risk_numpy=NumpyLSTM.from_keras(risk_model),
+    )
     risk_status = meta["risk_status"]
     log.info("risk_head_verdict", model_id=model_id, status=risk_status, reason=risk_reason)
     if passes or force:
@@ -206,7 +260,9 @@ def train_and_register(
             set_active(models_dir, key, model_id, reason, status="rejected")
         else:
             mark(models_dir, model_id, "rejected", reason)
-    return TrainOutcome(model_id, status, reason, force and not passes, folder, summary, risk_status, risk_reason)
+    return TrainOutcome(
+        model_id, status, reason, force and not passes, folder, summary, risk_status, risk_reason
+    )
 
 
 def _final_training_set(dataset: Dataset, config: ModelConfig) -> Dataset:

@@ -102,7 +102,9 @@ def garch_forecasts(
     fitted = in_sample[np.asarray(train_positions, dtype=np.int64)]  # variance of bar p + 1 given p
     ok = np.isfinite(fitted) & np.isfinite(train_target) & (fitted > 0)
     if ok.sum() < 2 or not np.isfinite(forecast).all():
-        log.warning("garch_fit_failed", error="no usable in-sample or forecast variance", fallback="training mean")
+        log.warning(
+            "garch_fit_failed", error="no usable in-sample or forecast variance", fallback="training mean"
+        )
         return fallback
     scale = float(np.mean(train_target[ok]) / np.mean(fitted[ok]))
     values = forecast[np.asarray(test_positions, dtype=np.int64) - 1 - start] * scale
@@ -125,6 +127,7 @@ def garch_by_symbol(
         if train_mask.sum() < 50:  # too little history to estimate four parameters
             out[test_mask] = max(float(np.nanmean(train_target)), VARIANCE_FLOOR)
             continue
-        out[test_mask] = garch_forecasts(returns[symbol], train_positions[train_mask],
-                                         test_positions[test_mask], train_target[train_mask])  # fmt: skip
+        out[test_mask] = garch_forecasts(
+            returns[symbol], train_positions[train_mask], test_positions[test_mask], train_target[train_mask]
+        )
     return out

@@ -2,7 +2,7 @@
 
 Each test day every symbol gets a target ``weight = (1 / N) * min(cap, vol_target / forecast
 volatility)`` (annualised close-to-close volatility), decided at that day's close and held over the
-next bar. As in the engine (``bot.planner.order_quantity``), a holding is traded to its target only
+next bar. As in the engine (``bot.engine.planner.order_quantity``), a holding is traded to its target only
 when it is off by more than ``band`` x the target (or is empty, or the target is 0); between
 trades the holding drifts with its price. ``cost_bps`` is paid per unit of weight traded, the
 first day's entries included. Books:
@@ -55,7 +55,12 @@ def run_book(target: np.ndarray, r: np.ndarray, cost_bps: float, band: float) ->
     for day in range(len(target)):
         want = target[day]
         delta = want - held
-        trade = (held == 0) | (want == 0) | (np.sign(want) != np.sign(held)) | (np.abs(delta) > band * np.abs(want))
+        trade = (
+            (held == 0)
+            | (want == 0)
+            | (np.sign(want) != np.sign(held))
+            | (np.abs(delta) > band * np.abs(want))
+        )
         traded = float(np.abs(delta[trade]).sum())
         held = np.where(trade, want, held)
         gross = float(held @ r[day])
@@ -81,15 +86,23 @@ def vol_managed_books(
 
     ``variance`` maps ``lstm`` and ``ewma`` to per-sample close-to-close variance forecasts.
     """
-    frame = pd.DataFrame({"ts": ts, "symbol": symbols, "r": np.expm1(next_return),
-                          **{f"v_{k}": v for k, v in variance.items()}})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "ts": ts,
+            "symbol": symbols,
+            "r": np.expm1(next_return),
+            **{f"v_{k}": v for k, v in variance.items()},
+        }
+    )
     wide = frame.pivot_table(index="ts", columns="symbol", values=["r", *(f"v_{k}" for k in variance)])
     wide = wide.dropna()  # days where every symbol has a test sample
     if len(wide) < 2:
         return [], pd.DataFrame()
     r = wide["r"].to_numpy()
     n_days, n_symbols = r.shape
-    weights = {k: book_weights(wide[f"v_{k}"].to_numpy(), vol_target, cap, periods_per_year) for k in variance}
+    weights = {
+        k: book_weights(wide[f"v_{k}"].to_numpy(), vol_target, cap, periods_per_year) for k in variance
+    }
     growth = np.cumprod(1.0 + r, axis=0)
     bh_value = np.vstack([np.ones(n_symbols), growth[:-1]]) / n_symbols  # drifting weights, start 1/N
     bh_gross = (bh_value * r).sum(axis=1) / bh_value.sum(axis=1)

@@ -46,7 +46,9 @@ def variance_metrics(realised: np.ndarray, forecast: np.ndarray) -> dict[str, fl
     }
 
 
-def dm_qlike(realised: np.ndarray, model: np.ndarray, baseline: np.ndarray, times: np.ndarray) -> float | None:
+def dm_qlike(
+    realised: np.ndarray, model: np.ndarray, baseline: np.ndarray, times: np.ndarray
+) -> float | None:
     """One-sided DM p-value (H1: ``model`` has lower QLIKE than ``baseline``), per-time averaged."""
     diff = pd.Series(qlike(realised, model) - qlike(realised, baseline)).groupby(np.asarray(times)).mean()
     if len(diff) < 3:
@@ -67,10 +69,11 @@ def volatility_summary(
     p_har = dm_qlike(realised, forecasts["model"], forecasts["har"], times)
     active = improvement is not None and improvement > margin
     reason = (
-        "no out-of-sample QLIKE could be measured" if improvement is None else
-        f"out-of-sample QLIKE {model:.4f} vs EWMA {ewma:.4f} ({improvement:+.2%}, needed more than "
+        "no out-of-sample QLIKE could be measured"
+        if improvement is None
+        else f"out-of-sample QLIKE {model:.4f} vs EWMA {ewma:.4f} ({improvement:+.2%}, needed more than "
         f"{margin:+.2%}); DM p = {_p(p_ewma)} vs EWMA, {_p(p_har)} vs HAR (QLIKE {metrics['har']['qlike']:.4f})"
-    )  # fmt: skip
+    )
     return {
         "model": metrics["model"],
         "baselines": {name: metrics[name] for name in ("ewma", "har", "garch") if name in metrics},

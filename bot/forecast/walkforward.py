@@ -76,10 +76,17 @@ class Evaluation:
 
     @cached_property
     def _books(self) -> tuple[list[dict], Any]:
-        return vol_managed_books(ts=self.ts.asi8, symbols=self.symbols, next_return=self.y,
-                                 variance=self.return_variance, costs_bps=COSTS_BPS,
-                                 periods_per_year=self.periods_per_year, vol_target=self.vol_target,
-                                 cap=self.vol_cap, band=self.band)  # fmt: skip
+        return vol_managed_books(
+            ts=self.ts.asi8,
+            symbols=self.symbols,
+            next_return=self.y,
+            variance=self.return_variance,
+            costs_bps=COSTS_BPS,
+            periods_per_year=self.periods_per_year,
+            vol_target=self.vol_target,
+            cap=self.vol_cap,
+            band=self.band,
+        )
 
     def vol_managed(self) -> tuple[list[dict], Any]:
         """(``trading.vol_managed`` rows, per-day equity of the books at 5 bps), computed once."""
@@ -106,7 +113,8 @@ class Evaluation:
             "dm_pvalue": dm_p,
             "pt_statistic": pt_stat,
             "pt_pvalue": pt_p,
-            "trading": self.trading() | ({"vol_managed": self.vol_managed()[0]} if self.return_variance else {}),
+            "trading": self.trading()
+            | ({"vol_managed": self.vol_managed()[0]} if self.return_variance else {}),
             **({"volatility": self.volatility()} if self.vol_predictions else {}),
         }
 
@@ -119,8 +127,12 @@ class Evaluation:
             if mask.sum() < 2:
                 continue
             per_symbol.append(
-                trading_view(self.y[mask][order], self.predictions["model"][mask][order], COSTS_BPS,
-                             self.periods_per_year)  # fmt: skip
+                trading_view(
+                    self.y[mask][order],
+                    self.predictions["model"][mask][order],
+                    COSTS_BPS,
+                    self.periods_per_year,
+                )
             )
         out: dict[str, Any] = {"symbols": len(per_symbol), "averaged_over": "symbols, equal weight"}
         for cost in (f"{c:g}" for c in COSTS_BPS):
@@ -201,8 +213,10 @@ def walk_forward(
     for fold in folds:
         train, test = returns_view.take(fold.train), returns_view.take(fold.test)
         if progress:
-            print(f"fold {fold.index + 1}/{len(folds)}: training on {len(train)} windows, "
-                  f"testing {len(test)}", file=sys.stderr)  # fmt: skip
+            print(
+                f"fold {fold.index + 1}/{len(folds)}: training on {len(train)} windows, testing {len(test)}",
+                file=sys.stderr,
+            )
         fold_predictions, history = _return_head(train, test, config, progress, fit)
         for name, baseline in make_baselines(mean_k=min(20, dataset.window)).items():
             baseline.fit(train.X, train.y, train.recent_returns)
@@ -216,7 +230,9 @@ def walk_forward(
         for name in names:
             predictions[name].append(np.asarray(fold_predictions[name], dtype=np.float64))
         if risk_view is not None:
-            fold_vol = _risk_head(risk_view.take(fold.train), risk_view.take(fold.test), config, progress, fit)
+            fold_vol = _risk_head(
+                risk_view.take(fold.train), risk_view.take(fold.test), config, progress, fit
+            )
             fold.metrics["risk_epochs"] = fold_vol.pop("epochs")
             for name, values in fold_vol.items():
                 vol[name].append(values)
@@ -225,8 +241,10 @@ def walk_forward(
     vol_predictions, return_variance = {}, {}
     if risk_view is not None:
         vol_predictions = {name: np.concatenate(vol[name]) for name in ("model", "ewma", "har", "garch")}
-        return_variance = {"lstm": vol_predictions["model"] * np.concatenate(vol["ratio"]),
-                           "ewma": tested.ewma_ret}  # fmt: skip
+        return_variance = {
+            "lstm": vol_predictions["model"] * np.concatenate(vol["ratio"]),
+            "ewma": tested.ewma_ret,
+        }
     return Evaluation(
         folds=folds,
         y=tested.y,
@@ -246,8 +264,9 @@ def walk_forward(
     )
 
 
-def _return_head(train: Dataset, test: Dataset, config: ModelConfig, progress: bool,
-                 fit: FitFunction) -> tuple[dict[str, np.ndarray], dict]:  # fmt: skip
+def _return_head(
+    train: Dataset, test: Dataset, config: ModelConfig, progress: bool, fit: FitFunction
+) -> tuple[dict[str, np.ndarray], dict]:
     from bot.forecast.numpy_lstm import NumpyLSTM
 
     scaler = Scaler.fit(train.decision_rows, train.features)
@@ -264,15 +283,17 @@ def variance_scale(y_var: np.ndarray) -> float:
     return scale if np.isfinite(scale) and scale > 0 else 1.0
 
 
-def _risk_head(train: Dataset, test: Dataset, config: ModelConfig, progress: bool,
-               fit: FitFunction) -> dict[str, np.ndarray]:  # fmt: skip
+def _risk_head(
+    train: Dataset, test: Dataset, config: ModelConfig, progress: bool, fit: FitFunction
+) -> dict[str, np.ndarray]:
     """The fold's risk forecasts of the model and the baselines, and each test sample's ratio."""
     from bot.forecast.numpy_lstm import NumpyLSTM
 
     scaler = Scaler.fit(train.decision_rows, train.features)
     scale = variance_scale(train.y_var)
-    model, history = fit(scaler.transform(train.X), train.y_var / scale, config, progress,
-                         times=train.ts.asi8, head="risk")  # fmt: skip
+    model, history = fit(
+        scaler.transform(train.X), train.y_var / scale, config, progress, times=train.ts.asi8, head="risk"
+    )
     log_h = NumpyLSTM.from_keras(model).predict(scaler.transform(test.X))
     _release(model)
     ratio = np.ones(len(test))
@@ -283,8 +304,9 @@ def _risk_head(train: Dataset, test: Dataset, config: ModelConfig, progress: boo
         "model": forecast_variance(log_h, scale),
         "ewma": test.ewma_rv,
         "har": Har().fit(train.har, train.y_var).predict(test.har),
-        "garch": garch_by_symbol(test.returns, train.symbols, train.position, train.y_var,
-                                 test.symbols, test.position),  # fmt: skip
+        "garch": garch_by_symbol(
+            test.returns, train.symbols, train.position, train.y_var, test.symbols, test.position
+        ),
         "ratio": ratio,
         "epochs": history.get("epochs_run"),
     }

@@ -48,9 +48,8 @@ from requests.adapters import HTTPAdapter
 
 from bot.config import Config, Secrets, secrets_from_env
 from bot.errors import ConfigError
-from bot.news.base import Headline, LiveNewsSource, Scorer, title_key
+from bot.news.base import Clock, FetchReport, Headline, LiveNewsSource, Scorer, title_key, utc_now
 from bot.news.dedup import SeenKeys
-from bot.news.live import Clock, FetchReport, utc_now
 from bot.news.symbols import SymbolMatcher
 from bot.news.text import clean_text
 
@@ -200,12 +199,20 @@ class AlpacaNewsSource(LiveNewsSource):
         if len(items) >= self.limit:
             oldest = min(_utc(item.updated_at) for item in items)
             if self._until is None or oldest < self._until:
-                log.warning("alpaca_news_truncated", limit=self.limit, unread_from=start.isoformat(),
-                            unread_until=oldest.isoformat())  # fmt: skip
+                log.warning(
+                    "alpaca_news_truncated",
+                    limit=self.limit,
+                    unread_from=start.isoformat(),
+                    unread_until=oldest.isoformat(),
+                )
                 self._since, self._until = start, oldest
                 return
-            log.warning("alpaca_news_skipped", reason=f"more than {self.limit} articles at or after the end",
-                        skipped_from=start.isoformat(), skipped_until=self._until.isoformat())  # fmt: skip
+            log.warning(
+                "alpaca_news_skipped",
+                reason=f"more than {self.limit} articles at or after the end",
+                skipped_from=start.isoformat(),
+                skipped_until=self._until.isoformat(),
+            )
         # the whole interval was read: the next one starts overlap before the newest stamp seen
         anchor = min(self._newest, now) if self._newest is not None else start
         self._since = max(start, anchor - self.overlap)

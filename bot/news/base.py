@@ -1,13 +1,26 @@
-"""The headline record and the news-source contract.
+"""The headline record, the news-source contracts, and what they share.
 
 A ``Headline`` is what the bot saw: raw text, where and when it came from, which symbols it
 concerns and (once scored) its sentiment with the scorer's version. Times are tz-aware UTC.
 ``published_at`` is the feed's own date; when the feed gives none it is the fetch time and
 ``published_estimated`` is True (so a replay never pretends to know more than the live run did).
 
-| source | must |
+This module sits below every source: ``rss``, ``alpaca_news`` and ``ingest`` import from it, and
+``live`` (which builds the sources) imports them, never the other way round.
+
+``LiveNewsSource`` (implementations: ``RssFetcher``, ``AlpacaNewsSource``; ``NewsIngestor`` merges
+them; one suite, ``tests/news/test_news_source_contract.py``, runs against both sources):
+
+| member | must |
 |---|---|
-| ``LiveNewsSource.fetch()`` | return the headlines that are new since the last call (never raise for a broken feed: log it and return what the other feeds gave) |
+| ``fetch()`` | return the headlines not handed out before by this object: none whose (source, guid) or normalised title (``Headline.key``) an earlier call, or an earlier item of this call, gave; order is the source's own |
+| each headline | ``source`` and ``guid`` non-empty, ``title`` non-empty plain text; ``fetched_at`` = the source's clock at this call; ``published_at`` tz-aware UTC and never after ``fetched_at`` (a later or missing date becomes ``fetched_at`` with ``published_estimated``); ``symbols`` sorted, distinct, upper case; scored: ``scorer_version`` set, ``score`` in [-1, 1] with its ``label``, or both None when the scorer could not score the text |
+| ``fetch()`` on failure | never raise for a broken endpoint (timeout, refused connection, HTTP error, unreadable answer): log a warning, return what the other endpoints gave (``[]`` when none answered), and ask a failed endpoint again on a later call (after a backoff, if the source keeps one) |
+| ``last_report`` | after each ``fetch()``, a ``FetchReport`` of that call: endpoints asked, failed, skipped (in backoff); None on a source that does not report (the ingestor counts it as one endpoint asked) |
+| ``close()`` | release connections (the default does nothing) |
+
+| replay source | must |
+|---|---|
 | ``ReplayNewsSource.headlines(symbols, start, end)`` | every headline published in ``[start, end]`` that concerns ``symbols`` or is market-wide, oldest first |
 """
 
@@ -16,12 +29,37 @@ from __future__ import annotations
 import re
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+#: what a live source asks for the time: injected so tests move it by hand
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    """One ``fetch()`` of a source: endpoints asked, how many failed, how many sat out a backoff."""
+
+    attempted: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def all_failed(self) -> bool:
+        return self.attempted > 0 and self.failed == self.attempted
+
+    def __add__(self, other: FetchReport) -> FetchReport:
+        return FetchReport(
+            self.attempted + other.attempted, self.failed + other.failed, self.skipped + other.skipped
+        )
 
 
 def title_key(title: str) -> str:
@@ -68,9 +106,17 @@ class Scorer(Protocol):
 
 
 class LiveNewsSource(ABC):
+    """A source polled for news as it happens; the contract table is in the module docstring."""
+
+    #: how the last ``fetch()`` went; None: this source does not report
+    last_report: FetchReport | None = None
+
     @abstractmethod
     def fetch(self) -> list[Headline]:
-        """New headlines since the previous call."""
+        """New headlines since the previous call, scored; never raises for a broken endpoint."""
+
+    def close(self) -> None:
+        """Release connections; sources without any keep this no-op."""
 
 
 class ReplayNewsSource(ABC):
@@ -78,5 +124,7 @@ class ReplayNewsSource(ABC):
     synthetic: bool = False
 
     @abstractmethod
-    def headlines(self, symbols: Sequence[str], start: datetime | None, end: datetime | None) -> list[Headline]:
+    def headlines(
+        self, symbols: Sequence[str], start: datetime | None, end: datetime | None
+    ) -> list[Headline]:
         """Headlines published in ``[start, end]`` for ``symbols`` or market-wide, oldest first."""

@@ -32,8 +32,13 @@ from bot.config import SentimentConfig
 from bot.news.base import Headline
 
 FEATURE_COLUMNS: tuple[str, ...] = (
-    "sent_mean", "sent_count", "sent_pos_share", "sent_neg_share", "market_sent", "market_count",
-)  # fmt: skip
+    "sent_mean",
+    "sent_count",
+    "sent_pos_share",
+    "sent_neg_share",
+    "market_sent",
+    "market_count",
+)
 
 _HOUR_NS = 3_600_000_000_000
 # Half-lives spanned by one block of the decayed cumulative sum: 2**600 stays far from overflow.
@@ -78,10 +83,16 @@ def sentiment_features(
     for symbol, rows in members.items():
         mean, count, pos, neg = stats(rows)
         out[symbol] = pd.DataFrame(
-            {"sent_mean": mean, "sent_count": count, "sent_pos_share": pos, "sent_neg_share": neg,
-             "market_sent": market_mean, "market_count": market_count},
+            {
+                "sent_mean": mean,
+                "sent_count": count,
+                "sent_pos_share": pos,
+                "sent_neg_share": neg,
+                "market_sent": market_mean,
+                "market_count": market_count,
+            },
             index=times,
-        )  # fmt: skip
+        )
     return out
 
 
@@ -92,9 +103,14 @@ def _published_ns(headlines: Sequence[Headline]) -> np.ndarray:
 
 
 def _window_stats(
-    published: np.ndarray, score: np.ndarray, positive: np.ndarray, negative: np.ndarray,
-    t: np.ndarray, lookback: int, half_life: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    published: np.ndarray,
+    score: np.ndarray,
+    positive: np.ndarray,
+    negative: np.ndarray,
+    t: np.ndarray,
+    lookback: int,
+    half_life: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(decayed mean, count, positive share, negative share) at each time in ``t``."""
     n = len(t)
     mean, pos_share, neg_share = np.zeros(n), np.zeros(n), np.zeros(n)

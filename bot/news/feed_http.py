@@ -77,18 +77,30 @@ def download(
             return response
         except (FeedError, requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             if deadline.expired:  # the watchdog cut a dripping status line, headers or body
-                raise FeedError(f"timeout: {deadline.awaiting} not complete after {timeout_seconds:g} s") from None
+                raise FeedError(
+                    f"timeout: {deadline.awaiting} not complete after {timeout_seconds:g} s"
+                ) from None
             if isinstance(exc, FeedError):
                 raise
             raise _as_feed_error(exc, timeout_seconds) from None
 
 
-def _get(session: requests.Session, url: str, headers: dict[str, str], timeout: tuple[float, float],
-         max_bytes: int, started: float, deadline: Deadline, timeout_seconds: float) -> FeedResponse:  # fmt: skip
+def _get(
+    session: requests.Session,
+    url: str,
+    headers: dict[str, str],
+    timeout: tuple[float, float],
+    max_bytes: int,
+    started: float,
+    deadline: Deadline,
+    timeout_seconds: float,
+) -> FeedResponse:
     with session.get(url, headers=headers, timeout=timeout, stream=True) as resp:
         deadline.awaiting = "body"
         if resp.status_code == 304:
-            return FeedResponse(304, etag=headers.get("If-None-Match"), last_modified=headers.get("If-Modified-Since"))
+            return FeedResponse(
+                304, etag=headers.get("If-None-Match"), last_modified=headers.get("If-Modified-Since")
+            )
         if resp.status_code >= 400:
             raise FeedError(f"HTTP {resp.status_code} {resp.reason or ''}".strip())
         if resp.status_code != 200:

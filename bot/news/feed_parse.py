@@ -63,7 +63,9 @@ def parse_feed(
         return []  # a valid feed with no items today
     source = f"rss:{url}"
     if len(entries) > max_items:
-        structlog.get_logger(__name__).warning("feed_items_capped", url=url, items=len(entries), kept=max_items)
+        structlog.get_logger(__name__).warning(
+            "feed_items_capped", url=url, items=len(entries), kept=max_items
+        )
         entries = entries[:max_items]
     headlines = []
     for entry in entries:
@@ -74,7 +76,11 @@ def parse_feed(
 
 
 def _headline(
-    entry: Mapping[str, Any], source: str, fetched_at: datetime, matcher: SymbolMatcher, symbol: str | None,
+    entry: Mapping[str, Any],
+    source: str,
+    fetched_at: datetime,
+    matcher: SymbolMatcher,
+    symbol: str | None,
     max_title_chars: int,
 ) -> Headline | None:
     title = cap(clean_text(entry.get("title")), max_title_chars)

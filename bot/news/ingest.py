@@ -22,9 +22,8 @@ from datetime import timedelta
 
 import structlog
 
-from bot.journal import Journal
-from bot.news.base import Headline, LiveNewsSource, Scorer
-from bot.news.live import FetchReport
+from bot.journal.store import Journal
+from bot.news.base import FetchReport, Headline, LiveNewsSource, Scorer
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +52,7 @@ class NewsIngestor(LiveNewsSource):
                 log.error("news_source_crashed", source=name, exc_info=True)
                 report += FetchReport(attempted=1, failed=1)
                 continue
+            # None (or a duck-typed source without the attribute): it does not report, count one endpoint
             report += getattr(source, "last_report", None) or FetchReport(attempted=1)
             fetched, repeats = self._without_repeats(fetched)
             fetched = [self._scored(h) for h in fetched]

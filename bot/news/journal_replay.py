@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.errors import ConfigError, DataError
-from bot.journal import iso
+from bot.journal.store import iso
 from bot.news.base import Headline, ReplayNewsSource, title_key
 
 #: finds the symbols a text is about (see ``bot.news.replay.Matcher``)
@@ -63,16 +63,19 @@ class JournalNewsReplay(ReplayNewsSource):
 
     synthetic = False
 
-    def __init__(self, path: str | Path, *, key: str = "news.replay = 'journal'",
-                 matcher: Matcher | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, path: str | Path, *, key: str = "news.replay = 'journal'", matcher: Matcher | None = None
+    ) -> None:
         self.path = Path(path)
         self.name = f"journal:{self.path}"
         self.key = key
         self.matcher = matcher
         count, first, last = self._span()
         if not count:
-            raise DataError(f"{key}: journal {self.path} holds no live headlines yet; record some with "
-                            "`python -m bot news` or the daemon (`python -m bot run`)")  # fmt: skip
+            raise DataError(
+                f"{key}: journal {self.path} holds no live headlines yet; record some with "
+                "`python -m bot news` or the daemon (`python -m bot run`)"
+            )
         self.count, self.first_seen, self.last_seen = count, first, last
 
     def headlines(
@@ -84,8 +87,10 @@ class JournalNewsReplay(ReplayNewsSource):
         if not rows:
             span = f"{lo[:19] or 'the start'} and {hi[:19] if end else 'now'} UTC"
             held = f"{self.count} headlines first seen {self.first_seen[:19]} .. {self.last_seen[:19]} UTC"
-            raise DataError(f"{self.key}: journal {self.path} holds no headlines first seen between {span} "
-                            f"(it holds {held})")  # fmt: skip
+            raise DataError(
+                f"{self.key}: journal {self.path} holds no headlines first seen between {span} "
+                f"(it holds {held})"
+            )
         wanted = {s.upper() for s in symbols}
         out = []
         for row in rows:
@@ -100,17 +105,29 @@ class JournalNewsReplay(ReplayNewsSource):
         symbols = tuple(s for s in (row["symbols"] or "").split(",") if s)
         if not symbols and self.matcher is not None:
             symbols = tuple(dict.fromkeys(self.matcher(f"{row['title']}\n{summary}")))
-        return Headline(source=row["source"], guid=row["guid"], title=row["title"], published_at=known,
-                        fetched_at=known, summary=summary, link=row["link"] or "", symbols=symbols,
-                        published_estimated=bool(row["published_estimated"]), score=row["score"],
-                        label=row["label"], scorer_version=row["scorer_version"])  # fmt: skip
+        return Headline(
+            source=row["source"],
+            guid=row["guid"],
+            title=row["title"],
+            published_at=known,
+            fetched_at=known,
+            summary=summary,
+            link=row["link"] or "",
+            symbols=symbols,
+            published_estimated=bool(row["published_estimated"]),
+            score=row["score"],
+            label=row["label"],
+            scorer_version=row["scorer_version"],
+        )
 
     def _span(self) -> tuple[int, str, str]:
         """How many live headlines the journal holds, and its first and last known-from times."""
         version = self._query("PRAGMA user_version")[0][0]
         if version < _MIN_SCHEMA:
-            raise DataError(f"{self.key}: journal {self.path} has schema version {version}; open it "
-                            "once with this bot (e.g. `python -m bot news`) to upgrade it")  # fmt: skip
+            raise DataError(
+                f"{self.key}: journal {self.path} has schema version {version}; open it "
+                "once with this bot (e.g. `python -m bot news`) to upgrade it"
+            )
         sql = f"SELECT COUNT(*), MIN({_KNOWN}), MAX({_KNOWN}) FROM headlines WHERE NOT {_REPLAYED}"
         row = self._query(sql)[0]
         return row[0], row[1] or "", row[2] or ""

@@ -1,44 +1,22 @@
-"""The live news sources named by ``[news]``, and how one fetch round went.
+"""The live news sources named by ``[news]``.
 
 ``build_live_sources`` is what every live mode (the ``news`` command, the daemon) calls, so they
 all read the same feeds the same way. Alpaca's client is imported only when ``news.alpaca`` is on.
+This module depends on the sources, never the reverse: what they share (``Clock``, ``utc_now``,
+``FetchReport``) lives in ``bot.news.base``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Sequence
 
 import structlog
 
 from bot.config import Config, Secrets
-from bot.news.base import LiveNewsSource, Scorer
+from bot.news.base import Clock, LiveNewsSource, Scorer, utc_now
 from bot.news.symbols import SymbolMatcher
 
-Clock = Callable[[], datetime]
 log = structlog.get_logger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class FetchReport:
-    """One ``fetch()`` of a source: endpoints asked, how many failed, how many sat out a backoff."""
-
-    attempted: int = 0
-    failed: int = 0
-    skipped: int = 0
-
-    @property
-    def all_failed(self) -> bool:
-        return self.attempted > 0 and self.failed == self.attempted
-
-    def __add__(self, other: FetchReport) -> FetchReport:
-        return FetchReport(self.attempted + other.attempted, self.failed + other.failed,
-                           self.skipped + other.skipped)  # fmt: skip
 
 
 def has_live_news(config: Config) -> bool:
@@ -71,6 +49,9 @@ def build_live_sources(
     if config.news.alpaca:
         from bot.news.alpaca_news import AlpacaNewsSource
 
-        sources.append(AlpacaNewsSource.from_config(config, symbols, scorer, matcher=matcher,
-                                                    secrets=secrets, clock=clock))  # fmt: skip
+        sources.append(
+            AlpacaNewsSource.from_config(
+                config, symbols, scorer, matcher=matcher, secrets=secrets, clock=clock
+            )
+        )
     return sources

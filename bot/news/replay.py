@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from bot.calendar.timeframes import NEW_YORK
 from bot.errors import ConfigError, DataError
 from bot.news.base import Headline, ReplayNewsSource, Scorer
-from bot.timeframes import NEW_YORK
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -69,9 +69,17 @@ class SampleNewsReplay(ReplayNewsSource):
         out = []
         for row in frame.itertuples(index=False):
             published = row.published_at.to_pydatetime()
-            out.append(Headline(source="sample", guid=row.guid, title=row.title, published_at=published,
-                                fetched_at=published, summary=row.summary,
-                                symbols=(row.symbol,) if row.symbol else ()))  # fmt: skip
+            out.append(
+                Headline(
+                    source="sample",
+                    guid=row.guid,
+                    title=row.title,
+                    published_at=published,
+                    fetched_at=published,
+                    summary=row.summary,
+                    symbols=(row.symbol,) if row.symbol else (),
+                )
+            )
         return out
 
 
@@ -133,13 +141,20 @@ class CsvNewsReplay(ReplayNewsSource):
             raise DataError(f"cannot read news file {self.path}: {exc}") from None
         if bad and not rows:
             line, value = bad[0]
-            raise DataError(f"{self.path}: line {line}: no row has a usable time and title (time {value!r}; "
-                            f"expected {_TIME_EXAMPLE})")  # fmt: skip
+            raise DataError(
+                f"{self.path}: line {line}: no row has a usable time and title (time {value!r}; "
+                f"expected {_TIME_EXAMPLE})"
+            )
         if bad:
             self.skipped_rows = len(bad)
             first_lines = [n for n, _ in bad[:10]]
-            log.warning("news_rows_skipped", file=str(self.path), rows=len(bad), first_lines=first_lines,
-                        reason="unreadable time or empty title")  # fmt: skip
+            log.warning(
+                "news_rows_skipped",
+                file=str(self.path),
+                rows=len(bad),
+                first_lines=first_lines,
+                reason="unreadable time or empty title",
+            )
         rows.sort(key=lambda h: h.published_at)  # stable: file order among equal times
         unique: list[Headline] = []
         seen: set[str] = set()
@@ -158,15 +173,22 @@ def _columns(path: Path, header: list[str]) -> dict[str, int | None]:
     def find(candidates: tuple[str, ...]) -> int | None:
         return next((names.index(c) for c in candidates if c in names), None)
 
-    col = {"time": find(TIME_NAMES), "title": find(TITLE_NAMES), "symbol": find(SYMBOL_NAMES),
-           "summary": find(SUMMARY_NAMES), "guid": find(GUID_NAMES),
-           "link": find(("link", "url"))}  # fmt: skip
+    col = {
+        "time": find(TIME_NAMES),
+        "title": find(TITLE_NAMES),
+        "symbol": find(SYMBOL_NAMES),
+        "summary": find(SUMMARY_NAMES),
+        "guid": find(GUID_NAMES),
+        "link": find(("link", "url")),
+    }
     missing = [role for role in ("time", "title") if col[role] is None]
     if missing:
         expected = {"time": TIME_NAMES, "title": TITLE_NAMES}
         wanted = "; ".join(f"{role}: one of {', '.join(expected[role])}" for role in missing)
-        raise DataError(f"{path} lacks a {' and a '.join(missing)} column ({wanted}); "
-                        f"columns found: {', '.join(repr(h) for h in header)}")  # fmt: skip
+        raise DataError(
+            f"{path} lacks a {' and a '.join(missing)} column ({wanted}); "
+            f"columns found: {', '.join(repr(h) for h in header)}"
+        )
     return col
 
 
@@ -192,8 +214,17 @@ def _row(
         basis = "\x1f".join((published.isoformat(), title, ",".join(symbols)))
         guid = "sha1:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
     link = _cell(cells, col["link"]) or (guid if guid.startswith(("http://", "https://")) else "")
-    return Headline(source=source, guid=guid, title=title, published_at=published, fetched_at=published,
-                    summary=summary, link=link, symbols=symbols, published_estimated=estimated)  # fmt: skip
+    return Headline(
+        source=source,
+        guid=guid,
+        title=title,
+        published_at=published,
+        fetched_at=published,
+        summary=summary,
+        link=link,
+        symbols=symbols,
+        published_estimated=estimated,
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -223,8 +254,13 @@ def parse_time(text: str) -> tuple[datetime, bool] | None:
     return value.astimezone(UTC), False
 
 
-def replay_scored(source: ReplayNewsSource, scorer: Scorer, symbols: Sequence[str],
-                  start: datetime | None, end: datetime | None) -> list[Headline]:  # fmt: skip
+def replay_scored(
+    source: ReplayNewsSource,
+    scorer: Scorer,
+    symbols: Sequence[str],
+    start: datetime | None,
+    end: datetime | None,
+) -> list[Headline]:
     """``source.headlines(...)`` scored by ``scorer``; each distinct title is scored once."""
     first: dict[str, Headline] = {}  # title -> its first scored headline
     out = []
@@ -251,8 +287,11 @@ def make_news_replay(
 
         if isinstance(bar_feed, SampleFeed):
             return SampleNewsReplay(bar_feed)
-        log.info("news_replay_off", reason=f"no sample headlines for the bar source {bar_feed.name}; "
-                 "use --news csv:FILE or --news journal to replay headlines")  # fmt: skip
+        log.info(
+            "news_replay_off",
+            reason=f"no sample headlines for the bar source {bar_feed.name}; "
+            "use --news csv:FILE or --news journal to replay headlines",
+        )
         return None
     if choice.startswith("csv:"):
         return CsvNewsReplay(config.resolve(choice[4:]), matcher=matcher)

@@ -29,11 +29,10 @@ import requests
 import structlog
 
 from bot.config import NewsConfig
-from bot.news.base import Headline, LiveNewsSource, Scorer
+from bot.news.base import Clock, FetchReport, Headline, LiveNewsSource, Scorer, utc_now
 from bot.news.dedup import SeenKeys
 from bot.news.feed_http import FeedError, FeedResponse, download, new_session
 from bot.news.feed_parse import parse_feed
-from bot.news.live import Clock, FetchReport, utc_now
 from bot.news.symbols import SymbolMatcher
 
 log = structlog.get_logger(__name__)
@@ -192,9 +191,16 @@ class RssFetcher(LiveNewsSource):
             self._succeeded(feed, outcome)
             return []
         try:
-            items = parse_feed(outcome.body, url=feed.url, content_type=outcome.content_type, fetched_at=now,
-                               matcher=self.matcher, symbol=feed.symbol, max_title_chars=self.max_title_chars,
-                               max_items=self.max_items)  # fmt: skip
+            items = parse_feed(
+                outcome.body,
+                url=feed.url,
+                content_type=outcome.content_type,
+                fetched_at=now,
+                matcher=self.matcher,
+                symbol=feed.symbol,
+                max_title_chars=self.max_title_chars,
+                max_items=self.max_items,
+            )
         except FeedError as exc:
             self._failed(feed, str(exc), now)
             return None
@@ -237,5 +243,6 @@ class RssFetcher(LiveNewsSource):
         state.errors += 1
         delay = min(self.backoff_seconds * 2 ** min(state.errors - 1, 30), self.max_backoff_seconds)
         state.retry_at = now + timedelta(seconds=delay)
-        log.warning("feed_failed", url=feed.url, reason=reason, errors_in_a_row=state.errors,
-                    retry_in_seconds=delay)  # fmt: skip
+        log.warning(
+            "feed_failed", url=feed.url, reason=reason, errors_in_a_row=state.errors, retry_in_seconds=delay
+        )

@@ -43,41 +43,120 @@ FIGURE_VALENCE = 2.0  # the markers of other figures: sales, orders, costs, jobs
 STOCK_WEIGHT = 0.5
 
 FINANCE_TERMS: dict[str, float] = {
-    GOOD: RESULT_VALENCE, BAD: -RESULT_VALENCE, PLUS: FIGURE_VALENCE, MINUS: -FIGURE_VALENCE,
+    GOOD: RESULT_VALENCE,
+    BAD: -RESULT_VALENCE,
+    PLUS: FIGURE_VALENCE,
+    MINUS: -FIGURE_VALENCE,
     # analysts and markets
-    "upgrade": 2.0, "upgraded": 2.0, "upgrades": 2.0, "downgrade": -2.0, "downgraded": -2.0,
-    "downgrades": -2.0, "outperform": 1.5, "outperformed": 1.5, "underperform": -1.5,
-    "underperformed": -1.5, "bullish": 2.0, "bearish": -2.0, "rally": 1.5, "rallied": 1.5,
-    "rallies": 1.5, "selloff": -2.0, "sell-off": -2.0, "plunge": -2.5, "plunged": -2.5,
-    "plunges": -2.5, "tumble": -2.0, "tumbled": -2.0, "tumbles": -2.0, "slump": -2.0,
-    "slumped": -2.0, "slumps": -2.0, "soar": 2.0, "soared": 2.0, "soars": 2.0, "surge": 2.0,
-    "surged": 2.0, "surges": 2.0, "record": 1.2, "beat": 1.0, "beats": 1.0, "misses": -1.5,
-    "missed": -1.5, "buyback": 1.5, "buybacks": 1.5, "weighs_on": -1.5, "resigns": -1.0,
+    "upgrade": 2.0,
+    "upgraded": 2.0,
+    "upgrades": 2.0,
+    "downgrade": -2.0,
+    "downgraded": -2.0,
+    "downgrades": -2.0,
+    "outperform": 1.5,
+    "outperformed": 1.5,
+    "underperform": -1.5,
+    "underperformed": -1.5,
+    "bullish": 2.0,
+    "bearish": -2.0,
+    "rally": 1.5,
+    "rallied": 1.5,
+    "rallies": 1.5,
+    "selloff": -2.0,
+    "sell-off": -2.0,
+    "plunge": -2.5,
+    "plunged": -2.5,
+    "plunges": -2.5,
+    "tumble": -2.0,
+    "tumbled": -2.0,
+    "tumbles": -2.0,
+    "slump": -2.0,
+    "slumped": -2.0,
+    "slumps": -2.0,
+    "soar": 2.0,
+    "soared": 2.0,
+    "soars": 2.0,
+    "surge": 2.0,
+    "surged": 2.0,
+    "surges": 2.0,
+    "record": 1.2,
+    "beat": 1.0,
+    "beats": 1.0,
+    "misses": -1.5,
+    "missed": -1.5,
+    "buyback": 1.5,
+    "buybacks": 1.5,
+    "weighs_on": -1.5,
+    "resigns": -1.0,
     # headline verbs on a company or a market (with a financial noun the rules decide instead)
-    "rises": 1.2, "gains": 1.2, "climbs": 1.5, "jumps": 1.5, "falls": -1.5, "drops": -1.5,
-    "slides": -1.5, "slips": -1.2, "sinks": -2.0,
+    "rises": 1.2,
+    "gains": 1.2,
+    "climbs": 1.5,
+    "jumps": 1.5,
+    "falls": -1.5,
+    "drops": -1.5,
+    "slides": -1.5,
+    "slips": -1.2,
+    "sinks": -2.0,
     # jobs
-    "layoffs": -2.5, "layoff": -2.5, "laid_off": -2.5, "job_cuts": -2.5, "redundancies": -2.0,
-    "furlough": -2.0, "furloughs": -2.0, "furloughed": -2.0, "strike": -1.5, "strikes": -1.5,
+    "layoffs": -2.5,
+    "layoff": -2.5,
+    "laid_off": -2.5,
+    "job_cuts": -2.5,
+    "redundancies": -2.0,
+    "furlough": -2.0,
+    "furloughs": -2.0,
+    "furloughed": -2.0,
+    "strike": -1.5,
+    "strikes": -1.5,
     # trouble
-    "recall": -2.0, "recalls": -2.0, "recalled": -2.0, "probe": -1.8, "probes": -1.8,
-    "investigation": -1.5, "investigations": -1.5, "subpoena": -1.8, "lawsuit": -1.8,
-    "lawsuits": -1.8, "sued": -2.0, "sues": -1.8, "litigation": -1.5, "fined": -2.0,
-    "penalty": -1.8, "bankruptcy": -3.0, "bankrupt": -3.0, "insolvency": -3.0, "insolvent": -3.0,
-    "chapter_11": -3.0, "defaulted": -2.5, "liquidation": -2.5, "profit_warning": -3.0,
-    "writedowns": -2.0, "impairment": -1.5, "delisted": -2.0, "delisting": -2.0,
+    "recall": -2.0,
+    "recalls": -2.0,
+    "recalled": -2.0,
+    "probe": -1.8,
+    "probes": -1.8,
+    "investigation": -1.5,
+    "investigations": -1.5,
+    "subpoena": -1.8,
+    "lawsuit": -1.8,
+    "lawsuits": -1.8,
+    "sued": -2.0,
+    "sues": -1.8,
+    "litigation": -1.5,
+    "fined": -2.0,
+    "penalty": -1.8,
+    "bankruptcy": -3.0,
+    "bankrupt": -3.0,
+    "insolvency": -3.0,
+    "insolvent": -3.0,
+    "chapter_11": -3.0,
+    "defaulted": -2.5,
+    "liquidation": -2.5,
+    "profit_warning": -3.0,
+    "writedowns": -2.0,
+    "impairment": -1.5,
+    "delisted": -2.0,
+    "delisting": -2.0,
     # finance senses of words VADER reads as emotions
-    "gross": 0.0, "tender": 0.0, "interest": 0.0, "credit": 0.0, "share": 0.0, "shares": 0.0,
-}  # fmt: skip
+    "gross": 0.0,
+    "tender": 0.0,
+    "interest": 0.0,
+    "credit": 0.0,
+    "share": 0.0,
+    "shares": 0.0,
+}
 
 # Neutral vocabulary: never a valence, whatever VADER's lexicon or the learned lexicon says.
-NEUTRAL_WORDS = frozenset("""
+NEUTRAL_WORDS = frozenset(
+    """
     said says say saying told will would shall should could may might can company companies firm group
     corporation corp oyj plc inc ltd ab according_to announced announces statement release news today
     week month year years quarter period the a an of to in on at by for with from and or as is are was
     were be been being has have had it its this that these those which who whom whose what when where
     there their they them he she his her we our us i you your also into about over after than then
-    other such both each per via within same all any some one two three first second third new""".split())
+    other such both each per via within same all any some one two three first second third new""".split()
+)
 # VADER's modifiers must stay out of the lexicon, or its negation and booster checks skip them.
 MODIFIERS = frozenset(NEGATE) | frozenset(BOOSTER_DICT) | {"but", "no", "least", "kind", "n't"}
 
@@ -121,9 +200,13 @@ class SentimentScorer:
 
     version = SCORER_VERSION
 
-    def __init__(self, positive_threshold: float = _DEFAULTS.positive_threshold,
-                 negative_threshold: float = _DEFAULTS.negative_threshold, *,
-                 learned: Mapping[str, float] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        positive_threshold: float = _DEFAULTS.positive_threshold,
+        negative_threshold: float = _DEFAULTS.negative_threshold,
+        *,
+        learned: Mapping[str, float] | None = None,
+    ) -> None:
         if not -1 <= negative_threshold < positive_threshold <= 1:
             raise ValueError("need -1 <= negative_threshold < positive_threshold <= 1")
         self.positive_threshold = positive_threshold

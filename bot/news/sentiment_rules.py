@@ -26,51 +26,72 @@ GOOD, BAD, PLUS, MINUS = "fingood", "finbad", "finplus", "finminus"
 MARKERS = frozenset((GOOD, BAD, PLUS, MINUS))
 
 # +1: more is better for the company; -1: more is worse. RESULTS get the strong markers.
-METRICS: dict[str, int] = {w: 1 for w in """
+METRICS: dict[str, int] = {
+    w: 1
+    for w in """
     profit profits earnings eps income ebit ebita ebitda sales net_sales revenue revenues turnover
     result results margin margins order_book orders order_intake dividend dividends market_share
     shipments deliveries demand cash_flow shares stock share_price index market economy gdp
     profitability efficiency productivity capacity production output volume volumes traffic
     passengers jobs employment headcount workforce personnel staff employees workers guidance
     outlook forecast forecasts target targets estimates estimate expectations consensus view rating
-    ratings valuation roce roe stocks equities markets wall_street pt po price_target""".split()}
-METRICS.update({w: -1 for w in """
+    ratings valuation roce roe stocks equities markets wall_street pt po price_target""".split()
+}
+METRICS.update(
+    {
+        w: -1
+        for w in """
     loss losses net_loss costs cost expenses expenditure debt debts unemployment writedowns
-    impairment impairments charges deficit""".split()})
-RESULTS = frozenset("""
+    impairment impairments charges deficit""".split()
+    }
+)
+RESULTS = frozenset(
+    """
     pt po price_target rating ratings profit profits earnings eps income ebit ebita ebitda result
     results margin margins profitability loss losses net_loss deficit guidance outlook forecast
-    forecasts estimates estimate expectations consensus""".split())
+    forecasts estimates estimate expectations consensus""".split()
+)
 PROFITS = frozenset("profit profits earnings eps result income ebit ebitda".split())
 LOSSES = frozenset("loss losses net_loss deficit negative".split())
-EXPECTED = frozenset("estimates estimate expectations forecast forecasts consensus guidance target view level"
-                     .split())  # fmt: skip
+EXPECTED = frozenset(
+    "estimates estimate expectations forecast forecasts consensus guidance target view level".split()
+)
 QUALIFIERS = frozenset("excluding including excl incl before".split())  # "profit excluding costs rose"
 
 # quantity words: their sign is multiplied by the noun's ("loss narrowed" is good)
-RISE = frozenset("""
+RISE = frozenset(
+    """
     rose rise rises risen rising increase increased increases increasing grew grow grows growing grown
     growth up higher climbed climb climbs jumped jump jumps surged surge surges soared soar soars
     gained gain gains doubled tripled widened widen widens widening expanded expand expands advanced
     boosted boost boosts rebounded rebound rebounds raised raise raises raising lifted lift lifts hiked
-    hike hikes""".split())
-FALL = frozenset("""
+    hike hikes""".split()
+)
+FALL = frozenset(
+    """
     fell fall falls falling fallen dropped drop drops down lower slipped slips slid slide slides
-    slumped slump slumps plunged plunge plunges tumbled tumble tumbles sank sink sinks""".split())
-SHRINK = frozenset("""
+    slumped slump slumps plunged plunge plunges tumbled tumble tumbles sank sink sinks""".split()
+)
+SHRINK = frozenset(
+    """
     decreased decrease decreases decreasing declined decline declines declining lowered lowers
     lowering shrank shrink shrinks shrunk contracted narrowed narrows narrowing eased reduced reduce
     reduces reducing reduction cut cuts cutting diminished halved slashed slash slashes trimmed trim
-    trims curb curbs curbed pared pares""".split())
+    trims curb curbs curbed pared pares""".split()
+)
 DOWN = FALL | SHRINK
 # judgement words: good or bad whatever the noun ("a slight improvement from a loss")
-BETTER = frozenset("""
+BETTER = frozenset(
+    """
     improved improve improves improving improvement strengthened strengthens stronger better beat beats
     beating topped tops exceeded exceeds exceed surpassed surpasses outperformed upgraded upgrades
-    recovered""".split())
-WORSE = frozenset("""
+    recovered""".split()
+)
+WORSE = frozenset(
+    """
     weakened weakens weaker weak worse deteriorated deteriorates deterioration missed miss misses
-    downgraded downgrades underperformed""".split())
+    downgraded downgrades underperformed""".split()
+)
 AHEAD, BEHIND = frozenset(("above", "ahead", "exceeding")), frozenset(("below", "short", "under"))
 TURNS = frozenset("swung swings turned turns went goes moved returned returns".split())
 NEEDS_FIGURE = frozenset(("up", "down"))  # "up 42 %", "down from", not "set up"
@@ -78,37 +99,89 @@ COMPARE = frozenset("compared versus vs against from".split())  # the earlier fi
 BREAKS = frozenset(". ; : ! ? but while whereas although however".split())
 
 _PHRASES = {
-    "number of shares": "number_of_shares", "higher-than-expected": "higher",
-    "better-than-expected": "better", "stronger-than-expected": "stronger", "lower-than-expected": "lower",
-    "weaker-than-expected": "weaker", "worse-than-expected": "worse", "order book": "order_book",
-    "order backlog": "order_book", "order intake": "order_intake", "orders received": "order_intake",
-    "net sales": "net_sales", "net loss": "net_loss", "market share": "market_share",
-    "share price": "share_price", "price target": "price_target", "cash flow": "cash_flow",
+    "number of shares": "number_of_shares",
+    "higher-than-expected": "higher",
+    "better-than-expected": "better",
+    "stronger-than-expected": "stronger",
+    "lower-than-expected": "lower",
+    "weaker-than-expected": "weaker",
+    "worse-than-expected": "worse",
+    "order book": "order_book",
+    "order backlog": "order_book",
+    "order intake": "order_intake",
+    "orders received": "order_intake",
+    "net sales": "net_sales",
+    "net loss": "net_loss",
+    "market share": "market_share",
+    "share price": "share_price",
+    "price target": "price_target",
+    "cash flow": "cash_flow",
     "earnings per share": "eps",
-    "wall street": "wall_street", "weighs on": "weighs_on", "weigh on": "weighs_on",
-    "weighed on": "weighs_on", "share buyback": "buyback", "share repurchase": "buyback",
-    "according to": "according_to", "in line with": "in_line_with", "as a result": "as_a_result",
-    "resulted in": "resulted_in", "resulting in": "resulting_in", "will result in": "will result_in",
-    "laid off": "laid_off", "lay off": "laid_off",
-    "laying off": "laid_off", "lays off": "laid_off", "lay-offs": "layoffs", "lay-off": "layoffs",
-    "job cuts": "job_cuts", "job losses": "job_cuts", "profit warning": "profit_warning",
-    "chapter 11": "chapter_11", "per cent": "%", "percent": "%", "write-downs": "writedowns",
-    "write-down": "writedowns", "writedown": "writedowns", "fell short of": "short of",
-    "fall short of": "short of", "falls short of": "short of", "better than expected": "beat expectations",
-    "worse than expected": "missed expectations", "failed to": "not", "fails to": "not",
-    "higher than expected": "beat expectations", "larger than expected": "beat expectations",
-    "stronger than expected": "beat expectations", "lower than expected": "missed expectations",
-    "smaller than expected": "missed expectations", "weaker than expected": "missed expectations",
-    "back in the black": GOOD, "into the red": BAD, "in the red": BAD,
-}  # fmt: skip
+    "wall street": "wall_street",
+    "weighs on": "weighs_on",
+    "weigh on": "weighs_on",
+    "weighed on": "weighs_on",
+    "share buyback": "buyback",
+    "share repurchase": "buyback",
+    "according to": "according_to",
+    "in line with": "in_line_with",
+    "as a result": "as_a_result",
+    "resulted in": "resulted_in",
+    "resulting in": "resulting_in",
+    "will result in": "will result_in",
+    "laid off": "laid_off",
+    "lay off": "laid_off",
+    "laying off": "laid_off",
+    "lays off": "laid_off",
+    "lay-offs": "layoffs",
+    "lay-off": "layoffs",
+    "job cuts": "job_cuts",
+    "job losses": "job_cuts",
+    "profit warning": "profit_warning",
+    "chapter 11": "chapter_11",
+    "per cent": "%",
+    "percent": "%",
+    "write-downs": "writedowns",
+    "write-down": "writedowns",
+    "writedown": "writedowns",
+    "fell short of": "short of",
+    "fall short of": "short of",
+    "falls short of": "short of",
+    "better than expected": "beat expectations",
+    "worse than expected": "missed expectations",
+    "failed to": "not",
+    "fails to": "not",
+    "higher than expected": "beat expectations",
+    "larger than expected": "beat expectations",
+    "stronger than expected": "beat expectations",
+    "lower than expected": "missed expectations",
+    "smaller than expected": "missed expectations",
+    "weaker than expected": "missed expectations",
+    "back in the black": GOOD,
+    "into the red": BAD,
+    "in the red": BAD,
+}
 _PHRASE_RE = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(_PHRASES, key=len, reverse=True))) + r")\b")
 _TOKEN_RE = re.compile(r"\w+(?:[.,'&/-]\w+)*%?|[^\w\s]")
 _SPLIT_DECIMAL = re.compile(r"(\d) \.(\d)")  # the phrasebank's "EUR17 .6 m"
 _POSSESSIVE = re.compile(r"\s?'s\b")
-_NUMBER = re.compile(r"^(?:eur|meur|usd|sek|nok|dkk|gbp|lvl|eek|rmb|cad|chf|jpy|rub|pln)?"
-                     r"(-?\d+(?:,\d{3})*(?:\.\d+)?)(mn|mln|m|bn|bln|b|k|million|billion)?$")  # fmt: skip
-_UNITS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "mln": 1e6, "million": 1e6, "meur": 1e6,
-          "b": 1e9, "bn": 1e9, "bln": 1e9, "billion": 1e9}  # fmt: skip
+_NUMBER = re.compile(
+    r"^(?:eur|meur|usd|sek|nok|dkk|gbp|lvl|eek|rmb|cad|chf|jpy|rub|pln)?"
+    r"(-?\d+(?:,\d{3})*(?:\.\d+)?)(mn|mln|m|bn|bln|b|k|million|billion)?$"
+)
+_UNITS = {
+    "k": 1e3,
+    "thousand": 1e3,
+    "m": 1e6,
+    "mn": 1e6,
+    "mln": 1e6,
+    "million": 1e6,
+    "meur": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "bln": 1e9,
+    "billion": 1e9,
+}
 MAX_CHARS = 2000  # VADER's cost grows with the square of the length: longer texts are cut here
 
 
@@ -170,7 +243,7 @@ def _destination(tokens: list[str], i: int) -> str | None:
         return None
     if i + 1 >= len(tokens) or tokens[i + 1] not in ("to", "into"):
         return None
-    for w in tokens[i + 2:i + 6]:
+    for w in tokens[i + 2 : i + 6]:
         if w in BREAKS or number([w], 0) is not None:
             return None
         if w in LOSSES and w != "negative" and tokens[i] not in RISE:
@@ -200,7 +273,7 @@ def _nearest_metric(tokens: list[str], i: int, used: set[int]) -> int | None:
     for j in range(i - 1, max(-1, i - 16), -1):  # the noun before: "profit ... rose"
         if tokens[j] in BREAKS or j in used or tokens[j] in MARKERS:
             break
-        if tokens[j] in METRICS and not QUALIFIERS.intersection(tokens[max(0, j - 2):j]):
+        if tokens[j] in METRICS and not QUALIFIERS.intersection(tokens[max(0, j - 2) : j]):
             return j
     for j in range(i + 1, min(len(tokens), i + 5)):  # or just after: "higher sales", "raised its guidance"
         if tokens[j] in BREAKS:
@@ -229,7 +302,7 @@ def _directions(tokens: list[str], used: set[int]) -> set[int]:
             used.update(range(i, i + 6))
             continue
         if word in AHEAD or word in BEHIND:  # "ahead of forecast", "below analyst estimates"
-            if EXPECTED.intersection(tokens[i + 1:i + 5]):
+            if EXPECTED.intersection(tokens[i + 1 : i + 5]):
                 tokens[i] = GOOD if word in AHEAD else BAD
             continue
         sign, judgement = _direction(tokens, i)
@@ -267,7 +340,7 @@ def _compare_figures(tokens: list[str], i: int) -> int:
     first = _next_figure(tokens, i + 1, 14)
     if first is None:
         return 0
-    if "from" in tokens[max(i + 1, first[2] - 3):first[2]]:  # from OLD to NEW
+    if "from" in tokens[max(i + 1, first[2] - 3) : first[2]]:  # from OLD to NEW
         to = next((k for k in range(first[2] + 1, min(len(tokens), first[2] + 5)) if tokens[k] == "to"), None)
         old, new = first, _next_figure(tokens, to + 1, 3) if to is not None else None
     else:  # NEW ... compared with / versus / from OLD
@@ -277,7 +350,7 @@ def _compare_figures(tokens: list[str], i: int) -> int:
         old = _next_figure(tokens, cmp + 1, 6) if cmp is not None else None
     if new is None or old is None or new[1] != old[1] or new[0] == old[0]:
         return 0
-    if MARKERS.intersection(tokens[min(new[2], old[2]):max(new[2], old[2])]):
+    if MARKERS.intersection(tokens[min(new[2], old[2]) : max(new[2], old[2])]):
         return 0  # a direction word between the figures already said it
     return 1 if new[0] > old[0] else -1
 

@@ -2,7 +2,8 @@
 
 Day boundaries are New York midnights (``zoneinfo``, so DST changes are exact); a day that is not an
 NYSE session (``exchange_calendars`` XNYS) raises ``NotTradingDay``. Early-close sessions (13:00)
-are ordinary days. Journal times are ISO UTC text, so ranges compare as text against ``iso`` bounds.
+are ordinary days. Figures come from the journal's typed reads (``bot.journal.reads``), bounded by
+the UTC instants of those midnights.
 
 Definitions (the email and the figure show exactly these numbers):
 
@@ -25,11 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
+from bot.calendar.timeframes import NEW_YORK
 from bot.errors import BotError, DataError
-from bot.journal import Journal, iso
-from bot.timeframes import NEW_YORK
+from bot.journal.records import RunRecord
+from bot.journal.store import Journal
+from risk.killswitch import CONTROL_KEY, HALTED
 
 TRAILING_SESSIONS = 30
 #: modes a live report prefers over simulations when the journal holds both
@@ -117,9 +119,9 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def new_york_date(ts: str) -> date:
-    """The New York date of a journal time."""
-    return datetime.fromisoformat(ts).astimezone(NEW_YORK).date()
+def new_york_date(ts: datetime) -> date:
+    """The New York date of a time."""
+    return ts.astimezone(NEW_YORK).date()
 
 
 def sessions_up_to(day: date, count: int = TRAILING_SESSIONS) -> tuple[list[date], bool]:
@@ -130,7 +132,7 @@ def sessions_up_to(day: date, count: int = TRAILING_SESSIONS) -> tuple[list[date
     if day.weekday() >= 5:
         raise NotTradingDay(day, "weekend")
     try:
-        from bot.exchange_calendar import xnys
+        from bot.calendar.exchange import xnys
 
         calendar = xnys(day.year - 1, day.year)  # a year back covers 30 sessions
     except Exception as exc:  # dates outside what the calendar library knows
@@ -145,37 +147,29 @@ def sessions_up_to(day: date, count: int = TRAILING_SESSIONS) -> tuple[list[date
 def last_equity_day(journal: Journal, run_id: str | None = None) -> date:
     """The New York date of the last equity row: of ``run_id``, else of the live runs, else of any."""
     if run_id is not None:
-        rows = journal.query("SELECT MAX(ts) FROM equity WHERE run_id = ?", (run_id,))
+        last = journal.last_equity_time(run_id=run_id)
     else:
-        marks = ",".join("?" * len(LIVE_MODES))
-        rows = journal.query(f"SELECT MAX(e.ts) FROM equity e JOIN runs r USING (run_id) WHERE r.mode IN ({marks})",
-                             LIVE_MODES)  # fmt: skip
-        if rows[0][0] is None:
-            rows = journal.query("SELECT MAX(ts) FROM equity")
-    if rows[0][0] is None:
+        last = journal.last_equity_time(modes=LIVE_MODES) or journal.last_equity_time()
+    if last is None:
         who = f"run {run_id}" if run_id else "any run"
         raise DataError(f"{journal.path}: no equity rows of {who}: nothing to report yet")
-    return new_york_date(rows[0][0])
+    return new_york_date(last)
 
 
-def _pick_run(journal: Journal, day: date, start: str, end: str, run_id: str | None) -> Any:
+def _pick_run(journal: Journal, day: date, start: datetime, end: datetime, run_id: str | None) -> RunRecord:
     if run_id is not None:
-        rows = journal.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-        if not rows:
+        run = journal.run(run_id)
+        if run is None:
             raise DataError(f"{journal.path}: no run {run_id!r}")
-        if not journal.query("SELECT 1 FROM equity WHERE run_id = ? AND ts >= ? AND ts < ? LIMIT 1",
-                             (run_id, start, end)):  # fmt: skip
-            raise DataError(f"{journal.path}: run {run_id} has no equity rows on {day.isoformat()} (New York)")
-        return rows[0]
-    marks = ",".join("?" * len(LIVE_MODES))
-    rows = journal.query(
-        "SELECT r.* FROM runs r WHERE EXISTS (SELECT 1 FROM equity e WHERE e.run_id = r.run_id"
-        f" AND e.ts >= ? AND e.ts < ?) ORDER BY r.mode IN ({marks}) DESC, r.started_at DESC, r.rowid DESC LIMIT 1",
-        (start, end, *LIVE_MODES),
-    )
-    if not rows:
+        if not journal.has_equity_between(start, end, run_id=run_id):
+            raise DataError(
+                f"{journal.path}: run {run_id} has no equity rows on {day.isoformat()} (New York)"
+            )
+        return run
+    run = journal.latest_run_with_equity(start, end, prefer_modes=LIVE_MODES)
+    if run is None:
         raise DataError(f"{journal.path}: no equity rows on {day.isoformat()} (New York): nothing to report")
-    return rows[0]
+    return run
 
 
 def load_daily(journal: Journal, day: date, run_id: str | None = None) -> DailyFigures:
@@ -184,53 +178,63 @@ def load_daily(journal: Journal, day: date, run_id: str | None = None) -> DailyF
     Raises ``NotTradingDay`` (not a session) or ``DataError`` (no run with equity rows that day).
     """
     sessions, early_close = sessions_up_to(day)
-    start_dt, end_dt = day_bounds(day)
-    start, end = iso(start_dt), iso(end_dt)
+    start, end = day_bounds(day)
     run = _pick_run(journal, day, start, end, run_id)
-    rid = run["run_id"]
-    symbols = tuple(s for s in (run["symbols"] or "").split(",") if s)
-    bars = _Bars(journal, run["source"] or "", run["timeframe"] or "", symbols)
+    rid = run.run_id
+    symbols = tuple(s for s in run.symbols if s)
+    bars = _Bars(journal, run.source or "", run.timeframe or "", symbols)
 
-    rows = journal.query("SELECT ts, cash, equity, positions_value FROM equity WHERE run_id = ? AND ts >= ?"
-                         " AND ts < ? ORDER BY ts", (rid, start, end))  # fmt: skip
-    intraday = tuple((datetime.fromisoformat(r["ts"]).astimezone(UTC), r["equity"]) for r in rows)
-    last = rows[-1]
-    start_equity = _close_before(journal, rid, start, rows[0]["equity"])
-    end_equity = last["equity"]
+    rows = journal.equity_between(start, end, run_id=rid)
+    intraday = tuple((r.ts, r.equity) for r in rows)
+    first, last = rows[0], rows[-1]
+    before = journal.last_equity_before(start, run_id=rid)  # the previous close
+    start_equity = first.equity if before is None else before.equity
+    end_equity = last.equity
     pnl = end_equity - start_equity
 
     trades, positions_now, wins, closing = _trades(journal, rid, start, end)
     fees = sum(t.commission for t in trades)
-    halts = journal.query("SELECT COUNT(*) FROM decisions WHERE run_id = ? AND verdict = 'halt' AND ts >= ?"
-                          " AND ts < ?", (rid, start, end))[0][0]  # fmt: skip
-    control = journal.query("SELECT value FROM control WHERE key = 'trading'")
+    halts = journal.halt_count(rid, start, end)
     trailing = _trailing(journal, rid, sessions, bars)
     return DailyFigures(
-        journal=journal.path, day=day, early_close=early_close, run_id=rid, mode=run["mode"],
-        strategy=run["strategy"] or "", symbols=symbols, timeframe=run["timeframe"] or "",
-        source=run["source"] or "", synthetic=bool(run["synthetic"]),
-        start_equity=start_equity, end_equity=end_equity, cash=last["cash"], pnl=pnl,
+        journal=journal.path,
+        day=day,
+        early_close=early_close,
+        run_id=rid,
+        mode=run.mode,
+        strategy=run.strategy or "",
+        symbols=symbols,
+        timeframe=run.timeframe or "",
+        source=run.source or "",
+        synthetic=run.synthetic,
+        start_equity=start_equity,
+        end_equity=end_equity,
+        cash=last.cash,
+        pnl=pnl,
         return_pct=100.0 * pnl / start_equity if start_equity else 0.0,
-        fees=fees, win_rate=wins / closing if closing else None, wins=wins, closing_trades=closing,
-        exposure=last["positions_value"] / end_equity if end_equity else 0.0,
+        fees=fees,
+        win_rate=wins / closing if closing else None,
+        wins=wins,
+        closing_trades=closing,
+        exposure=last.positions_value / end_equity if end_equity else 0.0,
         drawdown=trailing[-1].drawdown,  # D has rows, so it is the last point
-        halts=halts, halted_now=bool(control) and control[0]["value"] == "halted",
-        intraday=intraday, intraday_buy_and_hold=bars.curve([r["ts"] for r in rows], rows[0]["equity"]),
-        trailing=trailing, trades=tuple(trades),
-        positions=tuple(Holding(s, q, cost, bars.close_before(s, end))
-                        for s, (q, cost) in sorted(positions_now.items()) if q),
-    )  # fmt: skip
+        halts=halts,
+        halted_now=journal.control_value(CONTROL_KEY) == HALTED,
+        intraday=intraday,
+        intraday_buy_and_hold=bars.curve([r.ts for r in rows], first.equity),
+        trailing=trailing,
+        trades=tuple(trades),
+        positions=tuple(
+            Holding(s, q, cost, bars.close_before(s, end))
+            for s, (q, cost) in sorted(positions_now.items())
+            if q
+        ),
+    )
 
 
-def _close_before(journal: Journal, run_id: str, start: str, default: float) -> float:
-    """The run's last equity before ``start`` (the previous close), else ``default``."""
-    row = journal.query("SELECT equity FROM equity WHERE run_id = ? AND ts < ? ORDER BY ts DESC LIMIT 1",
-                        (run_id, start))  # fmt: skip
-    return row[0]["equity"] if row else default
-
-
-def _trades(journal: Journal, run_id: str, start: str, end: str
-            ) -> tuple[list[Trade], dict[str, tuple[int, float]], int, int]:  # fmt: skip
+def _trades(
+    journal: Journal, run_id: str, start: datetime, end: datetime
+) -> tuple[list[Trade], dict[str, tuple[int, float]], int, int]:
     """D's fills with their realised gain, positions (qty, average cost) at ``end``, wins, closings.
 
     The average cost is replayed over all of the run's fills: it is what a closing fill is judged by.
@@ -238,54 +242,52 @@ def _trades(journal: Journal, run_id: str, start: str, end: str
     book: dict[str, tuple[int, float]] = {}
     trades: list[Trade] = []
     wins = closing = 0
-    for f in journal.query("SELECT * FROM fills WHERE run_id = ? AND ts < ? ORDER BY ts, id", (run_id, end)):
-        old, cost = book.get(f["symbol"], (0, 0.0))
-        signed = f["qty"] if f["side"] == "buy" else -f["qty"]
+    for f in journal.fills(run_id, before=end):
+        old, cost = book.get(f.symbol, (0, 0.0))
+        signed = f.qty if f.side == "buy" else -f.qty
         if not signed:
             continue
         qty = old + signed
         realized = None
         if old == 0 or (old > 0) == (signed > 0):  # opening or adding: the average cost moves
-            cost = (abs(old) * cost + abs(signed) * f["price"]) / abs(qty)
+            cost = (abs(old) * cost + abs(signed) * f.price) / abs(qty)
         else:  # closing (part of) the position, judged by the average cost so far
-            realized = min(abs(old), abs(signed)) * (f["price"] - cost) * (1 if old > 0 else -1)
+            realized = min(abs(old), abs(signed)) * (f.price - cost) * (1 if old > 0 else -1)
             if qty == 0:
                 cost = 0.0
             elif (qty > 0) != (old > 0):  # through zero: the remainder opens at this price
-                cost = f["price"]
-        book[f["symbol"]] = (qty, cost)
-        if f["ts"] >= start:
+                cost = f.price
+        book[f.symbol] = (qty, cost)
+        if f.ts >= start:
             if realized is not None:
                 closing += 1
                 wins += realized > 0
-            trades.append(Trade(datetime.fromisoformat(f["ts"]).astimezone(UTC), f["symbol"], f["side"],
-                                f["qty"], f["price"], f["commission"], realized))  # fmt: skip
+            trades.append(Trade(f.ts, f.symbol, f.side, f.qty, f.price, f.commission, realized))
     return trades, book, wins, closing
 
 
 def _trailing(journal: Journal, run_id: str, sessions: list[date], bars: _Bars) -> tuple[DayPoint, ...]:
-    first_start = iso(day_bounds(sessions[0])[0])
-    peak = journal.query("SELECT MAX(equity) FROM equity WHERE run_id = ? AND ts < ?", (run_id, first_start))[0][0]
-    before = journal.query("SELECT equity FROM equity WHERE run_id = ? AND ts < ? ORDER BY ts DESC LIMIT 1",
-                           (run_id, first_start))  # fmt: skip
-    previous: float | None = before[0][0] if before else None
-    points: list[tuple[date, str, float, float, float]] = []
+    first_start = day_bounds(sessions[0])[0]
+    peak = journal.peak_equity(first_start, run_id=run_id)
+    before = journal.last_equity_before(first_start, run_id=run_id)
+    previous: float | None = None if before is None else before.equity
+    points: list[tuple[date, datetime, float, float, float]] = []
     for session in sessions:
-        lo, hi = (iso(t) for t in day_bounds(session))
-        row = journal.query(
-            "SELECT MIN(ts) AS first_ts, MAX(ts) AS last_ts, MAX(equity) AS high FROM equity"
-            " WHERE run_id = ? AND ts >= ? AND ts < ?", (run_id, lo, hi))[0]  # fmt: skip
-        if row["last_ts"] is None:
+        span = journal.equity_range(*day_bounds(session), run_id=run_id)
+        if span is None:
             continue
-        end_eq, first_eq = (journal.query("SELECT equity FROM equity WHERE run_id = ? AND ts = ?",
-                                          (run_id, ts))[0][0] for ts in (row["last_ts"], row["first_ts"]))  # fmt: skip
-        base = first_eq if previous is None else previous  # the run's first day starts at its first row
-        peak = row["high"] if peak is None else max(peak, row["high"])
-        points.append((session, row["last_ts"], end_eq, end_eq - base, 1.0 - end_eq / peak if peak else 0.0))
+        end_eq = span.last.equity
+        base = (
+            span.first.equity if previous is None else previous
+        )  # the run's first day starts at its first row
+        peak = span.high if peak is None else max(peak, span.high)
+        points.append((session, span.last.ts, end_eq, end_eq - base, 1.0 - end_eq / peak if peak else 0.0))
         previous = end_eq
     curve = bars.curve([p[1] for p in points], points[0][2]) if points else None
-    return tuple(DayPoint(d, eq, pnl, dd, None if curve is None else curve[i])
-                 for i, (d, _, eq, pnl, dd) in enumerate(points))  # fmt: skip
+    return tuple(
+        DayPoint(d, eq, pnl, dd, None if curve is None else curve[i])
+        for i, (d, _, eq, pnl, dd) in enumerate(points)
+    )
 
 
 class _Bars:
@@ -294,14 +296,11 @@ class _Bars:
     def __init__(self, journal: Journal, source: str, timeframe: str, symbols: tuple[str, ...]) -> None:
         self.journal, self.source, self.timeframe, self.symbols = journal, source, timeframe, symbols
 
-    def close_before(self, symbol: str, ts: str) -> float | None:
+    def close_before(self, symbol: str, ts: datetime) -> float | None:
         """Close of the last bar that started before ``ts``."""
-        row = self.journal.query(
-            "SELECT close FROM bars WHERE source = ? AND symbol = ? AND timeframe = ? AND ts < ?"
-            " ORDER BY ts DESC LIMIT 1", (self.source, symbol, self.timeframe, ts))  # fmt: skip
-        return row[0][0] if row else None
+        return self.journal.last_close_before(self.source, symbol, self.timeframe, ts)
 
-    def curve(self, stamps: list[str], initial: float) -> tuple[float, ...] | None:
+    def curve(self, stamps: list[datetime], initial: float) -> tuple[float, ...] | None:
         """Equal-weight buy and hold at each of ``stamps``, worth ``initial`` at the first one.
 
         A symbol without a bar by the first stamp is left out (it could not have been bought);

@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.dates import DateFormatter
+from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from bot.report.daily_data import NEW_YORK, DailyFigures
@@ -24,8 +24,10 @@ _DOLLARS = FuncFormatter(lambda v, _: f"${v:,.0f}")
 
 def title_of(figures: DailyFigures) -> str:
     early = " (early close)" if figures.early_close else ""
-    return (f"Daily report {figures.day.isoformat()}{early} - run {figures.run_id} "
-            f"({figures.mode}, {figures.strategy}, {','.join(figures.symbols)}, {figures.timeframe})")  # fmt: skip
+    return (
+        f"Daily report {figures.day.isoformat()}{early} - run {figures.run_id} "
+        f"({figures.mode}, {figures.strategy}, {','.join(figures.symbols)}, {figures.timeframe})"
+    )
 
 
 def render_png(figures: DailyFigures, *, dpi: int = 100) -> bytes:
@@ -33,18 +35,36 @@ def render_png(figures: DailyFigures, *, dpi: int = 100) -> bytes:
     drawdown, and tables of the day's trades and end-of-day positions."""
     fig = Figure(figsize=(11, 12.5))
     FigureCanvasAgg(fig)  # attaches itself to the figure: savefig renders with Agg
-    grid = fig.add_gridspec(5, 2, height_ratios=[2.2, 2.2, 1.4, 1.2, 2.0], hspace=0.6, wspace=0.08,
-                            top=0.92, bottom=0.02, left=0.08, right=0.97)  # fmt: skip
+    grid = fig.add_gridspec(
+        5,
+        2,
+        height_ratios=[2.2, 2.2, 1.4, 1.2, 2.0],
+        hspace=0.6,
+        wspace=0.08,
+        top=0.92,
+        bottom=0.02,
+        left=0.08,
+        right=0.97,
+    )
     synthetic = f"\n{SYNTHETIC_NOTE}" if figures.synthetic else ""
-    fig.suptitle(title_of(figures) + synthetic, fontsize=11, color="darkred" if figures.synthetic else "black")
+    fig.suptitle(
+        title_of(figures) + synthetic, fontsize=11, color="darkred" if figures.synthetic else "black"
+    )
 
     _intraday(fig.add_subplot(grid[0, :]), figures)
     days = [p.day for p in figures.trailing]
     ax = fig.add_subplot(grid[1, :])
-    ax.plot(days, [p.equity for p in figures.trailing], marker="o", markersize=3, label="strategy (day's close)")
+    ax.plot(
+        days, [p.equity for p in figures.trailing], marker="o", markersize=3, label="strategy (day's close)"
+    )
     if any(p.buy_and_hold is not None for p in figures.trailing):
-        ax.plot(days, [p.buy_and_hold for p in figures.trailing], color="tab:gray", linestyle="--",
-                label="buy and hold (equal weight, no costs)")  # fmt: skip
+        ax.plot(
+            days,
+            [p.buy_and_hold for p in figures.trailing],
+            color="tab:gray",
+            linestyle="--",
+            label="buy and hold (equal weight, no costs)",
+        )
     else:
         ax.text(0.01, 0.05, "buy and hold: no bars in the journal", transform=ax.transAxes, fontsize=8)
     ax.set_title(f"last {len(days)} sessions with equity", fontsize=9)
@@ -57,18 +77,35 @@ def render_png(figures: DailyFigures, *, dpi: int = 100) -> bytes:
     _style(ax)
 
     ax = fig.add_subplot(grid[3, :], sharex=ax)
-    ax.fill_between(days, [-100 * p.drawdown for p in figures.trailing], 0, color="tab:red", alpha=0.4, step="mid")
+    ax.fill_between(
+        days, [-100 * p.drawdown for p in figures.trailing], 0, color="tab:red", alpha=0.4, step="mid"
+    )
     ax.set_ylabel("drawdown (%)")
     _style(ax)
     ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))
 
-    _table(fig.add_subplot(grid[4, 0]), "trades today",
-           ["time (NY)", "symbol", "side", "qty", "price", "fee"],
-           [[t.ts.astimezone(NEW_YORK).strftime("%H:%M"), t.symbol, t.side, f"{t.qty:,}", f"{t.price:,.2f}",
-             f"{t.commission:,.2f}"] for t in figures.trades])  # fmt: skip
-    _table(fig.add_subplot(grid[4, 1]), "positions at the close",
-           ["symbol", "qty", "avg cost", "last close"],
-           [[h.symbol, f"{h.qty:,}", f"{h.avg_cost:,.2f}", price(h.last_close)] for h in figures.positions])
+    _table(
+        fig.add_subplot(grid[4, 0]),
+        "trades today",
+        ["time (NY)", "symbol", "side", "qty", "price", "fee"],
+        [
+            [
+                t.ts.astimezone(NEW_YORK).strftime("%H:%M"),
+                t.symbol,
+                t.side,
+                f"{t.qty:,}",
+                f"{t.price:,.2f}",
+                f"{t.commission:,.2f}",
+            ]
+            for t in figures.trades
+        ],
+    )
+    _table(
+        fig.add_subplot(grid[4, 1]),
+        "positions at the close",
+        ["symbol", "qty", "avg cost", "last close"],
+        [[h.symbol, f"{h.qty:,}", f"{h.avg_cost:,.2f}", price(h.last_close)] for h in figures.positions],
+    )
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
@@ -76,13 +113,20 @@ def render_png(figures: DailyFigures, *, dpi: int = 100) -> bytes:
 
 def _intraday(ax, figures: DailyFigures) -> None:
     times = [ts.astimezone(NEW_YORK).replace(tzinfo=None) for ts, _ in figures.intraday]  # NY wall clock
-    ax.plot(times, [eq for _, eq in figures.intraday], marker="o" if len(times) < 30 else None, markersize=3,
-            label="strategy")  # fmt: skip
+    ax.plot(
+        times,
+        [eq for _, eq in figures.intraday],
+        marker="o" if len(times) < 30 else None,
+        markersize=3,
+        label="strategy",
+    )
     if figures.intraday_buy_and_hold is not None:
         ax.plot(times, figures.intraday_buy_and_hold, color="tab:gray", linestyle="--", label="buy and hold")
     ax.axhline(figures.start_equity, color="black", linewidth=0.6, alpha=0.5, label="previous close")
-    ax.set_title(f"{figures.day.isoformat()}: PnL {money(figures.pnl)} ({figures.return_pct:+.2f}%), "
-                 f"New York time", fontsize=9)  # fmt: skip
+    ax.set_title(
+        f"{figures.day.isoformat()}: PnL {money(figures.pnl)} ({figures.return_pct:+.2f}%), New York time",
+        fontsize=9,
+    )
     _style(ax, dollars=True)
     ax.xaxis.set_major_formatter(DateFormatter("%H:%M"))
 
@@ -108,4 +152,3 @@ def _table(ax, title: str, header: list[str], rows: list[list[str]]) -> None:
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     table.scale(1, 1.15)
-

@@ -16,7 +16,7 @@ import structlog
 
 from bot.config import Config, Secrets, secrets_from_env
 from bot.errors import DataError
-from bot.journal import Journal
+from bot.journal.store import Journal
 from bot.report.daily_data import DailyFigures, NotTradingDay, last_equity_day, load_daily
 from bot.report.mail import DeliveryResult, build_message, deliver
 
@@ -78,11 +78,18 @@ def make_daily_report(
 
     png = render_png(figures)
     message = build_message(figures, png, config.email)
-    log.info("daily_report_built", day=day.isoformat(), run=figures.run_id, pnl=round(figures.pnl, 2),
-             seconds=round(time.perf_counter() - started, 2))  # fmt: skip
+    log.info(
+        "daily_report_built",
+        day=day.isoformat(),
+        run=figures.run_id,
+        pnl=round(figures.pnl, 2),
+        seconds=round(time.perf_counter() - started, 2),
+    )
     if send and secrets is None:
         secrets = secrets_from_env()
-    result = deliver(message, png, config.email, secrets, config.resolve(config.report.dir), send=send, sleep=sleep)
+    result = deliver(
+        message, png, config.email, secrets, config.resolve(config.report.dir), send=send, sleep=sleep
+    )
     if result.sent:
         status = "sent"
     elif result.error:

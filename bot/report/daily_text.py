@@ -28,8 +28,10 @@ def percent(value: float, *, signed: bool = True) -> str:
 
 def subject_of(figures: DailyFigures) -> str:
     synthetic = " [SYNTHETIC]" if figures.synthetic else ""
-    return (f"Trading bot daily report {figures.day.isoformat()}: PnL {money(figures.pnl)} "
-            f"({percent(figures.return_pct)}){synthetic}")  # fmt: skip
+    return (
+        f"Trading bot daily report {figures.day.isoformat()}: PnL {money(figures.pnl)} "
+        f"({percent(figures.return_pct)}){synthetic}"
+    )
 
 
 def figure_lines(figures: DailyFigures) -> list[tuple[str, str]]:
@@ -41,8 +43,10 @@ def figure_lines(figures: DailyFigures) -> list[tuple[str, str]]:
     bh = [p for p in f.trailing if p.buy_and_hold is not None]
     vs = "n/a (no bars journaled)"
     if len(bh) > 1:
-        vs = (f"{percent(100 * (bh[-1].buy_and_hold / bh[0].buy_and_hold - 1))} vs strategy "
-              f"{percent(100 * (bh[-1].equity / bh[0].equity - 1))} since {bh[0].day.isoformat()}")  # fmt: skip
+        vs = (
+            f"{percent(100 * (bh[-1].buy_and_hold / bh[0].buy_and_hold - 1))} vs strategy "
+            f"{percent(100 * (bh[-1].equity / bh[0].equity - 1))} since {bh[0].day.isoformat()}"
+        )
     return [
         ("PnL", money(f.pnl)),
         ("Return", percent(f.return_pct)),
@@ -58,10 +62,21 @@ def figure_lines(figures: DailyFigures) -> list[tuple[str, str]]:
 
 
 def _tables(figures: DailyFigures) -> list[tuple[str, list[str], list[list[str]]]]:
-    trades = [[t.ts.astimezone(NEW_YORK).strftime("%H:%M:%S"), t.symbol, t.side, f"{t.qty:,}", f"{t.price:,.2f}",
-               f"{t.commission:,.2f}", "" if t.realized is None else money(t.realized)]
-              for t in figures.trades]  # fmt: skip
-    positions = [[h.symbol, f"{h.qty:,}", f"{h.avg_cost:,.2f}", price(h.last_close)] for h in figures.positions]
+    trades = [
+        [
+            t.ts.astimezone(NEW_YORK).strftime("%H:%M:%S"),
+            t.symbol,
+            t.side,
+            f"{t.qty:,}",
+            f"{t.price:,.2f}",
+            f"{t.commission:,.2f}",
+            "" if t.realized is None else money(t.realized),
+        ]
+        for t in figures.trades
+    ]
+    positions = [
+        [h.symbol, f"{h.qty:,}", f"{h.avg_cost:,.2f}", price(h.last_close)] for h in figures.positions
+    ]
     return [
         ("Trades (New York time)", ["time", "symbol", "side", "qty", "price", "fee", "realised"], trades),
         ("Positions at the close", ["symbol", "qty", "avg cost", "last close"], positions),
@@ -70,10 +85,14 @@ def _tables(figures: DailyFigures) -> list[tuple[str, list[str], list[list[str]]
 
 def _heading(figures: DailyFigures) -> list[str]:
     f = figures
-    lines = [f"Trading bot daily report for {f.day.isoformat()} (New York)"
-             + (", early close at 13:00" if f.early_close else "")]  # fmt: skip
-    lines.append(f"Run {f.run_id} ({f.mode}, strategy {f.strategy}, {', '.join(f.symbols)}, {f.timeframe} bars, "
-                 f"source {f.source})")  # fmt: skip
+    lines = [
+        f"Trading bot daily report for {f.day.isoformat()} (New York)"
+        + (", early close at 13:00" if f.early_close else "")
+    ]
+    lines.append(
+        f"Run {f.run_id} ({f.mode}, strategy {f.strategy}, {', '.join(f.symbols)}, {f.timeframe} bars, "
+        f"source {f.source})"
+    )
     if f.synthetic:
         lines.append("SYNTHETIC data: these results mean nothing about real markets.")
     return lines
@@ -97,15 +116,19 @@ def html_body(figures: DailyFigures, cid: str) -> str:
     for line in _heading(figures)[1:]:
         style = " style='color:darkred'" if line.startswith("SYNTHETIC") else ""
         parts.append(f"<p{style}>{e(line)}</p>")
-    rows = "".join(f"\n<tr><th align='left'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in figure_lines(figures))
+    rows = "".join(
+        f"\n<tr><th align='left'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in figure_lines(figures)
+    )
     parts.append(f"<table cellpadding='3'>{rows}</table>")
-    parts.append(f"<p><img src=\"cid:{cid.strip('<>')}\" alt=\"daily report figure\" width=\"1000\"></p>")
+    parts.append(f'<p><img src="cid:{cid.strip("<>")}" alt="daily report figure" width="1000"></p>')
     for title, header, body in _tables(figures):
         parts.append(f"<h3>{e(title)}</h3>")
         if not body:
             parts.append("<p>none</p>")
             continue
         head = "".join(f"<th>{e(h)}</th>" for h in header)
-        cells = "".join("\n<tr>" + "".join(f"<td align='right'>{e(c)}</td>" for c in r) + "</tr>" for r in body)
+        cells = "".join(
+            "\n<tr>" + "".join(f"<td align='right'>{e(c)}</td>" for c in r) + "</tr>" for r in body
+        )
         parts.append(f"<table border='1' cellspacing='0' cellpadding='3'><tr>{head}</tr>{cells}\n</table>")
     return "<html><body style='font-family:sans-serif'>" + "\n".join(parts) + "</body></html>\n"

@@ -21,8 +21,14 @@ from bot.report.volatility_report import write_volatility_files  # noqa: E402
 def write_forecast_report(summary: dict[str, Any], evaluation: Any, report_dir: Path) -> dict[str, str]:
     """Write the files and return their paths (also added to ``summary["files"]``)."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame({"ts": evaluation.ts, "symbol": evaluation.symbols, "realised": evaluation.y,
-                          **{f"pred_{k}": v for k, v in evaluation.predictions.items()}})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "ts": evaluation.ts,
+            "symbol": evaluation.symbols,
+            "realised": evaluation.y,
+            **{f"pred_{k}": v for k, v in evaluation.predictions.items()},
+        }
+    )
     frame.to_csv(report_dir / "predictions.csv", index=False)
     note = f"\n{SYNTHETIC_NOTE}" if summary.get("synthetic") else ""
     files = {
@@ -51,8 +57,11 @@ def _scatter(frame: pd.DataFrame, path: Path, note: str) -> Path:
 def _cumulative(frame: pd.DataFrame, path: Path, note: str) -> Path:
     """Equal-weight book across symbols per decision time: long when the forecast is > 0."""
     simple = np.expm1(frame["realised"])
-    by_time = pd.DataFrame({"ts": frame["ts"], "hold": simple,
-                            "signal": simple * (frame["pred_model"] > 0)}).groupby("ts").mean()  # fmt: skip
+    by_time = (
+        pd.DataFrame({"ts": frame["ts"], "hold": simple, "signal": simple * (frame["pred_model"] > 0)})
+        .groupby("ts")
+        .mean()
+    )
     fig, ax = plt.subplots(figsize=(10, 5))
     ax.plot(by_time.index, (1 + by_time["signal"]).cumprod() - 1, label="long when forecast > 0 (no costs)")
     ax.plot(by_time.index, (1 + by_time["hold"]).cumprod() - 1, label="buy and hold", linestyle="--")

@@ -106,8 +106,16 @@ def build_message(figures: DailyFigures, png: bytes, email: EmailConfig) -> Emai
 # -- delivery -------------------------------------------------------------------------------------
 
 
-def deliver(message: EmailMessage, png: bytes, email_config: EmailConfig, secrets: Secrets | None, out_dir: Path,
-            *, send: bool, sleep: Callable[[float], None] = time.sleep) -> DeliveryResult:  # fmt: skip
+def deliver(
+    message: EmailMessage,
+    png: bytes,
+    email_config: EmailConfig,
+    secrets: Secrets | None,
+    out_dir: Path,
+    *,
+    send: bool,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryResult:
     """Send ``message`` (``send`` and ``email.smtp_host`` set) or write it to ``out_dir``.
 
     Never raises. On a final failure the files are written too; ``error`` says why it failed.
@@ -118,8 +126,13 @@ def deliver(message: EmailMessage, png: bytes, email_config: EmailConfig, secret
     attempts, waits = 0, ()
     try:
         password = _check(email_config, secrets)
-        attempts, waits = _with_retries(lambda: _send_once(message, email_config, password), email_config,
-                                        email_config.max_attempts, email_config.retry_seconds, sleep)  # fmt: skip
+        attempts, waits = _with_retries(
+            lambda: _send_once(message, email_config, password),
+            email_config,
+            email_config.max_attempts,
+            email_config.retry_seconds,
+            sleep,
+        )
         log.info("report_sent", recipients=list(recipients), attempts=attempts, host=email_config.smtp_host)
         return DeliveryResult(True, True, attempts, recipients, None, None, None, waits)
     except _Failure as exc:
@@ -131,8 +144,14 @@ def deliver(message: EmailMessage, png: bytes, email_config: EmailConfig, secret
     return _write(message, png, out_dir, recipients, attempts=attempts, error=error, waits=waits)
 
 
-def send_alert(config: Config | EmailConfig, secrets: Secrets | None, subject: str, text: str,
-               *, sleep: Callable[[float], None] = time.sleep) -> bool:  # fmt: skip
+def send_alert(
+    config: Config | EmailConfig,
+    secrets: Secrets | None,
+    subject: str,
+    text: str,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
     """A short plain-text mail (kill-switch trips): at most two quick attempts, never raises.
 
     False, with a log line, when mail is not configured or the server cannot be reached.
@@ -144,8 +163,15 @@ def send_alert(config: Config | EmailConfig, secrets: Secrets | None, subject: s
             return False
         password = _check(email, secrets)
         message = EmailMessage(policy=_HEADER_POLICY)  # plain text only: no base64 part
-        message["Subject"], message["From"], message["To"] = subject, email.sender, ", ".join(email.recipients)
-        message["Date"], message["Message-ID"] = formatdate(usegmt=True), make_msgid("alert", domain=_MSGID_DOMAIN)
+        message["Subject"], message["From"], message["To"] = (
+            subject,
+            email.sender,
+            ", ".join(email.recipients),
+        )
+        message["Date"], message["Message-ID"] = (
+            formatdate(usegmt=True),
+            make_msgid("alert", domain=_MSGID_DOMAIN),
+        )
         message.set_content(text)
         quick = dataclasses.replace(email, timeout_seconds=min(email.timeout_seconds, 10.0))
         wait = min(email.retry_seconds, 2.0)
@@ -162,19 +188,28 @@ def _check(email: EmailConfig, secrets: Secrets | None) -> str | None:
     if not email.sender or "@" not in email.sender:
         raise _Failure(f"email.sender: expected the From: address, got {email.sender!r}", temporary=False)
     if not email.recipients:
-        raise _Failure("email.recipients: no recipients configured (a list of To: addresses)", temporary=False)
+        raise _Failure(
+            "email.recipients: no recipients configured (a list of To: addresses)", temporary=False
+        )
     bad = [r for r in email.recipients if "@" not in r]
     if bad:
         raise _Failure(f"email.recipients: not email addresses: {bad!r}", temporary=False)
     password = secrets.smtp_password if secrets is not None else None
     if email.username and not password:
-        raise _Failure(f"email.username is set ({email.username!r}) but SMTP_PASSWORD is not in the environment",
-                       temporary=False)  # fmt: skip
+        raise _Failure(
+            f"email.username is set ({email.username!r}) but SMTP_PASSWORD is not in the environment",
+            temporary=False,
+        )
     return password if email.username else None
 
 
-def _with_retries(attempt: Callable[[], None], email: EmailConfig, max_attempts: int, first_wait: float,
-                  sleep: Callable[[float], None]) -> tuple[int, tuple[float, ...]]:  # fmt: skip
+def _with_retries(
+    attempt: Callable[[], None],
+    email: EmailConfig,
+    max_attempts: int,
+    first_wait: float,
+    sleep: Callable[[float], None],
+) -> tuple[int, tuple[float, ...]]:
     """Run ``attempt`` until it succeeds, a failure is not temporary, or ``max_attempts`` ran out;
     waits ``first_wait`` doubling in between. Returns (attempts, waits) or raises the _Failure."""
     waits: list[float] = []
@@ -186,8 +221,13 @@ def _with_retries(attempt: Callable[[], None], email: EmailConfig, max_attempts:
             failure = exc if isinstance(exc, _Failure) else _classify(exc, email)
             retry = failure.temporary and number < max_attempts
             wait = first_wait * 2 ** (number - 1)
-            log.warning("smtp_attempt_failed", attempt=number, of=max_attempts, error=str(failure),
-                        retry_in_seconds=wait if retry else None)  # fmt: skip
+            log.warning(
+                "smtp_attempt_failed",
+                attempt=number,
+                of=max_attempts,
+                error=str(failure),
+                retry_in_seconds=wait if retry else None,
+            )
             if not retry:
                 failure.attempts, failure.waits = number, tuple(waits)
                 raise failure from None
@@ -200,8 +240,13 @@ def _send_once(message: EmailMessage, email: EmailConfig, password: str | None) 
     # our own host name, not socket.getfqdn(): that is a DNS call without a timeout
     local, timeout = socket.gethostname() or "localhost", email.timeout_seconds
     if email.security == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(email.smtp_host, email.smtp_port, local_hostname=local,
-                                              timeout=timeout, context=ssl.create_default_context())  # fmt: skip
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            email.smtp_host,
+            email.smtp_port,
+            local_hostname=local,
+            timeout=timeout,
+            context=ssl.create_default_context(),
+        )
     else:
         smtp = smtplib.SMTP(email.smtp_host, email.smtp_port, local_hostname=local, timeout=timeout)
     with smtp:
@@ -227,36 +272,54 @@ def _classify(exc: Exception, email: EmailConfig) -> _Failure:
     where = f"{email.smtp_host}:{email.smtp_port}"
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         reply = _reply(exc.smtp_code, exc.smtp_error)
-        return _Failure(f"email.username / SMTP_PASSWORD: {where} refused the login ({reply})", temporary=False)
+        return _Failure(
+            f"email.username / SMTP_PASSWORD: {where} refused the login ({reply})", temporary=False
+        )
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         detail = "; ".join(f"{k}: {_reply(*v)}" for k, v in exc.recipients.items())
-        return _Failure(f"email.recipients: {where} refused every recipient ({detail})",
-                        temporary=all(400 <= c < 500 for c in codes))  # fmt: skip
+        return _Failure(
+            f"email.recipients: {where} refused every recipient ({detail})",
+            temporary=all(400 <= c < 500 for c in codes),
+        )
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         key = "email.security" if "STARTTLS" in str(exc) else "email.username"
         return _Failure(f"{key}: {where}: {exc}", temporary=False)
     if isinstance(exc, smtplib.SMTPSenderRefused):
         reply = _reply(exc.smtp_code, exc.smtp_error)
-        return _Failure(f"email.sender: {where} refused {exc.sender!r} ({reply})",
-                        temporary=400 <= exc.smtp_code < 500)  # fmt: skip
+        return _Failure(
+            f"email.sender: {where} refused {exc.sender!r} ({reply})", temporary=400 <= exc.smtp_code < 500
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
-        return _Failure(f"{where} replied {_reply(exc.smtp_code, exc.smtp_error)}",
-                        temporary=not 500 <= exc.smtp_code < 600)  # fmt: skip
+        return _Failure(
+            f"{where} replied {_reply(exc.smtp_code, exc.smtp_error)}",
+            temporary=not 500 <= exc.smtp_code < 600,
+        )
     if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
         return _Failure(f"{where}: TLS connection dropped ({exc})", temporary=True)
-    if isinstance(exc, ssl.SSLError):  # certificate or protocol: an untrusted server, a wrong port or security
+    if isinstance(
+        exc, ssl.SSLError
+    ):  # certificate or protocol: an untrusted server, a wrong port or security
         return _Failure(f"email.security / email.smtp_port: TLS with {where} failed ({exc})", temporary=False)
     if isinstance(exc, TimeoutError):
-        return _Failure(f"{where}: no answer within {email.timeout_seconds:g} s (email.timeout_seconds)",
-                        temporary=True)  # fmt: skip
+        return _Failure(
+            f"{where}: no answer within {email.timeout_seconds:g} s (email.timeout_seconds)", temporary=True
+        )
     if isinstance(exc, (OSError, smtplib.SMTPException)):
         return _Failure(f"{where}: {type(exc).__name__}: {exc}", temporary=True)
     return _Failure(f"{type(exc).__name__}: {exc}", temporary=False)
 
 
-def _write(message: EmailMessage, png: bytes, out_dir: Path, recipients: tuple[str, ...], *, attempts: int,
-           error: str | None, waits: tuple[float, ...] = ()) -> DeliveryResult:  # fmt: skip
+def _write(
+    message: EmailMessage,
+    png: bytes,
+    out_dir: Path,
+    recipients: tuple[str, ...],
+    *,
+    attempts: int,
+    error: str | None,
+    waits: tuple[float, ...] = (),
+) -> DeliveryResult:
     try:
         day = date.fromisoformat(message.get(DATE_HEADER, "")).isoformat()  # a date, never a path
     except ValueError:
@@ -268,7 +331,15 @@ def _write(message: EmailMessage, png: bytes, out_dir: Path, recipients: tuple[s
         png_path.write_bytes(png)
     except OSError as exc:
         log.error("report_write_failed", dir=str(out_dir), error=str(exc))
-        return DeliveryResult(False, False, attempts, recipients, None, None,
-                              f"{error + '; ' if error else ''}cannot write {out_dir}: {exc}", waits)  # fmt: skip
+        return DeliveryResult(
+            False,
+            False,
+            attempts,
+            recipients,
+            None,
+            None,
+            f"{error + '; ' if error else ''}cannot write {out_dir}: {exc}",
+            waits,
+        )
     log.info("report_written", eml=str(eml), png=str(png_path))
     return DeliveryResult(error is None, False, attempts, recipients, eml, png_path, error, waits)

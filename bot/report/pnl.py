@@ -12,16 +12,23 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from bot.report.metrics import daily_equity, drawdown  # noqa: E402
 
 SYNTHETIC_NOTE = "SYNTHETIC sample market: these results mean nothing about real markets"
 
 
-def plot_pnl(curve: pd.DataFrame, path: Path, *, title: str, synthetic: bool, fills: Sequence[Any] = (),
-             notes: Sequence[str] = ()) -> Path:  # fmt: skip
+def plot_pnl(
+    curve: pd.DataFrame,
+    path: Path,
+    *,
+    title: str,
+    synthetic: bool,
+    fills: Sequence[Any] = (),
+    notes: Sequence[str] = (),
+) -> Path:
     """Write a three-panel PNG of ``curve`` (columns equity, buy_and_hold; UTC index) to ``path``.
 
     ``fills`` (``bot.broker.base.Fill``) are marked on the equity line at their time: buys, sells,
@@ -31,18 +38,36 @@ def plot_pnl(curve: pd.DataFrame, path: Path, *, title: str, synthetic: bool, fi
     )
     local = curve.tz_convert("America/New_York")
     ax_eq.plot(local.index, local["equity"], label="strategy", color="tab:blue", linewidth=1.3)
-    ax_eq.plot(local.index, local["buy_and_hold"], label="buy and hold (equal weight, no costs)",
-               color="tab:gray", linewidth=1.0, linestyle="--")  # fmt: skip
+    ax_eq.plot(
+        local.index,
+        local["buy_and_hold"],
+        label="buy and hold (equal weight, no costs)",
+        color="tab:gray",
+        linewidth=1.0,
+        linestyle="--",
+    )
     _mark_fills(ax_eq, local["equity"], fills)
     if notes:
-        ax_eq.text(0.99, 0.02, "\n".join(notes), transform=ax_eq.transAxes, ha="right", va="bottom", fontsize=8,
-                   family="monospace", bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.7"})  # fmt: skip
+        ax_eq.text(
+            0.99,
+            0.02,
+            "\n".join(notes),
+            transform=ax_eq.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            family="monospace",
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.7"},
+        )
     ax_eq.set_ylabel("equity")
     ax_eq.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}"))
     ax_eq.legend(loc="upper left")
     ax_eq.grid(alpha=0.3)
-    ax_eq.set_title(title + (f"\n{SYNTHETIC_NOTE}" if synthetic else ""), fontsize=11,
-                    color="darkred" if synthetic else "black")  # fmt: skip
+    ax_eq.set_title(
+        title + (f"\n{SYNTHETIC_NOTE}" if synthetic else ""),
+        fontsize=11,
+        color="darkred" if synthetic else "black",
+    )
 
     dd = drawdown(curve["equity"].to_numpy())
     ax_dd.fill_between(local.index, -100 * dd, 0, color="tab:red", alpha=0.4)
@@ -81,6 +106,14 @@ def _mark_fills(ax: Any, equity: pd.Series, fills: Sequence[Any]) -> None:
         at = pd.DatetimeIndex(stamps).tz_convert(index.tz)
         rows = sorted(set(index.searchsorted(at, side="right") - 1) - {-1})
         marker, color = kinds[kind]
-        ax.scatter(index[rows], equity.to_numpy()[rows], marker=marker, color=color, s=28 if kind != "buy" else 18,
-                   zorder=3, label=f"{kind} ({len(stamps)})", alpha=0.8)  # fmt: skip
+        ax.scatter(
+            index[rows],
+            equity.to_numpy()[rows],
+            marker=marker,
+            color=color,
+            s=28 if kind != "buy" else 18,
+            zorder=3,
+            label=f"{kind} ({len(stamps)})",
+            alpha=0.8,
+        )
     ax.legend(loc="upper left", fontsize=8)

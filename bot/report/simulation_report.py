@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.engine.simulation import SimulationResult
 from bot.report.metrics import max_drawdown, sharpe_ratio, total_return
 from bot.report.pnl import SYNTHETIC_NOTE, plot_pnl
-from bot.simulation import SimulationResult
 
 
 def summarize(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
@@ -40,7 +40,9 @@ def summarize(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
         "max_drawdown": max_drawdown(equity),
         "fees": round(sum(f.commission for f in result.fills), 2),
         # traded notional over mean equity: 1.0 = the whole account traded once
-        "turnover": round(sum(f.qty * f.price for f in result.fills) / float(equity.mean()), 3) if len(equity) else 0.0,
+        "turnover": round(sum(f.qty * f.price for f in result.fills) / float(equity.mean()), 3)
+        if len(equity)
+        else 0.0,
         "headlines": result.headlines,
         "news_source": result.news_source,
         "halted": result.halted,
@@ -48,7 +50,11 @@ def summarize(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
         **(result.model or {}),
         "protective_stops": sum(1 for o in result.orders if o.protective),
         "risk_verdicts": result.verdicts,
-        **({"sizing": result.sizing, "sized_by": max(result.sizing, key=result.sizing.get)} if result.sizing else {}),
+        **(
+            {"sizing": result.sizing, "sized_by": max(result.sizing, key=result.sizing.get)}
+            if result.sizing
+            else {}
+        ),
         "elapsed_seconds": round(result.elapsed_seconds, 3),
         "journal_seconds": round(result.journal_seconds, 3),
         "bars_per_second": round(result.bars / result.elapsed_seconds) if result.elapsed_seconds else None,
@@ -60,14 +66,21 @@ def plot_notes(summary: dict[str, Any]) -> list[str]:
     """The box on pnl.png: the model's two verdicts, the trades and the risk gate's verdicts."""
     notes = []
     if summary.get("model_id"):
-        notes.append(f"return head {summary['model_status'].upper()}, risk head {summary['risk_model_status'].upper()}")
+        notes.append(
+            f"return head {summary['model_status'].upper()}, risk head {summary['risk_model_status'].upper()}"
+        )
     if summary.get("sized_by"):
         notes.append(f"sized by {summary['sized_by']}")
-    notes.append(f"{summary['fills']} fills, {summary['protective_stops']} protective stops, "
-                 f"{summary['rejected_orders']} rejected")  # fmt: skip
+    notes.append(
+        f"{summary['fills']} fills, {summary['protective_stops']} protective stops, "
+        f"{summary['rejected_orders']} rejected"
+    )
     verdicts = summary.get("risk_verdicts") or {}
     if verdicts:
-        notes.append("risk gate: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items(), key=lambda kv: -kv[1])[:4]))
+        notes.append(
+            "risk gate: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items(), key=lambda kv: -kv[1])[:4])
+        )
     return notes
 
 
@@ -79,15 +92,30 @@ def write_report(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
         writer = csv.writer(handle)
         writer.writerow(["ts", "symbol", "side", "qty", "price", "commission", "client_order_id"])
         for fill in result.fills:
-            writer.writerow([fill.ts.isoformat(), fill.symbol, str(fill.side), fill.qty,
-                             repr(fill.price), repr(fill.commission), fill.client_order_id])  # fmt: skip
+            writer.writerow(
+                [
+                    fill.ts.isoformat(),
+                    fill.symbol,
+                    str(fill.side),
+                    fill.qty,
+                    repr(fill.price),
+                    repr(fill.commission),
+                    fill.client_order_id,
+                ]
+            )
     curve = result.equity.copy()
     curve.index = curve.index.map(lambda t: t.isoformat())
     curve.to_csv(report_dir / "equity.csv", float_format="%.6f")
     title = f"{result.strategy} on {', '.join(result.symbols)} ({result.timeframe}, {result.source})"
     if len(result.equity):
-        plot_pnl(result.equity, report_dir / "pnl.png", title=title, synthetic=result.synthetic,
-                 fills=result.fills, notes=plot_notes(summary))  # fmt: skip
+        plot_pnl(
+            result.equity,
+            report_dir / "pnl.png",
+            title=title,
+            synthetic=result.synthetic,
+            fills=result.fills,
+            notes=plot_notes(summary),
+        )
         summary["plot"] = str(report_dir / "pnl.png")
     summary["files"] = {name: str(report_dir / name) for name in ("metrics.json", "trades.csv", "equity.csv")}
     (report_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")

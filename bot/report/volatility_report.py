@@ -21,10 +21,16 @@ def write_volatility_files(evaluation: Any, report_dir: Path, note: str) -> dict
     ``vol_books.png``; an empty dict when the evaluation has no risk head."""
     if not evaluation.vol_predictions:
         return {}
-    frame = pd.DataFrame({"ts": evaluation.ts, "symbol": evaluation.symbols, "realised_var": evaluation.y_var,
-                          **{f"var_{k}": v for k, v in evaluation.vol_predictions.items()},
-                          **{f"ret_var_{k}": v for k, v in evaluation.return_variance.items()},
-                          "next_return": evaluation.y})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "ts": evaluation.ts,
+            "symbol": evaluation.symbols,
+            "realised_var": evaluation.y_var,
+            **{f"var_{k}": v for k, v in evaluation.vol_predictions.items()},
+            **{f"ret_var_{k}": v for k, v in evaluation.return_variance.items()},
+            "next_return": evaluation.y,
+        }
+    )
     frame.to_csv(report_dir / "volatility.csv", index=False)
     _, curves = evaluation.vol_managed()
     return {
@@ -42,10 +48,17 @@ def _forecast_vs_realised(frame: pd.DataFrame, path: Path, note: str) -> Path:
     """Mean over symbols per day (annualised volatility), smoothed over 5 days for legibility."""
     by_day = frame.groupby("ts")[["realised_var", "var_model", "var_ewma", "var_har"]].mean()
     fig, ax = plt.subplots(figsize=(11, 5))
-    ax.plot(by_day.index, _annualised(by_day["realised_var"]).rolling(5).mean(), color="lightgray",
-            label="realised (Garman-Klass, 5-day mean)")  # fmt: skip
-    for column, label, style in (("var_model", "LSTM risk head", "-"), ("var_ewma", "EWMA", "--"),
-                                 ("var_har", "HAR", ":")):  # fmt: skip
+    ax.plot(
+        by_day.index,
+        _annualised(by_day["realised_var"]).rolling(5).mean(),
+        color="lightgray",
+        label="realised (Garman-Klass, 5-day mean)",
+    )
+    for column, label, style in (
+        ("var_model", "LSTM risk head", "-"),
+        ("var_ewma", "EWMA", "--"),
+        ("var_har", "HAR", ":"),
+    ):
         ax.plot(by_day.index, _annualised(by_day[column]), linestyle=style, linewidth=1, label=label)
     ax.set_ylabel("annualised volatility (mean over symbols)")
     ax.legend()

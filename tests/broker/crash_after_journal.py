@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.broker.base import Order, OrderRequest, OrderStatus, Side
-from bot.journal import Journal
+from bot.journal.store import Journal
 
 path, run_id, cid, symbol, qty = sys.argv[1:6]
 journal = Journal(Path(path))

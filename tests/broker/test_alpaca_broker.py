@@ -13,6 +13,7 @@ from bot.broker.alpaca import AlpacaBroker
 from bot.broker.base import OrderRequest, OrderStatus, OrderType, Side
 from bot.config import AlpacaConfig, Secrets, secrets_from_env
 from bot.errors import ConfigError, TemporaryError
+
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
 
 TIMEOUT = 0.3
@@ -82,9 +83,10 @@ def test_429_honours_retry_after_when_a_server_sends_it(server: TradingFakeServe
 def test_a_burst_of_429s_waits_for_x_ratelimit_reset_and_loses_nothing(server: TradingFakeServer) -> None:
     """Alpaca's own 429: X-RateLimit-Reset (a Unix second), no Retry-After. Real sleeps here:
     the server's clock says when each request arrived."""
-    broker = AlpacaBroker(AlpacaConfig(trading_url=server.url, timeout_seconds=2.0, max_retries=3,
-                                       backoff_seconds=0.01),
-                          Secrets(alpaca_key=server.key_id, alpaca_secret=server.secret_key))  # fmt: skip
+    broker = AlpacaBroker(
+        AlpacaConfig(trading_url=server.url, timeout_seconds=2.0, max_retries=3, backoff_seconds=0.01),
+        Secrets(alpaca_key=server.key_id, alpaca_secret=server.secret_key),
+    )
     server.retry_after = 1
     server.inject("POST", "/v2/orders", 429, times=2)
     server.inject("GET", "/v2/account", 429)
@@ -95,7 +97,11 @@ def test_a_burst_of_429s_waits_for_x_ratelimit_reset_and_loses_nothing(server: T
     for k, (path, reset) in enumerate(server.rate_limit_resets):
         refused_at = [t for _, p, t in server.request_times if p == path][k if path == "/v2/orders" else 0]
         after = [t for _, p, t in server.request_times if p == path and t > refused_at]
-        assert after and after[0] >= reset, (path, reset, after[:1])  # nothing sent before the window refilled
+        assert after and after[0] >= reset, (
+            path,
+            reset,
+            after[:1],
+        )  # nothing sent before the window refilled
 
 
 def test_a_hung_response_is_abandoned_within_the_timeout(server: TradingFakeServer) -> None:
@@ -170,8 +176,10 @@ def test_secrets_never_reach_the_logs(server: TradingFakeServer, caplog: pytest.
         broker.submit(order("log-1"))
         broker.account()
         broker.submit(order("log-2", qty=10**6))  # rejected: logged as a warning
-        wrong = AlpacaBroker(AlpacaConfig(trading_url=server.url, timeout_seconds=TIMEOUT),
-                             Secrets(alpaca_key="PKWRONG", alpaca_secret=secret + "-x"))  # fmt: skip
+        wrong = AlpacaBroker(
+            AlpacaConfig(trading_url=server.url, timeout_seconds=TIMEOUT),
+            Secrets(alpaca_key="PKWRONG", alpaca_secret=secret + "-x"),
+        )
         with pytest.raises(ConfigError) as info:
             wrong.account()
     text = repr(events) + caplog.text + str(info.value) + repr(broker.__dict__)
@@ -203,7 +211,10 @@ def test_fills_since_reports_filled_orders(server: TradingFakeServer) -> None:
     server.set_price("AAPL", 80.0)  # the protective stop fires
     fills = broker.fills_since(start)
     assert sorted((f.client_order_id, f.side, f.qty, f.price) for f in fills) == [
-        ("fs-1", Side.BUY, 10, 100.0), ("fs-2", Side.BUY, 5, 100.0), ("fs-2-stop", Side.SELL, 5, 80.0)]  # fmt: skip
+        ("fs-1", Side.BUY, 10, 100.0),
+        ("fs-2", Side.BUY, 5, 100.0),
+        ("fs-2-stop", Side.SELL, 5, 80.0),
+    ]
     assert broker.fills_since(datetime.now(UTC) + timedelta(seconds=5)) == []
 
 
@@ -226,7 +237,9 @@ def test_close_all_gets_flat_through_pending_cancels_and_207_refusals(server: Tr
     assert broker.positions() == {} and broker.open_orders() == []
     assert [c.symbol for c in closes] == ["AAPL"]
     first_answers = [(m, p) for m, p, _ in server.requests if m == "DELETE" and p.startswith("/v2/positions")]
-    assert first_answers[0] == ("DELETE", "/v2/positions") and ("DELETE", "/v2/positions/AAPL") in first_answers
+    assert (
+        first_answers[0] == ("DELETE", "/v2/positions") and ("DELETE", "/v2/positions/AAPL") in first_answers
+    )
 
 
 def test_cancel_waits_for_the_confirmation_of_a_pending_cancel(server: TradingFakeServer) -> None:

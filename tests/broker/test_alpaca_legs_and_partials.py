@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.broker.base import OrderRequest, OrderStatus, OrderType, Side
-from bot.journal import Journal
+from bot.journal.store import Journal
+
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
 
 
@@ -26,8 +27,16 @@ def server() -> Iterator[TradingFakeServer]:
 def _protected_entry(server: TradingFakeServer, tmp_path) -> Journal:
     """An entry with its stop, sent and journaled by one process (which then ends)."""
     journal = Journal(tmp_path / "journal.sqlite")
-    journal.start_run("paper-1", "paper", source="alpaca", synthetic=False, strategy="sma_cross",
-                      symbols=["AAPL"], timeframe="1Min", config={})  # fmt: skip
+    journal.start_run(
+        "paper-1",
+        "paper",
+        source="alpaca",
+        synthetic=False,
+        strategy="sma_cross",
+        symbols=["AAPL"],
+        timeframe="1Min",
+        config={},
+    )
     broker = alpaca_broker(server)
     entry = broker.submit(OrderRequest("e-1", "AAPL", Side.BUY, 10, protective_stop=90.0))
     journal.record_order("paper-1", entry)
@@ -47,7 +56,11 @@ def test_a_leg_listed_on_its_own_after_the_fill_is_still_known_as_ours(server, t
     restarted.know_legs(journal.protective_legs())
     [stop] = restarted.open_orders()
     assert (stop.client_order_id, stop.protective, stop.request.qty, stop.request.stop_price) == (
-        "e-1-stop", True, 10, 90.0)  # fmt: skip
+        "e-1-stop",
+        True,
+        10,
+        90.0,
+    )
     assert restarted.get_order("e-1-stop").status is OrderStatus.NEW
     assert restarted.cancel("e-1-stop").status is OrderStatus.CANCELED
     journal.close()

@@ -16,6 +16,7 @@ import pytest
 
 from bot.broker.base import Broker, OrderRequest, OrderStatus, OrderType, Side
 from bot.broker.sim import SimBroker
+
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
 
 CASH = 100_000.0
@@ -153,7 +154,9 @@ def test_close_all_flattens_every_position(venue: Venue) -> None:
     assert {s: p.qty for s, p in b.positions().items()} == {"AAPL": 10, "MSFT": 5}
     closes = b.close_all()
     assert sorted((o.symbol, o.request.side, o.request.qty) for o in closes) == [
-        ("AAPL", Side.SELL, 10), ("MSFT", Side.SELL, 5)]  # fmt: skip
+        ("AAPL", Side.SELL, 10),
+        ("MSFT", Side.SELL, 5),
+    ]
     m.step()
     assert b.positions() == {} and b.open_orders() == []
     assert b.get_order("f-3").status is OrderStatus.CANCELED
@@ -170,7 +173,12 @@ def test_protective_stop_is_attached_after_the_entry_fills(venue: Venue) -> None
     assert len(stops) == 1
     stop = stops[0]
     assert (stop.symbol, stop.request.side, stop.request.qty, stop.request.type, stop.request.stop_price) == (
-        "AAPL", Side.SELL, 10, OrderType.STOP, 90.0)  # fmt: skip
+        "AAPL",
+        Side.SELL,
+        10,
+        OrderType.STOP,
+        90.0,
+    )
     assert stop.client_order_id == "ps-1-stop"
     m.price("AAPL", 85.0)
     m.step()
@@ -207,7 +215,9 @@ def test_cancel_is_confirmed_then_the_shares_can_be_sold_and_re_protected(venue:
     assert rest.status is not OrderStatus.REJECTED
     m.step()
     stops = [o for o in b.open_orders() if o.protective]
-    assert [(o.client_order_id, o.request.qty, o.request.stop_price) for o in stops] == [("r-2-stop", 6, 90.0)]
+    assert [(o.client_order_id, o.request.qty, o.request.stop_price) for o in stops] == [
+        ("r-2-stop", 6, 90.0)
+    ]
     assert b.positions()["AAPL"].qty == 6
     m.price("AAPL", 85.0)
     m.step()
@@ -219,7 +229,7 @@ def test_cancel_is_confirmed_then_the_shares_can_be_sold_and_re_protected(venue:
 def test_a_buy_while_a_stop_sell_is_open_is_a_wash_trade(venue: Venue, with_stop: bool) -> None:
     """Alpaca's wash-trade protection (422 42210000 there, REJECTED here), an OTO entry included
     (the stricter reading): both brokers refuse it, so adding to a protected long needs its stop
-    released first (``bot.protection``)."""
+    released first (``bot.engine.protection``)."""
     b, m = venue.broker, venue.market
     m.price("AAPL", 100.0)
     b.submit(buy("w-1", protective_stop=90.0))

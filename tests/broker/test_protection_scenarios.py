@@ -12,13 +12,13 @@ import pytest
 
 from bot.broker.base import OrderStatus
 from bot.config import RiskConfig
-from bot.engine import Engine
-from bot.exits import protective_exits
-from bot.journal import Journal
-from bot.market import MarketView
-from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
-from risk.gate import RiskGate
+from bot.engine.builder import EngineConfig, build_engine
+from bot.engine.engine import Engine
+from bot.engine.market import MarketView
+from bot.journal.store import Journal
 from strategies.base import Strategy
+
+from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
 
 DAYS = ["2024-03-04", "2024-03-05", "2024-03-06", "2024-03-07"]
 
@@ -62,9 +62,14 @@ def at(day: int) -> datetime:
 
 def engine_on(server: TradingFakeServer, tmp_path, strategy: Strategy) -> Engine:
     risk = RiskConfig(max_position_pct=1.0, stop_loss_pct=0.10, pdt_guard=False)
-    return Engine(run_id="r", strategy=strategy, gate=RiskGate.from_config(risk), broker=alpaca_broker(server),
-                  journal=Journal(tmp_path / "journal.sqlite"), rebalance_band=0.0, stop_loss_pct=0.10,
-                  exits=protective_exits(risk))  # the bot's backup stop is on: it must not be the one that sells  # fmt: skip
+    # the bot's backup stop is on too: it must not be the one that sells
+    return build_engine(
+        EngineConfig(risk=risk, rebalance_band=0.0),
+        run_id="r",
+        strategy=strategy,
+        broker=alpaca_broker(server),
+        journal=Journal(tmp_path / "journal.sqlite"),
+    )
 
 
 def refusals(server: TradingFakeServer) -> list[str]:
@@ -72,8 +77,11 @@ def refusals(server: TradingFakeServer) -> list[str]:
 
 
 def stops_at_server(server: TradingFakeServer) -> list[tuple[int, float, str]]:
-    return sorted((int(o["qty"]), float(o["stop_price"]), o["time_in_force"]) for o in server.open_orders_of("AAPL")
-                  if o["type"] == "stop" and o["status"] != "held")  # fmt: skip
+    return sorted(
+        (int(o["qty"]), float(o["stop_price"]), o["time_in_force"])
+        for o in server.open_orders_of("AAPL")
+        if o["type"] == "stop" and o["status"] != "held"
+    )
 
 
 def test_the_broker_held_stop_outlives_the_entry_session_and_fills_on_day_3(server, tmp_path):
@@ -91,18 +99,32 @@ def test_the_broker_held_stop_outlives_the_entry_session_and_fills_on_day_3(serv
     server.set_price("AAPL", 88.0)  # day 3: the price falls through the stop
     assert "AAPL" not in server.holdings
     (leg,) = [o for o in server.orders if o["_parent"]]
-    assert (leg["status"], leg["filled_avg_price"]) == ("filled", "88.0")  # the broker's stop, not the bot's backup
+    assert (leg["status"], leg["filled_avg_price"]) == (
+        "filled",
+        "88.0",
+    )  # the broker's stop, not the bot's backup
     engine.decide(at(2), view_until(2, [100.0, 100.0, 88.0]))
-    assert engine.journal.query("SELECT COUNT(*) FROM decisions WHERE verdict = 'exit'")[0][0] == 0  # no backup exit
-    assert [o["client_order_id"] for o in server.orders if o["side"] == "sell" and o["status"] == "filled"] == [
-        leg["client_order_id"]]  # fmt: skip
+    assert (
+        engine.journal.query("SELECT COUNT(*) FROM decisions WHERE verdict = 'exit'")[0][0] == 0
+    )  # no backup exit
+    assert [
+        o["client_order_id"] for o in server.orders if o["side"] == "sell" and o["status"] == "filled"
+    ] == [leg["client_order_id"]]
     assert refusals(server) == []
 
 
 def test_a_day_entry_s_stop_leg_would_expire_at_the_first_close(server):
     """The rule the GTC entry avoids: a leg takes its parent's time in force."""
-    server.add_order(client_order_id="day-entry", symbol="AAPL", qty="10", side="buy", type="market",
-                     time_in_force="day", order_class="oto", stop_loss={"stop_price": "90"})  # fmt: skip
+    server.add_order(
+        client_order_id="day-entry",
+        symbol="AAPL",
+        qty="10",
+        side="buy",
+        type="market",
+        time_in_force="day",
+        order_class="oto",
+        stop_loss={"stop_price": "90"},
+    )
     server.tick()
     assert stops_at_server(server) == [(10, 90.0, "day")]
     server.expire_day_orders()

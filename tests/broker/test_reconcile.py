@@ -15,7 +15,8 @@ import structlog
 
 from bot.broker.base import Order, OrderRequest, OrderStatus, Side
 from bot.broker.reconcile import ADOPTED, UNKNOWN, reconcile
-from bot.journal import Journal
+from bot.journal.store import Journal
+
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
 from testkit import REPO
 
@@ -52,9 +53,13 @@ def test_an_order_journaled_by_a_killed_process_is_sent_exactly_once(
 ) -> None:
     path = tmp_path / "journal.sqlite"
     script = Path(__file__).with_name("crash_after_journal.py")
-    done = subprocess.run([sys.executable, str(script), str(path), RUN, "crash-1", "AAPL", "10"],
-                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(script), str(path), RUN, "crash-1", "AAPL", "10"],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert server.orders == []  # it died before sending
     with Journal(path) as journal:
@@ -96,8 +101,9 @@ def test_orders_and_positions_made_outside_the_bot_are_adopted_loudly(
     server: TradingFakeServer, journal: Journal
 ) -> None:
     server.add_position("MSFT", 7, 290.0)
-    server.add_order(client_order_id="manual-1", symbol="AAPL", qty="3", side="buy", type="limit",
-                     limit_price="50")  # fmt: skip
+    server.add_order(
+        client_order_id="manual-1", symbol="AAPL", qty="3", side="buy", type="limit", limit_price="50"
+    )
     with structlog.testing.capture_logs() as events:
         report = reconcile(journal, alpaca_broker(server), RUN)
     assert report.adopted_orders == ["manual-1"] and report.adopted_positions == ["MSFT"]

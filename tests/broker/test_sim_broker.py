@@ -277,7 +277,7 @@ def test_protective_stop_cancelled_on_close_even_when_not_touched() -> None:
 
 
 def test_a_partial_sale_re_protected_by_a_standalone_stop() -> None:
-    """What ``bot.protection`` does: cancel the leg, sell part, protect the rest with an id ending in -stop."""
+    """What ``bot.engine.protection`` does: cancel the leg, sell part, protect the rest with an id ending in -stop."""
     b = make()
     b.submit(buy("e1", 10, protective_stop=95.0))
     b.on_bars(t(1), {"AAA": bar(100.0, 100.0, 100.0, 100.0)})
@@ -420,7 +420,9 @@ def test_close_all_flattens_long_and_short() -> None:
     b.submit(buy("e1", 10, protective_stop=90.0))
     b.submit(sell("e2", 5, symbol="BBB"))
     b.on_bars(t(0), {"AAA": bar(100.0, 100.0, 100.0, 100.0), "BBB": bar(50.0, 50.0, 50.0, 50.0)})
-    b.submit(buy("pending", 1, symbol="BBB", type=OrderType.LIMIT, limit_price=1.0))  # (AAA's stop: a wash trade)
+    b.submit(
+        buy("pending", 1, symbol="BBB", type=OrderType.LIMIT, limit_price=1.0)
+    )  # (AAA's stop: a wash trade)
 
     closes = b.close_all()
 

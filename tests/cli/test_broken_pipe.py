@@ -12,10 +12,24 @@ def test_a_closed_output_pipe_ends_the_command_quietly(tmp_path):
     (tmp_path / "h.csv").write_text(rows + "\n")
     config = write_config(tmp_path)
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "sentiment", "--config", str(config), "--file", str(tmp_path / "h.csv"),
-         "--column", "text", "--json"],
-        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "sentiment",
+            "--config",
+            str(config),
+            "--file",
+            str(tmp_path / "h.csv"),
+            "--column",
+            "text",
+            "--json",
+        ],
+        cwd=tmp_path,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     first = process.stdout.readline()
     assert first.startswith(b"{")
     process.stdout.close()  # the reader leaves, as `head -1` does

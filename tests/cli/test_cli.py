@@ -31,8 +31,19 @@ def test_status_before_any_run(tmp_path):
 
 def test_simulate_on_the_sample_market_then_status(tmp_path):
     config = write_config(tmp_path)
-    result = run_cli("simulate", "--config", str(config), "--json", "--start", "2022-01-03", "--end", "2022-12-30",
-                     "--strategy", "sma_cross", cwd=tmp_path)  # fmt: skip
+    result = run_cli(
+        "simulate",
+        "--config",
+        str(config),
+        "--json",
+        "--start",
+        "2022-01-03",
+        "--end",
+        "2022-12-30",
+        "--strategy",
+        "sma_cross",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["synthetic"] is True and "mean nothing" in summary["note"]
@@ -60,8 +71,18 @@ def test_simulate_on_the_sample_market_then_status(tmp_path):
 
 
 def test_table_output_prints_the_report_paths(tmp_path):
-    result = run_cli("simulate", "--config", str(write_config(tmp_path)), "--strategy", "buy_and_hold",
-                     "--start", "2023-06-01", "--end", "2023-09-29", cwd=tmp_path)  # fmt: skip
+    result = run_cli(
+        "simulate",
+        "--config",
+        str(write_config(tmp_path)),
+        "--strategy",
+        "buy_and_hold",
+        "--start",
+        "2023-06-01",
+        "--end",
+        "2023-09-29",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "SYNTHETIC" in result.stdout and "buy and hold" in result.stdout
     plot_line = [line for line in result.stdout.splitlines() if line.startswith("plot:")][0]
@@ -78,7 +99,9 @@ def _one_line_error(result, *fragments):
 
 
 def test_missing_data_folder(tmp_path):
-    result = run_cli("simulate", "--config", str(write_config(tmp_path)), "--source", f"csv:{tmp_path / 'nope'}")
+    result = run_cli(
+        "simulate", "--config", str(write_config(tmp_path)), "--source", f"csv:{tmp_path / 'nope'}"
+    )
     _one_line_error(result, "does not exist", "nope")
 
 
@@ -92,15 +115,27 @@ def test_csv_with_missing_columns(tmp_path):
 
 def test_empty_date_range(tmp_path):
     daily = require_shared_data("daily")
-    result = run_cli("simulate", "--config", str(write_config(tmp_path)), "--source", f"csv:{daily}",
-                     "--symbols", "AAPL", "--start", "2030-01-01", "--end", "2030-02-01")  # fmt: skip
+    result = run_cli(
+        "simulate",
+        "--config",
+        str(write_config(tmp_path)),
+        "--source",
+        f"csv:{daily}",
+        "--symbols",
+        "AAPL",
+        "--start",
+        "2030-01-01",
+        "--end",
+        "2030-02-01",
+    )
     _one_line_error(result, "AAPL", "2030-01-01")
 
 
 def test_reversed_dates_and_unknown_symbol(tmp_path):
     config = str(write_config(tmp_path))
-    _one_line_error(run_cli("simulate", "--config", config, "--start", "2022-02-01", "--end", "2022-01-01"),
-                    "data.end")  # fmt: skip
+    _one_line_error(
+        run_cli("simulate", "--config", config, "--start", "2022-02-01", "--end", "2022-01-01"), "data.end"
+    )
     _one_line_error(run_cli("simulate", "--config", config, "--symbols", "NOPE"), "NOPE")
 
 
@@ -114,16 +149,20 @@ def test_dirty_csv_is_cleaned_logged_and_simulated(tmp_path):
         price += 0.5
     rows.insert(5, "2021-02-30,1,1,1,1,1")  # not a date -> a clear error names the line
     (data / "XYZ.csv").write_text("\n".join(rows) + "\n")
-    _one_line_error(run_cli("simulate", "--config", str(write_config(tmp_path)), "--source", f"csv:{data}"),
-                    "XYZ.csv", "line 6")  # fmt: skip
+    _one_line_error(
+        run_cli("simulate", "--config", str(write_config(tmp_path)), "--source", f"csv:{data}"),
+        "XYZ.csv",
+        "line 6",
+    )
     del rows[5]
     rows[3] = "2021-02-03,nan,102,100,101.5,1000"  # NaN price
     rows[6] = "2021-02-05,-3,1,1,1,10"  # negative price
     rows += [rows[10], rows[2]]  # a duplicate and an out-of-order row
     (data / "XYZ.csv").write_text("\n".join(rows) + "\n")
     config = write_config(tmp_path)
-    result = run_cli("simulate", "--config", str(config), "--source", f"csv:{data}", "--strategy",
-                     "buy_and_hold", "--json")  # fmt: skip
+    result = run_cli(
+        "simulate", "--config", str(config), "--source", f"csv:{data}", "--strategy", "buy_and_hold", "--json"
+    )
     assert result.returncode == 0, result.stderr
     assert "bars_cleaned" in result.stderr  # the console warning
     events = [json.loads(line) for line in (tmp_path / "logs" / "bot.jsonl").read_text().splitlines()]

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.__main__ import main
-from bot.heartbeat import beat
-from bot.journal import Journal, open_journal
-from fakes.alpaca_trading import TradingFakeServer
+from bot.journal.heartbeat import beat
+from bot.journal.store import Journal, open_journal
 from risk.killswitch import KillSwitch
+
+from fakes.alpaca_trading import TradingFakeServer
 from testkit import heavy_imports, run_cli, write_config
 
 KEY_VARS = ("ALPACA_API_KEY", "ALPACA_SECRET_KEY", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
@@ -94,7 +95,9 @@ def test_kill_says_whether_a_daemon_is_listening_and_is_fast(tmp_path, capsys):
     assert "daemon: alive (pid " in out and "stops deciding within" in out
 
 
-@pytest.mark.parametrize("argv", [["kill", "--dry-run", "--keep-positions", "--reason", "x"], ["resume", "--dry-run"]])
+@pytest.mark.parametrize(
+    "argv", [["kill", "--dry-run", "--keep-positions", "--reason", "x"], ["resume", "--dry-run"]]
+)
 def test_dry_run_kill_and_resume_are_light(argv, tmp_path):
     config = write_config(tmp_path)
     heavy, output = heavy_imports(*argv, "--config", str(config))

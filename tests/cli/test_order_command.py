@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from bot.broker.base import OrderRequest, Side
-from bot.journal import Journal
+from bot.journal.store import Journal
 
 from fakes.alpaca_data import DataFakeServer
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
@@ -25,8 +25,14 @@ def server() -> Iterator[TradingFakeServer]:
     s = TradingFakeServer(key_id=KEY, secret_key=SECRET).start()
     data = DataFakeServer(key_id=KEY, secret_key=SECRET).start()
     minute = pd.Timestamp("2024-03-04 15:00", tz="UTC")
-    data.load("AAPL", "1Min", pd.DataFrame({"open": [100.0], "high": [100.0], "low": [100.0], "close": [100.0],
-                                            "volume": [1e4]}, index=pd.DatetimeIndex([minute], name="ts")))  # fmt: skip
+    data.load(
+        "AAPL",
+        "1Min",
+        pd.DataFrame(
+            {"open": [100.0], "high": [100.0], "low": [100.0], "close": [100.0], "volume": [1e4]},
+            index=pd.DatetimeIndex([minute], name="ts"),
+        ),
+    )
     s.data_url = data.url
     s.set_price("AAPL", 100.0)
     try:
@@ -37,27 +43,42 @@ def server() -> Iterator[TradingFakeServer]:
 
 
 def config_for(tmp_path: Path, server: TradingFakeServer) -> Path:
-    return write_config(tmp_path, f"""
+    return write_config(
+        tmp_path,
+        f"""
 [alpaca]
 trading_url = "{server.url}"
 data_url = "{server.data_url}"
 timeout_seconds = 2.0
 max_retries = 1
 backoff_seconds = 0.01
-""")
+""",
+    )
 
 
 def order(tmp_path: Path, server: TradingFakeServer, *args: str):
-    return run_cli("order", "--config", str(config_for(tmp_path, server)), *args, cwd=tmp_path, env=server.key_env)
+    return run_cli(
+        "order", "--config", str(config_for(tmp_path, server)), *args, cwd=tmp_path, env=server.key_env
+    )
 
 
 def journaled_entry(tmp_path: Path, server: TradingFakeServer) -> None:
     """An entry with its stop, sent and journaled by the bot (the leg's broker id with it: the fake
     un-nests the leg once the entry fills, as Alpaca may)."""
     with Journal(tmp_path / "journal.sqlite") as journal:
-        journal.start_run("paper-1", "paper", source="alpaca", synthetic=False, strategy="sma_cross",
-                          symbols=["AAPL"], timeframe="1Day", config={})  # fmt: skip
-        entry = alpaca_broker(server).submit(OrderRequest("bot-entry", "AAPL", Side.BUY, 50, protective_stop=90.0))
+        journal.start_run(
+            "paper-1",
+            "paper",
+            source="alpaca",
+            synthetic=False,
+            strategy="sma_cross",
+            symbols=["AAPL"],
+            timeframe="1Day",
+            config={},
+        )
+        entry = alpaca_broker(server).submit(
+            OrderRequest("bot-entry", "AAPL", Side.BUY, 50, protective_stop=90.0)
+        )
         journal.record_order("paper-1", entry)
 
 
@@ -93,14 +114,21 @@ def test_a_halted_bot_refuses_a_manual_buy_with_its_own_exit_code(server, tmp_pa
     assert [o for o in server.orders if o["side"] == "buy"] == []
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (("buy", "AAPL", "0"), "QTY"), (("buy", "AA$L", "1"), "SYMBOL"), (("sell", "AAPL", "1", "--stop", "90"), "--stop"),
-    (("buy", "AAPL", "1", "--stop", "150"), "--stop"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("buy", "AAPL", "0"), "QTY"),
+        (("buy", "AA$L", "1"), "SYMBOL"),
+        (("sell", "AAPL", "1", "--stop", "90"), "--stop"),
+        (("buy", "AAPL", "1", "--stop", "150"), "--stop"),
+    ],
+)
 def test_bad_manual_orders_exit_2_naming_what_is_wrong(server, tmp_path, args, fragment):
     result = order(tmp_path, server, *args)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.startswith("error: ") and fragment in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.stderr.startswith("error: ") and fragment in result.stderr and "Traceback" not in result.stderr
+    )
     assert server.posts == []
 
 

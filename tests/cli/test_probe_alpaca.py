@@ -17,8 +17,13 @@ from testkit import KEY_VARS, run_cli, write_config
 
 KEY, SECRET = "probe-key-id", "probe-secret"
 NO_KEYS = {k: "" for k in KEY_VARS}
-ASSUMED = {"legs_after_fill": "un-nested", "wash_trade": "refused", "cancel": "pending_cancel -> canceled",
-           "held_shares": "refused", "leg_time_in_force": "day"}  # fmt: skip
+ASSUMED = {
+    "legs_after_fill": "un-nested",
+    "wash_trade": "refused",
+    "cancel": "pending_cancel -> canceled",
+    "held_shares": "refused",
+    "leg_time_in_force": "day",
+}
 
 
 @pytest.fixture
@@ -26,8 +31,14 @@ def server() -> Iterator[TradingFakeServer]:
     s = TradingFakeServer(key_id=KEY, secret_key=SECRET).start()
     data = DataFakeServer(key_id=KEY, secret_key=SECRET).start()
     minute = pd.Timestamp("2024-03-04 15:00", tz="UTC")
-    data.load("F", "1Min", pd.DataFrame({"open": [12.0], "high": [12.0], "low": [12.0], "close": [12.0],
-                                         "volume": [1e4]}, index=pd.DatetimeIndex([minute], name="ts")))  # fmt: skip
+    data.load(
+        "F",
+        "1Min",
+        pd.DataFrame(
+            {"open": [12.0], "high": [12.0], "low": [12.0], "close": [12.0], "volume": [1e4]},
+            index=pd.DatetimeIndex([minute], name="ts"),
+        ),
+    )
     s.data_url = data.url
     s.set_price("F", 12.0)
     s.cancel_delay = 0.1  # still a pending_cancel to see, but quick
@@ -38,17 +49,31 @@ def server() -> Iterator[TradingFakeServer]:
         data.stop()
 
 
-def probe(tmp_path: Path, server: TradingFakeServer, *args: str, url: str | None = None, env: dict | None = None):
-    config = write_config(tmp_path, f"""
+def probe(
+    tmp_path: Path, server: TradingFakeServer, *args: str, url: str | None = None, env: dict | None = None
+):
+    config = write_config(
+        tmp_path,
+        f"""
 [alpaca]
 trading_url = "{url or server.url}"
 data_url = "{server.data_url}"
 timeout_seconds = 2.0
 max_retries = 1
 backoff_seconds = 0.01
-""")
-    return run_cli("probe-alpaca", "--config", str(config), "--wait", "3", *args, cwd=tmp_path,
-                   env=server.key_env if env is None else env, timeout=60)  # fmt: skip
+""",
+    )
+    return run_cli(
+        "probe-alpaca",
+        "--config",
+        str(config),
+        "--wait",
+        "3",
+        *args,
+        cwd=tmp_path,
+        env=server.key_env if env is None else env,
+        timeout=60,
+    )
 
 
 def findings(result) -> dict[str, dict]:
@@ -82,7 +107,9 @@ def test_the_probe_follows_the_fakes_switches_and_cleans_up_two_shares_and_two_l
     assert found["wash_trade"]["paper_says"] == "accepted" and found["wash_trade"]["matches"] is False
     assert found["leg_time_in_force"]["paper_says"] == "gtc"
     assert found["cancel"]["paper_says"] == "canceled"
-    assert found["held_shares"]["paper_says"] == "refused" and found["legs_after_fill"]["paper_says"] == "nested"
+    assert (
+        found["held_shares"]["paper_says"] == "refused" and found["legs_after_fill"]["paper_says"] == "nested"
+    )
     assert_nothing_left(server)
 
 

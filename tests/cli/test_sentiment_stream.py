@@ -26,9 +26,23 @@ def test_output_starts_before_the_file_has_been_read_to_its_end(tmp_path):
 
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
-    process = subprocess.Popen([sys.executable, "-m", "bot", "sentiment", "--config", str(write_config(tmp_path)),
-                                "--file", str(fifo), "--json"], cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=cli_env())  # fmt: skip
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "sentiment",
+            "--config",
+            str(write_config(tmp_path)),
+            "--file",
+            str(fifo),
+            "--json",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
     first = process.stdout.readline()
     held_back = not first_line_seen.is_set()
     first_line_seen.set()
@@ -39,14 +53,23 @@ def test_output_starts_before_the_file_has_been_read_to_its_end(tmp_path):
     assert process.returncode == 0 and len(rest.splitlines()) == 1199
 
 
-@pytest.mark.parametrize("body, fragment", [
-    ('title\nAcme beats\nGlobex \x00 misses\n', "line 3: a NUL byte"),
-    ('title\nAcme beats\n"Globex misses\nHooli\n', "malformed CSV"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ("title\nAcme beats\nGlobex \x00 misses\n", "line 3: a NUL byte"),
+        ('title\nAcme beats\n"Globex misses\nHooli\n', "malformed CSV"),
+    ],
+)
 def test_a_nul_byte_or_an_unterminated_quote_names_the_line(tmp_path, body, fragment):
     (tmp_path / "bad.csv").write_text(body)
-    result = run_cli("sentiment", "--config", str(write_config(tmp_path)), "--file", str(tmp_path / "bad.csv"),
-                     cwd=tmp_path)  # fmt: skip
+    result = run_cli(
+        "sentiment",
+        "--config",
+        str(write_config(tmp_path)),
+        "--file",
+        str(tmp_path / "bad.csv"),
+        cwd=tmp_path,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and fragment in errors[0] and "bad.csv" in errors[0], result.stderr

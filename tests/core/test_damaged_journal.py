@@ -7,7 +7,8 @@ import sqlite3
 
 import pytest
 
-from bot.journal_schema import SCHEMA_VERSION
+from bot.journal.schema import SCHEMA_VERSION
+
 from testkit import run_cli, write_config
 
 COMMANDS = {

@@ -14,10 +14,10 @@ from structlog.testing import capture_logs
 from bot.broker.base import OrderRequest, Side
 from bot.broker.sim import SimBroker
 from bot.config import RiskConfig
-from bot.engine import Engine
-from bot.journal import Journal
-from bot.market import MarketView
-from risk.gate import RiskGate
+from bot.engine.builder import EngineConfig, build_engine
+from bot.engine.engine import Engine
+from bot.engine.market import MarketView
+from bot.journal.store import Journal
 from strategies.base import Strategy
 
 
@@ -56,8 +56,13 @@ class BrokenForecaster:
 def _view(day: int) -> MarketView:
     index = pd.date_range("2024-01-02 05:00", periods=day, freq="D", tz="UTC", name="ts")
     closes = [100.0] * day
-    frames = {s: pd.DataFrame({"open": closes, "high": closes, "low": closes, "close": closes,
-                               "volume": [1.0] * day}, index=index) for s in ("X", "Y")}  # fmt: skip
+    frames = {
+        s: pd.DataFrame(
+            {"open": closes, "high": closes, "low": closes, "close": closes, "volume": [1.0] * day},
+            index=index,
+        )
+        for s in ("X", "Y")
+    }
     view = MarketView(frames)
     view.seek_end()
     return view
@@ -68,9 +73,17 @@ def _engine(tmp_path, contain: bool) -> tuple[Engine, Wants, SimBroker]:
     broker.submit(OrderRequest("outside", "X", Side.BUY, 40))
     broker.on_bars(datetime(2024, 1, 2, 5, tzinfo=UTC), {s: (100.0, 100.0, 100.0, 100.0, 1.0) for s in "XY"})
     strategy = Wants()
-    engine = Engine(run_id="r", strategy=strategy, gate=RiskGate.from_config(RiskConfig(max_position_pct=1.0)),
-                    broker=broker, journal=Journal(tmp_path / "journal.sqlite"), rebalance_band=0.0,
-                    forecaster=BrokenForecaster(good=1), contain_model_failures=contain)  # fmt: skip
+    risk = RiskConfig(
+        max_position_pct=1.0, stop_loss_pct=0.0
+    )  # no stop orders beside the entries counted here
+    engine = build_engine(
+        EngineConfig(risk=risk, rebalance_band=0.0, contain_model_failures=contain),
+        run_id="r",
+        strategy=strategy,
+        broker=broker,
+        journal=Journal(tmp_path / "journal.sqlite"),
+        forecaster=BrokenForecaster(good=1),
+    )
     return engine, strategy, broker
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from bot.broker.base import Fill, Order, OrderRequest, OrderStatus, Side
 from bot.errors import JournalError
-from bot.journal import MIGRATIONS, SCHEMA_VERSION, Journal, open_journal
+from bot.journal.store import MIGRATIONS, SCHEMA_VERSION, Journal, open_journal
 
 T0 = datetime(2024, 1, 2, 21, 0, tzinfo=UTC)
 
@@ -16,8 +16,17 @@ def test_new_journal_is_wal_with_current_schema(tmp_path):
     mode = journal.query("PRAGMA journal_mode")[0][0]
     assert mode == "wal"
     tables = {r[0] for r in journal.query("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"runs", "bars", "headlines", "predictions", "decisions", "orders", "fills", "equity",
-            "control"} <= tables  # fmt: skip
+    assert {
+        "runs",
+        "bars",
+        "headlines",
+        "predictions",
+        "decisions",
+        "orders",
+        "fills",
+        "equity",
+        "control",
+    } <= tables
     journal.close()
 
 
@@ -25,8 +34,10 @@ def test_migrations_upgrade_an_old_file_in_place(tmp_path, monkeypatch):
     path = tmp_path / "j.sqlite"
     open_journal(path).close()
     # a later version adds a column; the v1 file must be upgraded on open and keep its rows
-    monkeypatch.setattr("bot.journal.MIGRATIONS", [*MIGRATIONS, "ALTER TABLE runs ADD COLUMN note TEXT"])
-    monkeypatch.setattr("bot.journal.SCHEMA_VERSION", len(MIGRATIONS) + 1)
+    monkeypatch.setattr(
+        "bot.journal.store.MIGRATIONS", [*MIGRATIONS, "ALTER TABLE runs ADD COLUMN note TEXT"]
+    )
+    monkeypatch.setattr("bot.journal.store.SCHEMA_VERSION", len(MIGRATIONS) + 1)
     journal = Journal(path)
     assert journal.schema_version() == len(MIGRATIONS) + 1
     assert "note" in {r[1] for r in journal.query("PRAGMA table_info(runs)")}
@@ -92,14 +103,25 @@ def test_headlines_are_stored_once_with_score_and_version(tmp_path):
     from bot.news.base import Headline
 
     journal = open_journal(tmp_path / "j.sqlite")
-    h = Headline("rss:http://127.0.0.1/feed", "g1", "Acme beats estimates!", T0, T0, symbols=("ACME",),
-                 score=0.6, label="positive", scorer_version="v1")  # fmt: skip
+    h = Headline(
+        "rss:http://127.0.0.1/feed",
+        "g1",
+        "Acme beats estimates!",
+        T0,
+        T0,
+        symbols=("ACME",),
+        score=0.6,
+        label="positive",
+        scorer_version="v1",
+    )
     unscored = Headline("rss:http://127.0.0.1/feed", "g2", "Globex: ???", T0, T0, published_estimated=True)
     assert journal.record_headlines([h, unscored]) == 2
     assert journal.record_headlines([h]) == 0  # same source and guid: not stored twice
     rows = journal.headlines_between(None, None)
     assert [(r["guid"], r["score"], r["scorer_version"], r["published_estimated"]) for r in rows] == [
-        ("g1", 0.6, "v1", 0), ("g2", None, None, 1)]  # fmt: skip
+        ("g1", 0.6, "v1", 0),
+        ("g2", None, None, 1),
+    ]
     assert journal.known_title_keys(["acme beats estimates", "nope"]) == {"acme beats estimates"}
     journal.close()
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.broker.base import Position, Side
-from bot.planner import order_quantity, target_quantity
+from bot.engine.planner import order_quantity, target_quantity
 from risk.base import Action, OrderIntent, RiskContext
 from risk.gate import RiskGate
 from risk.max_position import MaxPosition

@@ -15,19 +15,27 @@ from typing import Any
 from testkit import REPO
 
 KEY, SECRET = "test-key-id", "test-secret"
-KEY_ENV = {"ALPACA_API_KEY": KEY, "ALPACA_SECRET_KEY": SECRET, "APCA_API_KEY_ID": "", "APCA_API_SECRET_KEY": ""}
+KEY_ENV = {
+    "ALPACA_API_KEY": KEY,
+    "ALPACA_SECRET_KEY": SECRET,
+    "APCA_API_KEY_ID": "",
+    "APCA_API_SECRET_KEY": "",
+}
 
 
 class Daemon:
     """``python -m bot run ARGS`` in its own process; output goes to files under ``folder``."""
 
-    def __init__(self, folder: Path, *args: str, env: dict[str, str] | None = None, name: str = "daemon") -> None:
+    def __init__(
+        self, folder: Path, *args: str, env: dict[str, str] | None = None, name: str = "daemon"
+    ) -> None:
         self.out = folder / f"{name}.out"
         self.err = folder / f"{name}.err"
         full_env = {**os.environ, **KEY_ENV, **(env or {}), "PYTHONPATH": str(REPO)}
         with self.out.open("w") as out, self.err.open("w") as err:
-            self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", *args], cwd=folder, env=full_env,
-                                         stdout=out, stderr=err)  # fmt: skip
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", *args], cwd=folder, env=full_env, stdout=out, stderr=err
+            )
 
     def signal(self, signum: int) -> None:
         self.proc.send_signal(signum)

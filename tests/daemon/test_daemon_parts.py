@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.calendar.timeframes import NEW_YORK, parse_timeframe
 from bot.config import Secrets, load_config
 from bot.daemon.assemble import assemble
 from bot.daemon.bars import BarWindow, ReplayBars
@@ -18,11 +19,11 @@ from bot.daemon.reports import ReportWorker
 from bot.daemon.schedule import bar_trigger
 from bot.daemon.sessions import broker_sessions, exchange_sessions
 from bot.errors import AlreadyRunning
-from bot.journal import Journal
-from bot.timeframes import NEW_YORK, parse_timeframe
+from bot.journal.store import Journal
+from risk.killswitch import KillSwitch
+
 from daemonkit import KEY, SECRET
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
-from risk.killswitch import KillSwitch
 from testkit import write_config
 
 MINUTE = parse_timeframe("1Min")
@@ -30,7 +31,9 @@ MINUTE = parse_timeframe("1Min")
 
 def minute_steps(n: int, start: str = "2024-03-08 14:30") -> list:
     t0 = datetime.fromisoformat(start).replace(tzinfo=UTC)
-    return [(t0 + timedelta(minutes=k), {"AAA": (10.0 + k, 10.5 + k, 9.5 + k, 10.2 + k, 100.0)}) for k in range(n)]
+    return [
+        (t0 + timedelta(minutes=k), {"AAA": (10.0 + k, 10.5 + k, 9.5 + k, 10.2 + k, 100.0)}) for k in range(n)
+    ]
 
 
 def test_replay_hands_out_steps_at_the_pace_and_resumes_after_the_recorded_ones():
@@ -88,7 +91,10 @@ def test_broker_sessions_come_from_the_alpaca_calendar():
         sessions = broker_sessions(alpaca_broker(server))
         assert sessions.session(date(2024, 7, 6)) is None  # a Saturday
         open_, close = sessions.session(date(2024, 7, 8))
-        assert (open_, close) == (datetime(2024, 7, 8, 13, 30, tzinfo=UTC), datetime(2024, 7, 8, 20, 0, tzinfo=UTC))
+        assert (open_, close) == (
+            datetime(2024, 7, 8, 13, 30, tzinfo=UTC),
+            datetime(2024, 7, 8, 20, 0, tzinfo=UTC),
+        )
         calls = len(server.requests)
         sessions.session(date(2024, 7, 9))  # cached: no second request
         assert len(server.requests) == calls
@@ -96,11 +102,14 @@ def test_broker_sessions_come_from_the_alpaca_calendar():
         server.stop()
 
 
-@pytest.mark.parametrize(("timeframe", "after", "expected"), [
-    ("5Min", "2024-03-08 09:31", ["09:35:05", "09:40:05", "09:45:05"]),
-    ("1Hour", "2024-03-08 09:31", ["10:00:05", "11:00:05", "12:00:05"]),
-    ("1Day", "2024-03-08 15:00", ["16:00:05", "17:00:05", "13:00:05"]),  # then Monday, after the weekend
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("timeframe", "after", "expected"),
+    [
+        ("5Min", "2024-03-08 09:31", ["09:35:05", "09:40:05", "09:45:05"]),
+        ("1Hour", "2024-03-08 09:31", ["10:00:05", "11:00:05", "12:00:05"]),
+        ("1Day", "2024-03-08 15:00", ["16:00:05", "17:00:05", "13:00:05"]),  # then Monday, after the weekend
+    ],
+)
 def test_bar_jobs_fire_after_each_bar_close_in_new_york_time(timeframe, after, expected):
     trigger = bar_trigger(parse_timeframe(timeframe), 5)
     now = datetime.fromisoformat(after).replace(tzinfo=NEW_YORK)
@@ -145,7 +154,10 @@ def test_report_worker_skips_days_behind_a_newer_one_and_never_raises():
 
 
 def sample_parts(tmp_path: Path, extra: str = ""):
-    config = load_config(write_config(tmp_path, f"""
+    config = load_config(
+        write_config(
+            tmp_path,
+            f"""
 [data]
 timeframe = "1Day"
 start = "2023-01-03"
@@ -153,11 +165,21 @@ end = "2023-03-31"
 [strategy]
 name = "buy_and_hold"
 {extra}
-"""))
+""",
+        )
+    )
     journal = Journal(tmp_path / "dry.sqlite")
     alerts: list[str] = []
-    parts = assemble(config, journal, dry_run=True, replay_source="sample", speed=1e9, new_run=False,
-                     secrets=Secrets(), alert=lambda subject, text: alerts.append(subject))  # fmt: skip
+    parts = assemble(
+        config,
+        journal,
+        dry_run=True,
+        replay_source="sample",
+        speed=1e9,
+        new_run=False,
+        secrets=Secrets(),
+        alert=lambda subject, text: alerts.append(subject),
+    )
     return parts, journal, alerts
 
 
@@ -174,11 +196,15 @@ def test_a_noticed_kill_flattens_the_simulated_account_unless_it_keeps_positions
     loop.notice_halt()
     loop.notice_halt()  # once per halt: a second notice sends nothing more
     closes = broker.open_orders()
-    assert {o.symbol for o in closes} == set(broker.positions()) and all(o.request.side == "sell" for o in closes)
+    assert {o.symbol for o in closes} == set(broker.positions()) and all(
+        o.request.side == "sell" for o in closes
+    )
     orders_before = len(broker.orders)
     loop.on_steps([parts.replay._steps[2]])  # the closes fill; a halted loop decides nothing
     assert broker.positions() == {} and len(broker.orders) == orders_before
-    journaled = journal.query("SELECT COUNT(*) FROM orders WHERE client_order_id LIKE 'close-%' AND status = 'filled'")
+    journaled = journal.query(
+        "SELECT COUNT(*) FROM orders WHERE client_order_id LIKE 'close-%' AND status = 'filled'"
+    )
     assert journaled[0][0] == len(closes)
 
 
@@ -195,11 +221,15 @@ def test_a_resumed_run_keeps_its_account_and_keeps_counting_its_limits(tmp_path:
     assert again.resumed and again.run_id == parts.run_id
     assert again.loop.venue.broker.account().equity == pytest.approx(equity_before)
     last_decision = datetime.fromisoformat(journal.query("SELECT MAX(ts) FROM decisions")[0][0])
-    sent = journal.query("SELECT COUNT(*) FROM decisions WHERE client_order_id IS NOT NULL AND ts = ?",
-                         (last_decision.isoformat(),))[0][0]  # fmt: skip
+    sent = journal.query(
+        "SELECT COUNT(*) FROM decisions WHERE client_order_id IS NOT NULL AND ts = ?",
+        (last_decision.isoformat(),),
+    )[0][0]
     rate = next(rule for rule in again.loop.engine.gate.rules if isinstance(rule, OrderRate))
     assert sent > 0 and rate.counts(last_decision)[1] == sent
-    assert again.loop.engine.equity.peak == pytest.approx(journal.query("SELECT MAX(equity) FROM equity")[0][0])
+    assert again.loop.engine.equity.peak == pytest.approx(
+        journal.query("SELECT MAX(equity) FROM equity")[0][0]
+    )
     assert again.replay.remaining == len(again.replay._steps) - 3  # it goes on after the recorded steps
 
 
@@ -210,7 +240,7 @@ def test_a_rejected_model_trips_the_kill_switch_only_when_configured(tmp_path: P
     for flag, halts in (("false", False), ("true", True)):
         folder = tmp_path / flag
         folder.mkdir()
-        parts, journal, alerts = sample_parts(folder, f"[risk]\nhalt_on_model_rejected = {flag}")
+        parts, journal, alerts = sample_parts(folder, f"[daemon]\nhalt_on_model_rejected = {flag}")
         parts.slot.model = rejected
         config = load_config(folder / "config.toml")
         _model_gate_halt(config, parts, KillSwitch(journal), lambda subject, text: alerts.append(subject))

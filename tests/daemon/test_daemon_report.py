@@ -13,7 +13,9 @@ from testkit import run_cli, write_config
 
 def test_a_finished_replay_mails_its_last_days_report(tmp_path: Path):
     with SmtpServer(users={"bot": "s3cret-Pw-93"}) as smtp:
-        config = write_config(tmp_path, f"""
+        config = write_config(
+            tmp_path,
+            f"""
 [data]
 timeframe = "1Day"
 start = "2023-01-03"
@@ -31,9 +33,20 @@ username = "bot"
 sender = "bot@example.com"
 recipients = ["owner@example.com"]
 timeout_seconds = 5
-""")
-        done = run_cli("run", "--dry-run", "--config", str(config), "--source", "sample", "--speed", "1e9",
-                       env={**KEY_ENV, "SMTP_PASSWORD": "s3cret-Pw-93"}, timeout=120)  # fmt: skip
+""",
+        )
+        done = run_cli(
+            "run",
+            "--dry-run",
+            "--config",
+            str(config),
+            "--source",
+            "sample",
+            "--speed",
+            "1e9",
+            env={**KEY_ENV, "SMTP_PASSWORD": "s3cret-Pw-93"},
+            timeout=120,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "replay finished" in done.stdout
         assert smtp.messages, "no report reached the SMTP server"

@@ -10,7 +10,6 @@ another restart leave no order filled twice and an account that adds up to its f
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +34,16 @@ def minute_bars(day: str, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     close = 50 * np.exp(np.cumsum(rng.normal(0, 0.002, len(index))))
     open_ = np.r_[close[0], close[:-1]]
-    return pd.DataFrame({"open": open_, "high": np.maximum(open_, close) * 1.0005,
-                         "low": np.minimum(open_, close) * 0.9995, "close": close,
-                         "volume": rng.integers(1_000, 5_000, len(index)).astype(float)}, index=index)  # fmt: skip
+    return pd.DataFrame(
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) * 1.0005,
+            "low": np.minimum(open_, close) * 0.9995,
+            "close": close,
+            "volume": rng.integers(1_000, 5_000, len(index)).astype(float),
+        },
+        index=index,
+    )
 
 
 @pytest.fixture
@@ -52,7 +58,9 @@ def servers():
 
 
 def daemon_config(tmp_path: Path, data: DataFakeServer, feed_url: str) -> Path:
-    return write_config(tmp_path, f"""
+    return write_config(
+        tmp_path,
+        f"""
 [data]
 symbols = {json.dumps(list(SYMBOLS))}
 timeframe = "1Min"
@@ -82,7 +90,8 @@ heartbeat_seconds = 0.5
 heartbeat_max_age_seconds = 5
 kill_poll_seconds = 0.2
 news_poll_seconds = 0.5
-""")
+""",
+    )
 
 
 def steps_recorded(journal: Path) -> int:
@@ -91,11 +100,25 @@ def steps_recorded(journal: Path) -> int:
 
 def test_dry_run_daemon_trades_survives_and_restarts_without_duplicates(servers, tmp_path: Path):
     data, feeds = servers
-    feed_url = feeds.route("/markets.xml", rss_document([
-        Item("Stocks rally as chip makers surge", link="https://example.com/a", guid="a",
-             pub_date="Tue, 24 Nov 2026 09:00:00 GMT"),
-        Item("Oil slides on weak demand", link="https://example.com/b", guid="b",
-             pub_date="Tue, 24 Nov 2026 09:05:00 GMT")]))  # fmt: skip
+    feed_url = feeds.route(
+        "/markets.xml",
+        rss_document(
+            [
+                Item(
+                    "Stocks rally as chip makers surge",
+                    link="https://example.com/a",
+                    guid="a",
+                    pub_date="Tue, 24 Nov 2026 09:00:00 GMT",
+                ),
+                Item(
+                    "Oil slides on weak demand",
+                    link="https://example.com/b",
+                    guid="b",
+                    pub_date="Tue, 24 Nov 2026 09:05:00 GMT",
+                ),
+            ]
+        ),
+    )
     config = daemon_config(tmp_path, data, feed_url)
     journal = tmp_path / "dry_run.sqlite"
     args = ("--dry-run", "--config", str(config), "--source", "alpaca", "--speed", "600")
@@ -117,7 +140,9 @@ def test_dry_run_daemon_trades_survives_and_restarts_without_duplicates(servers,
         feeds.route("/markets.xml", "", status=500)
         failing_since = len(feeds.hits("/markets.xml"))
         before = steps_recorded(journal)
-        wait_for(lambda: len(feeds.hits("/markets.xml")) >= failing_since + 2, 20, "polls of the failing feed")
+        wait_for(
+            lambda: len(feeds.hits("/markets.xml")) >= failing_since + 2, 20, "polls of the failing feed"
+        )
         wait_for(lambda: steps_recorded(journal) >= before + 30, 30, "steps after the feed failed")
         assert first.proc.poll() is None, first.output()
 
@@ -148,7 +173,9 @@ def test_dry_run_daemon_trades_survives_and_restarts_without_duplicates(servers,
         third = Daemon(tmp_path, *args, name="third")
         daemons.append(third)
         wait_for(lambda: steps_recorded(journal) >= steps_before + 40, 40, "steps after kill -9")
-        wait_for(lambda: count(journal, "SELECT COUNT(*) FROM fills") > fills_before, 40, "fills after kill -9")
+        wait_for(
+            lambda: count(journal, "SELECT COUNT(*) FROM fills") > fills_before, 40, "fills after kill -9"
+        )
         code, _ = third.stop(timeout=15)
         assert code == 0, third.output()
     finally:
@@ -158,15 +185,23 @@ def test_dry_run_daemon_trades_survives_and_restarts_without_duplicates(servers,
     assert len(query(journal, "SELECT run_id FROM runs")) == 1  # one run across three processes
     # no order was filled twice, none beyond its quantity
     assert query(journal, "SELECT client_order_id FROM fills GROUP BY 1 HAVING COUNT(*) > 1") == []
-    over = query(journal, "SELECT o.client_order_id FROM orders o JOIN fills f USING (run_id, client_order_id)"
-                          " GROUP BY 1 HAVING SUM(f.qty) > MAX(o.qty)")  # fmt: skip
+    over = query(
+        journal,
+        "SELECT o.client_order_id FROM orders o JOIN fills f USING (run_id, client_order_id)"
+        " GROUP BY 1 HAVING SUM(f.qty) > MAX(o.qty)",
+    )
     assert over == []
     # the account adds up: last recorded cash == initial cash + sells - buys - commissions
-    flows = query(journal, "SELECT COALESCE(SUM(CASE side WHEN 'sell' THEN qty * price ELSE -qty * price END)"
-                           " - SUM(commission), 0) AS net FROM fills")[0]["net"]  # fmt: skip
+    flows = query(
+        journal,
+        "SELECT COALESCE(SUM(CASE side WHEN 'sell' THEN qty * price ELSE -qty * price END)"
+        " - SUM(commission), 0) AS net FROM fills",
+    )[0]["net"]
     last = query(journal, "SELECT cash FROM equity ORDER BY ts DESC LIMIT 1")[0]["cash"]
     assert last == pytest.approx(INITIAL_CASH + flows, abs=0.01)
     # every step was recorded once (a step replayed after the crash overwrote its own row)
-    assert count(journal, "SELECT COUNT(*) FROM equity") == count(journal, "SELECT COUNT(DISTINCT ts) FROM equity")
+    assert count(journal, "SELECT COUNT(*) FROM equity") == count(
+        journal, "SELECT COUNT(DISTINCT ts) FROM equity"
+    )
     log = (tmp_path / "logs" / "bot.jsonl").read_text()
     assert "signal_received" in log and "dry_run_restored" in log

@@ -25,6 +25,11 @@ def test_a_full_disk_goes_to_on_fatal_once_and_a_lock_is_tried_again_next_time()
         guarded("bars", failing(locked), fatal.append)()
         guarded("bars", failing(RuntimeError("a bug")), fatal.append)()
     assert fatal == [full]
-    assert [(e["event"], e["log_level"]) for e in logs] == [("journal_unusable", "error"), ("job_failed", "error"),
-                                                            ("job_failed", "error")]  # fmt: skip
-    assert "exc_info" not in logs[1] and logs[2]["exc_info"] is True  # the lock needs no traceback; a bug does
+    assert [(e["event"], e["log_level"]) for e in logs] == [
+        ("journal_unusable", "error"),
+        ("job_failed", "error"),
+        ("job_failed", "error"),
+    ]
+    assert (
+        "exc_info" not in logs[1] and logs[2]["exc_info"] is True
+    )  # the lock needs no traceback; a bug does

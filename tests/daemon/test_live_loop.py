@@ -15,11 +15,12 @@ import pytest
 
 from bot.config import Secrets, load_config
 from bot.daemon.assemble import assemble
-from bot.journal import Journal
+from bot.journal.store import Journal
+from risk.killswitch import KillSwitch
+
 from daemonkit import KEY, SECRET
 from fakes.alpaca_data import DataFakeServer
 from fakes.alpaca_trading import TradingFakeServer
-from risk.killswitch import KillSwitch
 from testkit import write_config
 
 SYMBOLS = ("AAA", "BBB")
@@ -40,8 +41,16 @@ START = _recent_session_start()
 def bars(n: int) -> pd.DataFrame:
     index = pd.date_range(START, periods=n, freq="1min", tz="UTC", name="ts")
     close = 20 + np.arange(n) * 0.01
-    return pd.DataFrame({"open": close, "high": close + 0.05, "low": close - 0.05, "close": close,
-                         "volume": np.full(n, 1000.0)}, index=index)  # fmt: skip
+    return pd.DataFrame(
+        {
+            "open": close,
+            "high": close + 0.05,
+            "low": close - 0.05,
+            "close": close,
+            "volume": np.full(n, 1000.0),
+        },
+        index=index,
+    )
 
 
 def serve(data: DataFakeServer, n: int) -> datetime:
@@ -58,13 +67,16 @@ def live(tmp_path: Path):
     for symbol in SYMBOLS:
         trading.set_price(symbol, 20.0)
     serve(data, 30)
-    config = load_config(write_config(tmp_path, f"""
+    config = load_config(
+        write_config(
+            tmp_path,
+            f"""
 [data]
 symbols = ["AAA", "BBB"]
 timeframe = "1Min"
 [strategy]
 name = "buy_and_hold"
-[risk]
+[daemon]
 max_broker_failures = 3
 [alpaca]
 trading_url = "{trading.url}"
@@ -72,12 +84,21 @@ data_url = "{data.url}"
 timeout_seconds = 1.0
 max_retries = 0
 backoff_seconds = 0.01
-"""))
+""",
+        )
+    )
     journal = Journal(tmp_path / "journal.sqlite")
     alerts: list[str] = []
-    parts = assemble(config, journal, dry_run=False, replay_source=None, speed=1, new_run=False,
-                     secrets=Secrets(alpaca_key=KEY, alpaca_secret=SECRET),
-                     alert=lambda subject, text: alerts.append(subject))  # fmt: skip
+    parts = assemble(
+        config,
+        journal,
+        dry_run=False,
+        replay_source=None,
+        speed=1,
+        new_run=False,
+        secrets=Secrets(alpaca_key=KEY, alpaca_secret=SECRET),
+        alert=lambda subject, text: alerts.append(subject),
+    )
     yield parts, journal, trading, data, alerts
     journal.close()
     trading.stop()

@@ -13,7 +13,8 @@ from bot.config import Secrets, load_config
 from bot.daemon.assemble import assemble
 from bot.daemon.schedule import DaemonSchedule
 from bot.forecast.registry import active_model_id, config_key
-from bot.journal import Journal
+from bot.journal.store import Journal
+
 from daemonkit import KEY_ENV
 from testkit import run_cli, write_config
 
@@ -31,28 +32,54 @@ test_bars = 100
 
 
 def test_a_retrained_model_is_reloaded_by_the_running_daemon(tmp_path: Path):
-    path = write_config(tmp_path, f"""
+    path = write_config(
+        tmp_path,
+        f"""
 [data]
 start = "2023-01-03"
 end = "2023-02-28"
 {TINY_MODEL}
-dir = "{tmp_path / 'models'}"
-""")
+dir = "{tmp_path / "models"}"
+""",
+    )
     config = load_config(path)
     journal = Journal(tmp_path / "dry_run.sqlite")
-    parts = assemble(config, journal, dry_run=True, replay_source="sample", speed=1e9, new_run=False,
-                     secrets=Secrets(), alert=lambda s, t: None)  # fmt: skip
+    parts = assemble(
+        config,
+        journal,
+        dry_run=True,
+        replay_source="sample",
+        speed=1e9,
+        new_run=False,
+        secrets=Secrets(),
+        alert=lambda s, t: None,
+    )
     first = parts.model["model_id"]  # trained on the fly before the replay (sample market only)
 
     # what the retrain job's child process does, forced active so the swap is visible either way
-    trained = run_cli("train", "--config", str(path), "--start", "2021-01-04", "--end", "2022-12-30", "--force",
-                      "--json", env=KEY_ENV, timeout=300)  # fmt: skip
+    trained = run_cli(
+        "train",
+        "--config",
+        str(path),
+        "--start",
+        "2021-01-04",
+        "--end",
+        "2022-12-30",
+        "--force",
+        "--json",
+        env=KEY_ENV,
+        timeout=300,
+    )
     assert trained.returncode == 0, trained.stderr[-2000:]
     new_id = json.loads(trained.stdout.strip().splitlines()[-1])["model_id"]
-    key = config_key("1Day", config.model.features, config.model.window, config.model.volume_window, parts.symbols)
+    key = config_key(
+        "1Day", config.model.features, config.model.window, config.model.volume_window, parts.symbols
+    )
     assert new_id != first and active_model_id(tmp_path / "models", key) == new_id
 
-    schedule = DaemonSchedule(config, parts, journal.path, report=lambda day: None, on_replay_end=lambda: None)
+    schedule = DaemonSchedule(
+        config, parts, journal.path, report=lambda day: None, on_replay_end=lambda: None
+    )
     schedule.reload_model()
     assert parts.model["model_id"] == new_id and parts.model["model_status"] == "active"
     assert parts.loop.engine.forecaster.model_id == new_id

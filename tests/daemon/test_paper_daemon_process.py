@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from risk.halt_file import halt_file_for, read_halt_file
+
 from daemonkit import KEY, KEY_ENV, SECRET, Daemon, query, wait_for
 from fakes.alpaca_data import DataFakeServer
 from fakes.alpaca_trading import TradingFakeServer
-from risk.halt_file import halt_file_for, read_halt_file
 from testkit import NO_LOSS_LIMITS, cli_env, run_cli, write_config
 
 HOLD_LOCK = """
@@ -40,8 +41,16 @@ def daily_bars(days: int = 80) -> pd.DataFrame:
     index = pd.bdate_range(end=today - pd.Timedelta(days=1), periods=days).tz_localize(None)
     index = index.tz_localize("America/New_York").tz_convert("UTC").rename("ts")
     close = 50 * np.exp(np.cumsum(np.random.default_rng(3).normal(0, 0.01, len(index))))
-    return pd.DataFrame({"open": close, "high": close * 1.01, "low": close * 0.99, "close": close,
-                         "volume": np.full(len(index), 1e6)}, index=index)  # fmt: skip
+    return pd.DataFrame(
+        {
+            "open": close,
+            "high": close * 1.01,
+            "low": close * 0.99,
+            "close": close,
+            "volume": np.full(len(index), 1e6),
+        },
+        index=index,
+    )
 
 
 @pytest.fixture
@@ -55,7 +64,9 @@ def venue():
 
 
 def paper_config(tmp_path: Path, trading: TradingFakeServer, data: DataFakeServer) -> Path:
-    return write_config(tmp_path, f"""
+    return write_config(
+        tmp_path,
+        f"""
 [data]
 symbols = ["AAA"]
 timeframe = "1Day"
@@ -71,7 +82,8 @@ backoff_seconds = 0.01
 heartbeat_seconds = 0.5
 kill_poll_seconds = 0.5
 [risk]
-{NO_LOSS_LIMITS}""")
+{NO_LOSS_LIMITS}""",
+    )
 
 
 def open_at_server(trading: TradingFakeServer) -> tuple[list, dict]:
@@ -91,8 +103,9 @@ def test_kill_from_a_second_process_flattens_the_account_while_the_daemon_runs(v
     trading, data = venue
     trading.add_position("AAA", 100, 50.0)  # opened outside the bot
     trading.set_price("AAA", 51.0)
-    trading.add_order(symbol="AAA", qty="5", side="buy", type="limit", limit_price="40",
-                      client_order_id="placed-by-hand")  # fmt: skip
+    trading.add_order(
+        symbol="AAA", qty="5", side="buy", type="limit", limit_price="40", client_order_id="placed-by-hand"
+    )
     config = paper_config(tmp_path, trading, data)
     journal = tmp_path / "journal.sqlite"
     daemon = Daemon(tmp_path, "--config", str(config), name="paper")
@@ -108,9 +121,15 @@ def test_kill_from_a_second_process_flattens_the_account_while_the_daemon_runs(v
         assert killed.returncode == 0, killed.stdout + killed.stderr
         wait_for(lambda: open_at_server(trading) == ([], {}), 5, "zero orders and positions at the server")
         assert time.monotonic() - started < 5
-        kill_time = datetime.fromisoformat(query(journal, "SELECT updated_at FROM control WHERE key = 'trading'")[0][0])
-        seen = wait_for(lambda: log_events(tmp_path, "kill_switch_seen"), 5, "the daemon noticing the kill")[0]
-        noticed_after = (datetime.fromisoformat(seen["timestamp"].replace("Z", "+00:00")) - kill_time).total_seconds()
+        kill_time = datetime.fromisoformat(
+            query(journal, "SELECT updated_at FROM control WHERE key = 'trading'")[0][0]
+        )
+        seen = wait_for(lambda: log_events(tmp_path, "kill_switch_seen"), 5, "the daemon noticing the kill")[
+            0
+        ]
+        noticed_after = (
+            datetime.fromisoformat(seen["timestamp"].replace("Z", "+00:00")) - kill_time
+        ).total_seconds()
         assert noticed_after < 2, noticed_after
         wait_for(lambda: log_events(tmp_path, "halt_flattened"), 5, "the daemon's own flatten (idempotent)")
         assert daemon.proc.poll() is None, daemon.output()
@@ -137,7 +156,9 @@ def test_kill_from_a_second_process_flattens_the_account_while_the_daemon_runs(v
         again.cleanup()
 
 
-def test_a_kill_the_journal_cannot_take_reaches_the_running_daemon_through_the_halt_file(venue, tmp_path: Path):
+def test_a_kill_the_journal_cannot_take_reaches_the_running_daemon_through_the_halt_file(
+    venue, tmp_path: Path
+):
     trading, data = venue
     trading.add_position("AAA", 100, 50.0)
     trading.set_price("AAA", 51.0)
@@ -147,18 +168,28 @@ def test_a_kill_the_journal_cannot_take_reaches_the_running_daemon_through_the_h
     holder = None
     try:
         wait_for(lambda: query(journal, "SELECT 1 FROM control WHERE key = 'heartbeat'"), 30, "a heartbeat")
-        holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(journal), "6"], stdout=subprocess.PIPE,
-                                  text=True)  # fmt: skip
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_LOCK, str(journal), "6"], stdout=subprocess.PIPE, text=True
+        )
         assert holder.stdout.readline().strip() == "locked"
-        killer = subprocess.Popen([sys.executable, "-m", "bot", "kill", "--config", str(config), "--reason", "locked"],
-                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env=cli_env(KEY_ENV))  # fmt: skip
+        killer = subprocess.Popen(
+            [sys.executable, "-m", "bot", "kill", "--config", str(config), "--reason", "locked"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(KEY_ENV),
+        )
         halt_file = halt_file_for(journal)
         record = wait_for(lambda: read_halt_file(halt_file), 10, "the halt file")
-        seen = wait_for(lambda: log_events(tmp_path, "kill_switch_seen"), 5, "the daemon noticing the halt file")[0]
+        seen = wait_for(
+            lambda: log_events(tmp_path, "kill_switch_seen"), 5, "the daemon noticing the halt file"
+        )[0]
         assert holder.poll() is None  # the journal was still locked when the daemon noticed
-        noticed_after = (datetime.fromisoformat(seen["timestamp"].replace("Z", "+00:00"))
-                         - datetime.fromisoformat(record["at"])).total_seconds()  # fmt: skip
+        noticed_after = (
+            datetime.fromisoformat(seen["timestamp"].replace("Z", "+00:00"))
+            - datetime.fromisoformat(record["at"])
+        ).total_seconds()
         assert noticed_after < 2, noticed_after
         assert seen["reason"] == "locked"
         wait_for(lambda: open_at_server(trading) == ([], {}), 10, "zero orders and positions at the server")
@@ -177,7 +208,9 @@ def test_a_kill_the_journal_cannot_take_reaches_the_running_daemon_through_the_h
 def test_bad_keys_stop_the_paper_daemon_with_one_line(venue, tmp_path: Path):
     trading, data = venue
     config = paper_config(tmp_path, trading, data)
-    result = run_cli("run", "--config", str(config), env={**KEY_ENV, "ALPACA_SECRET_KEY": "wrong"}, timeout=60)
+    result = run_cli(
+        "run", "--config", str(config), env={**KEY_ENV, "ALPACA_SECRET_KEY": "wrong"}, timeout=60
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "rejected the API keys" in errors[0], result.stderr

@@ -20,7 +20,9 @@ def _rows(path: Path, sql: str) -> list[tuple]:
 
 
 def test_the_dry_run_replay_trades_exactly_like_a_simulation(tmp_path: Path):
-    config = write_config(tmp_path, """
+    config = write_config(
+        tmp_path,
+        """
 [data]
 timeframe = "1Day"
 start = "2023-01-03"
@@ -32,11 +34,22 @@ fast = 5
 slow = 15
 [broker]
 commission_per_share = 0.005
-""")
+""",
+    )
     simulated = run_cli("simulate", "--config", str(config), "--json", env=KEY_ENV, timeout=120)
     assert simulated.returncode == 0, simulated.stderr
-    replayed = run_cli("run", "--dry-run", "--config", str(config), "--source", "sample", "--speed", "1e9",
-                       env=KEY_ENV, timeout=120)  # fmt: skip
+    replayed = run_cli(
+        "run",
+        "--dry-run",
+        "--config",
+        str(config),
+        "--source",
+        "sample",
+        "--speed",
+        "1e9",
+        env=KEY_ENV,
+        timeout=120,
+    )
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     fills = "SELECT ts, symbol, side, qty, ROUND(price, 6), ROUND(commission, 6) FROM fills WHERE run_id = ?"
     equity = "SELECT ts, ROUND(cash, 6), ROUND(equity, 6) FROM equity WHERE run_id = ?"

@@ -16,17 +16,18 @@ from typing import Any
 import pandas as pd
 import pytest
 from structlog.testing import capture_logs
+from test_live_loop import START, SYMBOLS, bars, serve
 
 from bot.broker.trade_updates import TradeUpdates, trade_stream_url
 from bot.config import Secrets, load_config
 from bot.daemon.assemble import Parts, assemble
 from bot.daemon.runner import _close_streams
-from bot.journal import Journal
+from bot.journal.store import Journal
+
 from daemonkit import KEY, SECRET
 from fakes.alpaca_data import DataFakeServer
 from fakes.alpaca_stream import StreamFakeServer, data_session
 from fakes.alpaca_trading import TradingFakeServer
-from test_live_loop import START, SYMBOLS, bars, serve
 from testkit import write_config
 
 wait_for = StreamFakeServer.wait_for
@@ -46,10 +47,18 @@ class Live:
         self.journal = Journal(tmp_path / "journal.sqlite")
         self.parts: Parts | None = None
 
-    def config_path(self, alpaca: str = "", *, stream_url: str | None = None, timeout_seconds: float = 1.0,
-                    max_retries: int = 0) -> Path:  # fmt: skip
+    def config_path(
+        self,
+        alpaca: str = "",
+        *,
+        stream_url: str | None = None,
+        timeout_seconds: float = 1.0,
+        max_retries: int = 0,
+    ) -> Path:
         """A config on every fake; ``alpaca`` adds [alpaca] keys."""
-        return write_config(self.tmp_path, f"""
+        return write_config(
+            self.tmp_path,
+            f"""
 [data]
 symbols = ["AAA", "BBB"]
 timeframe = "1Min"
@@ -63,13 +72,21 @@ timeout_seconds = {timeout_seconds}
 max_retries = {max_retries}
 backoff_seconds = 0.01
 {alpaca}
-""")  # fmt: skip
+""",
+        )
 
     def build(self, alpaca: str = "", *, stream_url: str | None = None) -> Parts:
         config = load_config(self.config_path(alpaca, stream_url=stream_url))
-        self.parts = assemble(config, self.journal, dry_run=False, replay_source=None, speed=1, new_run=False,
-                              secrets=Secrets(alpaca_key=KEY, alpaca_secret=SECRET),
-                              alert=lambda subject, text: None)  # fmt: skip
+        self.parts = assemble(
+            config,
+            self.journal,
+            dry_run=False,
+            replay_source=None,
+            speed=1,
+            new_run=False,
+            secrets=Secrets(alpaca_key=KEY, alpaca_secret=SECRET),
+            alert=lambda subject, text: None,
+        )
         return self.parts
 
     def push_minute(self, n: int) -> None:
@@ -226,7 +243,8 @@ def test_a_stream_held_by_another_process_leaves_the_daemon_on_rest(live):
     assert starts(steps) == [START + pd.Timedelta(minutes=30)] and live.latest_requests() == before + 1
     assert parts.live.source == "rest" and not parts.live.stream.connected
     assert [e["event"] for e in logs if e["event"].startswith("bars_stream_connection")] == [
-        "bars_stream_connection_limit"]  # fmt: skip
+        "bars_stream_connection_limit"
+    ]
     # the fixture's close then stops the stream inside its 5-minute wait, within 2 s
 
 

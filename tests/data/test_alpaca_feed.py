@@ -10,14 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from testkit import SHARED_DATA, run_cli, write_config
 
+from bot.calendar.timeframes import TIMEFRAMES
 from bot.config import Secrets
 from bot.data.alpaca_feed import AlpacaFeed
 from bot.errors import ConfigError, DataError, TemporaryError
-from bot.journal import open_journal
-from bot.timeframes import TIMEFRAMES
+from bot.journal.store import open_journal
+
 from fakes.alpaca_data import DataFakeServer
+from testkit import SHARED_DATA, run_cli, write_config
 
 DAY, MIN15, MINUTE = TIMEFRAMES["1Day"], TIMEFRAMES["15Min"], TIMEFRAMES["1Min"]
 KEY, SECRET = "PKTESTKEY0001", "test-secret-0001"
@@ -31,9 +32,16 @@ def walk(index: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(index))))
     open_ = close * (1 + rng.normal(0, 0.002, len(index)))
     spread = np.abs(rng.normal(0, 0.003, len(index))) * close
-    frame = pd.DataFrame({"open": open_, "high": np.maximum(open_, close) + spread,
-                          "low": np.minimum(open_, close) - spread, "close": close,
-                          "volume": rng.integers(1_000, 100_000, len(index)).astype(float)}, index=index)  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) + spread,
+            "low": np.minimum(open_, close) - spread,
+            "close": close,
+            "volume": rng.integers(1_000, 100_000, len(index)).astype(float),
+        },
+        index=index,
+    )
     frame.index.name = "ts"
     return frame
 
@@ -55,8 +63,13 @@ def aapl_daily() -> pd.DataFrame:
 
 def quarter_hours(days: list[str], seed: int) -> pd.DataFrame:
     """15Min bars 08:00-19:45 New York (pre- and post-market included), a gap at 11:00-11:45."""
-    stamps = [pd.Timestamp(f"{d} {h:02d}:{m:02d}", tz="America/New_York")
-              for d in days for h in range(8, 20) for m in (0, 15, 30, 45) if h != 11]  # fmt: skip
+    stamps = [
+        pd.Timestamp(f"{d} {h:02d}:{m:02d}", tz="America/New_York")
+        for d in days
+        for h in range(8, 20)
+        for m in (0, 15, 30, 45)
+        if h != 11
+    ]
     return walk(pd.DatetimeIndex(stamps).tz_convert("UTC"), seed)
 
 
@@ -68,8 +81,17 @@ def server():
 
 
 def make_feed(server: DataFakeServer, **kwargs) -> AlpacaFeed:
-    options = dict(api_key=KEY, secret_key=SECRET, data_url=server.url, timeout_seconds=TIMEOUT,
-                   max_retries=2, backoff_seconds=0.01) | kwargs  # fmt: skip
+    options = (
+        dict(
+            api_key=KEY,
+            secret_key=SECRET,
+            data_url=server.url,
+            timeout_seconds=TIMEOUT,
+            max_retries=2,
+            backoff_seconds=0.01,
+        )
+        | kwargs
+    )
     return AlpacaFeed(**options)
 
 
@@ -105,7 +127,9 @@ def test_intraday_history_keeps_the_regular_session_and_gaps(server):
     assert_same_bars(got, regular)
     assert not any(t.tz_convert("America/New_York").hour == 11 for t in got.index)  # the gap stays a gap
     assert len(server.bar_requests()) > 3
-    extended = make_feed(server, extended_hours=True).history(["SPY"], date(2024, 3, 11), date(2024, 3, 12), MIN15)
+    extended = make_feed(server, extended_hours=True).history(
+        ["SPY"], date(2024, 3, 11), date(2024, 3, 12), MIN15
+    )
     assert_same_bars(extended["SPY"], bars)
 
 
@@ -177,7 +201,9 @@ def test_the_journal_cache_serves_a_repeated_request_without_http(server, tmp_pa
         feed.history(["AAPL"], date(2023, 1, 3), date(2023, 7, 31), DAY)  # beyond the cached span
         assert len(server.requests) == sent + 1
     with open_journal(tmp_path / "journal.sqlite") as journal:  # survives a restart
-        reopened = make_feed(server, journal=journal).history(["AAPL"], date(2023, 1, 3), date(2023, 6, 30), DAY)
+        reopened = make_feed(server, journal=journal).history(
+            ["AAPL"], date(2023, 1, 3), date(2023, 6, 30), DAY
+        )
         assert len(server.requests) == sent + 1
         pd.testing.assert_frame_equal(reopened["AAPL"], first)
 
@@ -191,22 +217,39 @@ def test_latest_minute_bars(server):
 
 
 def cli_config(tmp_path: Path, server: DataFakeServer) -> Path:
-    return write_config(tmp_path, f"""
+    return write_config(
+        tmp_path,
+        f"""
 [alpaca]
 data_url = "{server.url}"
 timeout_seconds = 2.0
 max_retries = 1
 backoff_seconds = 0.01
-""")
+""",
+    )
 
 
 def test_cli_simulates_on_alpaca_bars(server, tmp_path: Path):
     bars = aapl_daily()
     server.load("AAPL", "1Day", bars)
-    result = run_cli("simulate", "--config", str(cli_config(tmp_path, server)), "--source", "alpaca",
-                     "--symbols", "AAPL", "--start", "2023-01-03", "--end", "2023-06-30",
-                     "--strategy", "sma_cross", "--json", env={**NO_KEYS, "ALPACA_API_KEY": KEY,
-                                                               "ALPACA_SECRET_KEY": SECRET}, timeout=120)  # fmt: skip
+    result = run_cli(
+        "simulate",
+        "--config",
+        str(cli_config(tmp_path, server)),
+        "--source",
+        "alpaca",
+        "--symbols",
+        "AAPL",
+        "--start",
+        "2023-01-03",
+        "--end",
+        "2023-06-30",
+        "--strategy",
+        "sma_cross",
+        "--json",
+        env={**NO_KEYS, "ALPACA_API_KEY": KEY, "ALPACA_SECRET_KEY": SECRET},
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["source"] == "alpaca" and summary["synthetic"] is False
@@ -214,9 +257,21 @@ def test_cli_simulates_on_alpaca_bars(server, tmp_path: Path):
 
 
 def test_cli_without_keys_exits_2_naming_the_variables(server, tmp_path: Path):
-    result = run_cli("simulate", "--config", str(cli_config(tmp_path, server)), "--source", "alpaca",
-                     "--symbols", "AAPL", "--start", "2023-01-03", "--end", "2023-06-30", env=NO_KEYS,
-                     timeout=120)  # fmt: skip
+    result = run_cli(
+        "simulate",
+        "--config",
+        str(cli_config(tmp_path, server)),
+        "--source",
+        "alpaca",
+        "--symbols",
+        "AAPL",
+        "--start",
+        "2023-01-03",
+        "--end",
+        "2023-06-30",
+        env=NO_KEYS,
+        timeout=120,
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "ALPACA_API_KEY" in lines[0] and "ALPACA_SECRET_KEY" in lines[0]
@@ -229,9 +284,15 @@ def test_recent_sip_data_on_a_free_plan_is_its_own_error_naming_alpaca_feed(serv
     assert server.free_plan
     today = pd.Timestamp.now(tz="UTC").normalize()
     server.load("AAPL", "1Day", walk(pd.DatetimeIndex([today - pd.Timedelta(days=1)], name="ts"), seed=2))
-    with pytest.raises(ConfigError, match=r"^alpaca\.feed: your Alpaca plan does not allow recent SIP data") as err:
-        make_feed(server, feed="sip").history(["AAPL"], today.date() - pd.Timedelta(days=5), today.date(), DAY)
+    with pytest.raises(
+        ConfigError, match=r"^alpaca\.feed: your Alpaca plan does not allow recent SIP data"
+    ) as err:
+        make_feed(server, feed="sip").history(
+            ["AAPL"], today.date() - pd.Timedelta(days=5), today.date(), DAY
+        )
     assert "subscription does not permit querying recent SIP data" in str(err.value)
     assert "API keys" not in str(err.value)
-    got = make_feed(server, feed="iex").history(["AAPL"], today.date() - pd.Timedelta(days=5), today.date(), DAY)
+    got = make_feed(server, feed="iex").history(
+        ["AAPL"], today.date() - pd.Timedelta(days=5), today.date(), DAY
+    )
     assert len(got["AAPL"]) == 1  # the free IEX feed answers the same request

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from structlog.testing import capture_logs
 
+from bot.calendar.timeframes import TIMEFRAMES
 from bot.data import csv_feed
 from bot.data.base import BAR_COLUMNS
 from bot.data.cleaning import CLEANING_KEYS, clean_bars
 from bot.data.csv_feed import CsvFeed
 from bot.data.resample import regular_session_mask
 from bot.errors import DataError
-from bot.timeframes import TIMEFRAMES
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 DAILY_SYMBOLS = ["AAPL", "AMZN", "GOOGL", "META", "MSFT", "NVDA", "TSLA"]
@@ -121,9 +121,7 @@ def test_alpaca_export_is_utc_and_extra_columns_are_ignored(
     assert session.iloc[0].tolist() == [163.45, 163.6, 163.02, 163.07, 2399220.0]
 
 
-def test_spy_hourly_and_daily_match_a_hand_check(
-    minute_feed: CsvFeed, minute_feed_extended: CsvFeed
-) -> None:
+def test_spy_hourly_and_daily_match_a_hand_check(minute_feed: CsvFeed, minute_feed_extended: CsvFeed) -> None:
     # Sums taken with awk over the raw file (13:00-13:59 and 09:30-15:59 New York, 2021-07-01).
     hourly = minute_feed.history(["SPY"], None, None, HOUR)["SPY"]
     assert hourly.loc[utc("2021-07-01 17:00")].tolist() == [429.47, 430.17, 429.43, 429.915, 97932.0]
@@ -163,26 +161,48 @@ def test_clean_bars_counts_every_rule() -> None:
         frame, counts = clean_bars(raw, source="mem", symbol="X")
     assert set(counts) == set(CLEANING_KEYS)
     assert {k: n for k, n in counts.items() if n} == {
-        "nan_price": 2, "non_positive_price": 1, "high_below_low": 1, "zero_volume": 2,
-        "bad_volume": 1, "duplicate_ts": 1, "out_of_order": 1, "high_low_outside_body": 1,
-    }  # fmt: skip
+        "nan_price": 2,
+        "non_positive_price": 1,
+        "high_below_low": 1,
+        "zero_volume": 2,
+        "bad_volume": 1,
+        "duplicate_ts": 1,
+        "out_of_order": 1,
+        "high_low_outside_body": 1,
+    }
     assert list(frame.index) == [utc("2021-01-04 15:00"), utc("2021-01-04 15:01"), utc("2021-01-04 15:02")]
     assert frame.iloc[1]["open"] == 20
     assert frame.iloc[0][["high", "low"]].tolist() == [10.0, 9.0]
     assert_bars_frame(frame)
-    assert logs == [{"event": "bars_cleaned", "log_level": "warning", "source": "mem", "symbol": "X",
-                     "rows": 3, **{k: n for k, n in counts.items() if n}}]  # fmt: skip
+    assert logs == [
+        {
+            "event": "bars_cleaned",
+            "log_level": "warning",
+            "source": "mem",
+            "symbol": "X",
+            "rows": 3,
+            **{k: n for k, n in counts.items() if n},
+        }
+    ]
     assert len(raw) == 11  # input untouched
 
 
 def test_nan_and_negative_prices_are_dropped_counted_and_logged(tmp_path: Path) -> None:
-    path = write(tmp_path, "AAPL.csv", HEADER + "\n".join([
-        "2021-07-01 10:00:00-04:00,1,2,0.5,1.5,100",
-        "2021-07-01 10:01:00-04:00,1,2,0.5,1.5,100",
-        "2021-07-01 10:02:00-04:00,1,2,0.5,,100",
-        "2021-07-01 10:03:00-04:00,1,nan,0.5,1.5,100",
-        "2021-07-01 10:04:00-04:00,-1,2,0.5,1.5,100",
-    ]) + "\n")  # fmt: skip
+    path = write(
+        tmp_path,
+        "AAPL.csv",
+        HEADER
+        + "\n".join(
+            [
+                "2021-07-01 10:00:00-04:00,1,2,0.5,1.5,100",
+                "2021-07-01 10:01:00-04:00,1,2,0.5,1.5,100",
+                "2021-07-01 10:02:00-04:00,1,2,0.5,,100",
+                "2021-07-01 10:03:00-04:00,1,nan,0.5,1.5,100",
+                "2021-07-01 10:04:00-04:00,-1,2,0.5,1.5,100",
+            ]
+        )
+        + "\n",
+    )
     with capture_logs() as logs:
         bars = CsvFeed(tmp_path).history(["AAPL"], None, None, MINUTE)["AAPL"]
     assert list(bars.index) == [utc("2021-07-01 14:00"), utc("2021-07-01 14:01")]
@@ -192,20 +212,32 @@ def test_nan_and_negative_prices_are_dropped_counted_and_logged(tmp_path: Path) 
 
 
 def test_duplicates_out_of_order_high_below_low_and_zero_volume(tmp_path: Path) -> None:
-    write(tmp_path, "X.csv", "Date,Open,High,Low,Close,Volume\n" + "\n".join([
-        "2021-01-05,2,3,1,2,10",
-        "2021-01-04,1,3,1,2,10",  # out of order, but dropping the first 01-05 fixes that
-        "2021-01-05,2,3,1,2.5,10",  # duplicate: this one is kept
-        "2021-01-12,2,3,1,2,10",
-        "2021-01-11,2,3,1,2,10",  # out of order
-        "2021-01-06,2,1,3,2,10",  # high < low
-        "2021-01-07,2,3,1,2,0",  # zero volume
-        "2021-01-08,2,3,1,2,",  # missing volume
-    ]) + "\n")  # fmt: skip
+    write(
+        tmp_path,
+        "X.csv",
+        "Date,Open,High,Low,Close,Volume\n"
+        + "\n".join(
+            [
+                "2021-01-05,2,3,1,2,10",
+                "2021-01-04,1,3,1,2,10",  # out of order, but dropping the first 01-05 fixes that
+                "2021-01-05,2,3,1,2.5,10",  # duplicate: this one is kept
+                "2021-01-12,2,3,1,2,10",
+                "2021-01-11,2,3,1,2,10",  # out of order
+                "2021-01-06,2,1,3,2,10",  # high < low
+                "2021-01-07,2,3,1,2,0",  # zero volume
+                "2021-01-08,2,3,1,2,",  # missing volume
+            ]
+        )
+        + "\n",
+    )
     with capture_logs() as logs:
         bars = CsvFeed(tmp_path).history(["X"], None, None, DAY)["X"]
     assert [t.date().isoformat() for t in bars.index.tz_convert("America/New_York")] == [
-        "2021-01-04", "2021-01-05", "2021-01-11", "2021-01-12"]  # fmt: skip
+        "2021-01-04",
+        "2021-01-05",
+        "2021-01-11",
+        "2021-01-12",
+    ]
     assert bars.loc[utc("2021-01-05 05:00"), "close"] == 2.5  # the last duplicate wins
     (event,) = logs
     assert (event["duplicate_ts"], event["out_of_order"], event["high_below_low"]) == (1, 1, 1)
@@ -215,40 +247,72 @@ def test_duplicates_out_of_order_high_below_low_and_zero_volume(tmp_path: Path) 
 
 @pytest.mark.parametrize("index_header", [",", "Unnamed: 0,", ""], ids=["blank", "unnamed", "implicit"])
 def test_header_case_and_unnamed_index_column(tmp_path: Path, index_header: str) -> None:
-    write(tmp_path, "msft.csv", f"{index_header} DATE ,Open,HIGH,low,Close,VOLUME,Adj Close\n"
-          "0,2021-01-04,1,2,0.5,1.5,100,1.4\n1,2021-01-05,1,2,0.5,1.5,100,1.4\n")  # fmt: skip
+    write(
+        tmp_path,
+        "msft.csv",
+        f"{index_header} DATE ,Open,HIGH,low,Close,VOLUME,Adj Close\n"
+        "0,2021-01-04,1,2,0.5,1.5,100,1.4\n1,2021-01-05,1,2,0.5,1.5,100,1.4\n",
+    )
     bars = CsvFeed(tmp_path).history(["MSFT"], None, None, DAY)["MSFT"]
     assert list(bars.index) == [utc("2021-01-04 05:00"), utc("2021-01-05 05:00")]
     assert bars.iloc[0].tolist() == [1.0, 2.0, 0.5, 1.5, 100.0]
 
 
 def test_naive_times_are_new_york_across_dst(tmp_path: Path) -> None:
-    write(tmp_path, "X.csv", HEADER + "\n".join([
-        "2021-03-12 09:30:00,1,2,0.5,1.5,100",  # EST
-        "2021-03-14 02:30:00,1,2,0.5,1.5,100",  # skipped by the clocks: read as EST
-        "2021-03-15 09:30:00,1,2,0.5,1.5,100",  # EDT
-        "2021-11-07 01:30:00,1,2,0.5,1.5,100",  # the repeated hour: first EDT ...
-        "2021-11-07 01:30:00,1,2,0.5,1.5,100",  # ... then EST
-        "2021-11-08 09:30:00,1,2,0.5,1.5,100",
-        "2021-11-08 09:31:00,1,2,0.5,1.5,100",  # makes the file 1Min data
-    ]) + "\n")  # fmt: skip
+    write(
+        tmp_path,
+        "X.csv",
+        HEADER
+        + "\n".join(
+            [
+                "2021-03-12 09:30:00,1,2,0.5,1.5,100",  # EST
+                "2021-03-14 02:30:00,1,2,0.5,1.5,100",  # skipped by the clocks: read as EST
+                "2021-03-15 09:30:00,1,2,0.5,1.5,100",  # EDT
+                "2021-11-07 01:30:00,1,2,0.5,1.5,100",  # the repeated hour: first EDT ...
+                "2021-11-07 01:30:00,1,2,0.5,1.5,100",  # ... then EST
+                "2021-11-08 09:30:00,1,2,0.5,1.5,100",
+                "2021-11-08 09:31:00,1,2,0.5,1.5,100",  # makes the file 1Min data
+            ]
+        )
+        + "\n",
+    )
     bars = CsvFeed(tmp_path, extended_hours=True).history(["X"], None, None, MINUTE)["X"]
-    assert list(bars.index) == [utc(t) for t in (
-        "2021-03-12 14:30", "2021-03-14 07:30", "2021-03-15 13:30", "2021-11-07 05:30",
-        "2021-11-07 06:30", "2021-11-08 14:30", "2021-11-08 14:31",
-    )]  # fmt: skip
+    assert list(bars.index) == [
+        utc(t)
+        for t in (
+            "2021-03-12 14:30",
+            "2021-03-14 07:30",
+            "2021-03-15 13:30",
+            "2021-11-07 05:30",
+            "2021-11-07 06:30",
+            "2021-11-08 14:30",
+            "2021-11-08 14:31",
+        )
+    ]
 
 
 def test_mixed_offsets_and_utc_spellings(tmp_path: Path) -> None:
-    write(tmp_path, "X.csv", "timestamp,open,high,low,close,volume\n" + "\n".join([
-        "2021-11-05 09:30:00-04:00,1,2,0.5,1.5,100",
-        "2021-11-08 09:30:00-05:00,1,2,0.5,1.5,100",
-        "2021-11-08T14:31:00Z,1,2,0.5,1.5,100",
-        "2021-11-08 14:32:00 UTC,1,2,0.5,1.5,100",
-    ]) + "\n")  # fmt: skip
+    write(
+        tmp_path,
+        "X.csv",
+        "timestamp,open,high,low,close,volume\n"
+        + "\n".join(
+            [
+                "2021-11-05 09:30:00-04:00,1,2,0.5,1.5,100",
+                "2021-11-08 09:30:00-05:00,1,2,0.5,1.5,100",
+                "2021-11-08T14:31:00Z,1,2,0.5,1.5,100",
+                "2021-11-08 14:32:00 UTC,1,2,0.5,1.5,100",
+            ]
+        )
+        + "\n",
+    )
     bars = CsvFeed(tmp_path).history(["X"], None, None, MINUTE)["X"]
-    assert list(bars.index) == [utc("2021-11-05 13:30"), utc("2021-11-08 14:30"),
-                                utc("2021-11-08 14:31"), utc("2021-11-08 14:32")]  # fmt: skip
+    assert list(bars.index) == [
+        utc("2021-11-05 13:30"),
+        utc("2021-11-08 14:30"),
+        utc("2021-11-08 14:31"),
+        utc("2021-11-08 14:32"),
+    ]
 
 
 def test_daily_rows_at_utc_midnight_are_dates(tmp_path: Path) -> None:
@@ -277,7 +341,7 @@ def test_missing_columns_are_named(tmp_path: Path) -> None:
         ([GOOD_ROW, "2021-07-01 09:31,1,2,0.5,abc,100"], r"line 3: close 'abc'"),
         ([GOOD_ROW, "", "2021-07-01 09:31,1,2,0.5,1.5,100,7"], r".*line 4, saw 7"),  # a surplus field
     ],
-)  # fmt: skip
+)
 def test_bad_cells_name_file_and_line(tmp_path: Path, rows: list[str], message: str) -> None:
     write(tmp_path, "X.csv", HEADER + "\n".join(rows) + "\n")
     with pytest.raises(DataError, match=r"X\.csv:? " + message) as caught:
@@ -293,8 +357,12 @@ def test_empty_files(tmp_path: Path, text: str, message: str) -> None:
 
 
 def test_slice_is_inclusive_and_an_empty_range_is_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, "AAPL.csv", "Date,Open,High,Low,Close,Volume\n" + "".join(
-        f"2021-01-{d:02d},1,2,0.5,1.5,100\n" for d in (4, 5, 6, 7, 8)))  # fmt: skip
+    path = write(
+        tmp_path,
+        "AAPL.csv",
+        "Date,Open,High,Low,Close,Volume\n"
+        + "".join(f"2021-01-{d:02d},1,2,0.5,1.5,100\n" for d in (4, 5, 6, 7, 8)),
+    )
     feed = CsvFeed(tmp_path)
     bars = feed.history(["AAPL"], datetime(2021, 1, 5), utc("2021-01-07 05:00"), DAY)["AAPL"]
     assert list(bars.index) == [utc("2021-01-05 05:00"), utc("2021-01-06 05:00"), utc("2021-01-07 05:00")]
@@ -336,8 +404,9 @@ def test_parsed_files_are_cached_until_they_change(tmp_path: Path, monkeypatch: 
 
 @pytest.mark.parametrize("cell", ["1e308", "inf", "-inf", "2e15"])
 def test_an_overflowing_or_infinite_value_names_the_file_and_line(tmp_path, cell):
-    (tmp_path / "HUGE.csv").write_text("date,open,high,low,close,volume\n2021-01-04,1,2,0.5,1.5,100\n"
-                                       f"2021-01-05,1,2,0.5,{cell},100\n")  # fmt: skip
+    (tmp_path / "HUGE.csv").write_text(
+        f"date,open,high,low,close,volume\n2021-01-04,1,2,0.5,1.5,100\n2021-01-05,1,2,0.5,{cell},100\n"
+    )
     with pytest.raises(DataError, match=r"HUGE\.csv: line 3: close .* is not a finite number"):
         CsvFeed(tmp_path).history(["HUGE"], None, None, DAY)
 

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bot.calendar.timeframes import NEW_YORK, TIMEFRAMES
 from bot.data.base import BAR_COLUMNS
 from bot.data.resample import regular_session_mask, resample_bars
 from bot.data.sample import MAX_INTRADAY_SESSIONS, SAMPLE_COMPANIES, SampleFeed
 from bot.data.sample_news import HEADLINE_COLUMNS
 from bot.errors import DataError
-from bot.timeframes import NEW_YORK, TIMEFRAMES
 
 DAY, MINUTE = TIMEFRAMES["1Day"], TIMEFRAMES["1Min"]
 SYMBOLS = list(SAMPLE_COMPANIES)
@@ -210,8 +210,9 @@ def test_regular_minutes_lie_in_the_session_and_respect_early_closes(
         regular = regular_session_mask(frame.index)
         minute = local.hour * 60 + local.minute
         assert (minute[regular] >= 9 * 60 + 30).all() and (minute[regular] < 16 * 60).all()
-        assert set(local[regular].date) == {d.date() for d in pd.bdate_range("2019-11-01", "2019-11-29")
-                                            if d.day != 28}  # Thanksgiving
+        assert set(local[regular].date) == {
+            d.date() for d in pd.bdate_range("2019-11-01", "2019-11-29") if d.day != 28
+        }  # Thanksgiving
         half_day = local.date == pd.Timestamp("2019-11-29").date()
         assert minute[regular & half_day].max() == 12 * 60 + 59, symbol  # closes 13:00
         assert minute[regular & ~half_day].max() == 15 * 60 + 59, symbol

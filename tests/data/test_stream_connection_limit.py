@@ -13,6 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from bot.data.alpaca_stream import BarStream, data_stream_url
+
 from fakes.alpaca_stream import StreamFakeServer, data_session
 
 wait_for = StreamFakeServer.wait_for
@@ -38,8 +39,9 @@ def streams() -> Iterator[list[BarStream]]:
 
 
 def start_stream(fake: StreamFakeServer, streams: list[BarStream], **kwargs: float) -> BarStream:
-    stream = BarStream(["AAA"], url=data_stream_url(fake.url, "iex"), key=fake.key_id, secret=fake.secret_key,
-                       **kwargs)  # fmt: skip
+    stream = BarStream(
+        ["AAA"], url=data_stream_url(fake.url, "iex"), key=fake.key_id, secret=fake.secret_key, **kwargs
+    )
     streams.append(stream)
     stream.start()
     return stream

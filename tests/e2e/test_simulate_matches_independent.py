@@ -73,23 +73,49 @@ def independent(daily_dir):
 def test_sma_cross_trades_and_equity_match_to_the_cent(tmp_path):
     daily = require_shared_data("daily")
     config = write_config(tmp_path, f"[risk]\n{NO_LOSS_LIMITS}")  # the strategy alone, to the cent
-    result = run_cli("simulate", "--config", str(config), "--source", f"csv:{daily}", "--symbols",
-                     "AAPL,MSFT", "--strategy", "sma_cross", "--json", cwd=tmp_path)  # fmt: skip
+    result = run_cli(
+        "simulate",
+        "--config",
+        str(config),
+        "--source",
+        f"csv:{daily}",
+        "--symbols",
+        "AAPL,MSFT",
+        "--strategy",
+        "sma_cross",
+        "--json",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1  # exactly one JSON object on stdout
     summary = json.loads(lines[0])
-    for key in ("bars", "orders", "fills", "final_equity", "total_return", "buy_and_hold_return",
-                "sharpe", "max_drawdown", "fees", "report_dir"):  # fmt: skip
+    for key in (
+        "bars",
+        "orders",
+        "fills",
+        "final_equity",
+        "total_return",
+        "buy_and_hold_return",
+        "sharpe",
+        "max_drawdown",
+        "fees",
+        "report_dir",
+    ):
         assert key in summary
 
     expected_fills, expected_equity = independent(daily)
     with open(f"{summary['report_dir']}/trades.csv") as handle:
         got = [
-            (pd.Timestamp(r["ts"]).tz_convert("America/New_York").date(), r["symbol"], r["side"],
-             int(r["qty"]), float(r["price"]))
+            (
+                pd.Timestamp(r["ts"]).tz_convert("America/New_York").date(),
+                r["symbol"],
+                r["side"],
+                int(r["qty"]),
+                float(r["price"]),
+            )
             for r in csv.DictReader(handle)
-        ]  # fmt: skip
+        ]
     assert len(expected_fills) > 20  # the rules really trade on this data
     assert [f[:4] for f in got] == [f[:4] for f in expected_fills]
     assert np.allclose([f[4] for f in got], [f[4] for f in expected_fills], rtol=0, atol=0.005)

@@ -34,9 +34,14 @@ def alpaca_bar(ts: pd.Timestamp, row: Any) -> dict[str, Any]:
     """One bar as Alpaca sends it (``t`` in UTC with a ``Z``)."""
     return {
         "t": ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "o": float(row.open), "h": float(row.high), "l": float(row.low), "c": float(row.close),
-        "v": float(row.volume), "n": 100, "vw": round((float(row.high) + float(row.low)) / 2, 4),
-    }  # fmt: skip
+        "o": float(row.open),
+        "h": float(row.high),
+        "l": float(row.low),
+        "c": float(row.close),
+        "v": float(row.volume),
+        "n": 100,
+        "vw": round((float(row.high) + float(row.low)) / 2, 4),
+    }
 
 
 class DataHandler(AlpacaHandler):
@@ -71,7 +76,8 @@ class DataHandler(AlpacaHandler):
             (symbol, bar)
             for symbol in sorted(set(symbols))
             for bar in self.server.series(symbol, timeframe)
-            if (start is None or _parse_time(bar["t"]) >= start) and (end is None or _parse_time(bar["t"]) <= end)
+            if (start is None or _parse_time(bar["t"]) >= start)
+            and (end is None or _parse_time(bar["t"]) <= end)
         ]
         size = min(limit, self.server.page_size)
         page = every[offset : offset + size]
@@ -100,7 +106,9 @@ class DataFakeServer(AlpacaFakeServer):
 
     def load(self, symbol: str, timeframe: str, frame: pd.DataFrame) -> None:
         """Serve ``frame`` (a bars frame: UTC index of bar starts) as ``symbol``'s ``timeframe`` bars."""
-        self._bars[(symbol.upper(), timeframe)] = [alpaca_bar(ts, row) for ts, row in zip(frame.index, frame.itertuples())]
+        self._bars[(symbol.upper(), timeframe)] = [
+            alpaca_bar(ts, row) for ts, row in zip(frame.index, frame.itertuples())
+        ]
 
     def series(self, symbol: str, timeframe: str) -> list[dict[str, Any]]:
         return self._bars.get((symbol, timeframe), [])
@@ -119,5 +127,3 @@ def _decode(token: str) -> int:
     if not text.startswith("offset:"):
         raise ValueError(f"bad page_token {token!r}")
     return int(text[7:])
-
-

@@ -87,8 +87,9 @@ class AlpacaHandler(BaseHTTPRequestHandler):
             state.stopping.wait(state.delay)
         try:
             if (self.headers.get("APCA-API-KEY-ID"), self.headers.get("APCA-API-SECRET-KEY")) != (
-                state.key_id, state.secret_key,
-            ):  # fmt: skip
+                state.key_id,
+                state.secret_key,
+            ):
                 self.send_json(401, {"code": 40110000, "message": "request is not authorized"})
                 return
             with state.lock:
@@ -195,8 +196,13 @@ class AlpacaFakeServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, handler: type[AlpacaHandler] = AlpacaHandler, *, key_id: str = "PKTESTKEY0001",
-                 secret_key: str = "test-secret-0001") -> None:  # fmt: skip
+    def __init__(
+        self,
+        handler: type[AlpacaHandler] = AlpacaHandler,
+        *,
+        key_id: str = "PKTESTKEY0001",
+        secret_key: str = "test-secret-0001",
+    ) -> None:
         super().__init__(("127.0.0.1", 0), handler)
         self.key_id = key_id
         self.secret_key = secret_key

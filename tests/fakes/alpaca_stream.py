@@ -67,8 +67,9 @@ class StreamFakeServer:
 
     def start(self) -> StreamFakeServer:
         # no server pings: alpaca-py's client pings, and a test must not depend on timing
-        server = self._server = serve(self._handle, "127.0.0.1", 0, ping_interval=None, compression=None,
-                                      close_timeout=1)  # fmt: skip
+        server = self._server = serve(
+            self._handle, "127.0.0.1", 0, ping_interval=None, compression=None, close_timeout=1
+        )
         self._thread = threading.Thread(target=server.serve_forever, name="alpaca-stream-fake", daemon=True)
         self._thread.start()
         return self
@@ -82,19 +83,38 @@ class StreamFakeServer:
 
     # ---- test controls -------------------------------------------------------------------------
 
-    def push_bar(self, symbol: str, start: datetime, open_: float, high: float, low: float, close: float,
-                 volume: float = 1000.0) -> int:  # fmt: skip
+    def push_bar(
+        self,
+        symbol: str,
+        start: datetime,
+        open_: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float = 1000.0,
+    ) -> int:
         """Send a minute bar to every client subscribed to ``symbol``; returns how many got it."""
         stamp = msgpack.Timestamp.from_datetime(start.astimezone(UTC))  # Alpaca's wire type for ``t``
-        bar = {"T": "b", "S": symbol, "o": open_, "h": high, "l": low, "c": close, "v": volume, "n": 10,
-               "vw": round((high + low) / 2, 4), "t": stamp}  # fmt: skip
+        bar = {
+            "T": "b",
+            "S": symbol,
+            "o": open_,
+            "h": high,
+            "l": low,
+            "c": close,
+            "v": volume,
+            "n": 10,
+            "vw": round((high + low) / 2, 4),
+            "t": stamp,
+        }
         frame = msgpack.packb([bar], datetime=True)
         with self._lock:
             clients = [c for c, symbols in self._data.items() if symbol in symbols or "*" in symbols]
         return sum(self._send(c, frame) for c in clients)
 
-    def push_trade_update(self, event: str, order: dict[str, Any], *, price: float | None = None,
-                          qty: float | None = None) -> int:  # fmt: skip
+    def push_trade_update(
+        self, event: str, order: dict[str, Any], *, price: float | None = None, qty: float | None = None
+    ) -> int:
         """Send a ``trade_updates`` event about ``order`` (an Alpaca order JSON) to every listener."""
         data: dict[str, Any] = {"event": event, "order": order, "timestamp": datetime.now(UTC).isoformat()}
         if event in ("fill", "partial_fill"):
@@ -160,7 +180,11 @@ class StreamFakeServer:
     def _data_session(self, ws: ServerConnection, path: str) -> None:
         ws.send(msgpack.packb([{"T": "success", "msg": "connected"}]))
         auth = msgpack.unpackb(ws.recv())
-        if (auth.get("action"), auth.get("key"), auth.get("secret")) != ("auth", self.key_id, self.secret_key):
+        if (auth.get("action"), auth.get("key"), auth.get("secret")) != (
+            "auth",
+            self.key_id,
+            self.secret_key,
+        ):
             with self._lock:
                 self.auth_failures += 1
             ws.send(msgpack.packb([{"T": "error", "code": 402, "msg": "auth failed"}]))
@@ -191,7 +215,10 @@ class StreamFakeServer:
         auth = json.loads(ws.recv())
         data = auth.get("data") or {}
         ok = (auth.get("action"), data.get("key_id"), data.get("secret_key")) == (
-            "authenticate", self.key_id, self.secret_key)  # fmt: skip
+            "authenticate",
+            self.key_id,
+            self.secret_key,
+        )
         status = "authorized" if ok else "unauthorized"
         ws.send(json.dumps({"stream": "authorization", "data": {"status": status, "action": "authenticate"}}))
         if not ok:
@@ -210,8 +237,9 @@ class StreamFakeServer:
 
 
 @contextmanager
-def data_session(server: StreamFakeServer, *, feed: str = "iex", bars: tuple[str, ...] = ()
-                 ) -> Iterator[ClientConnection]:  # fmt: skip
+def data_session(
+    server: StreamFakeServer, *, feed: str = "iex", bars: tuple[str, ...] = ()
+) -> Iterator[ClientConnection]:
     """An authenticated data connection to ``server`` (subscribed to ``bars``, if any), held as
     another process using the same keys would hold it; closed on leaving (or earlier by ``close()``)."""
     with connect(f"{server.url}/v2/{feed}", compression=None, close_timeout=1) as ws:

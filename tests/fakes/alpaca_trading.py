@@ -94,8 +94,9 @@ class TradingHandler(AlpacaHandler):
             state.posts.append(self.body)
         try:
             if (self.headers.get("APCA-API-KEY-ID"), self.headers.get("APCA-API-SECRET-KEY")) != (
-                state.key_id, state.secret_key,
-            ):  # fmt: skip
+                state.key_id,
+                state.secret_key,
+            ):
                 self.send_json(*_err(401, 40110000, "request is not authorized"))
                 return
             with state.lock:
@@ -195,7 +196,9 @@ class TradingFakeServer(AlpacaFakeServer):
 
     # ---- test controls -------------------------------------------------------------------------
 
-    def inject(self, method: str, path_prefix: str, kind: int | str, times: int = 1, *, after: bool = False) -> None:
+    def inject(
+        self, method: str, path_prefix: str, kind: int | str, times: int = 1, *, after: bool = False
+    ) -> None:
         with self.lock:
             self.faults.append(dict(method=method, prefix=path_prefix, kind=kind, times=times, after=after))
 
@@ -254,7 +257,9 @@ class TradingFakeServer(AlpacaFakeServer):
         opened by hand, for the kill and reconciliation tests."""
         self.set_price("AAPL", 100.0)
         self.add_position("AAPL", 10, 95.0)
-        self.add_order(client_order_id="resting-1", symbol="AAPL", qty="5", side="buy", type="limit", limit_price="50")
+        self.add_order(
+            client_order_id="resting-1", symbol="AAPL", qty="5", side="buy", type="limit", limit_price="50"
+        )
 
     @property
     def key_env(self) -> dict[str, str]:
@@ -280,16 +285,36 @@ class TradingFakeServer(AlpacaFakeServer):
     def get_account(self, query: Query, body: Any) -> tuple[int, Any]:
         equity = self.cash + sum(q * self.prices.get(s, a) for s, (q, a) in self.holdings.items())
         cash, bp = f"{self.cash:.2f}", f"{self._buying_power():.2f}"
-        return 200, {"id": "00000000-0000-4000-8000-000000000001", "account_number": "PA0000FAKE",
-                     "status": "ACTIVE", "crypto_status": "ACTIVE", "currency": "USD", "cash": cash,
-                     "buying_power": bp, "regt_buying_power": bp, "daytrading_buying_power": bp,
-                     "non_marginable_buying_power": bp, "equity": f"{equity:.2f}", "last_equity": f"{equity:.2f}",
-                     "portfolio_value": f"{equity:.2f}", "multiplier": "1", "pattern_day_trader": False,
-                     "trading_blocked": False, "transfers_blocked": False, "account_blocked": False,
-                     "trade_suspended_by_user": False, "shorting_enabled": self.shorting_enabled, "created_at": _now(),
-                     "long_market_value": f"{equity - self.cash:.2f}", "short_market_value": "0",
-                     "initial_margin": "0", "maintenance_margin": "0", "sma": "0", "daytrade_count": self.daytrade_count,
-                     "accrued_fees": "0"}  # fmt: skip
+        return 200, {
+            "id": "00000000-0000-4000-8000-000000000001",
+            "account_number": "PA0000FAKE",
+            "status": "ACTIVE",
+            "crypto_status": "ACTIVE",
+            "currency": "USD",
+            "cash": cash,
+            "buying_power": bp,
+            "regt_buying_power": bp,
+            "daytrading_buying_power": bp,
+            "non_marginable_buying_power": bp,
+            "equity": f"{equity:.2f}",
+            "last_equity": f"{equity:.2f}",
+            "portfolio_value": f"{equity:.2f}",
+            "multiplier": "1",
+            "pattern_day_trader": False,
+            "trading_blocked": False,
+            "transfers_blocked": False,
+            "account_blocked": False,
+            "trade_suspended_by_user": False,
+            "shorting_enabled": self.shorting_enabled,
+            "created_at": _now(),
+            "long_market_value": f"{equity - self.cash:.2f}",
+            "short_market_value": "0",
+            "initial_margin": "0",
+            "maintenance_margin": "0",
+            "sma": "0",
+            "daytrade_count": self.daytrade_count,
+            "accrued_fees": "0",
+        }
 
     def list_orders(self, query: Query, body: Any) -> tuple[int, Any]:
         wanted = query.get("status", "open")
@@ -326,15 +351,32 @@ class TradingFakeServer(AlpacaFakeServer):
         if side == "sell" and (long_qty > 0 or not self.shorting_enabled):
             available = long_qty - self._open_qty(symbol, "sell")
             if qty > available:
-                return _err(403, 40310000, f"insufficient qty available for order (requested: {qty}, available: {available})")
+                return _err(
+                    403,
+                    40310000,
+                    f"insufficient qty available for order (requested: {qty}, available: {available})",
+                )
         opposite = "sell" if side == "buy" else "buy"
         if self._open_qty(symbol, opposite) and (stop_loss is None or self.wash_blocks_complex):
             return _err(422, 42210000, "potential wash trade detected. use complex orders")
         tif = body.get("time_in_force", "day")
-        order = self._new(cid, symbol, side, qty, kind, limit, stop, tif, "oto" if stop_loss is not None else "simple")
+        order = self._new(
+            cid, symbol, side, qty, kind, limit, stop, tif, "oto" if stop_loss is not None else "simple"
+        )
         if stop_loss is not None:
-            self._new(str(uuid.uuid4()), symbol, opposite, qty, "stop", None, float(stop_loss),
-                      tif if self.legs_inherit_tif else "gtc", "oto", status="held", parent=order["id"])  # fmt: skip
+            self._new(
+                str(uuid.uuid4()),
+                symbol,
+                opposite,
+                qty,
+                "stop",
+                None,
+                float(stop_loss),
+                tif if self.legs_inherit_tif else "gtc",
+                "oto",
+                status="held",
+                parent=order["id"],
+            )
         self._pending_fill = self.auto_fill and kind == "market" and self.market_open
         return 200, self._json(order, legs=True)
 
@@ -373,7 +415,9 @@ class TradingFakeServer(AlpacaFakeServer):
         if not self.cancel_delay:
             self._set(order, "canceled", canceled_at=_now())
             return
-        order.update(status="pending_cancel", updated_at=_now(), _cancel_at=time.monotonic() + self.cancel_delay)
+        order.update(
+            status="pending_cancel", updated_at=_now(), _cancel_at=time.monotonic() + self.cancel_delay
+        )
         for leg in self._legs(order):
             if leg["status"] in OPEN - {"pending_cancel"}:
                 leg.update(status="pending_cancel", updated_at=_now(), _cancel_at=order["_cancel_at"])
@@ -382,13 +426,28 @@ class TradingFakeServer(AlpacaFakeServer):
         out = []
         for symbol, (qty, avg) in sorted(self.holdings.items()):
             price = self.prices.get(symbol, avg)
-            out.append({"asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, symbol)), "symbol": symbol,
-                        "exchange": "NASDAQ", "asset_class": "us_equity", "asset_marginable": True,
-                        "avg_entry_price": f"{avg}", "qty": str(qty), "qty_available": str(qty),
-                        "side": "long" if qty > 0 else "short", "market_value": f"{qty * price:.2f}",
-                        "cost_basis": f"{qty * avg:.2f}", "unrealized_pl": f"{qty * (price - avg):.2f}",
-                        "unrealized_plpc": "0", "unrealized_intraday_pl": "0", "unrealized_intraday_plpc": "0",
-                        "current_price": f"{price}", "lastday_price": f"{price}", "change_today": "0"})  # fmt: skip
+            out.append(
+                {
+                    "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, symbol)),
+                    "symbol": symbol,
+                    "exchange": "NASDAQ",
+                    "asset_class": "us_equity",
+                    "asset_marginable": True,
+                    "avg_entry_price": f"{avg}",
+                    "qty": str(qty),
+                    "qty_available": str(qty),
+                    "side": "long" if qty > 0 else "short",
+                    "market_value": f"{qty * price:.2f}",
+                    "cost_basis": f"{qty * avg:.2f}",
+                    "unrealized_pl": f"{qty * (price - avg):.2f}",
+                    "unrealized_plpc": "0",
+                    "unrealized_intraday_pl": "0",
+                    "unrealized_intraday_plpc": "0",
+                    "current_price": f"{price}",
+                    "lastday_price": f"{price}",
+                    "change_today": "0",
+                }
+            )
         return 200, out
 
     def close_positions(self, query: Query, body: Any) -> tuple[int, Any]:
@@ -396,8 +455,16 @@ class TradingFakeServer(AlpacaFakeServer):
             self.cancel_orders(query, None)
         out = []
         for symbol, (qty, _) in sorted(self.holdings.items()):
-            status, payload = self.post_order({}, {"symbol": symbol, "qty": str(abs(qty)), "type": "market",
-                                                   "side": "sell" if qty > 0 else "buy", "time_in_force": "day"})  # fmt: skip
+            status, payload = self.post_order(
+                {},
+                {
+                    "symbol": symbol,
+                    "qty": str(abs(qty)),
+                    "type": "market",
+                    "side": "sell" if qty > 0 else "buy",
+                    "time_in_force": "day",
+                },
+            )
             out.append({"symbol": symbol, "status": status, "body": payload})
         return 207, out
 
@@ -406,37 +473,86 @@ class TradingFakeServer(AlpacaFakeServer):
         qty = self.holdings.get(symbol, (0, 0.0))[0]
         if not qty:
             return _err(404, 40410000, "position does not exist")
-        return self.post_order({}, {"symbol": symbol, "qty": str(abs(qty)), "type": "market",
-                                    "side": "sell" if qty > 0 else "buy", "time_in_force": "day"})  # fmt: skip
+        return self.post_order(
+            {},
+            {
+                "symbol": symbol,
+                "qty": str(abs(qty)),
+                "type": "market",
+                "side": "sell" if qty > 0 else "buy",
+                "time_in_force": "day",
+            },
+        )
 
     def get_clock(self, query: Query, body: Any) -> tuple[int, Any]:
         now = datetime.now(UTC)
-        return 200, {"timestamp": _now(), "is_open": self.market_open,
-                     "next_open": (now + timedelta(hours=16)).isoformat(),
-                     "next_close": (now + timedelta(hours=6)).isoformat()}  # fmt: skip
+        return 200, {
+            "timestamp": _now(),
+            "is_open": self.market_open,
+            "next_open": (now + timedelta(hours=16)).isoformat(),
+            "next_close": (now + timedelta(hours=6)).isoformat(),
+        }
 
     def get_calendar(self, query: Query, body: Any) -> tuple[int, Any]:
         day, end = date.fromisoformat(query["start"]), date.fromisoformat(query["end"])
         out = []
         while day <= end:
             if day.weekday() < 5:
-                out.append({"date": day.isoformat(), "open": "09:30", "close": "16:00",
-                            "session_open": "0400", "session_close": "2000"})  # fmt: skip
+                out.append(
+                    {
+                        "date": day.isoformat(),
+                        "open": "09:30",
+                        "close": "16:00",
+                        "session_open": "0400",
+                        "session_close": "2000",
+                    }
+                )
             day += timedelta(days=1)
         return 200, out
 
     # ---- the book --------------------------------------------------------------------------------
 
-    def _new(self, cid: str, symbol: str, side: str, qty: int, kind: str, limit: float | None, stop: float | None,
-             tif: str, order_class: str, *, status: str = "accepted", parent: str | None = None) -> dict[str, Any]:  # fmt: skip
+    def _new(
+        self,
+        cid: str,
+        symbol: str,
+        side: str,
+        qty: int,
+        kind: str,
+        limit: float | None,
+        stop: float | None,
+        tif: str,
+        order_class: str,
+        *,
+        status: str = "accepted",
+        parent: str | None = None,
+    ) -> dict[str, Any]:
         now = _now()
-        order = {"id": str(uuid.uuid4()), "client_order_id": cid, "created_at": now, "updated_at": now,
-                 "submitted_at": now, "filled_at": None, "canceled_at": None, "symbol": symbol,
-                 "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, symbol)), "asset_class": "us_equity",
-                 "qty": str(qty), "filled_qty": "0", "filled_avg_price": None, "order_class": order_class,
-                 "order_type": kind, "type": kind, "side": side, "time_in_force": tif,
-                 "limit_price": None if limit is None else str(limit), "stop_price": None if stop is None else str(stop),
-                 "status": status, "extended_hours": False, "_parent": parent}  # fmt: skip
+        order = {
+            "id": str(uuid.uuid4()),
+            "client_order_id": cid,
+            "created_at": now,
+            "updated_at": now,
+            "submitted_at": now,
+            "filled_at": None,
+            "canceled_at": None,
+            "symbol": symbol,
+            "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, symbol)),
+            "asset_class": "us_equity",
+            "qty": str(qty),
+            "filled_qty": "0",
+            "filled_avg_price": None,
+            "order_class": order_class,
+            "order_type": kind,
+            "type": kind,
+            "side": side,
+            "time_in_force": tif,
+            "limit_price": None if limit is None else str(limit),
+            "stop_price": None if stop is None else str(stop),
+            "status": status,
+            "extended_hours": False,
+            "_parent": parent,
+        }
         self.orders.append(order)
         return order
 
@@ -456,13 +572,20 @@ class TradingFakeServer(AlpacaFakeServer):
                 leg.update(status="canceled", updated_at=_now(), canceled_at=_now())
 
     def _buying_power(self) -> float:
-        reserved = sum((int(o["qty"]) - int(o["filled_qty"])) * (_f(o["limit_price"]) or self.prices.get(o["symbol"], 0.0))
-                       for o in self.orders if o["status"] in OPEN and o["side"] == "buy" and not o["_parent"])  # fmt: skip
+        reserved = sum(
+            (int(o["qty"]) - int(o["filled_qty"]))
+            * (_f(o["limit_price"]) or self.prices.get(o["symbol"], 0.0))
+            for o in self.orders
+            if o["status"] in OPEN and o["side"] == "buy" and not o["_parent"]
+        )
         return max(self.cash - reserved, 0.0)
 
     def _open_qty(self, symbol: str, side: str) -> int:
-        return sum(int(o["qty"]) - int(o["filled_qty"]) for o in self.orders
-                   if o["symbol"] == symbol and o["side"] == side and o["status"] in OPEN and o["status"] != "held")  # fmt: skip
+        return sum(
+            int(o["qty"]) - int(o["filled_qty"])
+            for o in self.orders
+            if o["symbol"] == symbol and o["side"] == side and o["status"] in OPEN and o["status"] != "held"
+        )
 
     def _match(self, symbol: str, *, market_only: bool = False) -> None:
         price = self.prices[symbol]
@@ -470,11 +593,19 @@ class TradingFakeServer(AlpacaFakeServer):
             if o["status"] not in OPEN:
                 continue  # cancelled by an earlier fill in this loop
             limit, stop, buy = _f(o["limit_price"]), _f(o["stop_price"]), o["side"] == "buy"
-            hit = {"market": True, "limit": limit is not None and (price <= limit if buy else price >= limit),
-                   "stop": stop is not None and (price >= stop if buy else price <= stop)}.get(o["type"], False)  # fmt: skip
+            hit = {
+                "market": True,
+                "limit": limit is not None and (price <= limit if buy else price >= limit),
+                "stop": stop is not None and (price >= stop if buy else price <= stop),
+            }.get(o["type"], False)
             if hit and (not market_only or o["type"] == "market"):
-                self._fill(o, price, partial=o["type"] == "market" and o["order_class"] == "simple"
-                           and o["status"] != "partially_filled")  # fmt: skip
+                self._fill(
+                    o,
+                    price,
+                    partial=o["type"] == "market"
+                    and o["order_class"] == "simple"
+                    and o["status"] != "partially_filled",
+                )
 
     def _fill(self, order: dict[str, Any], price: float, *, partial: bool = False) -> None:
         """Fill what is left of ``order`` at ``price`` (half of it, once in ``partial_fill_every``
@@ -502,12 +633,19 @@ class TradingFakeServer(AlpacaFakeServer):
         now = _now()
         avg_fill = (done * float(order["filled_avg_price"] or 0) + qty * price) / (done + qty)
         if qty < left:
-            order.update(status="partially_filled", updated_at=now, filled_qty=str(done + qty),
-                         filled_avg_price=str(avg_fill), _partial_at=self._request_no)  # fmt: skip
+            order.update(
+                status="partially_filled",
+                updated_at=now,
+                filled_qty=str(done + qty),
+                filled_avg_price=str(avg_fill),
+                _partial_at=self._request_no,
+            )
             return
         self._set(order, "filled", filled_at=now, filled_qty=str(done + qty), filled_avg_price=str(avg_fill))
         for leg in self._legs(order):
-            leg.update(status="new", qty=str(done + qty), updated_at=now, _unnested=self.legs_unnest_after_fill)
+            leg.update(
+                status="new", qty=str(done + qty), updated_at=now, _unnested=self.legs_unnest_after_fill
+            )
 
 
 def _f(text: Any) -> float | None:
@@ -519,7 +657,16 @@ def alpaca_broker(server: TradingFakeServer, sleeps: list[float] | None = None, 
     from bot.broker.alpaca import AlpacaBroker
     from bot.config import AlpacaConfig, Secrets
 
-    settings = {"trading_url": server.url, "timeout_seconds": 0.3, "max_retries": 3, "backoff_seconds": 0.01, **config}
+    settings = {
+        "trading_url": server.url,
+        "timeout_seconds": 0.3,
+        "max_retries": 3,
+        "backoff_seconds": 0.01,
+        **config,
+    }
     record = sleeps if sleeps is not None else []
-    return AlpacaBroker(AlpacaConfig(**settings), Secrets(alpaca_key=server.key_id, alpaca_secret=server.secret_key),
-                        sleep=record.append)
+    return AlpacaBroker(
+        AlpacaConfig(**settings),
+        Secrets(alpaca_key=server.key_id, alpaca_secret=server.secret_key),
+        sleep=record.append,
+    )

@@ -28,8 +28,16 @@ def bbc_items(path: Path, count: int, offset: int = 0) -> list[Item]:
     """``count`` real items from the BBC business CSV, starting at row ``offset``."""
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))[offset : offset + count]
-    return [Item(title=r["title"], link=r["link"], guid=r["guid"], pub_date=r["pubDate"] or None,
-                 description=r["description"]) for r in rows]  # fmt: skip
+    return [
+        Item(
+            title=r["title"],
+            link=r["link"],
+            guid=r["guid"],
+            pub_date=r["pubDate"] or None,
+            description=r["description"],
+        )
+        for r in rows
+    ]
 
 
 def _title_xml(item: Item) -> str:

@@ -85,7 +85,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(route.status, body, headers, trickle=route.trickle)
 
     def _drip_head(self, status: int, headers: dict[str, str], length: int, trickle: float) -> None:
-        lines = [f"HTTP/1.1 {status} OK", *(f"{k}: {v}" for k, v in headers.items()), f"Content-Length: {length}"]
+        lines = [
+            f"HTTP/1.1 {status} OK",
+            *(f"{k}: {v}" for k, v in headers.items()),
+            f"Content-Length: {length}",
+        ]
         for byte in ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"):
             if self.server.owner.stopping.is_set():
                 return

@@ -61,7 +61,9 @@ class _Handler:
             if owner.data_commands <= owner.temporary_failures:
                 return "451 4.3.0 try again later"
             login = session.auth_data  # what the authenticator returned: the login name
-            owner.messages.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.content, login))
+            owner.messages.append(
+                Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.content, login)
+            )
         return "250 Message accepted"
 
 
@@ -90,8 +92,9 @@ class SmtpServer:
             kwargs.update(tls_context=starttls)
         if implicit_tls is not None:
             kwargs.update(ssl_context=implicit_tls)
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port,
-                                      server_hostname="fake-smtp.local", **kwargs)  # fmt: skip
+        self._controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=self.port, server_hostname="fake-smtp.local", **kwargs
+        )
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         if isinstance(auth_data, LoginPassword):

@@ -62,8 +62,10 @@ def test_simulate_uses_the_active_model_and_journals_predictions(forced):
     assert summary["model_id"] == out["model_id"] and summary["model_status"] == "active"
     assert summary["model_trained_now"] is False
     db = sqlite3.connect(tmp / "journal.sqlite")
-    predictions = db.execute("SELECT COUNT(*), COUNT(DISTINCT symbol) FROM predictions WHERE run_id = ? AND model = ?",
-                             (summary["run_id"], out["model_id"])).fetchone()  # fmt: skip
+    predictions = db.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT symbol) FROM predictions WHERE run_id = ? AND model = ?",
+        (summary["run_id"], out["model_id"]),
+    ).fetchone()
     assert predictions[0] > 100 and predictions[1] == 5
     # every entry was decided on a forecast above the cost hurdle made at that same close
     hurdle = 2 * 1e-4 + 5e-4
@@ -104,7 +106,10 @@ def test_a_long_base_trades_a_volatility_managed_book_with_both_heads_rejected(t
     assert "return head: REJECTED" in text and "risk head:   REJECTED" in text
     db = sqlite3.connect(tmp_path / "journal.sqlite")
     # neither head's forecasts are used, so none are journaled
-    assert db.execute("SELECT COUNT(*) FROM predictions WHERE run_id = ?", (summary["run_id"],)).fetchone()[0] == 0
+    assert (
+        db.execute("SELECT COUNT(*) FROM predictions WHERE run_id = ?", (summary["run_id"],)).fetchone()[0]
+        == 0
+    )
 
 
 def test_the_sample_market_trains_a_model_on_the_fly_before_the_replay(tmp_path):
@@ -121,7 +126,9 @@ def test_the_sample_market_trains_a_model_on_the_fly_before_the_replay(tmp_path)
 
 def test_evaluate_json_with_ablation(tmp_path):
     config = write_config(tmp_path, TINY_MODEL)
-    out = cli_json(run_cli("evaluate", "--config", str(config), *TRAIN_SPAN, "--ablation", "--json", cwd=tmp_path))
+    out = cli_json(
+        run_cli("evaluate", "--config", str(config), *TRAIN_SPAN, "--ablation", "--json", cwd=tmp_path)
+    )
     assert out["n_test"] > 0 and len(out["folds"]) >= 2
     for name in ("zero", "persistence", "mean", "linear"):
         assert {"rmse", "mae", "directional_accuracy"} <= set(out["baselines"][name])
@@ -135,9 +142,18 @@ def test_evaluate_json_with_ablation(tmp_path):
     books = {(row["cost_bps"], row["book"]) for row in out["trading"]["vol_managed"]}
     assert books == {(c, b) for c in (0, 5, 10, 20) for b in ("lstm", "ewma", "buy_and_hold")}
     assert "volatility" in out["ablation"]["price_only"]  # both heads in the ablation
-    for name in ("predictions.csv", "predicted_vs_realised.png", "cumulative_returns.png", "folds.png",
-                 "volatility.csv", "volatility.png", "vol_books.png"):
-        assert (tmp_path / "reports" / f"eval-{out['files']['metrics'].split('eval-')[1].split('/')[0]}" / name).exists()
+    for name in (
+        "predictions.csv",
+        "predicted_vs_realised.png",
+        "cumulative_returns.png",
+        "folds.png",
+        "volatility.csv",
+        "volatility.png",
+        "vol_books.png",
+    ):
+        assert (
+            tmp_path / "reports" / f"eval-{out['files']['metrics'].split('eval-')[1].split('/')[0]}" / name
+        ).exists()
 
 
 def test_bad_model_files_and_too_little_data_are_clear_errors(forced, tmp_path):
@@ -152,15 +168,22 @@ def test_bad_model_files_and_too_little_data_are_clear_errors(forced, tmp_path):
         one_line_error(run_cli("simulate", "--config", str(config), *SIM_SPAN, cwd=tmp_path), "window")
     finally:
         meta.write_text(original)
-    one_line_error(run_cli("evaluate", "--config", str(config), "--start", "2018-01-02", "--end", "2018-03-30",
-                           cwd=tmp_path), "too few")  # fmt: skip
+    one_line_error(
+        run_cli(
+            "evaluate", "--config", str(config), "--start", "2018-01-02", "--end", "2018-03-30", cwd=tmp_path
+        ),
+        "too few",
+    )
 
 
 def test_constant_prices_are_a_clear_error(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    rows = ["date,open,high,low,close,volume"] + [f"2020-{1 + d // 28:02d}-{1 + d % 28:02d},10,10,10,10,100"
-                                                 for d in range(300)]  # fmt: skip
+    rows = ["date,open,high,low,close,volume"] + [
+        f"2020-{1 + d // 28:02d}-{1 + d % 28:02d},10,10,10,10,100" for d in range(300)
+    ]
     (data / "FLAT.csv").write_text("\n".join(rows) + "\n")
     config = write_config(tmp_path, TINY_MODEL)
-    one_line_error(run_cli("evaluate", "--config", str(config), "--source", f"csv:{data}", cwd=tmp_path), "FLAT")
+    one_line_error(
+        run_cli("evaluate", "--config", str(config), "--source", f"csv:{data}", cwd=tmp_path), "FLAT"
+    )

@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 
 from bot.config import ModelConfig
-from bot.forecast.features import Scaler, build_dataset
+from bot.engine.market import MarketView
+from bot.forecast.features import Scaler
 from bot.forecast.forecaster import BatchForecaster, LiveForecaster
 from bot.forecast.numpy_lstm import NumpyLSTM
 from bot.forecast.registry import LoadedModel, RiskHead
-from bot.market import MarketView
 
 
 def frames(n=120, symbols=("AAA", "BBB")):
@@ -17,30 +17,53 @@ def frames(n=120, symbols=("AAA", "BBB")):
         rng = np.random.default_rng(k)
         close = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
         index = pd.date_range("2022-01-03", periods=n, freq="B", tz="America/New_York").tz_convert("UTC")
-        out[symbol] = pd.DataFrame({"open": close, "high": close * 1.01, "low": close * 0.99, "close": close,
-                                    "volume": rng.lognormal(10, 0.5, n)}, index=index.rename("ts"))  # fmt: skip
+        out[symbol] = pd.DataFrame(
+            {
+                "open": close,
+                "high": close * 1.01,
+                "low": close * 0.99,
+                "close": close,
+                "volume": rng.lognormal(10, 0.5, n),
+            },
+            index=index.rename("ts"),
+        )
     return out
 
 
 def random_net(f, units=4, seed=0):
     rng = np.random.default_rng(seed)
-    arrays = {"lstm0_kernel": rng.normal(0, 0.3, (f, 4 * units)), "lstm0_recurrent": rng.normal(0, 0.3, (units, 4 * units)),
-              "lstm0_bias": rng.normal(0, 0.1, 4 * units), "dense_kernel": rng.normal(0, 0.3, (units, 1)),
-              "dense_bias": np.zeros(1)}  # fmt: skip
+    arrays = {
+        "lstm0_kernel": rng.normal(0, 0.3, (f, 4 * units)),
+        "lstm0_recurrent": rng.normal(0, 0.3, (units, 4 * units)),
+        "lstm0_bias": rng.normal(0, 0.1, 4 * units),
+        "dense_kernel": rng.normal(0, 0.3, (units, 1)),
+        "dense_bias": np.zeros(1),
+    }
     return NumpyLSTM.from_arrays(arrays)
 
 
 def random_model(features, window, volume_window, units=4, risk_features=None):
     f = len(features)
     scaler = Scaler(np.zeros(f), np.ones(f), tuple(features))
-    meta = {"model_id": "m1", "features": list(features), "window": window, "volume_window": volume_window,
-            "status": "active", "risk_status": "active" if risk_features else "rejected"}  # fmt: skip
+    meta = {
+        "model_id": "m1",
+        "features": list(features),
+        "window": window,
+        "volume_window": volume_window,
+        "status": "active",
+        "risk_status": "active" if risk_features else "rejected",
+    }
     risk = None
     if risk_features:
         r = len(risk_features)
         # log-variance inputs sit near -9: a scaler keeps the random net in its working range
-        risk = RiskHead(tuple(risk_features), Scaler(np.full(r, -5.0), np.full(r, 4.0), tuple(risk_features)),
-                        random_net(r, units, seed=1), variance_scale=1e-4, ratios={"AAA": 1.5})  # fmt: skip
+        risk = RiskHead(
+            tuple(risk_features),
+            Scaler(np.full(r, -5.0), np.full(r, 4.0), tuple(risk_features)),
+            random_net(r, units, seed=1),
+            variance_scale=1e-4,
+            ratios={"AAA": 1.5},
+        )
     return LoadedModel(meta, scaler, random_net(f, units), risk)
 
 
@@ -104,14 +127,23 @@ def test_forecasts_stay_finite_on_penny_prices_halts_and_gaps():
     bars.iloc[120:130, :4] = bars["close"].iloc[119]  # a halt: high == low == open == close
     bars.iloc[50, :4] = bars["close"].iloc[50]  # one more bar with no range
     data = {"PNNY": bars}
-    model = random_model(("ret", "range", "rel_volume"), 10, 5,
-                         risk_features=("log_rv", "log_rv_w", "log_rv_m", "ret", "range"))  # fmt: skip
+    model = random_model(
+        ("ret", "range", "rel_volume"),
+        10,
+        5,
+        risk_features=("log_rv", "log_rv_w", "log_rv_m", "ret", "range"),
+    )
     batch, live = BatchForecaster(model, data, None), LiveForecaster(model)
     view = MarketView(data)
     seen = 0
     for _ in range(len(view)):
         view.advance()
-        for answer in (batch.forecasts(view), batch.volatility(view), live.forecasts(view), live.volatility(view)):
+        for answer in (
+            batch.forecasts(view),
+            batch.volatility(view),
+            live.forecasts(view),
+            live.volatility(view),
+        ):
             assert all(np.isfinite(v) for v in answer.values())
             seen += len(answer)
     assert seen > 4 * 150

@@ -13,8 +13,17 @@ from bot.forecast.features import make_windows
 from bot.forecast.lstm import build_model, fit_model, validation_split
 from bot.forecast.numpy_lstm import NumpyLSTM
 
-TINY = ModelConfig(features=("ret",), window=10, units=4, epochs=3, batch_size=32, learning_rate=0.03,
-                   dropout=0.0, validation_fraction=0.2, seed=11)  # fmt: skip
+TINY = ModelConfig(
+    features=("ret",),
+    window=10,
+    units=4,
+    epochs=3,
+    batch_size=32,
+    learning_rate=0.03,
+    dropout=0.0,
+    validation_fraction=0.2,
+    seed=11,
+)
 
 
 def ar1(n: int = 400, phi: float = 0.8, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:

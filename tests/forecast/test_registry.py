@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +18,16 @@ from bot.forecast import registry
 from bot.forecast.features import Scaler
 from bot.forecast.numpy_lstm import NumpyLSTM
 from bot.forecast.registry import (
-    active_model_id, config_key, data_hash, load_model, make_meta, mark, new_model_id, save_model, set_active,
-)  # fmt: skip
+    active_model_id,
+    config_key,
+    data_hash,
+    load_model,
+    make_meta,
+    mark,
+    new_model_id,
+    save_model,
+    set_active,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = ModelConfig(features=PRICE_FEATURES, window=6, volume_window=5, units=4, dropout=0.0, seed=3)
@@ -39,12 +47,18 @@ def keras_model():
 def meta_for(model_id: str, status: str = "candidate") -> dict:
     rng = np.random.default_rng(1)
     scaler = Scaler.fit(rng.normal(0.01, 0.02, (50, 3)), FEATURES)
-    first, last = datetime(2024, 1, 2, tzinfo=timezone.utc), datetime(2025, 6, 30, tzinfo=timezone.utc)
+    first, last = datetime(2024, 1, 2, tzinfo=UTC), datetime(2025, 6, 30, tzinfo=UTC)
     return make_meta(
-        model_id=model_id, config=CONFIG, timeframe="1Day", symbols=["AAPL", "MSFT"], scaler=scaler,
-        training_range=(first, last), data_hash=data_hash(np.arange(5.0)),
-        metrics={"val_mse": np.float32(0.5)}, status=status,
-    )  # fmt: skip
+        model_id=model_id,
+        config=CONFIG,
+        timeframe="1Day",
+        symbols=["AAPL", "MSFT"],
+        scaler=scaler,
+        training_range=(first, last),
+        data_hash=data_hash(np.arange(5.0)),
+        metrics={"val_mse": np.float32(0.5)},
+        status=status,
+    )
 
 
 def save(directory: Path, keras_model, model_id: str, with_keras: bool = False) -> Path:
@@ -53,7 +67,7 @@ def save(directory: Path, keras_model, model_id: str, with_keras: bool = False) 
 
 
 def test_round_trip_without_tensorflow(tmp_path: Path, keras_model) -> None:
-    model_id = new_model_id(datetime(2026, 1, 5, 14, 30, tzinfo=timezone.utc), "abc")
+    model_id = new_model_id(datetime(2026, 1, 5, 14, 30, tzinfo=UTC), "abc")
     assert model_id.startswith("20260105T143000Z-") and len(model_id) == 25
     folder = save(tmp_path, keras_model, model_id, with_keras=True)
     assert sorted(p.name for p in folder.iterdir()) == ["meta.json", "model.keras", "weights.npz"]
@@ -74,7 +88,7 @@ from bot.forecast.registry import load_model
 loaded = load_model({str(tmp_path)!r}, {model_id!r}, {FEATURES!r}, {CONFIG.window}, {CONFIG.volume_window})
 import bot.forecast.lstm, bot.forecast.features  # importing the trainer must not load TensorFlow either
 print(json.dumps({{"tf": "tensorflow" in sys.modules or "keras" in sys.modules,
-                   "pred": loaded.predict(np.load({str(tmp_path / 'X.npy')!r})).tolist(),
+                   "pred": loaded.predict(np.load({str(tmp_path / "X.npy")!r})).tolist(),
                    "status": loaded.meta["status"]}}))
 """
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -201,11 +215,21 @@ def test_save_refuses_incomplete_meta(tmp_path: Path, keras_model) -> None:
         save_model(tmp_path, None, NumpyLSTM.from_keras(keras_model), meta)
 
 
-@pytest.mark.parametrize("field, value", [("window", "6"), ("features", "ret,range"), ("volume_window", 0),
-                                          ("target_scale", "big"), ("status", "ACTIVE"), ("risk", []),
-                                          ("symbols", [1, 2]), ("scaler", None)])  # fmt: skip
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("window", "6"),
+        ("features", "ret,range"),
+        ("volume_window", 0),
+        ("target_scale", "big"),
+        ("status", "ACTIVE"),
+        ("risk", []),
+        ("symbols", [1, 2]),
+        ("scaler", None),
+    ],
+)
 def test_a_mistyped_meta_field_is_a_one_line_model_error(tmp_path: Path, keras_model, field, value) -> None:
-    model_id = new_model_id(datetime(2026, 1, 5, tzinfo=timezone.utc), field)
+    model_id = new_model_id(datetime(2026, 1, 5, tzinfo=UTC), field)
     folder = save(tmp_path, keras_model, model_id)
     meta = json.loads((folder / "meta.json").read_text())
     meta[field] = value

@@ -12,9 +12,21 @@ from bot.forecast.training import evaluate, gate, risk_gate
 from bot.forecast.vol_baselines import ewma_forecast
 from bot.forecast.vol_metrics import qlike, variance_metrics
 
-RISK_ONLY = ModelConfig(features=("ret",), risk_features=RISK_FEATURES + ("ret",), window=10, volume_window=5,
-                        units=8, dropout=0.0, epochs=12, patience=3, batch_size=128, learning_rate=0.01,
-                        train_bars=600, test_bars=300, seed=3)  # fmt: skip
+RISK_ONLY = ModelConfig(
+    features=("ret",),
+    risk_features=RISK_FEATURES + ("ret",),
+    window=10,
+    volume_window=5,
+    units=8,
+    dropout=0.0,
+    epochs=12,
+    patience=3,
+    batch_size=128,
+    learning_rate=0.01,
+    train_bars=600,
+    test_bars=300,
+    seed=3,
+)
 
 
 def ohlc_bars(daily_var: np.ndarray, seed: int, start_price: float = 50.0, steps: int = 16) -> pd.DataFrame:
@@ -29,9 +41,16 @@ def ohlc_bars(daily_var: np.ndarray, seed: int, start_price: float = 50.0, steps
     high = open_log + np.maximum(path.max(axis=1), 0)
     low = open_log + np.minimum(path.min(axis=1), 0)
     index = pd.date_range("2010-01-04", periods=n, freq="B", tz="America/New_York").tz_convert("UTC")
-    return pd.DataFrame({"open": np.exp(open_log), "high": np.exp(high), "low": np.exp(low),
-                         "close": np.exp(close_log), "volume": rng.lognormal(12, 0.3, n)},
-                        index=index.rename("ts"))  # fmt: skip
+    return pd.DataFrame(
+        {
+            "open": np.exp(open_log),
+            "high": np.exp(high),
+            "low": np.exp(low),
+            "close": np.exp(close_log),
+            "volume": rng.lognormal(12, 0.3, n),
+        },
+        index=index.rename("ts"),
+    )
 
 
 def garch_variance(n: int, seed: int, omega=2e-5, alpha=0.25, beta=0.65) -> np.ndarray:
@@ -63,7 +82,11 @@ def test_qlike_is_zero_only_for_a_perfect_forecast_and_punishes_under_prediction
     assert qlike(realised, realised)[0] == pytest.approx(0.0)
     assert qlike(realised, realised / 2)[0] > qlike(realised, realised * 2)[0] > 0
     m = variance_metrics(np.array([1e-4, 2e-4, 4e-4]), np.array([1e-4, 2e-4, 4e-4]))
-    assert m["qlike"] == pytest.approx(0.0) and m["rmse_log"] == pytest.approx(0.0) and m["mz_r2"] == pytest.approx(1.0)
+    assert (
+        m["qlike"] == pytest.approx(0.0)
+        and m["rmse_log"] == pytest.approx(0.0)
+        and m["mz_r2"] == pytest.approx(1.0)
+    )
 
 
 def test_any_daily_history_gives_finite_features_targets_and_baselines():
@@ -73,9 +96,16 @@ def test_any_daily_history_gives_finite_features_targets_and_baselines():
     close = 0.08 * np.exp(np.cumsum(rng.normal(0, 0.05, n)))  # a penny stock
     close[100] *= 1.8  # a gap up
     close[150:160] = close[149]  # a halt: ten identical bars
-    bars = pd.DataFrame({"open": close, "high": close * 1.02, "low": close * 0.98, "close": close,
-                         "volume": rng.lognormal(8, 1, n)},
-                        index=pd.date_range("2020-01-02", periods=n, freq="B", tz="UTC").rename("ts"))  # fmt: skip
+    bars = pd.DataFrame(
+        {
+            "open": close,
+            "high": close * 1.02,
+            "low": close * 0.98,
+            "close": close,
+            "volume": rng.lognormal(8, 1, n),
+        },
+        index=pd.date_range("2020-01-02", periods=n, freq="B", tz="UTC").rename("ts"),
+    )
     bars.iloc[150:160, [1, 2]] = close[149]  # high == low on the halted days
     bars.iloc[40, [0, 1, 2, 3]] = close[40]  # one more high == low day outside the halt
     ds = build_dataset({"PNNY": bars}, PRICE_FEATURES + RISK_FEATURES, 10, 5)
@@ -111,8 +141,9 @@ def test_the_risk_head_finds_planted_garch_clustering(garch_summary):
 
 def test_the_books_are_reported_at_every_cost(garch_summary):
     rows = garch_summary["trading"]["vol_managed"]
-    assert {(r["cost_bps"], r["book"]) for r in rows} == {(c, b) for c in (0, 5, 10, 20)
-                                                          for b in ("lstm", "ewma", "buy_and_hold")}  # fmt: skip
+    assert {(r["cost_bps"], r["book"]) for r in rows} == {
+        (c, b) for c in (0, 5, 10, 20) for b in ("lstm", "ewma", "buy_and_hold")
+    }
     by = {(r["cost_bps"], r["book"]): r for r in rows}
     for book in ("lstm", "ewma"):  # costs only ever take away
         assert by[(20, book)]["total_return"] < by[(0, book)]["total_return"]
@@ -123,8 +154,19 @@ def test_a_random_walk_still_fails_the_return_gate():
     rng = np.random.default_rng(11)
     n = 1100
     frames = {f"R{k}": ohlc_bars(np.full(n, 1e-4), seed=30 + k) for k in range(2)}
-    cfg = ModelConfig(features=("ret", "range"), risk_features=RISK_FEATURES, window=10, volume_window=5, units=4,
-                      dropout=0.0, epochs=4, patience=2, train_bars=500, test_bars=300, seed=int(rng.integers(100)))  # fmt: skip
+    cfg = ModelConfig(
+        features=("ret", "range"),
+        risk_features=RISK_FEATURES,
+        window=10,
+        volume_window=5,
+        units=4,
+        dropout=0.0,
+        epochs=4,
+        patience=2,
+        train_bars=500,
+        test_bars=300,
+        seed=int(rng.integers(100)),
+    )
     summary, _ = evaluate(cfg, frames, None, timeframe="1Day")
     passes, reason = gate(summary, 0.0)
     assert not passes and "does not beat zero-return" in reason

@@ -11,9 +11,23 @@ from bot.errors import DataError
 from bot.forecast.features import build_dataset
 from bot.forecast.walkforward import fold_indices, walk_forward
 
-TINY = ModelConfig(features=("ret", "range", "rel_volume"), window=8, volume_window=5, units=8, layers=1,
-                   dropout=0.0, learning_rate=0.01, epochs=12, batch_size=128, patience=3,
-                   validation_fraction=0.2, seed=3, train_bars=700, test_bars=700, expanding=True)  # fmt: skip
+TINY = ModelConfig(
+    features=("ret", "range", "rel_volume"),
+    window=8,
+    volume_window=5,
+    units=8,
+    layers=1,
+    dropout=0.0,
+    learning_rate=0.01,
+    epochs=12,
+    batch_size=128,
+    patience=3,
+    validation_fraction=0.2,
+    seed=3,
+    train_bars=700,
+    test_bars=700,
+    expanding=True,
+)
 
 
 def bars_from_returns(returns: np.ndarray, seed: int) -> pd.DataFrame:
@@ -22,10 +36,16 @@ def bars_from_returns(returns: np.ndarray, seed: int) -> pd.DataFrame:
     open_ = np.concatenate([[100.0], close[:-1]])
     spread = np.abs(rng.normal(0, 0.004, len(close))) + 1e-4
     index = pd.date_range("2000-01-03", periods=len(close), freq="B", tz="America/New_York").tz_convert("UTC")
-    return pd.DataFrame({
-        "open": open_, "high": np.maximum(open_, close) * (1 + spread), "low": np.minimum(open_, close) * (1 - spread),
-        "close": close, "volume": rng.lognormal(12, 0.3, len(close)),
-    }, index=index.rename("ts"))  # fmt: skip
+    return pd.DataFrame(
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) * (1 + spread),
+            "low": np.minimum(open_, close) * (1 - spread),
+            "close": close,
+            "volume": rng.lognormal(12, 0.3, len(close)),
+        },
+        index=index.rename("ts"),
+    )
 
 
 def ar1(n: int, phi: float, seed: int) -> np.ndarray:
@@ -40,7 +60,9 @@ def ar1(n: int, phi: float, seed: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def random_walk_summary():
     returns = np.random.default_rng(11).normal(0, 0.01, 2200)
-    data = build_dataset({"RW": bars_from_returns(returns, 1)}, TINY.features, TINY.window, TINY.volume_window)
+    data = build_dataset(
+        {"RW": bars_from_returns(returns, 1)}, TINY.features, TINY.window, TINY.volume_window
+    )
     return walk_forward(data, TINY).summary()
 
 
@@ -57,7 +79,9 @@ def test_random_walk_shows_no_skill(random_walk_summary):
 
 def test_ar1_is_learned_and_beats_zero_significantly():
     returns = ar1(2200, 0.4, seed=5)
-    data = build_dataset({"AR": bars_from_returns(returns, 2)}, TINY.features, TINY.window, TINY.volume_window)
+    data = build_dataset(
+        {"AR": bars_from_returns(returns, 2)}, TINY.features, TINY.window, TINY.volume_window
+    )
     s = walk_forward(data, TINY).summary()
     assert s["model"]["rmse"] < s["baselines"]["zero"]["rmse"]
     assert s["dm_pvalue"] < 0.01 and s["pt_pvalue"] < 0.01
@@ -68,8 +92,12 @@ def test_ar1_is_learned_and_beats_zero_significantly():
 def test_folds_never_test_on_training_times():
     returns = np.random.default_rng(3).normal(0, 0.01, 400)
     config = dataclasses.replace(TINY, train_bars=200, test_bars=50, expanding=False)
-    data = build_dataset({"A": bars_from_returns(returns, 3), "B": bars_from_returns(returns[::-1], 4)},
-                         config.features, config.window, config.volume_window)  # fmt: skip
+    data = build_dataset(
+        {"A": bars_from_returns(returns, 3), "B": bars_from_returns(returns[::-1], 4)},
+        config.features,
+        config.window,
+        config.volume_window,
+    )
     folds = fold_indices(data, config)
     assert len(folds) >= 3
     for train, test in folds:

@@ -6,7 +6,6 @@ Plain helpers live in newskit.py (this folder) and tests/testkit.py (shared).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,8 @@ import pytest
 from fakes.alpaca_news_server import AlpacaFakeServer
 from fakes.feed_docs import Item, bbc_items
 from fakes.feed_server import FeedServer
-
-from testkit import REPO, SHARED_DATA, require_shared_data, run_cli, write_config  # noqa: F401
-
 from newskit import BBC_CSV, FIXED_NOW, SMALL_ITEMS, MutableClock  # noqa: F401
+from testkit import REPO, SHARED_DATA, require_shared_data, run_cli, write_config  # noqa: F401
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from newskit import FIXED_NOW, MutableClock
-from news_helpers import StubScorer, warnings_of
 from structlog.testing import capture_logs
 
 from bot.config import AlpacaConfig, Config, NewsConfig, Secrets
@@ -18,13 +16,22 @@ from bot.logging import LOG_FILE_NAME, REDACTED, configure_logging
 from bot.news.alpaca_news import AlpacaNewsSource
 from bot.news.live import build_live_sources
 from bot.news.symbols import SymbolMatcher
+
 from fakes.alpaca_news_server import AlpacaFakeServer, news_item
+from newskit import FIXED_NOW, MutableClock, StubScorer, warnings_of
 
 SYMBOLS = ["AAPL", "MSFT"]
 
 
-def make_source(server: AlpacaFakeServer, *, key: str | None = None, secret: str | None = None,
-                timeout: float = 0.5, clock=None, **kwargs) -> AlpacaNewsSource:  # fmt: skip
+def make_source(
+    server: AlpacaFakeServer,
+    *,
+    key: str | None = None,
+    secret: str | None = None,
+    timeout: float = 0.5,
+    clock=None,
+    **kwargs,
+) -> AlpacaNewsSource:
     return AlpacaNewsSource(
         data_url=server.url,
         api_key=key or server.key_id,
@@ -45,12 +52,18 @@ def ago(hours: float):
 
 def test_news_are_parsed_and_mapped(alpaca_server):
     alpaca_server.news = [
-        news_item(101, "Apple &amp; Tesla shares <b>jump</b>", ago(3), symbols=["AAPL", "TSLA"],
-                  summary="<p>Both   rallied.</p>", url="https://example.com/benzinga/a/101"),
+        news_item(
+            101,
+            "Apple &amp; Tesla shares <b>jump</b>",
+            ago(3),
+            symbols=["AAPL", "TSLA"],
+            summary="<p>Both   rallied.</p>",
+            url="https://example.com/benzinga/a/101",
+        ),
         news_item(102, "Apple to work with Microsoft on AI", ago(2), symbols=["AAPL"], url=""),
         news_item(103, "Ford cuts prices", ago(1), symbols=["F"]),  # none of ours: the server filters it
         news_item(104, "Too old to matter", ago(30), symbols=["AAPL"]),  # before the first lookback
-    ]  # fmt: skip
+    ]
     source = make_source(alpaca_server)
     got = source.fetch()
     assert [(h.guid, h.title, h.symbols) for h in got] == [

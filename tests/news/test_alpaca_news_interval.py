@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 
 import pytest
 import requests
-from newskit import FIXED_NOW, MutableClock
-from news_helpers import StubScorer, warnings_of
 from structlog.testing import capture_logs
 
 from bot.news.alpaca_news import AlpacaNewsSource
 from bot.news.symbols import SymbolMatcher
+
 from fakes.alpaca_news_server import AlpacaFakeServer, news_item
+from newskit import FIXED_NOW, MutableClock, StubScorer, warnings_of
 
 SYMBOLS = ["AAPL", "MSFT"]
 

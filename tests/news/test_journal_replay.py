@@ -17,16 +17,16 @@ import pytest
 
 from bot.config import Config, load_config, override
 from bot.errors import ConfigError, DataError
-from bot.journal import open_journal
+from bot.journal.store import open_journal
 from bot.news.base import Headline
 from bot.news.features import sentiment_features
 from bot.news.ingest import NewsIngestor
 from bot.news.journal_replay import JournalNewsReplay
 from bot.news.replay import make_news_replay
+
 from fakes.feed_docs import Item, rss_document
 from fakes.feed_server import FeedServer
-from news_helpers import StubScorer, make_fetcher
-from newskit import SMALL_ITEMS, MutableClock
+from newskit import SMALL_ITEMS, MutableClock, StubScorer, make_fetcher
 from testkit import TINY_MODEL, run_cli, write_config
 
 RSS = {"Content-Type": "application/rss+xml"}
@@ -36,15 +36,31 @@ NO_KEYS = {"ALPACA_API_KEY": "", "ALPACA_SECRET_KEY": "", "APCA_API_KEY_ID": "",
 
 T1 = datetime(2018, 12, 3, 15, 0, tzinfo=UTC)  # first poll: Monday 10:00 New York
 T2 = datetime(2018, 12, 10, 15, 0, tzinfo=UTC)  # a week later
-ACME = Item(title="Acme Corp shares jump on record orders", link="https://example.com/acme", guid="acme-1",
-            pub_date="Fri, 30 Nov 2018 13:00:00 GMT")  # backdated: claims 3 days before the bot saw it  # fmt: skip
-MARKET = Item(title="Stocks slip as bond yields climb", link="https://example.com/mkt", guid="mkt-1",
-              pub_date="Mon, 03 Dec 2018 14:30:00 GMT")  # fmt: skip
-HOOLI = Item(title="Hooli unveils a new phone", link="https://example.com/hool", guid="hool-1",
-             pub_date="Mon, 10 Dec 2018 14:45:00 GMT")  # fmt: skip
+ACME = Item(
+    title="Acme Corp shares jump on record orders",
+    link="https://example.com/acme",
+    guid="acme-1",
+    pub_date="Fri, 30 Nov 2018 13:00:00 GMT",
+)  # backdated: claims 3 days before the bot saw it
+MARKET = Item(
+    title="Stocks slip as bond yields climb",
+    link="https://example.com/mkt",
+    guid="mkt-1",
+    pub_date="Mon, 03 Dec 2018 14:30:00 GMT",
+)
+HOOLI = Item(
+    title="Hooli unveils a new phone",
+    link="https://example.com/hool",
+    guid="hool-1",
+    pub_date="Mon, 10 Dec 2018 14:45:00 GMT",
+)
 # the Acme story again, from another feed, seen a week after the first sighting
-ACME_AGAIN = Item(title="ACME CORP shares jump on record orders!", link="https://example.com/acme-2",
-                  guid="other-acme", pub_date="Fri, 30 Nov 2018 13:00:00 GMT")  # fmt: skip
+ACME_AGAIN = Item(
+    title="ACME CORP shares jump on record orders!",
+    link="https://example.com/acme-2",
+    guid="other-acme",
+    pub_date="Fri, 30 Nov 2018 13:00:00 GMT",
+)
 
 
 def fill_journal(path: Path, server: FeedServer) -> None:
@@ -60,8 +76,9 @@ def fill_journal(path: Path, server: FeedServer) -> None:
         clock.now = T2
         assert [h.title for h in ingestor.fetch()] == [HOOLI.title]
         other = server.route("/other.xml", rss_document([ACME_AGAIN]), headers=RSS)
-        restarted = NewsIngestor([make_fetcher([other], clock=clock, symbols=SYMBOLS, aliases=ALIASES)],
-                                 journal, StubScorer())  # fmt: skip
+        restarted = NewsIngestor(
+            [make_fetcher([other], clock=clock, symbols=SYMBOLS, aliases=ALIASES)], journal, StubScorer()
+        )
         assert restarted.fetch() == []  # stored (another source), but the story is not new
     finally:
         journal.close()
@@ -69,7 +86,9 @@ def fill_journal(path: Path, server: FeedServer) -> None:
 
 def stored_rows(path: Path) -> list[tuple]:
     with sqlite3.connect(path) as db:
-        return db.execute("SELECT source, guid, published_at, fetched_at, symbols FROM headlines ORDER BY id").fetchall()
+        return db.execute(
+            "SELECT source, guid, published_at, fetched_at, symbols FROM headlines ORDER BY id"
+        ).fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -105,14 +124,20 @@ def one_line_error(result, *fragments: str) -> str:
 def test_the_journal_keeps_what_the_live_run_saw(recorded):
     tmp, _config, general = recorded
     rows = stored_rows(tmp / "journal.sqlite")
-    assert [(r[0], r[1]) for r in rows] == [(f"rss:{general}", "acme-1"), (f"rss:{general}", "mkt-1"),
-                                            (f"rss:{general}", "hool-1"), (rows[3][0], "other-acme")]  # fmt: skip
+    assert [(r[0], r[1]) for r in rows] == [
+        (f"rss:{general}", "acme-1"),
+        (f"rss:{general}", "mkt-1"),
+        (f"rss:{general}", "hool-1"),
+        (rows[3][0], "other-acme"),
+    ]
     assert rows[0][2] == "2018-11-30T13:00:00+00:00" and rows[0][3] == T1.isoformat()  # claimed < first seen
 
 
 def test_replay_gives_each_story_once_known_from_its_first_sighting(recorded):
     tmp, config, general = recorded
-    replay = make_news_replay(override(Config(), "news", "t", replay=f"journal:{tmp / 'journal.sqlite'}"), None)
+    replay = make_news_replay(
+        override(Config(), "news", "t", replay=f"journal:{tmp / 'journal.sqlite'}"), None
+    )
     assert isinstance(replay, JournalNewsReplay) and replay.synthetic is False
     got = replay.headlines(["ACME", "HOOL"], None, None)
     assert [(h.title, h.published_at, h.fetched_at, h.symbols) for h in got] == [
@@ -134,7 +159,9 @@ def test_a_headline_is_invisible_before_it_was_first_seen(recorded):
     tmp, _config, _general = recorded
     replay = JournalNewsReplay(tmp / "journal.sqlite")
     # over its claimed publication day (and up to a microsecond before T1): nothing
-    with pytest.raises(DataError, match=r"no headlines first seen between 2018-11-30T00:00:00 and 2018-12-03T14:59:59"):
+    with pytest.raises(
+        DataError, match=r"no headlines first seen between 2018-11-30T00:00:00 and 2018-12-03T14:59:59"
+    ):
         replay.headlines(["ACME"], datetime(2018, 11, 30, tzinfo=UTC), T1 - timedelta(microseconds=1))
     assert [h.title for h in replay.headlines(["ACME"], T1, T1)] == [ACME.title, MARKET.title]
     # the repeat seen at T2 is not a new story
@@ -154,13 +181,19 @@ def test_only_live_sightings_are_replayed(tmp_path):
         return Headline(source=source, guid=guid, title=title, published_at=when, fetched_at=when)
 
     with open_journal(path) as journal:  # what simulations write back: never seen live
-        journal.record_headlines([headline("sample", "s-1", "Acme Corp wins a contract"),
-                                  headline("csv:/data/news.csv", "c-1", "Globex misses estimates")])  # fmt: skip
+        journal.record_headlines(
+            [
+                headline("sample", "s-1", "Acme Corp wins a contract"),
+                headline("csv:/data/news.csv", "c-1", "Globex misses estimates"),
+            ]
+        )
     with pytest.raises(DataError, match="no live headlines yet"):
         JournalNewsReplay(path)
     with open_journal(path) as journal:
         journal.record_headlines([headline("alpaca", "7", "Initech cuts its outlook")])
-    assert [h.title for h in JournalNewsReplay(path).headlines([], None, None)] == ["Initech cuts its outlook"]
+    assert [h.title for h in JournalNewsReplay(path).headlines([], None, None)] == [
+        "Initech cuts its outlook"
+    ]
 
 
 def test_reads_a_journal_a_daemon_is_writing(recorded, tmp_path):
@@ -202,7 +235,9 @@ def test_config_accepts_journal_choices():
 
 def test_news_command_then_replay_knows_headlines_from_the_fetch(feed_server, tmp_path):
     feed = feed_server.route("/small.xml", rss_document(SMALL_ITEMS), headers=RSS)
-    config = write_config(tmp_path, f"""
+    config = write_config(
+        tmp_path,
+        f"""
 [data]
 symbols = ["AAPL", "MSFT"]
 [news]
@@ -210,7 +245,8 @@ feeds = ["{feed}"]
 aliases = {{ AAPL = ["Apple"], MSFT = ["Microsoft"] }}
 timeout_seconds = 0.5
 replay = "journal"
-""")
+""",
+    )
     before = datetime.now(UTC)
     result = run_cli("news", "--once", "--config", str(config), env=NO_KEYS, timeout=60)
     after = datetime.now(UTC)
@@ -224,8 +260,21 @@ replay = "journal"
 def test_simulate_replays_the_journal(recorded):
     tmp, config, _general = recorded
     before = stored_rows(tmp / "journal.sqlite")
-    result = run_cli("simulate", "--config", str(config), "--news", "journal", "--start", "2018-11-01",
-                     "--end", "2018-12-31", "--strategy", "sma_cross", "--json", cwd=tmp)  # fmt: skip
+    result = run_cli(
+        "simulate",
+        "--config",
+        str(config),
+        "--news",
+        "journal",
+        "--start",
+        "2018-11-01",
+        "--end",
+        "2018-12-31",
+        "--strategy",
+        "sma_cross",
+        "--json",
+        cwd=tmp,
+    )
     summary = cli_json(result)
     assert summary["headlines"] == 3 and summary["news_source"] == f"journal:{tmp / 'journal.sqlite'}"
     assert stored_rows(tmp / "journal.sqlite") == before  # the replayed headlines are the stored ones
@@ -233,19 +282,52 @@ def test_simulate_replays_the_journal(recorded):
 
 def test_evaluate_replays_the_journal(recorded):
     tmp, config, _general = recorded
-    result = run_cli("evaluate", "--config", str(config), "--news", "journal", "--start", "2018-01-02",
-                     "--end", "2018-12-31", "--json", cwd=tmp)  # fmt: skip
+    result = run_cli(
+        "evaluate",
+        "--config",
+        str(config),
+        "--news",
+        "journal",
+        "--start",
+        "2018-01-02",
+        "--end",
+        "2018-12-31",
+        "--json",
+        cwd=tmp,
+    )
     out = cli_json(result)
     assert out["headlines"] == 3 and out["folds"]
 
 
 def test_a_missing_journal_is_a_one_line_error(tmp_path):
     config = str(write_config(tmp_path))
-    result = run_cli("evaluate", "--config", config, "--news", "journal", "--start", "2018-01-02",
-                     "--end", "2018-12-31", cwd=tmp_path)  # fmt: skip
+    result = run_cli(
+        "evaluate",
+        "--config",
+        config,
+        "--news",
+        "journal",
+        "--start",
+        "2018-01-02",
+        "--end",
+        "2018-12-31",
+        cwd=tmp_path,
+    )
     one_line_error(result, "news.replay = 'journal' (journal.path)", str(tmp_path / "journal.sqlite"))
     absent = tmp_path / "absent.sqlite"
-    result = run_cli("simulate", "--config", config, "--news", f"journal:{absent}", "--start", "2018-11-01",
-                     "--end", "2018-12-31", "--strategy", "sma_cross", cwd=tmp_path)  # fmt: skip
+    result = run_cli(
+        "simulate",
+        "--config",
+        config,
+        "--news",
+        f"journal:{absent}",
+        "--start",
+        "2018-11-01",
+        "--end",
+        "2018-12-31",
+        "--strategy",
+        "sma_cross",
+        cwd=tmp_path,
+    )
     one_line_error(result, f"news.replay = 'journal:{absent}'", "no journal file")
     assert not absent.exists()

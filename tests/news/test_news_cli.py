@@ -6,22 +6,31 @@ import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-from newskit import SMALL_ITEMS
-from testkit import run_cli, write_config
-from news_helpers import expected_unique
-
 from fakes.alpaca_news_server import news_item
 from fakes.feed_docs import atom_document, bbc_items, rss_document
+from newskit import SMALL_ITEMS, expected_unique
+from testkit import run_cli, write_config
 
 RSS = {"Content-Type": "application/rss+xml"}
-JSON_KEYS = {"published_at", "published_estimated", "source", "symbols", "title", "link", "score", "label",
-             "scorer_version"}  # fmt: skip
+JSON_KEYS = {
+    "published_at",
+    "published_estimated",
+    "source",
+    "symbols",
+    "title",
+    "link",
+    "score",
+    "label",
+    "scorer_version",
+}
 NO_KEYS = {"ALPACA_API_KEY": "", "ALPACA_SECRET_KEY": "", "APCA_API_KEY_ID": "", "APCA_API_SECRET_KEY": ""}
 
 
 def news_config(tmp_path, feeds=(), symbol_feeds=(), symbols=("AAPL", "MSFT"), extra=""):
     tmp_path.mkdir(parents=True, exist_ok=True)
-    return write_config(tmp_path, f"""
+    return write_config(
+        tmp_path,
+        f"""
 [data]
 symbols = {json.dumps(list(symbols))}
 [news]
@@ -30,7 +39,8 @@ symbol_feeds = {json.dumps(list(symbol_feeds))}
 aliases = {{ AAPL = ["Apple"], MSFT = ["Microsoft"] }}
 timeout_seconds = 0.5
 {extra}
-""")
+""",
+    )
 
 
 def news(config, *flags: str, env=NO_KEYS):
@@ -77,7 +87,9 @@ def test_news_once_json_prints_new_headlines_and_stores_them(feed_server, tmp_pa
 def test_news_from_real_bbc_items_in_two_formats(feed_server, tmp_path, bbc):
     rows = bbc_items(bbc, 30)
     rss = feed_server.route("/bbc.rss", rss_document(rows[:20]), headers=RSS)
-    atom = feed_server.route("/bbc.atom", atom_document(rows[10:]), headers={"Content-Type": "application/atom+xml"})
+    atom = feed_server.route(
+        "/bbc.atom", atom_document(rows[10:]), headers={"Content-Type": "application/atom+xml"}
+    )
     result = news(news_config(tmp_path, [rss, atom]), "--json")
     assert result.returncode == 0, result.stderr
     printed = lines_of(result.stdout)
@@ -113,8 +125,11 @@ def test_alpaca_news_needs_keys_and_never_logs_them(alpaca_server, feed_server, 
 
     hour_ago = datetime.now(UTC) - timedelta(hours=1)
     alpaca_server.news = [news_item(7, "Microsoft unveils new chips", hour_ago, symbols=["MSFT"])]
-    keys = {**NO_KEYS, "APCA_API_KEY_ID": alpaca_server.key_id,
-            "APCA_API_SECRET_KEY": alpaca_server.secret_key}  # fmt: skip
+    keys = {
+        **NO_KEYS,
+        "APCA_API_KEY_ID": alpaca_server.key_id,
+        "APCA_API_SECRET_KEY": alpaca_server.secret_key,
+    }
     feed = feed_server.route("/small.xml", rss_document(SMALL_ITEMS[:1]), headers=RSS)
     config = news_config(tmp_path / "b", [feed], extra=extra)
     result = news(config, "--json", env=keys)

@@ -15,6 +15,7 @@ from bot.data.sample import SampleFeed
 from bot.errors import DataError
 from bot.news.base import Headline, ReplayNewsSource
 from bot.news.replay import CsvNewsReplay, SampleNewsReplay, make_news_replay, parse_time, replay_scored
+
 from testkit import require_shared_data
 
 
@@ -81,14 +82,17 @@ def test_bbc_rss_items_are_market_wide_with_rfc822_dates_and_their_guids():
 
 
 def test_naive_times_are_new_york_and_dates_count_from_the_end_of_the_day(tmp_path):
-    path = write_csv(tmp_path / "n.csv", """
+    path = write_csv(
+        tmp_path / "n.csv",
+        """
 Headline,Published,Ticker,Description
 Winter open,2021-01-04 09:30:00,acme,in EST
 Summer open,2021-07-01T09:30,ACME,in EDT
 Dated only,2021-07-01,GLBX,no time of day
 Zulu,2021-07-01T12:00:00Z,GLBX,
 Spelled UTC,2021-07-01 12:00:01 UTC,GLBX,
-""")
+""",
+    )
     got = {h.title: h for h in CsvNewsReplay(path).headlines(["ACME", "GLBX"], None, None)}
     assert got["Winter open"].published_at == utc(2021, 1, 4, 14, 30)
     assert got["Summer open"].published_at == utc(2021, 7, 1, 13, 30)
@@ -111,14 +115,17 @@ def test_a_missing_title_or_time_column_names_the_file_and_the_columns(tmp_path)
 
 
 def test_rows_with_a_bad_time_are_skipped_with_one_warning(tmp_path):
-    path = write_csv(tmp_path / "t.csv", """
+    path = write_csv(
+        tmp_path / "t.csv",
+        """
 title,date,stock
 Good one,2021-01-04 09:30:00-05:00,ACME
 Bad one,yesterday,ACME
 Empty time,,ACME
 ,2021-01-05 09:30:00-05:00,ACME
 Good two,"Tue, 05 Jan 2021 15:00:00 GMT",ACME
-""")
+""",
+    )
     with capture_logs() as logs:
         replay = CsvNewsReplay(path)
     assert [h.title for h in replay.headlines(["ACME"], None, None)] == ["Good one", "Good two"]
@@ -134,13 +141,16 @@ def test_a_wholly_unusable_time_column_is_an_error_naming_file_and_line(tmp_path
 
 
 def test_selection_by_time_and_symbol_with_guids_and_a_matcher(tmp_path):
-    path = write_csv(tmp_path / "s.csv", """
+    path = write_csv(
+        tmp_path / "s.csv",
+        """
 published_at,title,symbols,guid
 2021-01-04T15:00:00Z,Market wide,,g1
 2021-01-04T14:00:00Z,Two names,"ACME, GLBX",g2
 2021-01-04T16:00:00Z,Other,INIT,g3
 2021-01-04T16:00:00Z,Acme later,ACME,
-""")
+""",
+    )
     replay = CsvNewsReplay(path)
     window = replay.headlines(["ACME"], utc(2021, 1, 4, 14), utc(2021, 1, 4, 16))  # both ends included
     assert [h.title for h in window] == ["Two names", "Market wide", "Acme later"]

@@ -7,12 +7,12 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 import pytest
-from newskit import FIXED_NOW, SMALL_ITEMS, MutableClock
-from news_helpers import expected_unique, make_fetcher
 from structlog.testing import capture_logs
 
 from bot.news.rss import Feed, expand_feeds
+
 from fakes.feed_docs import Item, atom_document, rss_document
+from newskit import FIXED_NOW, SMALL_ITEMS, MutableClock, expected_unique, make_fetcher
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 ATOM = {"Content-Type": "application/atom+xml"}
@@ -36,8 +36,12 @@ def test_real_bbc_items_parse_in_rss_and_atom(feed_server, bbc_rows, build, head
 @pytest.mark.parametrize("build, headers", [(rss_document, RSS), (atom_document, ATOM)], ids=["rss2", "atom"])
 def test_small_items_without_shared_data(feed_server, build, headers):
     url = feed_server.route("/small.xml", build(SMALL_ITEMS), headers=headers)
-    got = make_fetcher([url], clock=MutableClock(), symbols=["AAPL", "MSFT"],
-                       aliases={"AAPL": ["Apple"], "MSFT": ["Microsoft"]}).fetch()  # fmt: skip
+    got = make_fetcher(
+        [url],
+        clock=MutableClock(),
+        symbols=["AAPL", "MSFT"],
+        aliases={"AAPL": ["Apple"], "MSFT": ["Microsoft"]},
+    ).fetch()
     assert [(h.title, h.symbols) for h in got] == [
         ("Apple shares rise after record quarter", ("AAPL",)),
         ("Microsoft cuts cloud prices", ("MSFT",)),
@@ -95,8 +99,11 @@ def test_real_non_ascii_titles_in_latin1(feed_server, bbc):
 
     items = [i for i in bbc_items(bbc, 400) if any(ord(ch) > 127 for ch in i.title)][:5]
     assert items, "the BBC sample has titles with £ and curly quotes"
-    url = feed_server.route("/l1.xml", rss_document(items, encoding="iso-8859-1"),
-                            headers={"Content-Type": "application/rss+xml; charset=iso-8859-1"})  # fmt: skip
+    url = feed_server.route(
+        "/l1.xml",
+        rss_document(items, encoding="iso-8859-1"),
+        headers={"Content-Type": "application/rss+xml; charset=iso-8859-1"},
+    )
     got = make_fetcher([url], clock=MutableClock()).fetch()
     assert [h.title for h in got] == [i.title for i in expected_unique(items)]
 
@@ -113,9 +120,11 @@ def test_missing_unparseable_and_future_dates_use_fetch_time(feed_server):
         url = feed_server.route(path, build(items), headers=headers)
         got = make_fetcher([url], clock=MutableClock()).fetch()
         assert [(h.published_at, h.published_estimated) for h in got] == [
-            (FIXED_NOW, True), (FIXED_NOW, True), (FIXED_NOW, True),
+            (FIXED_NOW, True),
+            (FIXED_NOW, True),
+            (FIXED_NOW, True),
             (parsedate_to_datetime("Mon, 07 Mar 2022 07:15:53 GMT"), False),
-        ], build.__name__  # fmt: skip
+        ], build.__name__
 
 
 def test_duplicates_within_a_feed_and_the_same_story_in_two_feeds(feed_server):
@@ -143,8 +152,9 @@ def test_per_symbol_feeds_tag_their_symbol_and_merge_a_shared_story(feed_server)
     shared = Item(title="Big tech earnings week ahead", guid="shared")
     iphone = Item(title="iPhone sales jump", guid="p1")
     feed_server.route("/sym?s=AAPL", rss_document([shared, iphone]), headers=RSS)
-    feed_server.route("/sym?s=MSFT", rss_document([Item(title="Big tech earnings week ahead", guid="other")]),
-                      headers=RSS)  # fmt: skip
+    feed_server.route(
+        "/sym?s=MSFT", rss_document([Item(title="Big tech earnings week ahead", guid="other")]), headers=RSS
+    )
     feeds = expand_feeds([], [feed_server.url("/sym?s={symbol}")], ["AAPL", "MSFT"])
     assert feeds == [Feed(feed_server.url(f"/sym?s={s}"), s) for s in ("AAPL", "MSFT")]
     got = make_fetcher(feeds, clock=MutableClock(), symbols=["AAPL", "MSFT"]).fetch()
@@ -193,7 +203,9 @@ def test_gzip_refused_by_size_cap_counted_on_decoded_bytes(feed_server):
 def test_scripts_controls_and_bidi_overrides_never_reach_a_title(feed_server):
     items = [
         Item(title="", raw_title="&lt;script&gt;alert(1)&lt;/script&gt;Acme beats", guid="x1"),
-        Item(title="", raw_title="&amp;lt;script&amp;gt;alert(2)&amp;lt;/script&amp;gt;Hooli misses", guid="x2"),
+        Item(
+            title="", raw_title="&amp;lt;script&amp;gt;alert(2)&amp;lt;/script&amp;gt;Hooli misses", guid="x2"
+        ),
         Item(title="Globex \x1b[31mrecalls\x07 cars", guid="x3"),
         Item(title="Initech \u202eslaes\u202c up", guid="x4"),
         # the XML layer undoes one escaping, the title's HTML one more: "&amp;" is what it says
@@ -201,15 +213,21 @@ def test_scripts_controls_and_bidi_overrides_never_reach_a_title(feed_server):
     ]
     url = feed_server.route("/hostile.xml", rss_document(items), headers=RSS)
     got = make_fetcher([url], clock=MutableClock()).fetch()
-    assert [h.title for h in got] == ["Acme beats", "Hooli misses", "Globex [31mrecalls cars", "Initech slaes up",
-                                      "Umbrella writes &amp; in its filing"]  # fmt: skip
+    assert [h.title for h in got] == [
+        "Acme beats",
+        "Hooli misses",
+        "Globex [31mrecalls cars",
+        "Initech slaes up",
+        "Umbrella writes &amp; in its filing",
+    ]
     assert not any("alert" in h.title for h in got)
 
 
 def test_a_huge_title_is_cut_and_a_huge_feed_is_capped(feed_server):
     long_title = "Acme " + " ".join(f"word{k}" for k in range(1000))  # ~7,000 characters
-    items = [Item(title=long_title, guid="long")] + [Item(title=f"Story {k} moves markets", guid=f"s{k}")
-                                                     for k in range(519)]  # fmt: skip
+    items = [Item(title=long_title, guid="long")] + [
+        Item(title=f"Story {k} moves markets", guid=f"s{k}") for k in range(519)
+    ]
     url = feed_server.route("/huge.xml", rss_document(items), headers=RSS)
     with capture_logs() as logs:
         got = make_fetcher([url], clock=MutableClock()).fetch()

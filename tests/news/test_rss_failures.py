@@ -6,11 +6,10 @@ import socket
 import time
 from datetime import timedelta
 
-from newskit import SMALL_ITEMS, MutableClock
-from news_helpers import make_fetcher, warnings_of
 from structlog.testing import capture_logs
 
 from fakes.feed_docs import rss_document
+from newskit import SMALL_ITEMS, MutableClock, make_fetcher, warnings_of
 
 RSS = {"Content-Type": "application/rss+xml"}
 
@@ -23,10 +22,14 @@ def closed_port() -> int:
 
 
 def test_bodies_that_are_not_feeds_fail_alone(feed_server):
-    html = feed_server.route("/page.html", "<html><body><p>Hello</p></body></html>",
-                             headers={"Content-Type": "text/html"})  # fmt: skip
-    junk = feed_server.route("/junk.bin", b"\x00\x01\x02 not xml at all \xff\xfe",
-                             headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+    html = feed_server.route(
+        "/page.html", "<html><body><p>Hello</p></body></html>", headers={"Content-Type": "text/html"}
+    )
+    junk = feed_server.route(
+        "/junk.bin",
+        b"\x00\x01\x02 not xml at all \xff\xfe",
+        headers={"Content-Type": "application/octet-stream"},
+    )
     json_ = feed_server.route("/api.json", '{"items": []}', headers={"Content-Type": "application/json"})
     empty = feed_server.route("/empty.xml", b"", headers=RSS)
     good = feed_server.route("/good.xml", rss_document(SMALL_ITEMS), headers=RSS)

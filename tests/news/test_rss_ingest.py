@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from newskit import FIXED_NOW, SMALL_ITEMS, MutableClock
-from news_helpers import RaisingScorer, StubScorer, make_fetcher
 
-from bot.journal import Journal
+from bot.journal.store import Journal
 from bot.news.base import Headline, LiveNewsSource
 from bot.news.ingest import NewsIngestor
+
 from fakes.feed_docs import Item, rss_document
+from newskit import FIXED_NOW, SMALL_ITEMS, MutableClock, RaisingScorer, StubScorer, make_fetcher
 
 RSS = {"Content-Type": "application/rss+xml"}
 
@@ -31,8 +31,13 @@ class CrashingSource(LiveNewsSource):
 
 
 def headline(title: str, guid: str, source: str = "alpaca") -> Headline:
-    return Headline(source=source, guid=guid, title=title, published_at=FIXED_NOW - timedelta(hours=1),
-                    fetched_at=FIXED_NOW)  # fmt: skip
+    return Headline(
+        source=source,
+        guid=guid,
+        title=title,
+        published_at=FIXED_NOW - timedelta(hours=1),
+        fetched_at=FIXED_NOW,
+    )
 
 
 @pytest.fixture
@@ -52,8 +57,10 @@ def test_every_headline_is_stored_once_with_its_score(feed_server, journal):
     assert len(new) == 3
     stored = rows(journal)
     assert [(r["guid"], r["score"], r["scorer_version"]) for r in stored] == [
-        ("small-1", 0.5, "stub-1"), ("small-2", -0.25, "stub-1"), ("small-3", -0.25, "stub-1"),
-    ]  # fmt: skip
+        ("small-1", 0.5, "stub-1"),
+        ("small-2", -0.25, "stub-1"),
+        ("small-3", -0.25, "stub-1"),
+    ]
     assert ingestor.fetch() == []  # nothing new on the feed
     assert len(rows(journal)) == 3
 
@@ -86,16 +93,25 @@ def test_the_same_story_from_two_sources_is_stored_twice_returned_once(feed_serv
     url = feed_server.route("/a.xml", rss_document([fed]), headers=RSS)
     alpaca = ListSource([headline("Fed Holds Rates Steady", "991"), headline("Tesla recalls cars", "992")])
     new = NewsIngestor([make_fetcher([url], clock=MutableClock()), alpaca], journal, StubScorer()).fetch()
-    assert [(h.source, h.title) for h in new] == [(f"rss:{url}", "Fed holds rates steady"),
-                                                  ("alpaca", "Tesla recalls cars")]  # fmt: skip
+    assert [(h.source, h.title) for h in new] == [
+        (f"rss:{url}", "Fed holds rates steady"),
+        ("alpaca", "Tesla recalls cars"),
+    ]
     assert sorted(r["source"] for r in rows(journal)) == ["alpaca", "alpaca", f"rss:{url}"]
 
 
 def test_a_failing_source_loses_nothing_already_fetched(feed_server, journal):
     url = feed_server.route("/a.xml", rss_document(SMALL_ITEMS), headers=RSS)
     dead = feed_server.url("/gone.xml")  # 404
-    ingestor = NewsIngestor([make_fetcher([url, dead], clock=MutableClock()), CrashingSource(),
-                             ListSource([headline("Late story", "7")])], journal, StubScorer())  # fmt: skip
+    ingestor = NewsIngestor(
+        [
+            make_fetcher([url, dead], clock=MutableClock()),
+            CrashingSource(),
+            ListSource([headline("Late story", "7")]),
+        ],
+        journal,
+        StubScorer(),
+    )
     new = ingestor.fetch()
     assert len(new) == 4 and len(rows(journal)) == 4
     report = ingestor.last_report
@@ -111,8 +127,12 @@ def test_a_feed_that_rotates_guids_stores_each_story_once(feed_server, journal):
 
     clock = MutableClock()
     for k in range(3):
-        ingestor = NewsIngestor([make_fetcher([feed_server.url("/rot.xml")], clock=clock)], journal, StubScorer())
-        items = [Item(title="Acme recalls two million cars", guid=f"rot-{k}", link=f"https://example.com/{k}")]
+        ingestor = NewsIngestor(
+            [make_fetcher([feed_server.url("/rot.xml")], clock=clock)], journal, StubScorer()
+        )
+        items = [
+            Item(title="Acme recalls two million cars", guid=f"rot-{k}", link=f"https://example.com/{k}")
+        ]
         feed_server.route("/rot.xml", rss_document(items), headers=RSS)
         clock.now += timedelta(minutes=10)
         with capture_logs() as logs:
@@ -122,5 +142,7 @@ def test_a_feed_that_rotates_guids_stores_each_story_once(feed_server, journal):
         assert (dropped[0]["repeats"] if dropped else 0) == (0 if k == 0 else 1)
     assert [r["guid"] for r in rows(journal)] == ["rot-0"]
     # another source telling the same story is still stored (and still not handed out twice)
-    other = NewsIngestor([ListSource([headline("Acme recalls two million cars", "a-1")])], journal, StubScorer())
+    other = NewsIngestor(
+        [ListSource([headline("Acme recalls two million cars", "a-1")])], journal, StubScorer()
+    )
     assert other.fetch() == [] and len(rows(journal)) == 2

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from testkit import REPO, require_shared_data, run_cli, write_config
-
 from bot.config import SentimentConfig
 from bot.news import sentiment
 from bot.news.base import Headline
 from bot.news.sentiment import SCORER_VERSION, SentimentScorer
 from bot.news.sentiment_rules import BAD, GOOD, MINUS, PLUS, prepare
+
+from testkit import REPO, require_shared_data, run_cli, write_config
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import build_finance_lexicon as builder  # noqa: E402
@@ -40,18 +40,24 @@ PAIRS = [  # (positive, negative) headlines that differ only in the financial di
     ("Acme raised its outlook for 2024", "Acme lowered its outlook for 2024"),
     ("Goldman upgrades Acme to buy", "Goldman downgrades Acme to sell"),
     ("Acme's net loss narrowed to EUR 2.1 mn", "Acme's net loss widened to EUR 2.1 mn"),
-    ("Operating profit rose to EUR 13.1 mn from EUR 8.7 mn",
-     "Operating profit fell to EUR 8.7 mn from EUR 13.1 mn"),
-    ("Operating profit went from EUR 8.7 mn to EUR 13.1 mn",
-     "Operating profit went from EUR 13.1 mn to EUR 8.7 mn"),
+    (
+        "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn",
+        "Operating profit fell to EUR 8.7 mn from EUR 13.1 mn",
+    ),
+    (
+        "Operating profit went from EUR 8.7 mn to EUR 13.1 mn",
+        "Operating profit went from EUR 13.1 mn to EUR 8.7 mn",
+    ),
     ("Net sales increased by 12 % to EUR 301 mn", "Net sales decreased by 12 % to EUR 301 mn"),
     ("Revenue grew 8 % year-on-year", "Revenue declined 8 % year-on-year"),
     ("Diluted EPS stood at EUR 0.42 versus EUR 0.25", "Diluted EPS stood at EUR 0.25 versus EUR 0.42"),
-    ("Operating profit was EUR 9.8 mn , compared to a loss of EUR 12.7 mn",
-     "Operating loss totalled EUR 0.3 mn , down from a profit of EUR 5.1 mn"),
+    (
+        "Operating profit was EUR 9.8 mn , compared to a loss of EUR 12.7 mn",
+        "Operating loss totalled EUR 0.3 mn , down from a profit of EUR 5.1 mn",
+    ),
     ("Acme returned to profit in the third quarter", "Acme slipped to a net loss in the third quarter"),
     ("Acme cut costs by EUR 20 mn", "Acme cut 1,200 jobs"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("good", "bad"), PAIRS)
@@ -60,14 +66,17 @@ def test_financial_direction_decides_the_label(scorer, good, bad):
     assert label_of(scorer, bad) == "negative", (bad, prepare(bad))
 
 
-@pytest.mark.parametrize("text", [
-    "Acme to lay off 500 workers at its Ohio plant",
-    "Acme announces job cuts as demand slows",
-    "Acme recalls 200,000 cars over brake defect",
-    "Regulators open probe into Acme accounting",
-    "Acme files for bankruptcy protection",
-    "Acme issues profit warning",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Acme to lay off 500 workers at its Ohio plant",
+        "Acme announces job cuts as demand slows",
+        "Acme recalls 200,000 cars over brake defect",
+        "Regulators open probe into Acme accounting",
+        "Acme files for bankruptcy protection",
+        "Acme issues profit warning",
+    ],
+)
 def test_bad_news_events_are_negative(scorer, text):
     assert label_of(scorer, text) == "negative", prepare(text)
 
@@ -78,14 +87,17 @@ def test_negation_turns_a_beat_into_a_miss(scorer):
     assert scorer.label(scorer.score("Acme failed to meet its profit target")) != "positive"
 
 
-@pytest.mark.parametrize("text", [
-    "The company will hold its annual general meeting on 5 May , the company said .",
-    "According to the company , the new unit will be located in Espoo .",
-    "Acme said it will publish its interim report on 28 October .",
-    "The offer period for the share tender offer will begin on Monday .",
-    "The credit facility has a maturity of five years .",
-    "The gross margin is reported under the new accounting standard .",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The company will hold its annual general meeting on 5 May , the company said .",
+        "According to the company , the new unit will be located in Espoo .",
+        "Acme said it will publish its interim report on 28 October .",
+        "The offer period for the share tender offer will begin on Monday .",
+        "The credit facility has a maturity of five years .",
+        "The gross margin is reported under the new accounting standard .",
+    ],
+)
 def test_neutral_corporate_announcements_stay_neutral(scorer, text):
     assert label_of(scorer, text) == "neutral", (scorer.score(text), prepare(text))
 
@@ -107,9 +119,17 @@ def test_the_rules_put_markers_on_the_right_words():
 
 
 def test_scores_stay_in_range_and_odd_input_does_not_crash(scorer):
-    texts = ["", "   \n\t ", "!!!???", "great " * 50 + "!!!!", "terrible awful loss " * 50,
-             "Nokia 株価が上昇 — café €5 🚀 profit ↑", "x" * 100_000, "word " * 20_000,
-             "12.5 % -3 , , ,"]  # fmt: skip
+    texts = [
+        "",
+        "   \n\t ",
+        "!!!???",
+        "great " * 50 + "!!!!",
+        "terrible awful loss " * 50,
+        "Nokia 株価が上昇 — café €5 🚀 profit ↑",
+        "x" * 100_000,
+        "word " * 20_000,
+        "12.5 % -3 , , ,",
+    ]
     started = time.perf_counter()
     scores = scorer.score_many(texts)
     assert time.perf_counter() - started < 5
@@ -225,8 +245,9 @@ def test_cli_json_prints_one_object_per_text(tmp_path):
 
 
 def test_cli_table_is_aligned_and_labelled(tmp_path):
-    result = run_cli("sentiment", "Acme misses estimates", "Acme beats estimates",
-                     "--config", str(write_config(tmp_path)))  # fmt: skip
+    result = run_cli(
+        "sentiment", "Acme misses estimates", "Acme beats estimates", "--config", str(write_config(tmp_path))
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["score", "label", "text"]
@@ -237,26 +258,42 @@ def test_cli_table_is_aligned_and_labelled(tmp_path):
 
 def test_cli_scores_a_csv_column_and_arguments_together(tmp_path):
     data = tmp_path / "headlines.csv"
-    data.write_text('headline,date\nAcme beats estimates,2024-01-02\n'
-                    '"Acme cuts guidance, shares fall",2024-01-03\n')
+    data.write_text(
+        'headline,date\nAcme beats estimates,2024-01-02\n"Acme cuts guidance, shares fall",2024-01-03\n'
+    )
     config = str(write_config(tmp_path))
-    result = run_cli("sentiment", "Initech names new CFO", "--file", str(data), "--column", "headline",
-                     "--json", "--config", config)  # fmt: skip
+    result = run_cli(
+        "sentiment",
+        "Initech names new CFO",
+        "--file",
+        str(data),
+        "--column",
+        "headline",
+        "--json",
+        "--config",
+        config,
+    )
     assert result.returncode == 0, result.stderr
     objects = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [o["text"] for o in objects] == ["Initech names new CFO", "Acme beats estimates",
-                                             "Acme cuts guidance, shares fall"]  # fmt: skip
+    assert [o["text"] for o in objects] == [
+        "Initech names new CFO",
+        "Acme beats estimates",
+        "Acme cuts guidance, shares fall",
+    ]
     assert [o["label"] for o in objects] == ["neutral", "positive", "negative"]
     data.write_text("title\nAcme beats estimates\n")  # the default column is "title"
     result = run_cli("sentiment", "--file", str(data), "--json", "--config", config)
     assert result.returncode == 0 and json.loads(result.stdout)["label"] == "positive"
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["--file", "{csv}", "--column", "nope"], ["no column 'nope'", "headlines.csv"]),
-    (["--file", "{missing}"], ["missing.csv", "not found"]),
-    ([], ["nothing to score", "--file"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--file", "{csv}", "--column", "nope"], ["no column 'nope'", "headlines.csv"]),
+        (["--file", "{missing}"], ["missing.csv", "not found"]),
+        ([], ["nothing to score", "--file"]),
+    ],
+)
 def test_cli_bad_input_is_one_line_and_exit_code_2(tmp_path, args, expected):
     data = tmp_path / "headlines.csv"
     data.write_text("headline\nAcme beats estimates\n")

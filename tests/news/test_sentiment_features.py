@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bot.calendar.timeframes import TIMEFRAMES
 from bot.config import SentimentConfig
 from bot.news.base import Headline
 from bot.news.features import FEATURE_COLUMNS, sentiment_features
-from bot.timeframes import TIMEFRAMES
 
 CONFIG = SentimentConfig(lookback_hours=72.0, half_life_hours=24.0)
 SECOND = timedelta(seconds=1)
@@ -28,8 +28,17 @@ def headline(published: datetime, score: float | None, symbols: tuple[str, ...] 
     label = None
     if score is not None:
         label = "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
-    return Headline("test", f"g{n}", f"headline {n}", published, published, symbols=symbols,
-                    score=score, label=label, scorer_version=None if score is None else "v")  # fmt: skip
+    return Headline(
+        "test",
+        f"g{n}",
+        f"headline {n}",
+        published,
+        published,
+        symbols=symbols,
+        score=score,
+        label=label,
+        scorer_version=None if score is None else "v",
+    )
 
 
 def daily_closes(first: str, sessions: int) -> list[datetime]:
@@ -110,8 +119,12 @@ def test_lookback_boundary_is_exclusive_of_the_oldest_instant():
 
 def test_market_wide_and_per_symbol_headlines_go_to_their_own_columns():
     t = CLOSES[2]
-    news = [headline(t - HOUR, 0.5, ("ACME",)), headline(t - HOUR, -0.5, ()),
-            headline(t - 2 * HOUR, 0.3, ("ACME", "GLBX")), headline(t - HOUR, 0.9, ("INIT",))]  # fmt: skip
+    news = [
+        headline(t - HOUR, 0.5, ("ACME",)),
+        headline(t - HOUR, -0.5, ()),
+        headline(t - 2 * HOUR, 0.3, ("ACME", "GLBX")),
+        headline(t - HOUR, 0.9, ("INIT",)),
+    ]
     frames = sentiment_features(news, [t], ["ACME", "GLBX"], CONFIG)
     acme, glbx = row(frames, "ACME", t), row(frames, "GLBX", t)
     assert acme["sent_count"] == 2 and glbx["sent_count"] == 1 and glbx["sent_mean"] == pytest.approx(0.3)
@@ -176,14 +189,24 @@ def reference(news: list[Headline], t: datetime, symbol: str, config: SentimentC
 
     mean, count, pos, neg = stats(lambda h: symbol in h.symbols)
     market_mean, market_count, _, _ = stats(lambda h: h.symbols == ())
-    return {"sent_mean": mean, "sent_count": count, "sent_pos_share": pos, "sent_neg_share": neg,
-            "market_sent": market_mean, "market_count": market_count}  # fmt: skip
+    return {
+        "sent_mean": mean,
+        "sent_count": count,
+        "sent_pos_share": pos,
+        "sent_neg_share": neg,
+        "market_sent": market_mean,
+        "market_count": market_count,
+    }
 
 
 @pytest.mark.parametrize(
-    "config", [CONFIG, SentimentConfig(lookback_hours=6.0, half_life_hours=1.5),
-               SentimentConfig(lookback_hours=48.0, half_life_hours=0.25)],  # many overflow-safe blocks
-)  # fmt: skip
+    "config",
+    [
+        CONFIG,
+        SentimentConfig(lookback_hours=6.0, half_life_hours=1.5),
+        SentimentConfig(lookback_hours=48.0, half_life_hours=0.25),
+    ],  # many overflow-safe blocks
+)
 def test_features_equal_a_slow_reference_on_random_data(config):
     rng = np.random.default_rng(11)
     start = datetime(2021, 1, 1, tzinfo=UTC)
@@ -206,8 +229,14 @@ def test_speed_five_symbols_twenty_thousand_times_five_thousand_headlines():
     symbols = ["S1", "S2", "S3", "S4", "S5"]
     start = datetime(2015, 1, 1, tzinfo=UTC)
     stamps = np.sort(rng.integers(0, 20_000 * 3600, 5000))
-    news = [headline(start + timedelta(seconds=int(s)), float(rng.uniform(-1, 1)),
-                     (symbols[i % 6],) if i % 6 < 5 else ()) for i, s in enumerate(stamps)]  # fmt: skip
+    news = [
+        headline(
+            start + timedelta(seconds=int(s)),
+            float(rng.uniform(-1, 1)),
+            (symbols[i % 6],) if i % 6 < 5 else (),
+        )
+        for i, s in enumerate(stamps)
+    ]
     times = pd.date_range(start, periods=20_000, freq="1h")
     began = time.perf_counter()
     frames = sentiment_features(news, times, symbols, CONFIG)

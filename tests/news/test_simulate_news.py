@@ -11,10 +11,11 @@ import pandas as pd
 
 from bot.config import Config, override
 from bot.data.sample import SampleFeed
-from bot.journal import open_journal
+from bot.engine.simulation import run_simulation
+from bot.journal.store import open_journal
 from bot.news.features import FEATURE_COLUMNS
 from bot.news.sentiment import SentimentScorer
-from bot.simulation import run_simulation
+
 from testkit import require_shared_data, run_cli, write_config
 
 # sma_cross pinned: these tests are about the news, and it needs no trained model
@@ -75,9 +76,25 @@ def test_a_bad_news_flag_is_a_config_error(tmp_path):
 def test_benzinga_headlines_replay_against_real_daily_bars(tmp_path):
     news = require_shared_data("news", "benzinga_headlines_sample.csv")
     daily = require_shared_data("daily")
-    result = run_cli("simulate", "--config", str(write_config(tmp_path)), "--json", "--news", f"csv:{news}",
-                     "--source", f"csv:{daily}", "--symbols", "AAPL", "--start", "2019-01-01",
-                     "--end", "2020-06-30", "--strategy", "sma_cross", cwd=tmp_path)  # fmt: skip
+    result = run_cli(
+        "simulate",
+        "--config",
+        str(write_config(tmp_path)),
+        "--json",
+        "--news",
+        f"csv:{news}",
+        "--source",
+        f"csv:{daily}",
+        "--symbols",
+        "AAPL",
+        "--start",
+        "2019-01-01",
+        "--end",
+        "2020-06-30",
+        "--strategy",
+        "sma_cross",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["headlines"] == 469 and summary["news_source"] == f"csv:{news}"

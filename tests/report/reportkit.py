@@ -20,7 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.broker.base import Fill, Side
-from bot.journal import Journal, iso
+from bot.journal.store import Journal, iso
 from risk.killswitch import KillSwitch
 
 NY = ZoneInfo("America/New_York")
@@ -53,10 +53,26 @@ def price(symbol: str, ts: datetime) -> float:
 
 def build_journal(path: Path) -> Path:
     j = Journal(path)
-    j.start_run(RUN, "dry-run", source="sample", synthetic=True, strategy="sma_cross",
-                symbols=["AAPL", "MSFT"], timeframe="1Hour", config={})  # fmt: skip
-    j.start_run("sim-1", "simulate", source="sample", synthetic=True, strategy="buy_and_hold",
-                symbols=["AAPL"], timeframe="1Day", config={})  # fmt: skip
+    j.start_run(
+        RUN,
+        "dry-run",
+        source="sample",
+        synthetic=True,
+        strategy="sma_cross",
+        symbols=["AAPL", "MSFT"],
+        timeframe="1Hour",
+        config={},
+    )
+    j.start_run(
+        "sim-1",
+        "simulate",
+        source="sample",
+        synthetic=True,
+        strategy="buy_and_hold",
+        symbols=["AAPL"],
+        timeframe="1Day",
+        config={},
+    )
     for day in SESSIONS:
         last_hour = 13 if day == date(2024, 11, 29) else 16
         for hour in range(10, last_hour + 1):
@@ -72,10 +88,25 @@ def build_journal(path: Path) -> Path:
     j.add_equity("sim-1", datetime(2024, 11, 29, 18, tzinfo=UTC), 1.0, 50_000.0, 0.0)
     for n, (ts, symbol, side, qty, px, fee) in enumerate(FILLS):
         j.record_fill(RUN, Fill(f"c{n}", symbol, Side(side), qty, px, fee, ts))
-    for day, verdict in ((date(2024, 11, 27), "halt"), (date(2024, 11, 29), "halt"), (date(2024, 11, 29), "deny")):
-        j.add_decision(RUN, datetime(day.year, day.month, day.day, 12, 30, tzinfo=NY), strategy="sma_cross",
-                       symbol="*", target_weight=None, current_qty=0, requested_qty=0, approved_qty=0,
-                       verdict=verdict, rule="daily_loss", reason="test", client_order_id=None)  # fmt: skip
+    for day, verdict in (
+        (date(2024, 11, 27), "halt"),
+        (date(2024, 11, 29), "halt"),
+        (date(2024, 11, 29), "deny"),
+    ):
+        j.add_decision(
+            RUN,
+            datetime(day.year, day.month, day.day, 12, 30, tzinfo=NY),
+            strategy="sma_cross",
+            symbol="*",
+            target_weight=None,
+            current_qty=0,
+            requested_qty=0,
+            approved_qty=0,
+            verdict=verdict,
+            rule="daily_loss",
+            reason="test",
+            client_order_id=None,
+        )
     j.flush()
     KillSwitch(j).halt("test", "daily loss limit")
     j.close()

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from reportkit import RUN
 
 from bot.errors import DataError
-from bot.journal import Journal
+from bot.journal.store import Journal
 from bot.report.daily_data import NotTradingDay, day_bounds, last_equity_day, load_daily
 from bot.report.daily_figure import render_png
-from reportkit import RUN
 
 # New York midnights of 2024-11-29 (EST, UTC-5) spelled by hand, not by the code under test
 NOV29 = ("2024-11-29T05:00:00+00:00", "2024-11-30T05:00:00+00:00")
@@ -34,18 +34,36 @@ def test_half_day_figures_equal_plain_sql(journal: Journal) -> None:
     f = load_daily(journal, date(2024, 11, 29))
     assert f.run_id == RUN and f.mode == "dry-run"  # preferred over the simulation with rows that day
     assert f.early_close and f.synthetic
-    end = one(journal, "SELECT equity FROM equity WHERE run_id=? AND ts>=? AND ts<? ORDER BY ts DESC LIMIT 1",
-              RUN, lo, hi)  # fmt: skip
+    end = one(
+        journal,
+        "SELECT equity FROM equity WHERE run_id=? AND ts>=? AND ts<? ORDER BY ts DESC LIMIT 1",
+        RUN,
+        lo,
+        hi,
+    )
     prev = one(journal, "SELECT equity FROM equity WHERE run_id=? AND ts<? ORDER BY ts DESC LIMIT 1", RUN, lo)
     fees = one(journal, "SELECT SUM(commission) FROM fills WHERE run_id=? AND ts>=? AND ts<?", RUN, lo, hi)
-    exposure = one(journal, "SELECT positions_value/equity FROM equity WHERE run_id=? AND ts>=? AND ts<?"
-                   " ORDER BY ts DESC LIMIT 1", RUN, lo, hi)  # fmt: skip
-    halts = one(journal, "SELECT COUNT(*) FROM decisions WHERE run_id=? AND verdict='halt' AND ts>=? AND ts<?",
-                RUN, lo, hi)  # fmt: skip
+    exposure = one(
+        journal,
+        "SELECT positions_value/equity FROM equity WHERE run_id=? AND ts>=? AND ts<?"
+        " ORDER BY ts DESC LIMIT 1",
+        RUN,
+        lo,
+        hi,
+    )
+    halts = one(
+        journal,
+        "SELECT COUNT(*) FROM decisions WHERE run_id=? AND verdict='halt' AND ts>=? AND ts<?",
+        RUN,
+        lo,
+        hi,
+    )
     wins = journal.query(
         "SELECT f.price > (SELECT SUM(b.qty*b.price)/SUM(b.qty) FROM fills b WHERE b.run_id=f.run_id"
         " AND b.symbol=f.symbol AND b.side='buy' AND b.ts<f.ts) FROM fills f"
-        " WHERE f.run_id=? AND f.side='sell' AND f.ts>=? AND f.ts<?", (RUN, lo, hi))  # fmt: skip
+        " WHERE f.run_id=? AND f.side='sell' AND f.ts>=? AND f.ts<?",
+        (RUN, lo, hi),
+    )
     assert (f.start_equity, f.end_equity) == (prev, end)
     assert f.pnl == pytest.approx(end - prev)
     assert f.return_pct == pytest.approx(100 * (end - prev) / prev)
@@ -56,13 +74,20 @@ def test_half_day_figures_equal_plain_sql(journal: Journal) -> None:
     assert (f.wins, f.closing_trades) == (1, 2)
     # the half day's rows stop at 13:00 New York (18:00 UTC)
     assert [ts.hour for ts, _ in f.intraday] == [15, 16, 17, 18]
-    assert [(t.symbol, t.side, t.qty) for t in f.trades] == [("AAPL", "sell", 4), ("MSFT", "buy", 10),
-                                                             ("MSFT", "sell", 5)]  # fmt: skip
+    assert [(t.symbol, t.side, t.qty) for t in f.trades] == [
+        ("AAPL", "sell", 4),
+        ("MSFT", "buy", 10),
+        ("MSFT", "sell", 5),
+    ]
     assert [t.realized for t in f.trades] == [pytest.approx(20.0), None, pytest.approx(-50.0)]
     positions = {h.symbol: (h.qty, h.avg_cost) for h in f.positions}
     assert positions == {"AAPL": (6, 100.0), "MSFT": (5, 200.0)}
-    last_close = one(journal, "SELECT close FROM bars WHERE source='sample' AND symbol='AAPL' AND timeframe='1Hour'"
-                     " AND ts<? ORDER BY ts DESC LIMIT 1", hi)  # fmt: skip
+    last_close = one(
+        journal,
+        "SELECT close FROM bars WHERE source='sample' AND symbol='AAPL' AND timeframe='1Hour'"
+        " AND ts<? ORDER BY ts DESC LIMIT 1",
+        hi,
+    )
     assert f.positions[0].last_close == last_close
 
 
@@ -79,11 +104,19 @@ def test_trailing_window_pnl_drawdown_and_buy_and_hold(journal: Journal) -> None
     # equal weight from the window's first close, scaled to the equity then
     assert f.trailing[0].buy_and_hold == pytest.approx(f.trailing[0].equity)
     assert all(p.buy_and_hold is not None for p in f.trailing)
-    assert f.intraday_buy_and_hold is not None and f.intraday_buy_and_hold[0] == pytest.approx(f.intraday[0][1])
+    assert f.intraday_buy_and_hold is not None and f.intraday_buy_and_hold[0] == pytest.approx(
+        f.intraday[0][1]
+    )
 
 
-@pytest.mark.parametrize(("day", "why"), [(date(2024, 12, 25), "NYSE holiday"), (date(2024, 11, 28), "NYSE holiday"),
-                                          (date(2024, 11, 30), "weekend")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("day", "why"),
+    [
+        (date(2024, 12, 25), "NYSE holiday"),
+        (date(2024, 11, 28), "NYSE holiday"),
+        (date(2024, 11, 30), "weekend"),
+    ],
+)
 def test_not_a_trading_day(journal: Journal, day: date, why: str) -> None:
     with pytest.raises(NotTradingDay, match=f"{day.isoformat()} is not a trading day \\({why}\\)"):
         load_daily(journal, day)
@@ -99,10 +132,13 @@ def test_no_rows_on_a_trading_day_names_journal_and_date(journal: Journal) -> No
 
 def test_day_boundaries_follow_daylight_saving(journal: Journal) -> None:
     # the day DST ends is 25 hours long, the day it starts 23
-    assert day_bounds(date(2024, 11, 3)) == (datetime(2024, 11, 3, 4, tzinfo=UTC),
-                                             datetime(2024, 11, 4, 5, tzinfo=UTC))  # fmt: skip
+    assert day_bounds(date(2024, 11, 3)) == (
+        datetime(2024, 11, 3, 4, tzinfo=UTC),
+        datetime(2024, 11, 4, 5, tzinfo=UTC),
+    )
     assert day_bounds(date(2024, 3, 10))[1] - day_bounds(date(2024, 3, 10))[0] == (
-        datetime(2024, 3, 11, 4) - datetime(2024, 3, 10, 5))  # 23 hours  # fmt: skip
+        datetime(2024, 3, 11, 4) - datetime(2024, 3, 10, 5)
+    )  # 23 hours
     # Mon Nov 4 (EST): the row at 2024-11-04T04:30Z is Sunday 23:30 -> the previous close;
     # the row at 2024-11-05T04:30Z is Monday 23:30 -> Monday's last row
     nov4 = load_daily(journal, date(2024, 11, 4))
@@ -136,8 +172,16 @@ def test_average_cost_through_shorts_and_flips(tmp_path: Path) -> None:
     from bot.broker.base import Fill, Side
 
     j = Journal(tmp_path / "j.sqlite")
-    j.start_run("r", "paper", source="alpaca", synthetic=False, strategy="s", symbols=["X"], timeframe="1Day",
-                config={})  # fmt: skip
+    j.start_run(
+        "r",
+        "paper",
+        source="alpaca",
+        synthetic=False,
+        strategy="s",
+        symbols=["X"],
+        timeframe="1Day",
+        config={},
+    )
     at = datetime(2024, 11, 29, 16, tzinfo=UTC)
     j.add_equity("r", at, 1000.0, 1000.0, 0.0)
     fills = [("sell", 10, 50.0), ("buy", 4, 45.0), ("buy", 10, 55.0), ("sell", 4, 60.0), ("buy", 3, 70.0)]

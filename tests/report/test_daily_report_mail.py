@@ -7,21 +7,22 @@ import dataclasses
 import io
 import re
 from datetime import date
+from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email import policy
 from pathlib import Path
 
 import pytest
 from matplotlib import image as mpimg
+from reportkit import RUN
 from structlog.testing import capture_logs
 
 from bot.config import Config, EmailConfig, ReportConfig, Secrets
-from bot.journal import Journal
+from bot.journal.store import Journal
 from bot.report.daily_job import make_daily_report
 from bot.report.mail import send_alert
+
 from fakes.smtp_server import free_port
-from reportkit import RUN
 
 PASSWORD = "Zq9-distinctive-smtp-pw-41"  # must never show up in a file, a log line or an error
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -30,9 +31,16 @@ NOV29 = ("2024-11-29T05:00:00+00:00", "2024-11-30T05:00:00+00:00")  # New York m
 
 
 def config_for(tmp_path: Path, **email) -> Config:
-    settings = {"smtp_host": "127.0.0.1", "security": "none", "sender": "bot@example.test",
-                "recipients": ("owner@example.test", "second@example.test"), "timeout_seconds": 5.0,
-                "max_attempts": 3, "retry_seconds": 5.0, **email}  # fmt: skip
+    settings = {
+        "smtp_host": "127.0.0.1",
+        "security": "none",
+        "sender": "bot@example.test",
+        "recipients": ("owner@example.test", "second@example.test"),
+        "timeout_seconds": 5.0,
+        "max_attempts": 3,
+        "retry_seconds": 5.0,
+        **email,
+    }
     return Config(email=EmailConfig(**settings), report=ReportConfig(dir=str(tmp_path / "reports")))
 
 
@@ -77,8 +85,9 @@ def check_parts(message: EmailMessage) -> str:
 def test_report_is_received_with_login_and_states_the_journal_figures(tmp_path, smtp, journal_file) -> None:
     server = smtp(users={"bot": PASSWORD})
     config = config_for(tmp_path, smtp_port=server.port, username="bot")
-    outcome = make_daily_report(config, journal_file, DAY, send=True, secrets=Secrets(smtp_password=PASSWORD),
-                                sleep=Sleeps())  # fmt: skip
+    outcome = make_daily_report(
+        config, journal_file, DAY, send=True, secrets=Secrets(smtp_password=PASSWORD), sleep=Sleeps()
+    )
     assert outcome.status == "sent" and outcome.delivery.attempts == 1, outcome.message
     assert "sent to owner@example.test, second@example.test" in outcome.message
     [received] = server.messages
@@ -86,20 +95,30 @@ def test_report_is_received_with_login_and_states_the_journal_figures(tmp_path, 
     assert received.rcpt_tos == ("owner@example.test", "second@example.test")
     assert PASSWORD.encode() not in received.data
     message = received.message
-    assert message["Subject"] == ("Trading bot daily report 2024-11-29: PnL "
-                                  f"{'+' if outcome.figures.pnl >= 0 else '-'}${abs(outcome.figures.pnl):,.2f} "
-                                  f"({outcome.figures.return_pct:+.2f}%) [SYNTHETIC]")  # fmt: skip
+    assert message["Subject"] == (
+        "Trading bot daily report 2024-11-29: PnL "
+        f"{'+' if outcome.figures.pnl >= 0 else '-'}${abs(outcome.figures.pnl):,.2f} "
+        f"({outcome.figures.return_pct:+.2f}%) [SYNTHETIC]"
+    )
     figures = text_figures(check_parts(message))
 
     lo, hi = NOV29
     with Journal(journal_file, readonly=True) as j:
-        end, exposure = j.query("SELECT equity, positions_value/equity FROM equity WHERE run_id=? AND ts>=?"
-                                " AND ts<? ORDER BY ts DESC LIMIT 1", (RUN, lo, hi))[0]  # fmt: skip
-        prev = j.query("SELECT equity FROM equity WHERE run_id=? AND ts<? ORDER BY ts DESC LIMIT 1", (RUN, lo))[0][0]
-        fees, trades = j.query("SELECT SUM(commission), COUNT(*) FROM fills WHERE run_id=? AND ts>=? AND ts<?",
-                               (RUN, lo, hi))[0]  # fmt: skip
-        halts = j.query("SELECT COUNT(*) FROM decisions WHERE run_id=? AND verdict='halt' AND ts>=? AND ts<?",
-                        (RUN, lo, hi))[0][0]  # fmt: skip
+        end, exposure = j.query(
+            "SELECT equity, positions_value/equity FROM equity WHERE run_id=? AND ts>=?"
+            " AND ts<? ORDER BY ts DESC LIMIT 1",
+            (RUN, lo, hi),
+        )[0]
+        prev = j.query(
+            "SELECT equity FROM equity WHERE run_id=? AND ts<? ORDER BY ts DESC LIMIT 1", (RUN, lo)
+        )[0][0]
+        fees, trades = j.query(
+            "SELECT SUM(commission), COUNT(*) FROM fills WHERE run_id=? AND ts>=? AND ts<?", (RUN, lo, hi)
+        )[0]
+        halts = j.query(
+            "SELECT COUNT(*) FROM decisions WHERE run_id=? AND verdict='halt' AND ts>=? AND ts<?",
+            (RUN, lo, hi),
+        )[0][0]
     assert dollars(figures["PnL"]) == round(end - prev, 2)
     assert figures["Return"] == f"{100 * (end - prev) / prev:+.2f}%"
     assert dollars(figures["Fees"]) == round(fees, 2)
@@ -113,13 +132,17 @@ def test_report_is_received_with_login_and_states_the_journal_figures(tmp_path, 
         assert value in html
 
 
-def test_without_send_the_files_are_written_and_hold_no_secret(tmp_path, journal_file, restore_logging) -> None:
+def test_without_send_the_files_are_written_and_hold_no_secret(
+    tmp_path, journal_file, restore_logging
+) -> None:
     from bot.logging import configure_logging
 
     # no redaction configured: if the password reached a log line, the file would show it
     configure_logging(tmp_path / "logs", secrets=[], console=False)
     config = config_for(tmp_path, smtp_port=free_port(), username="bot", max_attempts=1)
-    written = make_daily_report(config, journal_file, DAY, send=False, secrets=Secrets(smtp_password=PASSWORD))
+    written = make_daily_report(
+        config, journal_file, DAY, send=False, secrets=Secrets(smtp_password=PASSWORD)
+    )
     failed = make_daily_report(config, journal_file, DAY, send=True, secrets=Secrets(smtp_password=PASSWORD))
     assert written.status == "written" and failed.status == "failed"
     eml = tmp_path / "reports" / "daily-2024-11-29.eml"
@@ -131,16 +154,28 @@ def test_without_send_the_files_are_written_and_hold_no_secret(tmp_path, journal
         assert PASSWORD not in text
 
 
-def test_unreachable_server_is_retried_with_doubling_waits_and_the_report_kept(tmp_path, journal_file) -> None:
+def test_unreachable_server_is_retried_with_doubling_waits_and_the_report_kept(
+    tmp_path, journal_file
+) -> None:
     port = free_port()  # nobody listens: connection refused
     sleeps = Sleeps()
     with capture_logs() as logs:
-        outcome = make_daily_report(config_for(tmp_path, smtp_port=port), journal_file, DAY, send=True,
-                                    secrets=Secrets(), sleep=sleeps)  # fmt: skip
+        outcome = make_daily_report(
+            config_for(tmp_path, smtp_port=port),
+            journal_file,
+            DAY,
+            send=True,
+            secrets=Secrets(),
+            sleep=sleeps,
+        )
     assert outcome.status == "failed" and not outcome.ok
     assert outcome.delivery.attempts == 3 and sleeps == [5.0, 10.0] and outcome.delivery.waits == (5.0, 10.0)
     assert f"127.0.0.1:{port}" in outcome.message and "Connection" in outcome.message
-    assert "kept in" in outcome.message and outcome.delivery.eml_path.is_file() and outcome.delivery.png_path.is_file()
+    assert (
+        "kept in" in outcome.message
+        and outcome.delivery.eml_path.is_file()
+        and outcome.delivery.png_path.is_file()
+    )
     attempts = [e for e in logs if e["event"] == "smtp_attempt_failed"]
     assert [e["attempt"] for e in attempts] == [1, 2, 3] and attempts[-1]["retry_in_seconds"] is None
     assert any(e["event"] == "report_send_failed" and e["log_level"] == "error" for e in logs)
@@ -149,8 +184,14 @@ def test_unreachable_server_is_retried_with_doubling_waits_and_the_report_kept(t
 def test_a_temporary_reply_is_retried_then_sent(tmp_path, smtp, journal_file) -> None:
     server = smtp(temporary_failures=1)  # the first DATA gets 451
     sleeps = Sleeps()
-    outcome = make_daily_report(config_for(tmp_path, smtp_port=server.port), journal_file, DAY, send=True,
-                                secrets=Secrets(), sleep=sleeps)  # fmt: skip
+    outcome = make_daily_report(
+        config_for(tmp_path, smtp_port=server.port),
+        journal_file,
+        DAY,
+        send=True,
+        secrets=Secrets(),
+        sleep=sleeps,
+    )
     assert outcome.status == "sent" and outcome.delivery.attempts == 2 and sleeps == [5.0]
     assert len(server.messages) == 1 and "(2 attempts)" in outcome.message
 
@@ -158,8 +199,14 @@ def test_a_temporary_reply_is_retried_then_sent(tmp_path, smtp, journal_file) ->
 def test_wrong_credentials_are_not_retried(tmp_path, smtp, journal_file) -> None:
     server = smtp(users={"bot": "the-right-one"})
     sleeps = Sleeps()
-    outcome = make_daily_report(config_for(tmp_path, smtp_port=server.port, username="bot"), journal_file, DAY,
-                                send=True, secrets=Secrets(smtp_password=PASSWORD), sleep=sleeps)  # fmt: skip
+    outcome = make_daily_report(
+        config_for(tmp_path, smtp_port=server.port, username="bot"),
+        journal_file,
+        DAY,
+        send=True,
+        secrets=Secrets(smtp_password=PASSWORD),
+        sleep=sleeps,
+    )
     assert outcome.status == "failed" and outcome.delivery.attempts == 1 and sleeps == []
     # smtplib tries each mechanism the server offers (PLAIN, LOGIN) once, in one connection
     assert 1 <= server.failed_logins <= 2 and server.messages == []
@@ -167,16 +214,31 @@ def test_wrong_credentials_are_not_retried(tmp_path, smtp, journal_file) -> None
     assert outcome.delivery.eml_path.is_file() and PASSWORD not in outcome.message
 
 
-@pytest.mark.parametrize(("settings", "secrets", "key"), [
-    ({"recipients": ()}, Secrets(), "email.recipients: no recipients configured"),
-    ({"sender": ""}, Secrets(), "email.sender"),
-    ({"recipients": ("not-an-address",)}, Secrets(), "email.recipients: not email addresses"),
-    ({"username": "bot"}, Secrets(), "email.username is set ('bot') but SMTP_PASSWORD is not in the environment"),
-])  # fmt: skip
-def test_missing_settings_name_the_key_and_touch_no_server(tmp_path, journal_file, settings, secrets, key) -> None:
+@pytest.mark.parametrize(
+    ("settings", "secrets", "key"),
+    [
+        ({"recipients": ()}, Secrets(), "email.recipients: no recipients configured"),
+        ({"sender": ""}, Secrets(), "email.sender"),
+        ({"recipients": ("not-an-address",)}, Secrets(), "email.recipients: not email addresses"),
+        (
+            {"username": "bot"},
+            Secrets(),
+            "email.username is set ('bot') but SMTP_PASSWORD is not in the environment",
+        ),
+    ],
+)
+def test_missing_settings_name_the_key_and_touch_no_server(
+    tmp_path, journal_file, settings, secrets, key
+) -> None:
     sleeps = Sleeps()
-    outcome = make_daily_report(config_for(tmp_path, smtp_port=free_port(), **settings), journal_file, DAY,
-                                send=True, secrets=secrets, sleep=sleeps)  # fmt: skip
+    outcome = make_daily_report(
+        config_for(tmp_path, smtp_port=free_port(), **settings),
+        journal_file,
+        DAY,
+        send=True,
+        secrets=secrets,
+        sleep=sleeps,
+    )
     assert outcome.status == "failed" and outcome.delivery.attempts == 0 and sleeps == []
     assert key in outcome.message and outcome.delivery.eml_path.is_file()
 
@@ -184,33 +246,50 @@ def test_missing_settings_name_the_key_and_touch_no_server(tmp_path, journal_fil
 def test_every_recipient_refused_is_not_retried(tmp_path, smtp, journal_file) -> None:
     server = smtp(refuse_recipients=True)
     sleeps = Sleeps()
-    outcome = make_daily_report(config_for(tmp_path, smtp_port=server.port), journal_file, DAY, send=True,
-                                secrets=Secrets(), sleep=sleeps)  # fmt: skip
+    outcome = make_daily_report(
+        config_for(tmp_path, smtp_port=server.port),
+        journal_file,
+        DAY,
+        send=True,
+        secrets=Secrets(),
+        sleep=sleeps,
+    )
     assert outcome.status == "failed" and outcome.delivery.attempts == 1 and sleeps == []
     assert "email.recipients" in outcome.message and "550" in outcome.message
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
-def test_tls_with_a_trusted_certificate(tmp_path, smtp, journal_file, server_tls, certificate, monkeypatch,
-                                        security) -> None:  # fmt: skip
-    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # how a private CA is trusted, in tests as in life
+def test_tls_with_a_trusted_certificate(
+    tmp_path, smtp, journal_file, server_tls, certificate, monkeypatch, security
+) -> None:
+    monkeypatch.setenv(
+        "SSL_CERT_FILE", str(certificate[0])
+    )  # how a private CA is trusted, in tests as in life
     tls = {"starttls": server_tls} if security == "starttls" else {"implicit_tls": server_tls}
     server = smtp(users={"bot": PASSWORD}, **tls)
     config = config_for(tmp_path, smtp_port=server.port, security=security, username="bot")
-    outcome = make_daily_report(config, journal_file, DAY, send=True, secrets=Secrets(smtp_password=PASSWORD),
-                                sleep=Sleeps())  # fmt: skip
+    outcome = make_daily_report(
+        config, journal_file, DAY, send=True, secrets=Secrets(smtp_password=PASSWORD), sleep=Sleeps()
+    )
     assert outcome.status == "sent", outcome.message
     assert server.messages[0].login == "bot"
     check_parts(server.messages[0].message)
 
 
-def test_an_untrusted_certificate_fails_once_and_names_the_setting(tmp_path, smtp, journal_file, server_tls,
-                                                                   monkeypatch) -> None:  # fmt: skip
+def test_an_untrusted_certificate_fails_once_and_names_the_setting(
+    tmp_path, smtp, journal_file, server_tls, monkeypatch
+) -> None:
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     server = smtp(starttls=server_tls)
     sleeps = Sleeps()
-    outcome = make_daily_report(config_for(tmp_path, smtp_port=server.port, security="starttls"), journal_file,
-                                DAY, send=True, secrets=Secrets(), sleep=sleeps)  # fmt: skip
+    outcome = make_daily_report(
+        config_for(tmp_path, smtp_port=server.port, security="starttls"),
+        journal_file,
+        DAY,
+        send=True,
+        secrets=Secrets(),
+        sleep=sleeps,
+    )
     assert outcome.status == "failed" and outcome.delivery.attempts == 1 and sleeps == []
     assert "email.security" in outcome.message and "CERTIFICATE_VERIFY_FAILED" in outcome.message
 

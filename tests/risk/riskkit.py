@@ -14,7 +14,8 @@ def intent(side: Side, qty: int, price: float = 100.0, symbol: str = "AAPL", ts:
     return OrderIntent(f"id-{symbol}", symbol, side, qty, price, ts)
 
 
-def context(held: dict[str, int] | None = None, equity: float = 10_000.0, price: float = 100.0,
-            **extra) -> RiskContext:  # fmt: skip
+def context(
+    held: dict[str, int] | None = None, equity: float = 10_000.0, price: float = 100.0, **extra
+) -> RiskContext:
     positions = {s: Position(s, q, price, price) for s, q in (held or {}).items() if q}
     return RiskContext(equity, equity, positions, {}, **extra)

@@ -7,43 +7,54 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pandas as pd
+from test_scenarios import _config, _simulate
 
 from bot.broker.base import OrderRequest, Side
 from bot.broker.sim import SimBroker
 from bot.config import RiskConfig
-from bot.engine import Engine
-from bot.exits import protective_exits
-from bot.journal import Journal
-from bot.market import MarketView
-from risk.gate import RiskGate
+from bot.engine.builder import EngineConfig, build_engine
+from bot.engine.engine import Engine
+from bot.engine.market import MarketView
+from bot.journal.store import Journal
 from strategies.buy_and_hold import BuyAndHold
-from test_scenarios import _config, _simulate
 
 
 def exit_rows(config) -> list[tuple]:
     with Journal(config.resolve(config.journal.path)) as journal:
-        return [(r["ts"][:10], r["rule"]) for r in journal.query("SELECT * FROM decisions WHERE verdict = 'exit'")]
+        return [
+            (r["ts"][:10], r["rule"]) for r in journal.query("SELECT * FROM decisions WHERE verdict = 'exit'")
+        ]
 
 
 def test_take_profit_exits_at_the_next_open_and_re_enters_the_next_day(tmp_path):
     # bought 50 at the Jan 3 open (100); Jan 4 closes at 111 >= 100 x 1.10: sell 50 at the Jan 5
     # open (111), +550; Jan 5 is a new day, so buy and hold buys again, at the Jan 8 open (110)
-    bars = [("2024-01-02", 100, 100, 100, 100), ("2024-01-03", 100, 101, 99, 100),
-            ("2024-01-04", 105, 112, 104, 111), ("2024-01-05", 111, 111, 109, 110),
-            ("2024-01-08", 110, 110, 110, 110)]  # fmt: skip
+    bars = [
+        ("2024-01-02", 100, 100, 100, 100),
+        ("2024-01-03", 100, 101, 99, 100),
+        ("2024-01-04", 105, 112, 104, 111),
+        ("2024-01-05", 111, 111, 109, 110),
+        ("2024-01-08", 110, 110, 110, 110),
+    ]
     config = _config(tmp_path, "take_profit_pct = 0.10", bars)
     result = _simulate(config)
     assert [(f.side, f.qty, f.price, f.ts.date().isoformat()) for f in result.fills] == [
-        (Side.BUY, 50, 100.0, "2024-01-03"), (Side.SELL, 50, 111.0, "2024-01-05"),
-        (Side.BUY, int(10_550 * 0.5 // 110), 110.0, "2024-01-08")]  # fmt: skip
+        (Side.BUY, 50, 100.0, "2024-01-03"),
+        (Side.SELL, 50, 111.0, "2024-01-05"),
+        (Side.BUY, int(10_550 * 0.5 // 110), 110.0, "2024-01-08"),
+    ]
     assert exit_rows(config) == [("2024-01-04", "take_profit")]
 
 
 def test_a_trailing_stop_exits_below_the_peak_and_blocks_re_entry_that_day(tmp_path):
     # peak close 120 on Jan 4; Jan 5 closes at 107 <= 120 x 0.9 = 108: sell at the Jan 8 open (107)
-    bars = [("2024-01-02", 100, 100, 100, 100), ("2024-01-03", 100, 101, 99, 100),
-            ("2024-01-04", 110, 121, 109, 120), ("2024-01-05", 119, 119, 106, 107),
-            ("2024-01-08", 107, 107, 107, 107)]  # fmt: skip
+    bars = [
+        ("2024-01-02", 100, 100, 100, 100),
+        ("2024-01-03", 100, 101, 99, 100),
+        ("2024-01-04", 110, 121, 109, 120),
+        ("2024-01-05", 119, 119, 106, 107),
+        ("2024-01-08", 107, 107, 107, 107),
+    ]
     config = _config(tmp_path, "trailing_stop_pct = 0.10", bars)
     result = _simulate(config)
     sells = [(f.qty, f.price, f.ts.date().isoformat()) for f in result.fills if f.side is Side.SELL]
@@ -54,16 +65,22 @@ def test_a_trailing_stop_exits_below_the_peak_and_blocks_re_entry_that_day(tmp_p
 
 def _engine(tmp_path, broker: SimBroker, risk: RiskConfig) -> tuple[Engine, Journal]:
     journal = Journal(tmp_path / "journal.sqlite")
-    engine = Engine(run_id="r", strategy=BuyAndHold(["X"], 0.5), gate=RiskGate.from_config(risk), broker=broker,
-                    journal=journal, rebalance_band=0.25, stop_loss_pct=risk.stop_loss_pct,
-                    exits=protective_exits(risk))  # fmt: skip
+    engine = build_engine(
+        EngineConfig(risk=risk, rebalance_band=0.25),
+        run_id="r",
+        strategy=BuyAndHold(["X"], 0.5),
+        broker=broker,
+        journal=journal,
+    )
     return engine, journal
 
 
 def _view(closes: list[float]) -> MarketView:
     index = pd.date_range("2024-01-02 05:00", periods=len(closes), freq="D", tz="UTC", name="ts")
-    frame = pd.DataFrame({"open": closes, "high": closes, "low": closes, "close": closes,
-                          "volume": [1.0] * len(closes)}, index=index)  # fmt: skip
+    frame = pd.DataFrame(
+        {"open": closes, "high": closes, "low": closes, "close": closes, "volume": [1.0] * len(closes)},
+        index=index,
+    )
     view = MarketView({"X": frame})
     view.seek_end()
     return view

@@ -6,21 +6,22 @@ from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from riskkit import T
 
 from bot.broker.base import Position, Side
 from bot.config import RiskConfig
 from risk.base import OrderIntent, RiskContext, reduces_exposure
 from risk.gate import RiskGate
 from risk.killswitch import KillSwitch
-from riskkit import T
 
 SYMBOLS = ["A", "B", "C", "D"]
 CONFIG = RiskConfig(max_position_pct=0.4, max_gross_exposure_pct=1.0, max_open_positions=2)
 
 prices = st.floats(min_value=1.0, max_value=500.0, allow_nan=False)
 books = st.dictionaries(st.sampled_from(SYMBOLS), st.tuples(st.integers(-50, 50), prices), max_size=4)
-orders = st.lists(st.tuples(st.sampled_from(SYMBOLS), st.integers(-400, 400).filter(bool), prices),
-                  min_size=1, max_size=12)  # fmt: skip
+orders = st.lists(
+    st.tuples(st.sampled_from(SYMBOLS), st.integers(-400, 400).filter(bool), prices), min_size=1, max_size=12
+)
 
 
 class MemorySwitch(KillSwitch):

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 from bot.broker.base import Side
 from bot.config import RiskConfig
-from bot.journal import Journal, open_journal
+from bot.journal.store import Journal, open_journal
 from risk.base import Action, OrderIntent, RiskContext
 from risk.gate import RiskGate
 from risk.halt_file import halt_file_for, write_halt_file
 from risk.killswitch import KillSwitch
+
 from testkit import cli_env, run_cli, write_config
 
 HOLD_LOCK = """
@@ -29,8 +30,13 @@ def test_the_halt_file_alone_halts_every_order_path(tmp_path):
     journal = open_journal(tmp_path / "j.sqlite")
     switch = KillSwitch(journal)
     assert not switch.halted
-    write_halt_file(halt_file_for(journal.path), by="ops", reason="drill", at="2026-01-01T00:00:00+00:00",
-                    keep_positions=False)  # fmt: skip
+    write_halt_file(
+        halt_file_for(journal.path),
+        by="ops",
+        reason="drill",
+        at="2026-01-01T00:00:00+00:00",
+        keep_positions=False,
+    )
     state = switch.state()
     assert state.halted and state.reason == "drill" and state.by == "ops"  # the journal still says active
     gate = RiskGate.from_config(RiskConfig(), switch)
@@ -53,13 +59,20 @@ def test_kill_halts_at_once_while_another_process_holds_the_journal_locked(tmp_p
     config = write_config(tmp_path)
     path = tmp_path / "journal.sqlite"
     open_journal(path).close()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path), "15"], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path), "15"], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         started = time.monotonic()
-        killer = subprocess.Popen([sys.executable, "-m", "bot", "kill", "--config", str(config), "--reason", "drill"],
-                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env=cli_env())  # fmt: skip
+        killer = subprocess.Popen(
+            [sys.executable, "-m", "bot", "kill", "--config", str(config), "--reason", "drill"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
         halt_file = halt_file_for(path)
         while not halt_file.exists() and time.monotonic() - started < 30:
             time.sleep(0.05)
@@ -82,8 +95,9 @@ def test_kill_halts_at_once_while_another_process_holds_the_journal_locked(tmp_p
 
 def test_kill_fails_loudly_only_when_nothing_can_take_the_halt(tmp_path):
     config = tmp_path / "config.toml"
-    config.write_text('[journal]\npath = "/proc/ml-paper-bot-test/journal.sqlite"\n'
-                      f'[logging]\ndir = "{tmp_path}"\n')  # fmt: skip
+    config.write_text(
+        f'[journal]\npath = "/proc/ml-paper-bot-test/journal.sqlite"\n[logging]\ndir = "{tmp_path}"\n'
+    )
     result = run_cli("kill", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 2 and "could not be recorded anywhere" in result.stderr
     assert "Traceback" not in result.stderr

@@ -48,8 +48,9 @@ def test_kill_with_keys_cancels_orders_and_closes_positions_at_the_broker(tmp_pa
         server.set_price("MSFT", 300.0)
         server.add_position("AAPL", 10, 95.0)
         server.add_position("MSFT", 4, 310.0)
-        server.add_order(client_order_id="resting-1", symbol="AAPL", qty="5", side="buy", type="limit",
-                         limit_price="50")  # fmt: skip
+        server.add_order(
+            client_order_id="resting-1", symbol="AAPL", qty="5", side="buy", type="limit", limit_price="50"
+        )
         broker = alpaca_broker(server)
         assert len(broker.open_orders()) == 1 and len(broker.positions()) == 2
 

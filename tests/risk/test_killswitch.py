@@ -1,9 +1,10 @@
 """The kill switch is durable journal state; the gate checks it first and trips it on a halt."""
 
+from riskkit import context, intent
+
 from bot.broker.base import Side
 from bot.config import RiskConfig
-from bot.journal import open_journal
-from riskkit import context, intent
+from bot.journal.store import open_journal
 from risk.base import Action
 from risk.gate import RiskGate
 from risk.killswitch import KillSwitch
@@ -28,7 +29,9 @@ def test_halted_gate_passes_only_reductions(tmp_path):
         gate = RiskGate.from_config(RiskConfig(), switch)
         switch.halt("test", "why not")
         denied = gate.evaluate(intent(Side.BUY, 1), context())
-        assert denied.intent is None and denied.verdict.rule == "halted" and "why not" in denied.verdict.reason
+        assert (
+            denied.intent is None and denied.verdict.rule == "halted" and "why not" in denied.verdict.reason
+        )
         held = context({"AAPL": 10})
         assert gate.evaluate(intent(Side.SELL, 4), held).intent.qty == 4
         assert gate.evaluate(intent(Side.SELL, 11), held).intent is None  # would cross into a short

@@ -2,8 +2,9 @@
 
 from datetime import timedelta
 
-from bot.broker.base import Side
 from riskkit import T, context, intent
+
+from bot.broker.base import Side
 from risk.base import Action
 from risk.daily_loss import DailyLossLimit
 from risk.drawdown import MaxDrawdown
@@ -67,7 +68,10 @@ def test_daily_loss_halts_new_risk_but_lets_exits_pass():
     assert rule.check(intent(Side.BUY, 1), ok).action is Action.ALLOW
     hurt = context({"AAPL": 10}, equity=9_400, day_start_equity=10_000)
     verdict = rule.check(intent(Side.BUY, 1), hurt)
-    assert verdict.action is Action.HALT and "9,400.00 is 6.00% below the day's start 10,000.00" in verdict.reason
+    assert (
+        verdict.action is Action.HALT
+        and "9,400.00 is 6.00% below the day's start 10,000.00" in verdict.reason
+    )
     assert rule.check_account(hurt).action is Action.HALT
     assert rule.check(intent(Side.SELL, 10), hurt).action is Action.ALLOW
 

@@ -5,9 +5,10 @@ from bot.broker.base import Side
 from bot.commands.common import new_run_id
 from bot.config import load_config
 from bot.data.sources import make_feed
-from bot.journal import open_journal
-from bot.simulation import run_simulation
+from bot.engine.simulation import run_simulation
+from bot.journal.store import open_journal
 from risk.killswitch import KillSwitch
+
 from testkit import NO_LOSS_LIMITS, write_config
 
 # Daily bars (date, open, high, low, close): flat, flat, a gap down from 100 to 80, then 82.
@@ -81,18 +82,21 @@ def test_a_daily_loss_ends_flat_and_halted_until_resume(tmp_path):
     # the next simulation on the same journal trades from the start and trips again by itself
     with open_journal(config.resolve(config.journal.path)) as journal:
         assert not KillSwitch(journal).halted
-        halts = journal.query("SELECT rule FROM decisions WHERE run_id = ? AND verdict = 'halt'", (first.run_id,))
+        halts = journal.query(
+            "SELECT rule FROM decisions WHERE run_id = ? AND verdict = 'halt'", (first.run_id,)
+        )
         assert [row["rule"] for row in halts] == ["daily_loss"]
     second = _simulate(config)
     assert second.halted and [(f.side, f.qty, f.price) for f in second.fills] == [
-        (Side.BUY, 50, 100.0), (Side.SELL, 50, 82.0)]  # fmt: skip
-
+        (Side.BUY, 50, 100.0),
+        (Side.SELL, 50, 82.0),
+    ]
 
 
 def test_the_market_view_counts_how_far_a_symbol_fell_behind():
     import pandas as pd
 
-    from bot.market import MarketView
+    from bot.engine.market import MarketView
 
     days = pd.DatetimeIndex(pd.to_datetime([d for d, *_ in BARS]).tz_localize("America/New_York"))
     frame = pd.DataFrame({c: [100.0] * 4 for c in ("open", "high", "low", "close", "volume")}, index=days)
@@ -107,13 +111,16 @@ def test_the_market_view_counts_how_far_a_symbol_fell_behind():
 def test_an_atr_stop_and_the_nearer_of_two_stops():
     import pandas as pd
 
-    from bot.engine import Engine
-    from bot.indicators import average_true_range
-    from bot.market import MarketView
+    from bot.engine.engine import Engine
+    from bot.engine.indicators import average_true_range
+    from bot.engine.market import MarketView
 
     index = pd.date_range("2024-01-02", periods=4, freq="D", tz="UTC", name="ts")
-    frame = pd.DataFrame([(100, 100, 100, 100, 1.0), (100, 101, 99, 100, 1.0), (80, 82, 79, 81, 1.0),
-                          (82, 86, 82, 85, 1.0)], index=index, columns=["open", "high", "low", "close", "volume"])
+    frame = pd.DataFrame(
+        [(100, 100, 100, 100, 1.0), (100, 101, 99, 100, 1.0), (80, 82, 79, 81, 1.0), (82, 86, 82, 85, 1.0)],
+        index=index,
+        columns=["open", "high", "low", "close", "volume"],
+    )
     view = MarketView({"X": frame})
     view.seek_end()
     # true ranges of the last 3 bars: max(2, 1, 1) = 2; max(3, 18, 21) = 21; max(4, 5, 1) = 5

@@ -21,7 +21,9 @@ from risk.regular_session import RegularSession
 
 
 def intent(symbol: str, qty: int, ts: datetime, price: float = 10.0) -> OrderIntent:
-    return OrderIntent(f"{symbol}-{ts:%Y%m%d%H%M}", symbol, Side.BUY if qty > 0 else Side.SELL, abs(qty), price, ts)
+    return OrderIntent(
+        f"{symbol}-{ts:%Y%m%d%H%M}", symbol, Side.BUY if qty > 0 else Side.SELL, abs(qty), price, ts
+    )
 
 
 def context(positions: dict[str, int] | None = None, equity: float = 100_000.0, pending=None) -> RiskContext:
@@ -29,15 +31,18 @@ def context(positions: dict[str, int] | None = None, equity: float = 100_000.0, 
     return RiskContext(equity, equity, held, pending or {})
 
 
-@pytest.mark.parametrize(("utc", "allowed"), [
-    ("2024-01-03 14:31", True),   # 09:31 EST: the first 1Min bar's close
-    ("2024-01-03 14:30", False),  # 09:30 EST: a pre-market bar's close
-    ("2024-01-03 21:00", True),   # 16:00 EST: a daily bar's close
-    ("2024-01-03 21:01", False),  # after the close
-    ("2024-07-03 13:31", True),   # 09:31 EDT (daylight saving)
-    ("2024-01-03 13:31", False),  # the same UTC time in winter is 08:31 EST
-    ("2024-01-06 15:00", False),  # a Saturday
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("utc", "allowed"),
+    [
+        ("2024-01-03 14:31", True),  # 09:31 EST: the first 1Min bar's close
+        ("2024-01-03 14:30", False),  # 09:30 EST: a pre-market bar's close
+        ("2024-01-03 21:00", True),  # 16:00 EST: a daily bar's close
+        ("2024-01-03 21:01", False),  # after the close
+        ("2024-07-03 13:31", True),  # 09:31 EDT (daylight saving)
+        ("2024-01-03 13:31", False),  # the same UTC time in winter is 08:31 EST
+        ("2024-01-06 15:00", False),  # a Saturday
+    ],
+)
 def test_entries_only_in_the_regular_session(utc, allowed):
     ts = datetime.fromisoformat(utc).replace(tzinfo=UTC)
     verdict = RegularSession(extended_hours=False).check(intent("A", 10, ts), context())
@@ -83,15 +88,36 @@ def test_the_pdt_guard_blocks_the_entry_that_could_make_a_fourth_day_trade():
     blocked = rule.check(intent("D", 10, monday + timedelta(hours=1)), context(held, equity=20_000))
     assert blocked.action is Action.DENY and "4th day trade" in blocked.reason
     # above $25,000 the rule does not apply; exits always pass
-    assert rule.check(intent("D", 10, monday + timedelta(hours=1)), context(held, equity=30_000)).action is Action.ALLOW
-    assert rule.check(intent("Z", -1, monday + timedelta(hours=1)), context({"Z": 1}, equity=20_000)).action is Action.ALLOW
+    assert (
+        rule.check(intent("D", 10, monday + timedelta(hours=1)), context(held, equity=30_000)).action
+        is Action.ALLOW
+    )
+    assert (
+        rule.check(intent("Z", -1, monday + timedelta(hours=1)), context({"Z": 1}, equity=20_000)).action
+        is Action.ALLOW
+    )
     # five business days later (next Monday) the window has moved on
-    assert rule.check(intent("D", 10, monday + timedelta(days=7)), context(held, equity=20_000)).action is Action.ALLOW
-    assert PatternDayTrader(enabled=False).check(intent("D", 10, monday), context(equity=1_000)).action is Action.ALLOW
+    assert (
+        rule.check(intent("D", 10, monday + timedelta(days=7)), context(held, equity=20_000)).action
+        is Action.ALLOW
+    )
+    assert (
+        PatternDayTrader(enabled=False).check(intent("D", 10, monday), context(equity=1_000)).action
+        is Action.ALLOW
+    )
 
 
-trips = st.lists(st.tuples(st.integers(0, 9), st.integers(0, 300), st.sampled_from("ABC"), st.integers(1, 20),
-                           st.integers(-25, 25)), min_size=1, max_size=30)  # fmt: skip
+trips = st.lists(
+    st.tuples(
+        st.integers(0, 9),
+        st.integers(0, 300),
+        st.sampled_from("ABC"),
+        st.integers(1, 20),
+        st.integers(-25, 25),
+    ),
+    min_size=1,
+    max_size=30,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -167,8 +193,13 @@ def test_the_broker_s_day_trade_count_binds_after_a_restart():
     fresh = dataclasses.replace(context({}, equity=20_000), broker_day_trades=3)
     blocked = rule.check(intent("D", 10, monday), fresh)
     assert blocked.action is Action.DENY and "3 day trade(s)" in blocked.reason
-    assert rule.check(intent("D", 10, monday), dataclasses.replace(fresh, broker_day_trades=2)).action is Action.ALLOW
-    assert rule.check(intent("D", 10, monday), context({}, equity=20_000)).action is Action.ALLOW  # no count: ours
+    assert (
+        rule.check(intent("D", 10, monday), dataclasses.replace(fresh, broker_day_trades=2)).action
+        is Action.ALLOW
+    )
+    assert (
+        rule.check(intent("D", 10, monday), context({}, equity=20_000)).action is Action.ALLOW
+    )  # no count: ours
 
 
 def test_alpaca_s_daytrade_count_reaches_the_context(tmp_path):

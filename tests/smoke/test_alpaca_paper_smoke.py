@@ -15,8 +15,8 @@ pytestmark = pytest.mark.skipif(
 
 def test_paper_account_clock_and_latest_bar_answer():
     from bot.broker.alpaca import AlpacaBroker
+    from bot.calendar.timeframes import parse_timeframe
     from bot.data.alpaca_feed import AlpacaFeed
-    from bot.timeframes import parse_timeframe
 
     config = Config()
     broker = AlpacaBroker(config.alpaca, secrets_from_env())

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.config import AlpacaConfig, Config, Secrets
-from bot.status_view import order_dict, position_dict, with_stops
+from bot.status.view import order_dict, position_dict, with_stops
 
 MAX_TIMEOUT = 5.0
 MAX_RETRIES = 1
@@ -28,13 +28,20 @@ def broker_configured(dry_run: bool, secrets: Secrets) -> bool:
 
 def quick(alpaca: AlpacaConfig) -> AlpacaConfig:
     """``alpaca`` with a short timeout and at most one retry (status must not hang)."""
-    return dataclasses.replace(alpaca, timeout_seconds=min(alpaca.timeout_seconds, MAX_TIMEOUT),
-                               max_retries=min(alpaca.max_retries, MAX_RETRIES),
-                               backoff_seconds=min(alpaca.backoff_seconds, MAX_BACKOFF))  # fmt: skip
+    return dataclasses.replace(
+        alpaca,
+        timeout_seconds=min(alpaca.timeout_seconds, MAX_TIMEOUT),
+        max_retries=min(alpaca.max_retries, MAX_RETRIES),
+        backoff_seconds=min(alpaca.backoff_seconds, MAX_BACKOFF),
+    )
 
 
-def read_broker(config: Config, secrets: Secrets, *, legs: Mapping[str, str] | None = None,
-                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+def read_broker(
+    config: Config,
+    secrets: Secrets,
+    *,
+    legs: Mapping[str, str] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(positions with stops, open orders) at the broker; raises on any failure. ``legs``: the
     journal's protective legs (``Journal.protective_legs``), so un-nested legs show as ours."""
     from bot.broker.alpaca import AlpacaBroker
@@ -43,11 +50,19 @@ def read_broker(config: Config, secrets: Secrets, *, legs: Mapping[str, str] | N
     broker.know_legs(legs or {})
     positions = [position_dict(p.symbol, p.qty, p.avg_price) for p in broker.positions().values()]
     orders = [
-        order_dict(client_order_id=o.client_order_id, symbol=o.symbol, side=str(o.request.side),
-                   qty=o.request.qty, type=str(o.request.type), status=str(o.status),
-                   limit_price=o.request.limit_price, stop_price=o.request.stop_price, protective=o.protective)
+        order_dict(
+            client_order_id=o.client_order_id,
+            symbol=o.symbol,
+            side=str(o.request.side),
+            qty=o.request.qty,
+            type=str(o.request.type),
+            status=str(o.status),
+            limit_price=o.request.limit_price,
+            stop_price=o.request.stop_price,
+            protective=o.protective,
+        )
         for o in broker.open_orders()
-    ]  # fmt: skip
+    ]
     return with_stops(sorted(positions, key=lambda p: p["symbol"]), orders), orders
 
 
@@ -60,8 +75,9 @@ def error_line(exc: BaseException, secrets: Secrets) -> str:
     return Redactor(secrets.values())(line)[:300]
 
 
-def apply_broker(info: dict[str, Any], config: Config, secrets: Secrets, *,
-                 legs: Mapping[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+def apply_broker(
+    info: dict[str, Any], config: Config, secrets: Secrets, *, legs: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Replace the journal's positions and open orders in ``info`` by the broker's, or keep them
     and set ``broker_error`` when the broker cannot be read."""
     from bot.logging import configure_logging

@@ -12,9 +12,9 @@ newly breached trips the kill switch (durable, in the journal) and the engine fl
 position with ``broker.close_all`` so the halted account carries no risk. With ``stop_loss_pct``
 and/or ``stop_loss_atr`` every entry carries a protective stop (``price x (1 - pct)``, ``price - k x
 ATR``; the nearer of the two) held at the broker. Protective exits checked by the bot itself
-(``bot.exits``: a backup for a missing broker stop, take-profit, trailing stop) override the
+(``bot.engine.exits``: a backup for a missing broker stop, take-profit, trailing stop) override the
 strategy's targets. An order for a symbol whose stop is open at the broker first cancels that stop
-(confirmed) and re-protects what is left afterwards (``bot.protection``): Alpaca refuses to sell
+(confirmed) and re-protects what is left afterwards (``bot.engine.protection``): Alpaca refuses to sell
 shares a stop holds, and to buy next to an open stop sell.
 """
 
@@ -27,13 +27,21 @@ from typing import Protocol
 
 import structlog
 
-from bot.broker.base import Broker, Order, OrderRequest, OrderStatus, Side, broker_day_trades, pending_quantities
-from bot.exits import ProtectiveExits
-from bot.indicators import stop_level
-from bot.journal import Journal
-from bot.market import MarketView
-from bot.planner import order_quantity, target_quantity
-from bot.protection import Protection
+from bot.broker.base import (
+    Broker,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    Side,
+    broker_day_trades,
+    pending_quantities,
+)
+from bot.engine.exits import ProtectiveExits
+from bot.engine.indicators import stop_level
+from bot.engine.market import MarketView
+from bot.engine.planner import order_quantity, target_quantity
+from bot.engine.protection import Protection
+from bot.journal.store import Journal
 from risk.base import Action, OrderIntent, RiskContext, Verdict
 from risk.equity_tracker import EquityTracker
 from risk.gate import RiskGate
@@ -115,10 +123,17 @@ class Engine:
         positions = self.broker.positions()
         open_orders = self.broker.open_orders()
         open_orders += self.protection.keep(decision_time, positions, open_orders)
-        context = RiskContext(account.equity, account.cash, positions, pending_quantities(open_orders),
-                              day_start_equity=self.equity.day_start, peak_equity=self.equity.peak,
-                              now=decision_time, bars_behind=_bars_behind(view),
-                              broker_day_trades=broker_day_trades(account))  # fmt: skip
+        context = RiskContext(
+            account.equity,
+            account.cash,
+            positions,
+            pending_quantities(open_orders),
+            day_start_equity=self.equity.day_start,
+            peak_equity=self.equity.peak,
+            now=decision_time,
+            bars_behind=_bars_behind(view),
+            broker_day_trades=broker_day_trades(account),
+        )
         was_halted = self.gate.halted
         verdict = self.gate.check_account(context)
         if verdict.action is Action.HALT and not was_halted:
@@ -163,8 +178,9 @@ class Engine:
                 price=price,
                 ts=decision_time,
             )
-            order = self._gate_and_send(intent, weight, current, context, open_orders,
-                                        self.stop_price(symbol, price, view))  # fmt: skip
+            order = self._gate_and_send(
+                intent, weight, current, context, open_orders, self.stop_price(symbol, price, view)
+            )
             if order is not None:
                 sent.append(order)
                 if symbol in exiting and order.status is not OrderStatus.REJECTED:
@@ -197,19 +213,34 @@ class Engine:
         self.entries_halted = f"model {model_id} unusable: {reason}"
         log.error("model_unusable_entries_halted", model_id=model_id, reason=reason, exc_info=exc_info)
 
-    def _apply_exits(self, decision_time: datetime, view: MarketView, positions: dict, open_orders: list[Order],
-                     targets: dict[str, float]) -> tuple[dict[str, float], set[str]]:  # fmt: skip
-        """Protective exits (``bot.exits``) override the strategy: flat now, and (once the sale is
+    def _apply_exits(
+        self,
+        decision_time: datetime,
+        view: MarketView,
+        positions: dict,
+        open_orders: list[Order],
+        targets: dict[str, float],
+    ) -> tuple[dict[str, float], set[str]]:
+        """Protective exits (``bot.engine.exits``) override the strategy: flat now, and (once the sale is
         accepted) no re-entry today. Returns the targets and the symbols exiting."""
         targets = dict(targets)
         found_all = self.exits.check(decision_time, view, positions, open_orders)
         for found in found_all:
             targets[found.symbol] = 0.0
             self.journal.add_decision(
-                self.run_id, decision_time, strategy=self.strategy.name, symbol=found.symbol, target_weight=0.0,
-                current_qty=positions[found.symbol].qty, requested_qty=0, approved_qty=0, verdict="exit",
-                rule=found.rule, reason=found.reason, client_order_id=None,
-            )  # fmt: skip
+                self.run_id,
+                decision_time,
+                strategy=self.strategy.name,
+                symbol=found.symbol,
+                target_weight=0.0,
+                current_qty=positions[found.symbol].qty,
+                requested_qty=0,
+                approved_qty=0,
+                verdict="exit",
+                rule=found.rule,
+                reason=found.reason,
+                client_order_id=None,
+            )
             self.verdicts[f"exit:{found.rule}"] += 1
             log.info("protective_exit", symbol=found.symbol, rule=found.rule, reason=found.reason)
         for symbol, weight in targets.items():
@@ -218,13 +249,24 @@ class Engine:
         return targets, {found.symbol for found in found_all}
 
     def stop_price(self, symbol: str, price: float, view: MarketView) -> float | None:
-        """Where an entry's protective stop goes (``bot.indicators.stop_level``), in cents."""
-        level = stop_level(price, view, symbol, pct=self.stop_loss_pct, atr_multiple=self.stop_loss_atr,
-                           atr_window=self.atr_window)  # fmt: skip
+        """Where an entry's protective stop goes (``bot.engine.indicators.stop_level``), in cents."""
+        level = stop_level(
+            price,
+            view,
+            symbol,
+            pct=self.stop_loss_pct,
+            atr_multiple=self.stop_loss_atr,
+            atr_window=self.atr_window,
+        )
         return round(level, 2) if level is not None else None
 
     def _gate_and_send(
-        self, intent: OrderIntent, weight: float, current: int, context: RiskContext, open_orders: list[Order],
+        self,
+        intent: OrderIntent,
+        weight: float,
+        current: int,
+        context: RiskContext,
+        open_orders: list[Order],
         stop_price: float | None = None,
     ) -> Order | None:
         result = self.gate.evaluate(intent, context)
@@ -246,8 +288,13 @@ class Engine:
         )
         self.verdicts[str(verdict.action) + (f":{verdict.rule}" if verdict.rule else "")] += 1
         if verdict.action is not Action.ALLOW:
-            log.info("risk_verdict", symbol=intent.symbol, action=str(verdict.action),
-                     rule=verdict.rule, reason=verdict.reason)  # fmt: skip
+            log.info(
+                "risk_verdict",
+                symbol=intent.symbol,
+                action=str(verdict.action),
+                rule=verdict.rule,
+                reason=verdict.reason,
+            )
         if result.intent is None:
             return None
         chosen = result.intent
@@ -264,8 +311,9 @@ class Engine:
                 return None
             for released in stops:
                 open_orders.remove(released)
-        request = OrderRequest(chosen.client_order_id, chosen.symbol, chosen.side, chosen.qty,
-                               protective_stop=stop)  # fmt: skip
+        request = OrderRequest(
+            chosen.client_order_id, chosen.symbol, chosen.side, chosen.qty, protective_stop=stop
+        )
         self.journal.record_order(self.run_id, Order(request, intent.ts, OrderStatus.PENDING))
         order = self.broker.submit(request)
         self.journal.record_order(self.run_id, order)
@@ -275,21 +323,38 @@ class Engine:
             self._reprotect(chosen, order, context, old_stop, open_orders)
         return order
 
-    def _reprotect(self, chosen: OrderIntent, order: Order, context: RiskContext, old_stop: float,
-                   open_orders: list[Order]) -> None:  # fmt: skip
+    def _reprotect(
+        self,
+        chosen: OrderIntent,
+        order: Order,
+        context: RiskContext,
+        old_stop: float,
+        open_orders: list[Order],
+    ) -> None:
         """After an order that needed the symbol's stops cancelled: protect what stays held."""
         held = context.positions[chosen.symbol].qty if chosen.symbol in context.positions else 0
-        placed = self.protection.after(order, held, context.pending.get(chosen.symbol, 0), old_stop, chosen.ts)
+        placed = self.protection.after(
+            order, held, context.pending.get(chosen.symbol, 0), old_stop, chosen.ts
+        )
         if placed is not None:
             open_orders.append(placed)
 
     def _halt_and_flatten(self, decision_time: datetime, verdict: Verdict) -> list[Order]:
         """The gate just tripped the kill switch: journal why, then close every position."""
         self.journal.add_decision(
-            self.run_id, decision_time, strategy=self.strategy.name, symbol="*", target_weight=None,
-            current_qty=0, requested_qty=0, approved_qty=0, verdict=str(verdict.action),
-            rule=verdict.rule or None, reason=verdict.reason or None, client_order_id=None,
-        )  # fmt: skip
+            self.run_id,
+            decision_time,
+            strategy=self.strategy.name,
+            symbol="*",
+            target_weight=None,
+            current_qty=0,
+            requested_qty=0,
+            approved_qty=0,
+            verdict=str(verdict.action),
+            rule=verdict.rule or None,
+            reason=verdict.reason or None,
+            client_order_id=None,
+        )
         self.verdicts[f"{verdict.action}:{verdict.rule}"] += 1
         log.warning("trading_halted", rule=verdict.rule, reason=verdict.reason)
         # only exposure-reducing orders, the ones a halted gate lets through anyway
@@ -297,4 +362,3 @@ class Engine:
         for order in orders:
             self.journal.record_order(self.run_id, order)
         return orders
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.market import MarketView
+from bot.engine.market import MarketView
 
 
 def average_true_range(view: MarketView, symbol: str, window: int) -> float | None:
@@ -18,8 +18,9 @@ def average_true_range(view: MarketView, symbol: str, window: int) -> float | No
     return float(true_range.mean())
 
 
-def stop_level(price: float, view: MarketView, symbol: str, *, pct: float, atr_multiple: float,
-               atr_window: int) -> float | None:  # fmt: skip
+def stop_level(
+    price: float, view: MarketView, symbol: str, *, pct: float, atr_multiple: float, atr_window: int
+) -> float | None:
     """A long's protective stop below ``price``: ``pct`` below it and/or ``atr_multiple`` average
     true ranges below it; with both, the nearer one (the smaller loss). None when neither applies."""
     levels = []
@@ -31,4 +32,3 @@ def stop_level(price: float, view: MarketView, symbol: str, *, pct: float, atr_m
             levels.append(price - atr_multiple * atr)
     levels = [level for level in levels if level > 0]
     return max(levels) if levels else None
-

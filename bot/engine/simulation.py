@@ -16,7 +16,8 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time as clock_time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 
 import numpy as np
 import pandas as pd
@@ -25,21 +26,19 @@ import structlog
 from bot.broker.base import Fill, Order
 from bot.broker.sim import SimBroker
 from bot.broker.sim_journal import fill_and_journal
+from bot.calendar.timeframes import NEW_YORK, Timeframe, parse_timeframe
 from bot.config import Config
 from bot.data.base import BarFeed
 from bot.data.sources import default_span, default_symbols
-from bot.engine import Engine
-from bot.exits import protective_exits
+from bot.engine.builder import EngineConfig, build_engine
+from bot.engine.market import MarketView
 from bot.errors import DataError
-from bot.journal import Journal, iso
-from bot.market import MarketView
-from bot.news.base import Headline, ReplayNewsSource
 from bot.forecast.walkforward import PERIODS_PER_YEAR
+from bot.journal.store import Journal, iso
+from bot.news.base import Headline, ReplayNewsSource
 from bot.news.replay import make_news_replay
-from bot.timeframes import NEW_YORK, Timeframe, parse_timeframe
-from risk.gate import RiskGate
 from risk.killswitch import RunKillSwitch
-from strategies import NEEDS_MODEL, make_strategy
+from strategies.registry import NEEDS_MODEL, make_strategy
 
 log = structlog.get_logger(__name__)
 
@@ -113,15 +112,28 @@ def run_simulation(
 
         first_bar = min(f.index[0] for f in frames.values() if len(f)).to_pydatetime()
         choice = obtain_model(config, feed, symbols, timeframe, first_bar)
-    strategy = make_strategy(config, symbols, periods_per_year=PERIODS_PER_YEAR.get(timeframe.name, 252),
-                             model_usable=choice is None or choice.return_usable)  # fmt: skip
+    strategy = make_strategy(
+        config,
+        symbols,
+        periods_per_year=PERIODS_PER_YEAR.get(timeframe.name, 252),
+        model_usable=choice is None or choice.return_usable,
+    )
     journal.start_run(
-        run_id, "simulate", source=feed.name, synthetic=feed.synthetic, strategy=strategy.name,
-        symbols=symbols, timeframe=timeframe.name,
-        config={**{name: asdict(getattr(config, name))
-                   for name in ("data", "broker", "strategy", "risk", "sentiment")},
-                "model": choice.as_dict() if choice else None},
-    )  # fmt: skip
+        run_id,
+        "simulate",
+        source=feed.name,
+        synthetic=feed.synthetic,
+        strategy=strategy.name,
+        symbols=symbols,
+        timeframe=timeframe.name,
+        config={
+            **{
+                name: asdict(getattr(config, name))
+                for name in ("data", "broker", "strategy", "risk", "sentiment")
+            },
+            "model": choice.as_dict() if choice else None,
+        },
+    )
     for symbol, frame in frames.items():
         rows = zip((iso(t) for t in frame.index), *(frame[c].to_numpy().tolist() for c in frame.columns))
         journal.add_bars(feed.name, symbol, timeframe.name, rows)
@@ -140,8 +152,9 @@ def run_simulation(
     )
     steps = len(view)
     # the same instants as timeframe.close_time(view.now) at each step, known up front for the news
-    decision_times = [timeframe.close_time(datetime.fromtimestamp(ns / 1e9, tz=UTC))
-                      for ns in view.timeline.tolist()]  # fmt: skip
+    decision_times = [
+        timeframe.close_time(datetime.fromtimestamp(ns / 1e9, tz=UTC)) for ns in view.timeline.tolist()
+    ]
     headlines = _replay_news(news, config, journal, symbols, frames, decision_times)
     sentiment = None
     if headlines is not None:
@@ -153,23 +166,19 @@ def run_simulation(
         from bot.forecast.forecaster import BatchForecaster
         from bot.forecast.inputs import needs_sentiment, sentiment_by_bar
 
-        by_bar = sentiment_by_bar(headlines or [], frames, timeframe, config) if needs_sentiment(config) else None
+        by_bar = (
+            sentiment_by_bar(headlines or [], frames, timeframe, config) if needs_sentiment(config) else None
+        )
         forecaster = BatchForecaster(choice.model, frames, by_bar)
     switch = RunKillSwitch()  # a replay's loss limits halt that replay only (see RunKillSwitch)
-    engine = Engine(
+    engine = build_engine(
+        EngineConfig.from_config(config, "simulate"),
         run_id=run_id,
-        forecaster=forecaster,
         strategy=strategy,
-        gate=RiskGate.from_config(config.risk, switch, extended_hours=config.data.extended_hours,
-                                  allow_short=config.broker.allow_short),
         broker=broker,
         journal=journal,
-        rebalance_band=config.strategy.rebalance_band,
-        cash_buffer=config.strategy.cash_buffer,
-        stop_loss_pct=config.risk.stop_loss_pct,
-        exits=protective_exits(config.risk),
-        stop_loss_atr=config.risk.stop_loss_atr,
-        atr_window=config.risk.atr_window,
+        switch=switch,
+        forecaster=forecaster,
     )
     cash = np.empty(steps)
     equity = np.empty(steps)
@@ -223,9 +232,13 @@ def run_simulation(
 
 
 def _replay_news(
-    news: ReplayNewsSource | None, config: Config, journal: Journal, symbols: list[str],
-    frames: dict[str, pd.DataFrame], decision_times: list[datetime],
-) -> list[Headline] | None:  # fmt: skip
+    news: ReplayNewsSource | None,
+    config: Config,
+    journal: Journal,
+    symbols: list[str],
+    frames: dict[str, pd.DataFrame],
+    decision_times: list[datetime],
+) -> list[Headline] | None:
     """Load the run's headlines (from the first bar minus the lookback, so the first decisions
     see a full window, to the last decision), score them and journal them in one batch.
     None when no news source applies."""
@@ -238,11 +251,16 @@ def _replay_news(
     sent = config.sentiment
     first_bar = min(frame.index[0] for frame in frames.values() if len(frame)).to_pydatetime()
     scorer = SentimentScorer(sent.positive_threshold, sent.negative_threshold)
-    headlines = replay_scored(news, scorer, symbols, first_bar - timedelta(hours=sent.lookback_hours),
-                              decision_times[-1])  # fmt: skip
+    headlines = replay_scored(
+        news, scorer, symbols, first_bar - timedelta(hours=sent.lookback_hours), decision_times[-1]
+    )
     journal.record_headlines(headlines)
-    log.info("news_replayed", source=news.name, headlines=len(headlines),
-             seconds=round(time.perf_counter() - started, 3))  # fmt: skip
+    log.info(
+        "news_replayed",
+        source=news.name,
+        headlines=len(headlines),
+        seconds=round(time.perf_counter() - started, 3),
+    )
     return headlines
 
 

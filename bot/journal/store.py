@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import JournalError
-from bot.journal_schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401  (re-exported)
-
+from bot.journal.reads import JournalReads
+from bot.journal.records import iso  # noqa: F401  (re-exported: the journal's spelling of a time)
+from bot.journal.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401  (re-exported)
 
 _BUFFERED_SQL = {
     "bars": "INSERT OR IGNORE INTO bars VALUES (?,?,?,?,?,?,?,?,?)",
@@ -45,8 +46,10 @@ def unusable(key: str, path: Path, exc: sqlite3.DatabaseError) -> str:
     if "locked" in text or "busy" in text:
         why = f"locked by another process for more than {BUSY_SECONDS:g} s (try again, or stop that process)"
     elif "full" in text:
-        why = (f"is on a full disk ({text}): everything up to the last completed write is kept; "
-               "free space, then start again")  # fmt: skip
+        why = (
+            f"is on a full disk ({text}): everything up to the last completed write is kept; "
+            "free space, then start again"
+        )
     elif "readonly" in text or "read-only" in text:
         why = f"cannot be written ({text}): check the file's and its folder's permissions"
     elif "not a database" in text or "malformed" in text or "corrupt" in text:
@@ -56,20 +59,18 @@ def unusable(key: str, path: Path, exc: sqlite3.DatabaseError) -> str:
     return f"{key}: {path} {why}"
 
 
-def iso(ts: datetime) -> str:
-    """Journal spelling of a time: ISO 8601 in UTC (sorts as text)."""
-    return ts.astimezone(UTC).isoformat()
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Journal:
-    """One open journal file. Not thread-safe: one writer per process (the daemon serialises)."""
+class Journal(JournalReads):
+    """One open journal file. Not thread-safe: one writer per process (the daemon serialises).
 
-    def __init__(self, path: Path, *, batch_size: int = 5000, readonly: bool = False,
-                 key: str = "journal.path") -> None:  # fmt: skip
+    Writes are here; the read methods come from ``JournalReads`` (``bot.journal.reads``)."""
+
+    def __init__(
+        self, path: Path, *, batch_size: int = 5000, readonly: bool = False, key: str = "journal.path"
+    ) -> None:
         """Open the journal; ``JournalError`` (exit 2, naming ``key`` and the file) when the file is
         not SQLite, is damaged, is empty (read-only opens), was written by a newer bot, or stays
         locked by another process for more than ``BUSY_SECONDS``."""
@@ -93,16 +94,21 @@ class Journal:
 
     def _open(self, path: Path, readonly: bool) -> None:
         if readonly:
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_SECONDS,
-                                       check_same_thread=False)  # fmt: skip
+            self._db = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, timeout=BUSY_SECONDS, check_same_thread=False
+            )
             version = self._check_readable()
             if version == 0:
-                raise JournalError(f"{self.key}: {path} is empty: not a journal yet (a simulation or the daemon "
-                                   "creates one; move the file aside)")  # fmt: skip
+                raise JournalError(
+                    f"{self.key}: {path} is empty: not a journal yet (a simulation or the daemon "
+                    "creates one; move the file aside)"
+                )
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             # the daemon hands the journal to its one worker thread (jobs never overlap): no sharing
-            self._db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(
+                path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False
+            )
             self._check_readable()
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives a process crash (not a power cut) at a fraction of FULL's cost
@@ -115,8 +121,10 @@ class Journal:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         if version > SCHEMA_VERSION:
-            raise JournalError(f"{self.key}: {self.path} was written by a newer bot (journal schema {version}, "
-                               f"this bot reads up to {SCHEMA_VERSION}); upgrade the bot")  # fmt: skip
+            raise JournalError(
+                f"{self.key}: {self.path} was written by a newer bot (journal schema {version}, "
+                f"this bot reads up to {SCHEMA_VERSION}); upgrade the bot"
+            )
         return version
 
     # -- schema ---------------------------------------------------------------------------------
@@ -189,11 +197,25 @@ class Journal:
         reason: str | None,
         client_order_id: str | None,
     ) -> None:
-        row = (run_id, iso(ts), strategy, symbol, target_weight, current_qty, requested_qty,
-               approved_qty, verdict, rule, reason, client_order_id)  # fmt: skip
+        row = (
+            run_id,
+            iso(ts),
+            strategy,
+            symbol,
+            target_weight,
+            current_qty,
+            requested_qty,
+            approved_qty,
+            verdict,
+            rule,
+            reason,
+            client_order_id,
+        )
         self._buffer("decisions", [row])
 
-    def add_equity(self, run_id: str, ts: datetime, cash: float, equity: float, positions_value: float) -> None:
+    def add_equity(
+        self, run_id: str, ts: datetime, cash: float, equity: float, positions_value: float
+    ) -> None:
         self._buffer("equity", [(run_id, iso(ts), cash, equity, positions_value)])
 
     # -- durable writes -------------------------------------------------------------------------
@@ -205,13 +227,32 @@ class Journal:
             self._db.execute(sql, params)
         self.write_seconds += time.perf_counter() - started
 
-    def start_run(self, run_id: str, mode: str, *, source: str, synthetic: bool, strategy: str,
-                  symbols: Sequence[str], timeframe: str, config: dict[str, Any]) -> None:  # fmt: skip
+    def start_run(
+        self,
+        run_id: str,
+        mode: str,
+        *,
+        source: str,
+        synthetic: bool,
+        strategy: str,
+        symbols: Sequence[str],
+        timeframe: str,
+        config: dict[str, Any],
+    ) -> None:
         self._durable(
             "INSERT INTO runs (run_id, mode, started_at, source, synthetic, strategy, symbols, timeframe,"
             " config) VALUES (?,?,?,?,?,?,?,?,?)",
-            (run_id, mode, iso(utc_now()), source, int(synthetic), strategy, ",".join(symbols),
-             timeframe, json.dumps(config, default=str)),  # fmt: skip
+            (
+                run_id,
+                mode,
+                iso(utc_now()),
+                source,
+                int(synthetic),
+                strategy,
+                ",".join(symbols),
+                timeframe,
+                json.dumps(config, default=str),
+            ),
         )
 
     def reopen_run(self, run_id: str) -> None:
@@ -238,10 +279,26 @@ class Journal:
             " filled_qty = excluded.filled_qty, filled_avg_price = excluded.filled_avg_price,"
             " updated_at = excluded.updated_at,"
             " leg_order_id = COALESCE(excluded.leg_order_id, orders.leg_order_id)",
-            (run_id, req.client_order_id, req.symbol, str(req.side), req.qty, str(req.type),
-             req.limit_price, req.stop_price, int(order.protective), str(order.status), order.reason,
-             order.broker_order_id, order.filled_qty, order.filled_avg_price, now, now,
-             req.protective_stop, order.leg_order_id or None),  # fmt: skip
+            (
+                run_id,
+                req.client_order_id,
+                req.symbol,
+                str(req.side),
+                req.qty,
+                str(req.type),
+                req.limit_price,
+                req.stop_price,
+                int(order.protective),
+                str(order.status),
+                order.reason,
+                order.broker_order_id,
+                order.filled_qty,
+                order.filled_avg_price,
+                now,
+                now,
+                req.protective_stop,
+                order.leg_order_id or None,
+            ),
         )
 
     def record_fill(self, run_id: str, fill: Any) -> None:
@@ -249,8 +306,16 @@ class Journal:
         self._durable(
             "INSERT INTO fills (run_id, client_order_id, ts, symbol, side, qty, price, commission)"
             " VALUES (?,?,?,?,?,?,?,?)",
-            (run_id, fill.client_order_id, iso(fill.ts), fill.symbol, str(fill.side), fill.qty,
-             fill.price, fill.commission),  # fmt: skip
+            (
+                run_id,
+                fill.client_order_id,
+                iso(fill.ts),
+                fill.symbol,
+                str(fill.side),
+                fill.qty,
+                fill.price,
+                fill.commission,
+            ),
         )
 
     def record_headlines(self, headlines: Iterable[Any]) -> int:
@@ -260,10 +325,23 @@ class Journal:
         sighting wins, so a replay sees what the live run saw). Returns how many were new.
         """
         rows = [
-            (h.source, h.guid, iso(h.published_at), iso(h.fetched_at), h.title, h.summary, h.link,
-             ",".join(h.symbols), h.score, h.scorer_version, int(h.published_estimated), h.label, h.key)
+            (
+                h.source,
+                h.guid,
+                iso(h.published_at),
+                iso(h.fetched_at),
+                h.title,
+                h.summary,
+                h.link,
+                ",".join(h.symbols),
+                h.score,
+                h.scorer_version,
+                int(h.published_estimated),
+                h.label,
+                h.key,
+            )
             for h in headlines
-        ]  # fmt: skip
+        ]
         if not rows:
             return 0
         started = time.perf_counter()
@@ -297,8 +375,10 @@ class Journal:
         for i in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
             chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT DISTINCT title_key FROM headlines WHERE title_key IN ({marks}){where}",
-                                    [*chunk, *extra])  # fmt: skip
+            rows = self._db.execute(
+                f"SELECT DISTINCT title_key FROM headlines WHERE title_key IN ({marks}){where}",
+                [*chunk, *extra],
+            )
             found.update(r[0] for r in rows)
         return found
 
@@ -309,8 +389,9 @@ class Journal:
         for i in range(0, len(unique), 500):
             chunk = unique[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT guid FROM headlines WHERE source = ? AND guid IN ({marks})",
-                                    [source, *chunk])  # fmt: skip
+            rows = self._db.execute(
+                f"SELECT guid FROM headlines WHERE source = ? AND guid IN ({marks})", [source, *chunk]
+            )
             found.update(r[0] for r in rows)
         return found
 
@@ -330,77 +411,6 @@ class Journal:
             " updated_by = excluded.updated_by, reason = excluded.reason",
             (key, value, iso(utc_now()), by, reason),
         )
-
-    # -- reads ----------------------------------------------------------------------------------
-
-    def get_control(self, key: str) -> sqlite3.Row | None:
-        return self._db.execute("SELECT * FROM control WHERE key = ?", (key,)).fetchone()
-
-    def last_run(self) -> sqlite3.Row | None:
-        return self._db.execute("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1").fetchone()
-
-    def last_equity(self, run_id: str) -> sqlite3.Row | None:
-        return self._db.execute(
-            "SELECT * FROM equity WHERE run_id = ? ORDER BY ts DESC LIMIT 1", (run_id,)
-        ).fetchone()
-
-    def positions(self, run_id: str) -> list[sqlite3.Row]:
-        """Net position and average entry price per symbol, rebuilt from the run's fills."""
-        return self._db.execute(
-            "SELECT symbol, SUM(CASE side WHEN 'buy' THEN qty ELSE -qty END) AS qty,"
-            " SUM(CASE side WHEN 'buy' THEN qty * price ELSE 0 END)"
-            "   / NULLIF(SUM(CASE side WHEN 'buy' THEN qty ELSE 0 END), 0) AS avg_buy_price"
-            " FROM fills WHERE run_id = ? GROUP BY symbol"
-            # the aggregate spelled out: in HAVING, a bare "qty" would mean the column, not the alias
-            " HAVING SUM(CASE side WHEN 'buy' THEN qty ELSE -qty END) != 0 ORDER BY symbol",
-            (run_id,),
-        ).fetchall()
-
-    def orders_with_status(self, run_id: str, statuses: Iterable[str]) -> list[sqlite3.Row]:
-        """The run's orders whose status is one of ``statuses``, oldest first (reconciliation)."""
-        wanted = [str(s) for s in statuses]
-        marks = ",".join("?" * len(wanted))
-        return self._db.execute(
-            f"SELECT * FROM orders WHERE run_id = ? AND status IN ({marks}) ORDER BY created_at, rowid",
-            (run_id, *wanted),
-        ).fetchall()
-
-    def protective_legs(self) -> dict[str, str]:
-        """Broker ids of the protective legs this bot placed (every run) -> our ids (``{entry}-stop``)."""
-        entries = self._db.execute(
-            "SELECT client_order_id, leg_order_id FROM orders WHERE leg_order_id IS NOT NULL"
-        ).fetchall()
-        # a leg journaled on its own (seen nested once, by reconcile) has its broker id too
-        legs = self._db.execute(
-            "SELECT client_order_id, broker_order_id FROM orders WHERE protective = 1"
-            " AND client_order_id LIKE '%-stop' AND broker_order_id IS NOT NULL AND broker_order_id != ''"
-        ).fetchall()
-        known = {row["broker_order_id"]: row["client_order_id"] for row in legs}
-        return known | {row["leg_order_id"]: f"{row['client_order_id']}-stop" for row in entries}
-
-    def find_order(self, client_order_id: str) -> sqlite3.Row | None:
-        """The order with this id in any run (ids are unique per decision), newest first."""
-        return self._db.execute(
-            "SELECT * FROM orders WHERE client_order_id = ? ORDER BY updated_at DESC LIMIT 1", (client_order_id,)
-        ).fetchone()
-
-    def filled_qty(self, run_id: str, client_order_id: str) -> int:
-        """Shares of this order already journaled as fills."""
-        return self._db.execute(
-            "SELECT COALESCE(SUM(qty), 0) FROM fills WHERE run_id = ? AND client_order_id = ?",
-            (run_id, client_order_id),
-        ).fetchone()[0]
-
-    def count(self, table: str, run_id: str | None = None) -> int:
-        if table not in {"bars", "headlines", "predictions", "decisions", "orders", "fills", "equity", "runs"}:
-            raise ValueError(f"unknown table {table}")
-        if run_id is None or table in {"bars", "headlines"}:
-            return self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-        return self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE run_id = ?", (run_id,)).fetchone()[0]
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        """Read-only access for reports and tests."""
-        return self._db.execute(sql, params).fetchall()
 
     # -- bar cache (appended for bot.data.alpaca_feed) --------------------------------------------
 

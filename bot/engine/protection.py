@@ -22,8 +22,17 @@ from datetime import datetime
 
 import structlog
 
-from bot.broker.base import PROTECTIVE_SUFFIX, Broker, Order, OrderRequest, OrderStatus, OrderType, Position, Side
-from bot.journal import Journal
+from bot.broker.base import (
+    PROTECTIVE_SUFFIX,
+    Broker,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+)
+from bot.journal.store import Journal
 
 log = structlog.get_logger(__name__)
 
@@ -39,8 +48,11 @@ class Protection:
     @staticmethod
     def stops_of(symbol: str, open_orders: Iterable[Order]) -> list[Order]:
         """The open protective stop sells of ``symbol`` (the ones that hold a long's shares)."""
-        return [o for o in open_orders if o.protective and o.symbol == symbol and o.request.side is Side.SELL
-                and o.status.is_open]  # fmt: skip
+        return [
+            o
+            for o in open_orders
+            if o.protective and o.symbol == symbol and o.request.side is Side.SELL and o.status.is_open
+        ]
 
     def release(self, stops: list[Order], at: datetime) -> float | None:
         """Cancel ``stops`` and wait for each confirmation; the price they protected at, or None
@@ -52,25 +64,42 @@ class Protection:
                 self.journal.record_order(self.run_id, final)
             if final is None or final.status is not OrderStatus.CANCELED:
                 status = "unknown" if final is None else str(final.status)
-                log.warning("protection_not_released", client_order_id=stop.client_order_id, status=status,
-                            note="the order waits for the next step")  # fmt: skip
+                log.warning(
+                    "protection_not_released",
+                    client_order_id=stop.client_order_id,
+                    status=status,
+                    note="the order waits for the next step",
+                )
                 return None
-        log.info("protection_released", symbol=stops[0].symbol, stops=[o.client_order_id for o in stops],
-                 stop_price=price, at=at.isoformat())  # fmt: skip
+        log.info(
+            "protection_released",
+            symbol=stops[0].symbol,
+            stops=[o.client_order_id for o in stops],
+            stop_price=price,
+            at=at.isoformat(),
+        )
         return price
 
     def protect(self, symbol: str, qty: int, stop_price: float, base_id: str, at: datetime) -> Order:
         """A GTC stop sell of ``qty`` at ``stop_price`` (id ``{base_id}-stop``), journaled first."""
-        request = OrderRequest(f"{base_id}{PROTECTIVE_SUFFIX}", symbol, Side.SELL, qty, OrderType.STOP,
-                               stop_price=stop_price)  # fmt: skip
+        request = OrderRequest(
+            f"{base_id}{PROTECTIVE_SUFFIX}", symbol, Side.SELL, qty, OrderType.STOP, stop_price=stop_price
+        )
         self.journal.record_order(self.run_id, Order(request, at, OrderStatus.PENDING, protective=True))
         order = self.broker.submit(request)
         self.journal.record_order(self.run_id, order)
         if order.status is OrderStatus.REJECTED:
-            log.warning("protection_rejected", symbol=symbol, qty=qty, stop_price=stop_price, reason=order.reason)
+            log.warning(
+                "protection_rejected", symbol=symbol, qty=qty, stop_price=stop_price, reason=order.reason
+            )
         else:
-            log.info("protection_placed", symbol=symbol, qty=qty, stop_price=stop_price,
-                     client_order_id=request.client_order_id)  # fmt: skip
+            log.info(
+                "protection_placed",
+                symbol=symbol,
+                qty=qty,
+                stop_price=stop_price,
+                client_order_id=request.client_order_id,
+            )
         return order
 
     def after(self, order: Order, held: int, pending: int, stop_price: float, at: datetime) -> Order | None:
@@ -108,7 +137,9 @@ class Protection:
                 continue  # the buy is still working
             covered = sum(o.request.qty - o.filled_qty for o in self.stops_of(symbol, open_orders))
             if position.qty > covered:
-                order = self.protect(symbol, position.qty - covered, price, f"keep-{symbol}-{at:%Y%m%dT%H%M%SZ}", at)
+                order = self.protect(
+                    symbol, position.qty - covered, price, f"keep-{symbol}-{at:%Y%m%dT%H%M%SZ}", at
+                )
                 if order.status.is_open:
                     placed.append(order)
             del self._owed[symbol]

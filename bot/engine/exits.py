@@ -25,9 +25,9 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.broker.base import Order, Position, Side
-from bot.indicators import stop_level
-from bot.market import MarketView
-from bot.timeframes import NEW_YORK
+from bot.calendar.timeframes import NEW_YORK
+from bot.engine.indicators import stop_level
+from bot.engine.market import MarketView
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,15 @@ class Exit:
 
 
 class ProtectiveExits:
-    def __init__(self, *, stop_loss_pct: float = 0.0, stop_loss_atr: float = 0.0, atr_window: int = 14,
-                 take_profit_pct: float = 0.0, trailing_stop_pct: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        stop_loss_pct: float = 0.0,
+        stop_loss_atr: float = 0.0,
+        atr_window: int = 14,
+        take_profit_pct: float = 0.0,
+        trailing_stop_pct: float = 0.0,
+    ) -> None:
         self.stop_loss_pct = stop_loss_pct
         self.stop_loss_atr = stop_loss_atr
         self.atr_window = atr_window
@@ -50,11 +57,14 @@ class ProtectiveExits:
 
     @property
     def active(self) -> bool:
-        return any(v > 0 for v in (self.stop_loss_pct, self.stop_loss_atr, self.take_profit_pct,
-                                   self.trailing_stop_pct))  # fmt: skip
+        return any(
+            v > 0
+            for v in (self.stop_loss_pct, self.stop_loss_atr, self.take_profit_pct, self.trailing_stop_pct)
+        )
 
-    def check(self, now: datetime, view: MarketView, positions: Mapping[str, Position],
-              open_orders: Iterable[Order]) -> list[Exit]:  # fmt: skip
+    def check(
+        self, now: datetime, view: MarketView, positions: Mapping[str, Position], open_orders: Iterable[Order]
+    ) -> list[Exit]:
         """The exits due at ``now`` (one per symbol at most); ``confirm`` one once its sale is accepted."""
         protected = {o.symbol for o in open_orders if o.protective and o.request.side is Side.SELL}
         for symbol in [s for s in self._peak if s not in positions or positions[s].qty <= 0]:
@@ -79,28 +89,54 @@ class ProtectiveExits:
         """True when ``symbol`` had a protective exit earlier this New York day."""
         return self._exited.get(symbol) == now.astimezone(NEW_YORK).date()
 
-    def _first_exit(self, symbol: str, position: Position, close: float, peak: float, view: MarketView,
-                    protected: set[str]) -> Exit | None:  # fmt: skip
+    def _first_exit(
+        self,
+        symbol: str,
+        position: Position,
+        close: float,
+        peak: float,
+        view: MarketView,
+        protected: set[str],
+    ) -> Exit | None:
         level = self._stop_level(symbol, position.avg_price, view)
         if level is not None and close <= level and symbol not in protected:
-            return Exit(symbol, "stop_loss_backup", f"close {close:.2f} <= stop {level:.2f} and no stop "
-                                                    "is open at the broker")  # fmt: skip
+            return Exit(
+                symbol,
+                "stop_loss_backup",
+                f"close {close:.2f} <= stop {level:.2f} and no stop is open at the broker",
+            )
         if self.take_profit_pct > 0 and close >= position.avg_price * (1 + self.take_profit_pct):
-            return Exit(symbol, "take_profit", f"close {close:.2f} >= {position.avg_price:.2f} "
-                                               f"x (1 + {self.take_profit_pct:g})")  # fmt: skip
+            return Exit(
+                symbol,
+                "take_profit",
+                f"close {close:.2f} >= {position.avg_price:.2f} x (1 + {self.take_profit_pct:g})",
+            )
         if self.trailing_stop_pct > 0 and close <= peak * (1 - self.trailing_stop_pct):
-            return Exit(symbol, "trailing_stop", f"close {close:.2f} <= peak {peak:.2f} "
-                                                 f"x (1 - {self.trailing_stop_pct:g})")  # fmt: skip
+            return Exit(
+                symbol,
+                "trailing_stop",
+                f"close {close:.2f} <= peak {peak:.2f} x (1 - {self.trailing_stop_pct:g})",
+            )
         return None
 
     def _stop_level(self, symbol: str, avg_price: float, view: MarketView) -> float | None:
-        return stop_level(avg_price, view, symbol, pct=self.stop_loss_pct, atr_multiple=self.stop_loss_atr,
-                          atr_window=self.atr_window)  # fmt: skip
+        return stop_level(
+            avg_price,
+            view,
+            symbol,
+            pct=self.stop_loss_pct,
+            atr_multiple=self.stop_loss_atr,
+            atr_window=self.atr_window,
+        )
 
 
 def protective_exits(risk: Any) -> ProtectiveExits | None:
     """The exits ``[risk]`` asks for (a ``RiskConfig``), or None when none is on."""
-    exits = ProtectiveExits(stop_loss_pct=risk.stop_loss_pct, stop_loss_atr=risk.stop_loss_atr,
-                            atr_window=risk.atr_window, take_profit_pct=risk.take_profit_pct,
-                            trailing_stop_pct=risk.trailing_stop_pct)  # fmt: skip
+    exits = ProtectiveExits(
+        stop_loss_pct=risk.stop_loss_pct,
+        stop_loss_atr=risk.stop_loss_atr,
+        atr_window=risk.atr_window,
+        take_profit_pct=risk.take_profit_pct,
+        trailing_stop_pct=risk.trailing_stop_pct,
+    )
     return exits if exits.active else None

@@ -1,0 +1,2 @@
+"""Market time: bar timeframes and New York time (``timeframes``), and the exchange's trading
+sessions (``exchange``)."""
