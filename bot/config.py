@@ -210,8 +210,15 @@ def _convert(value: Any, kind: Any, key: str, where: str) -> Any:
     raise TypeError(f"unsupported config type {kind!r} for {key}")  # a bug in this file, not input
 
 
+def run_record(config: Config, *, daemon: bool = False) -> dict[str, Any]:
+    """The config sections journaled with a run (``runs.config``): what decided its trades, plus
+    ``[daemon]`` for a daemon's run."""
+    sections = ("data", "broker", "strategy", "risk", "sentiment") + (("daemon",) if daemon else ())
+    return {name: dataclasses.asdict(getattr(config, name)) for name in sections}
+
+
 def describe(config_cls: type = Config, prefix: str = "") -> list[tuple[str, Any, str]]:
-    """(key, default, help) for every key: used to check README and config.toml stay complete."""
+    """(key, default, help) for every key: used to generate docs/configuration.md and to check config.toml stays complete."""
     rows = []
     for f in dataclasses.fields(config_cls):
         if f.metadata.get("internal"):

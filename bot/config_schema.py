@@ -1,7 +1,8 @@
 """The configuration schema: one frozen dataclass per ``config.toml`` section.
 
-Each field's ``metadata`` holds ``help`` (what the key means; README and config.toml list the
-same keys), an optional ``check`` (returns an error text or None) and an optional ``normalize``.
+Each field's ``metadata`` holds ``help`` (what the key means: docs/configuration.md is generated
+from it, and config.toml lists the same keys), an optional ``check`` (returns an error text or
+None) and an optional ``normalize``.
 Loading, validation and secrets live in ``bot.config``; import from there.
 """
 

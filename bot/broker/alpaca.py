@@ -373,25 +373,22 @@ class AlpacaBroker(Broker):
             self._pause(_POLL_SECONDS)
         return set()
 
-    # ---- helpers ---------------------------------------------------------------------------
-
     def _lookup(self, client_order_id: str) -> Any | None:
         """The raw Alpaca order with this client id, or None when Alpaca does not know it."""
-        try:
-            return self._policy.call(
-                f"get order {client_order_id}", lambda: self._client.get_order_by_client_id(client_order_id)
-            )
-        except AlpacaRefused as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self._found(
+            f"get order {client_order_id}", lambda: self._client.get_order_by_client_id(client_order_id)
+        )
 
     def _by_id(self, broker_order_id: str) -> Any | None:
         """The raw Alpaca order with this broker id, or None when Alpaca does not know it."""
+        return self._found(
+            f"get order {broker_order_id}", lambda: self._client.get_order_by_id(broker_order_id)
+        )
+
+    def _found(self, what: str, call: Callable[[], Any]) -> Any | None:
+        """``call``'s answer through the retry policy; None for Alpaca's 404."""
         try:
-            return self._policy.call(
-                f"get order {broker_order_id}", lambda: self._client.get_order_by_id(broker_order_id)
-            )
+            return self._policy.call(what, call)
         except AlpacaRefused as exc:
             if exc.status == 404:
                 return None

@@ -24,7 +24,17 @@ from datetime import UTC, datetime
 
 import structlog
 
-from bot.broker.base import Broker, Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
+from bot.broker.base import (
+    PROTECTIVE_SUFFIX,
+    Broker,
+    Fill,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+)
 from bot.errors import TemporaryError
 from bot.journal.store import Journal
 
@@ -186,7 +196,7 @@ def _adopt_orders(journal: Journal, broker: Broker, run_id: str, report: Report)
         cid = order.client_order_id
         if journal.find_order(cid) is not None:
             continue
-        parent = cid.removesuffix("-stop") if order.protective else None
+        parent = cid.removesuffix(PROTECTIVE_SUFFIX) if order.protective else None
         if parent and journal.find_order(parent) is not None:
             order.reason = f"protective stop of {parent}"
             journal.record_order(run_id, order)

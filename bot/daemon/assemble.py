@@ -15,7 +15,7 @@ step it recorded. The paper account's truth is at the broker: reconciliation set
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ import structlog
 
 from bot.calendar.timeframes import Timeframe, parse_timeframe
 from bot.commands.common import new_run_id
-from bot.config import Config, Secrets
+from bot.config import Config, Secrets, run_record
 from bot.daemon.bars import BarWindow, LiveBars, ReplayBars, frames_to_steps
 from bot.daemon.model import ModelSlot, sentiment_book
 from bot.daemon.sentiment import SentimentBook
@@ -184,13 +184,7 @@ def assemble(
             strategy=strategy.name,
             symbols=symbols,
             timeframe=timeframe.name,
-            config={
-                **{
-                    name: asdict(getattr(config, name))
-                    for name in ("data", "broker", "strategy", "risk", "sentiment", "daemon")
-                },
-                "model": slot.model,
-            },
+            config={**run_record(config, daemon=True), "model": slot.model},
         )
     window = BarWindow(symbols, keep)
     loop = TradingLoop(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 
@@ -27,7 +27,7 @@ from bot.broker.base import Fill, Order
 from bot.broker.sim import SimBroker
 from bot.broker.sim_journal import fill_and_journal
 from bot.calendar.timeframes import NEW_YORK, Timeframe, parse_timeframe
-from bot.config import Config
+from bot.config import Config, run_record
 from bot.data.base import BarFeed
 from bot.data.sources import default_span, default_symbols
 from bot.engine.builder import EngineConfig, build_engine
@@ -126,13 +126,7 @@ def run_simulation(
         strategy=strategy.name,
         symbols=symbols,
         timeframe=timeframe.name,
-        config={
-            **{
-                name: asdict(getattr(config, name))
-                for name in ("data", "broker", "strategy", "risk", "sentiment")
-            },
-            "model": choice.as_dict() if choice else None,
-        },
+        config={**run_record(config), "model": choice.as_dict() if choice else None},
     )
     for symbol, frame in frames.items():
         rows = zip((iso(t) for t in frame.index), *(frame[c].to_numpy().tolist() for c in frame.columns))

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.broker.base import PROTECTIVE_SUFFIX
 from bot.journal.records import EquityPoint, EquityRange, FillRecord, OrderRecord, RunRecord, iso
 
 _RUN_ORDER = "ORDER BY started_at DESC, rowid DESC"
@@ -289,10 +290,13 @@ class JournalReads:
         # a leg journaled on its own (seen nested once, by reconcile) has its broker id too
         legs = self._db.execute(
             "SELECT client_order_id, broker_order_id FROM orders WHERE protective = 1"
-            " AND client_order_id LIKE '%-stop' AND broker_order_id IS NOT NULL AND broker_order_id != ''"
+            " AND client_order_id LIKE ? AND broker_order_id IS NOT NULL AND broker_order_id != ''",
+            (f"%{PROTECTIVE_SUFFIX}",),
         ).fetchall()
         known = {row["broker_order_id"]: row["client_order_id"] for row in legs}
-        return known | {row["leg_order_id"]: f"{row['client_order_id']}-stop" for row in entries}
+        return known | {
+            row["leg_order_id"]: f"{row['client_order_id']}{PROTECTIVE_SUFFIX}" for row in entries
+        }
 
     def find_order(self, client_order_id: str) -> sqlite3.Row | None:
         """The order with this id in any run (ids are unique per decision), newest first."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -17,16 +16,6 @@ from bot.errors import ConfigError, TemporaryError
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
 
 TIMEOUT = 0.3
-
-
-@pytest.fixture
-def server() -> Iterator[TradingFakeServer]:
-    s = TradingFakeServer().start()
-    s.set_price("AAPL", 100.0)
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 def order(cid: str, qty: int = 10, **kw) -> OrderRequest:

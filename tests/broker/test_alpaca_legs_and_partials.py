@@ -3,43 +3,18 @@ legs that stop being nested under their entry once it fills, and partial fills."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from bot.broker.base import OrderRequest, OrderStatus, OrderType, Side
 from bot.journal.store import Journal
 
-from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
-
-
-@pytest.fixture
-def server() -> Iterator[TradingFakeServer]:
-    s = TradingFakeServer().start()
-    s.set_price("AAPL", 100.0)
-    try:
-        yield s
-    finally:
-        s.stop()
+from fakes.alpaca_trading import TradingFakeServer, alpaca_broker, journaled_protected_entry
 
 
 def _protected_entry(server: TradingFakeServer, tmp_path) -> Journal:
     """An entry with its stop, sent and journaled by one process (which then ends)."""
     journal = Journal(tmp_path / "journal.sqlite")
-    journal.start_run(
-        "paper-1",
-        "paper",
-        source="alpaca",
-        synthetic=False,
-        strategy="sma_cross",
-        symbols=["AAPL"],
-        timeframe="1Min",
-        config={},
-    )
-    broker = alpaca_broker(server)
-    entry = broker.submit(OrderRequest("e-1", "AAPL", Side.BUY, 10, protective_stop=90.0))
-    journal.record_order("paper-1", entry)
+    journaled_protected_entry(server, journal, "e-1", 10, 90.0)
     return journal
 
 

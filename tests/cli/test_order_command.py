@@ -7,14 +7,13 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from bot.broker.base import OrderRequest, Side
 from bot.journal.store import Journal
 
-from fakes.alpaca_data import DataFakeServer
-from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
+from fakes.alpaca_data import with_one_minute
+from fakes.alpaca_trading import TradingFakeServer, alpaca_broker, journaled_protected_entry
 from testkit import run_cli, write_config
 
 KEY, SECRET = "order-key-id", "order-secret"
@@ -23,18 +22,7 @@ KEY, SECRET = "order-key-id", "order-secret"
 @pytest.fixture
 def server() -> Iterator[TradingFakeServer]:
     s = TradingFakeServer(key_id=KEY, secret_key=SECRET).start()
-    data = DataFakeServer(key_id=KEY, secret_key=SECRET).start()
-    minute = pd.Timestamp("2024-03-04 15:00", tz="UTC")
-    data.load(
-        "AAPL",
-        "1Min",
-        pd.DataFrame(
-            {"open": [100.0], "high": [100.0], "low": [100.0], "close": [100.0], "volume": [1e4]},
-            index=pd.DatetimeIndex([minute], name="ts"),
-        ),
-    )
-    s.data_url = data.url
-    s.set_price("AAPL", 100.0)
+    data = with_one_minute(s, "AAPL", 100.0)
     try:
         yield s
     finally:
@@ -66,20 +54,7 @@ def journaled_entry(tmp_path: Path, server: TradingFakeServer) -> None:
     """An entry with its stop, sent and journaled by the bot (the leg's broker id with it: the fake
     un-nests the leg once the entry fills, as Alpaca may)."""
     with Journal(tmp_path / "journal.sqlite") as journal:
-        journal.start_run(
-            "paper-1",
-            "paper",
-            source="alpaca",
-            synthetic=False,
-            strategy="sma_cross",
-            symbols=["AAPL"],
-            timeframe="1Day",
-            config={},
-        )
-        entry = alpaca_broker(server).submit(
-            OrderRequest("bot-entry", "AAPL", Side.BUY, 50, protective_stop=90.0)
-        )
-        journal.record_order("paper-1", entry)
+        journaled_protected_entry(server, journal, "bot-entry", 50, 90.0)
 
 
 def test_a_manual_sale_of_protected_shares_is_sold_and_the_rest_stays_protected(server, tmp_path):

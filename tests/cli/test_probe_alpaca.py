@@ -8,10 +8,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from fakes.alpaca_data import DataFakeServer
+from fakes.alpaca_data import with_one_minute
 from fakes.alpaca_trading import OPEN, TradingFakeServer
 from testkit import KEY_VARS, run_cli, write_config
 
@@ -29,18 +28,7 @@ ASSUMED = {
 @pytest.fixture
 def server() -> Iterator[TradingFakeServer]:
     s = TradingFakeServer(key_id=KEY, secret_key=SECRET).start()
-    data = DataFakeServer(key_id=KEY, secret_key=SECRET).start()
-    minute = pd.Timestamp("2024-03-04 15:00", tz="UTC")
-    data.load(
-        "F",
-        "1Min",
-        pd.DataFrame(
-            {"open": [12.0], "high": [12.0], "low": [12.0], "close": [12.0], "volume": [1e4]},
-            index=pd.DatetimeIndex([minute], name="ts"),
-        ),
-    )
-    s.data_url = data.url
-    s.set_price("F", 12.0)
+    data = with_one_minute(s, "F", 12.0)
     s.cancel_delay = 0.1  # still a pending_cancel to see, but quick
     try:
         yield s

@@ -127,3 +127,16 @@ def _decode(token: str) -> int:
     if not text.startswith("offset:"):
         raise ValueError(f"bad page_token {token!r}")
     return int(text[7:])
+
+
+def with_one_minute(trading: Any, symbol: str, price: float) -> DataFakeServer:
+    """A data server beside ``trading`` (same keys) serving one flat 1Min bar of ``symbol`` at
+    ``price``, which is also ``trading``'s last trade; ``trading.data_url`` points at it. The
+    caller stops it."""
+    data = DataFakeServer(key_id=trading.key_id, secret_key=trading.secret_key).start()
+    bar = {column: [price] for column in ("open", "high", "low", "close")}
+    index = pd.DatetimeIndex([pd.Timestamp("2024-03-04 15:00", tz="UTC")], name="ts")
+    data.load(symbol, "1Min", pd.DataFrame({**bar, "volume": [1e4]}, index=index))
+    trading.data_url = data.url
+    trading.set_price(symbol, price)
+    return data

@@ -670,3 +670,28 @@ def alpaca_broker(server: TradingFakeServer, sleeps: list[float] | None = None, 
         Secrets(alpaca_key=server.key_id, alpaca_secret=server.secret_key),
         sleep=record.append,
     )
+
+
+def journaled_protected_entry(
+    server: TradingFakeServer, journal: Any, client_order_id: str, qty: int, stop: float, symbol: str = "AAPL"
+) -> Any:
+    """An entry with its protective stop, sent through ``AlpacaBroker`` and journaled as the bot
+    does (the leg's broker id with it) under a paper run ``paper-1``: what a daemon left behind."""
+    from bot.broker.base import OrderRequest, Side
+
+    if journal.run("paper-1") is None:
+        journal.start_run(
+            "paper-1",
+            "paper",
+            source="alpaca",
+            synthetic=False,
+            strategy="sma_cross",
+            symbols=[symbol],
+            timeframe="1Day",
+            config={},
+        )
+    entry = alpaca_broker(server).submit(
+        OrderRequest(client_order_id, symbol, Side.BUY, qty, protective_stop=stop)
+    )
+    journal.record_order("paper-1", entry)
+    return entry
