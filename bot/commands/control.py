@@ -22,7 +22,7 @@ import sys
 from bot.commands.common import journal_key, journal_path, load
 from bot.config import Config, secrets_from_env
 from bot.errors import JournalError
-from bot.journal.heartbeat import read_heartbeat
+from bot.journal.heartbeat import liveness, read_heartbeat
 from bot.journal.store import Journal, open_journal, unusable
 from risk.halt_file import halt_file_for
 from risk.killswitch import KillSwitch
@@ -50,8 +50,9 @@ def daemon_line(journal: Journal, config: Config) -> str:
     if beat is None:
         return "daemon: none has run on this journal (one started later stays halted)"
     age = beat.age_seconds()
-    if age > config.daemon.heartbeat_max_age_seconds:
-        return f"daemon: not running (last heartbeat {age:.0f} s ago); one started later stays halted"
+    state, reason = liveness(beat, config.daemon.heartbeat_max_age_seconds)
+    if state != "running":
+        return f"daemon: not running ({reason}); one started later stays halted"
     return (
         f"daemon: alive ({beat.by}, heartbeat {age:.0f} s ago); it stops deciding within "
         f"{config.daemon.kill_poll_seconds:g} s"

@@ -2,9 +2,10 @@
 
 SIGTERM and SIGINT set a flag; the main thread then stops the scheduler, lets the current step
 finish (at most ``daemon.shutdown_seconds``), flushes the journal, marks the run ``stopped`` and
-releases the lock, well inside the 10 seconds a supervisor allows. Orders and fills are durable
-the moment they are journaled, so even a ``kill -9`` loses nothing a restart cannot rebuild: the
-restart resumes the run (``bot.daemon.assemble``) and reconciles with the broker.
+its heartbeat stopped (so ``status`` says so at once), and releases the lock, well inside the 10
+seconds a supervisor allows. Orders and fills are durable the moment they are journaled, so even a
+``kill -9`` loses nothing a restart cannot rebuild: the restart resumes the run
+(``bot.daemon.assemble``) and reconciles with the broker; ``status`` sees the pid gone.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bot.daemon.lock import DaemonLock
 from bot.daemon.reports import ReportWorker
 from bot.daemon.schedule import REPORT_KEY, DaemonSchedule
 from bot.errors import JournalError
+from bot.journal.heartbeat import mark_stopped
 from bot.journal.store import Journal, open_journal
 
 log = structlog.get_logger(__name__)
@@ -118,6 +120,10 @@ def _stop_failed(parts: Parts, journal: Journal, fatal: JournalError, summary: d
         marked = "the run is marked failed"
     except JournalError:
         marked = "the run could not be marked failed (the journal still says running)"
+    try:
+        mark_stopped(journal)
+    except JournalError:
+        pass  # status still sees the process gone (its pid no longer exists)
     journal.close()
     if parts.news is not None:
         parts.news.journal.close()
@@ -174,6 +180,7 @@ def _shutdown(
     status = "completed" if finished else "stopped"
     journal.flush()
     journal.end_run(parts.run_id, status, summary)
+    mark_stopped(journal)  # status says stopped now, not "alive" until the beat goes stale
     journal.close()
     if parts.news is not None:
         parts.news.journal.close()

@@ -36,7 +36,12 @@ def daemon_line(beat: HeartbeatInfo) -> str:
         return "daemon: no heartbeat (no daemon has run on this journal)"
     detail = beat.heartbeat_detail or {}
     extra = ", ".join(f"{k} {detail[k]}" for k in ("mode", "run_id", "last_bar") if detail.get(k))
-    state = "alive" if beat.daemon_alive else f"NOT RUNNING? (max {beat.heartbeat_max_age_seconds:g} s)"
+    if beat.daemon_alive:
+        state = "alive"
+    elif beat.daemon_state in ("stopped", "dead"):
+        state = "STOPPED" if beat.daemon_state == "stopped" else "DEAD (no such process)"
+    else:
+        state = f"NOT RUNNING? (max {beat.heartbeat_max_age_seconds:g} s)"
     return (
         f"daemon: {state}, last heartbeat {beat.heartbeat_age_seconds:.0f} s ago at {beat.heartbeat_at}"
         f" ({beat.heartbeat_by or 'unknown'}{', ' + extra if extra else ''})"

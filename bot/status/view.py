@@ -21,7 +21,7 @@ from typing import Any, Self
 
 from bot.calendar.timeframes import NEW_YORK
 from bot.config import Config
-from bot.journal.heartbeat import read_heartbeat
+from bot.journal.heartbeat import liveness, read_heartbeat
 from bot.journal.records import RunRecord
 from bot.journal.store import Journal, iso
 from risk.killswitch import KillSwitch
@@ -63,6 +63,9 @@ class HeartbeatInfo(_Keys):
     heartbeat_detail: dict[str, Any] | None
     heartbeat_max_age_seconds: float
     daemon_alive: bool
+    #: ``bot.journal.heartbeat.liveness``: none, stopped, dead, stale or running (the only alive one)
+    daemon_state: str
+    daemon_reason: str  # why it is not running ("" when it is)
 
 
 @dataclass(frozen=True)
@@ -166,13 +169,22 @@ def halt_info(journal: Journal | None) -> HaltInfo:
 
 
 def heartbeat_info(journal: Journal | None, max_age: float, now: datetime) -> HeartbeatInfo:
-    """The daemon's last heartbeat; ``daemon_alive`` when it is at most ``max_age`` seconds old."""
+    """The daemon's last heartbeat; ``daemon_alive`` only when it is at most ``max_age`` seconds
+    old, not marked stopped, and (on this host) its process still exists (``liveness``)."""
     beat = read_heartbeat(journal) if journal is not None else None
+    state, reason = liveness(beat, max_age, now)
     if beat is None:
-        return HeartbeatInfo(None, None, None, None, max_age, False)
+        return HeartbeatInfo(None, None, None, None, max_age, False, state, reason)
     age = beat.age_seconds(now)
     return HeartbeatInfo(
-        beat.at.astimezone(UTC).isoformat(), round(age, 1), beat.by, beat.detail, max_age, age <= max_age
+        beat.at.astimezone(UTC).isoformat(),
+        round(age, 1),
+        beat.by,
+        beat.detail,
+        max_age,
+        state == "running",
+        state,
+        reason,
     )
 
 
@@ -371,7 +383,8 @@ def collect(journal: Journal | None, config: Config, *, now: datetime | None = N
 
 
 def check(info: dict[str, Any], journal_exists: bool) -> tuple[int, str]:
-    """``status --check``: (exit code, one line). 0 when the heartbeat is fresh (halted or not)."""
+    """``status --check``: (exit code, one line). 0 only when the daemon runs (halted or not): a
+    fresh heartbeat, not marked stopped, whose process (on this host) still exists."""
     path, max_age = info["journal"], info["heartbeat_max_age_seconds"]
     if not journal_exists:
         return 1, f"no journal: {path} does not exist (the daemon has never run on it)"
@@ -380,6 +393,9 @@ def check(info: dict[str, Any], journal_exists: bool) -> tuple[int, str]:
         return 1, f"no heartbeat: the daemon has never run on {path}{halted}"
     age = info["heartbeat_age_seconds"]
     by = info["heartbeat_by"] or "unknown process"
+    state = info.get("daemon_state", "stale")
+    if state in ("stopped", "dead"):
+        return 1, f"{state}: {info['daemon_reason']} on {path}{halted}"
     if not info["daemon_alive"]:
         return 1, f"stale: last heartbeat {age:.0f} s ago (max {max_age:g}) by {by} on {path}{halted}"
     return 0, f"ok: heartbeat {age:.0f} s old ({by}){halted}"
