@@ -262,7 +262,9 @@ class JournalReads:
         ).fetchone()
 
     def positions(self, run_id: str) -> list[sqlite3.Row]:
-        """Net position and average entry price per symbol, rebuilt from the run's fills."""
+        """Net position per symbol, rebuilt from the run's fills (reconciliation's quantities).
+        ``avg_buy_price`` is the mean of every buy of the run, not the cost of what is held: for
+        that, ``bot.journal.positions.positions(self.fills(run_id))``."""
         return self._db.execute(
             "SELECT symbol, SUM(CASE side WHEN 'buy' THEN qty ELSE -qty END) AS qty,"
             " SUM(CASE side WHEN 'buy' THEN qty * price ELSE 0 END)"

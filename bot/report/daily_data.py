@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bot.calendar.timeframes import NEW_YORK
 from bot.errors import BotError, DataError
+from bot.journal.positions import Lot, apply_fill, signed
 from bot.journal.records import RunRecord
 from bot.journal.store import Journal
 from risk.killswitch import CONTROL_KEY, HALTED
@@ -225,39 +226,28 @@ def load_daily(journal: Journal, day: date, run_id: str | None = None) -> DailyF
         trailing=trailing,
         trades=tuple(trades),
         positions=tuple(
-            Holding(s, q, cost, bars.close_before(s, end))
-            for s, (q, cost) in sorted(positions_now.items())
-            if q
+            Holding(s, lot.qty, lot.avg_cost, bars.close_before(s, end))
+            for s, lot in sorted(positions_now.items())
+            if lot.qty
         ),
     )
 
 
 def _trades(
     journal: Journal, run_id: str, start: datetime, end: datetime
-) -> tuple[list[Trade], dict[str, tuple[int, float]], int, int]:
-    """D's fills with their realised gain, positions (qty, average cost) at ``end``, wins, closings.
+) -> tuple[list[Trade], dict[str, Lot], int, int]:
+    """D's fills with their realised gain, positions at ``end``, wins, closings.
 
-    The average cost is replayed over all of the run's fills: it is what a closing fill is judged by.
+    The average cost is replayed over all of the run's fills (``bot.journal.positions``, the one
+    accounting ``status`` uses too): it is what a closing fill is judged by.
     """
-    book: dict[str, tuple[int, float]] = {}
+    book: dict[str, Lot] = {}
     trades: list[Trade] = []
     wins = closing = 0
     for f in journal.fills(run_id, before=end):
-        old, cost = book.get(f.symbol, (0, 0.0))
-        signed = f.qty if f.side == "buy" else -f.qty
-        if not signed:
+        if not f.qty:
             continue
-        qty = old + signed
-        realized = None
-        if old == 0 or (old > 0) == (signed > 0):  # opening or adding: the average cost moves
-            cost = (abs(old) * cost + abs(signed) * f.price) / abs(qty)
-        else:  # closing (part of) the position, judged by the average cost so far
-            realized = min(abs(old), abs(signed)) * (f.price - cost) * (1 if old > 0 else -1)
-            if qty == 0:
-                cost = 0.0
-            elif (qty > 0) != (old > 0):  # through zero: the remainder opens at this price
-                cost = f.price
-        book[f.symbol] = (qty, cost)
+        book[f.symbol], realized = apply_fill(book.get(f.symbol, Lot()), signed(f), f.price)
         if f.ts >= start:
             if realized is not None:
                 closing += 1

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.engine.simulation import SimulationResult
+from bot.journal.positions import positions
 from bot.report.metrics import max_drawdown, sharpe_ratio, total_return
 from bot.report.pnl import SYNTHETIC_NOTE, plot_pnl
 
@@ -39,6 +40,11 @@ def summarize(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
         "sharpe": sharpe_ratio(curve["equity"]),
         "max_drawdown": max_drawdown(equity),
         "fees": round(sum(f.commission for f in result.fills), 2),
+        # held at the end, at the cost of what is still held (the accounting status shows)
+        "positions": {
+            symbol: {"qty": lot.qty, "avg_cost": round(lot.avg_cost, 4)}
+            for symbol, lot in positions(result.fills).items()
+        },
         # traded notional over mean equity: 1.0 = the whole account traded once
         "turnover": round(sum(f.qty * f.price for f in result.fills) / float(equity.mean()), 3)
         if len(equity)

@@ -22,6 +22,7 @@ from typing import Any, Self
 from bot.calendar.timeframes import NEW_YORK
 from bot.config import Config
 from bot.journal.heartbeat import liveness, read_heartbeat
+from bot.journal.positions import positions
 from bot.journal.records import RunRecord
 from bot.journal.store import Journal, iso
 from risk.killswitch import KillSwitch
@@ -243,8 +244,9 @@ def with_stops(
 
 
 def journal_positions(journal: Journal, run_id: str) -> list[dict[str, Any]]:
-    """The run's net positions rebuilt from its fills."""
-    return [position_dict(p["symbol"], p["qty"], p["avg_buy_price"]) for p in journal.positions(run_id)]
+    """The run's net positions rebuilt from its fills, at the cost of what is still held
+    (``bot.journal.positions``: the daily report's figure too)."""
+    return [position_dict(s, lot.qty, lot.avg_cost) for s, lot in positions(journal.fills(run_id)).items()]
 
 
 def journal_open_orders(journal: Journal, run_id: str) -> list[dict[str, Any]]:
