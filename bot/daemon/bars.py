@@ -115,6 +115,11 @@ class ReplayBars:
         self._started: float | None = None
 
     @property
+    def step_seconds(self) -> float:
+        """Wall-clock seconds between two replayed bars: the timeframe's period / speed."""
+        return self._step_seconds
+
+    @property
     def tick_seconds(self) -> float:
         """How often the bars job should ask (at least every step, at most 20 times a second)."""
         return min(max(self._step_seconds, 0.05), 1.0)

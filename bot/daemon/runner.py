@@ -213,6 +213,9 @@ def _announce(parts: Parts, path: object, speed: float) -> None:
     broker = "simulated broker" if parts.mode == "dry-run" else "Alpaca PAPER account"
     print(f"{parts.mode}: {', '.join(parts.symbols)} {parts.timeframe.name}, {where}, {broker}")
     print(f"journal {path}, run {parts.run_id}" + (" (resumed)" if parts.resumed else ""))
+    if parts.replay is not None:
+        for line in pace_lines(parts.timeframe.name, parts.replay.step_seconds, speed):
+            print(line)
     if parts.model:
         print(
             f"model {parts.model['model_id']}: return head {parts.model['model_status']}, "
@@ -225,6 +228,23 @@ def _announce(parts: Parts, path: object, speed: float) -> None:
             "sends nothing until `python -m bot resume`."
         )
     sys.stdout.flush()
+
+
+#: a paced replay slower than this per bar looks stuck: say so at start
+SLOW_BAR_SECONDS = 10.0
+
+
+def pace_lines(timeframe: str, step_seconds: float, speed: float) -> list[str]:
+    """What a paced replay says at start: how long one bar takes, and a warning (with a faster
+    speed and a smaller timeframe to try) when that is more than ``SLOW_BAR_SECONDS``."""
+    lines = [f"pace: one {timeframe} bar every {step_seconds:.3g} s at {speed:g}x"]
+    if step_seconds > SLOW_BAR_SECONDS:
+        one_a_second = step_seconds * speed  # the timeframe's period in seconds
+        lines.append(
+            f"WARNING: one bar every {step_seconds:.0f} s looks stuck (nothing is printed meanwhile); "
+            f"try --speed {one_a_second:g} (one bar a second) or --timeframe 1Min"
+        )
+    return lines
 
 
 def _advise_limits(config: Config, parts: Parts) -> None:

@@ -1,7 +1,8 @@
 """Build and train the Keras LSTM forecaster (training only: inference runs in ``numpy_lstm``).
 
 TensorFlow is imported inside the functions, never at module import (ARCHITECTURE invariant 8),
-and it is configured once: INFO logs silenced, thread pools capped at the machine's cores, and op
+and it is configured once: TensorFlow's own stderr lines silenced unless the log level is debug
+(``bot.forecast.tensorflow_import``), thread pools capped at the machine's cores, and op
 determinism on so that a seed reproduces a fit exactly on CPU.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from bot.config import ModelConfig
 from bot.errors import DataError
+from bot.forecast.tensorflow_import import import_tensorflow
 
 _configured = False
 
@@ -22,10 +24,7 @@ _configured = False
 def _keras() -> Any:
     """Import TensorFlow/Keras configured for this bot (idempotent); returns the keras module."""
     global _configured
-    # Must be set before TensorFlow is first imported; a user who sets it keeps their choice.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-    import tensorflow as tf
+    tf, keras = import_tensorflow()  # quiet on stderr unless logging.level is debug
 
     if not _configured:
         _configured = True

@@ -42,6 +42,7 @@ def _started(tmp_path: Path, config: Path, name: str) -> Daemon:
     code, line, info = _verdict(config, journal)
     assert code == 0 and line.startswith("ok:") and info["daemon_alive"] is True, (line, daemon.output())
     assert info["daemon_state"] == "running"
+    assert "pace: one 1Min bar every 0.1 s at 600x" in daemon.output()  # said at start
     return daemon
 
 

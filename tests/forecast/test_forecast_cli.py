@@ -187,3 +187,49 @@ def test_constant_prices_are_a_clear_error(tmp_path):
     one_line_error(
         run_cli("evaluate", "--config", str(config), "--source", f"csv:{data}", cwd=tmp_path), "FLAT"
     )
+
+
+# what TensorFlow, absl, XLA, oneDNN and CUDA print on their own (issue 17's console)
+TF_NOISE = (
+    "absl::InitializeLog",
+    "cuda drivers",
+    "cuInit",
+    "CUDA error",
+    "oneDNN",
+    "NodeDef mentions attribute",
+    "cpu_feature_guard",
+    "This TensorFlow binary",
+    "I0000 ",
+    "E0000 ",
+    "W0000 ",
+)
+
+
+def test_training_prints_nothing_from_tensorflow_on_stderr(forced):
+    _tmp, _config, out, stderr = forced
+    assert out["model_id"]  # it did train (both heads, every fold)
+    found = [line for line in stderr.splitlines() if any(noise in line for noise in TF_NOISE)]
+    assert found == [], "\n".join(found)
+    if out["forced"]:  # the bot's own lines stay
+        assert "model_forced_active" in stderr
+
+
+def test_only_tensorflows_lines_are_dropped():
+    """What the import captured on fd 2 goes back minus TensorFlow's lines (the issue's examples)."""
+    from bot.forecast.tensorflow_import import _not_noise
+
+    captured = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796387353.109127    4952 cudart_stub.cc:31] Could not find cuda drivers on your"
+        " machine, GPU will not be used.\n"
+        "E0000 00:00:1796387359.164691    4952 cuda_platform.cc:52] failed call to cuInit: INTERNAL\n"
+        "2024-01-01 12:00:00.000000: I tensorflow/core/util/port.cc:153] oneDNN custom operations are"
+        " on. You may see slightly different numerical results.\n"
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow\n"
+        "fold 1/2: training on 2135 windows, testing 715\n"
+        "2026-12-04T12:30:02Z [warning  ] bars_stale [bot.daemon.trader]\n"
+    )
+    assert _not_noise(captured) == [
+        "fold 1/2: training on 2135 windows, testing 715\n",
+        "2026-12-04T12:30:02Z [warning  ] bars_stale [bot.daemon.trader]\n",
+    ]
