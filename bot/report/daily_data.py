@@ -109,6 +109,9 @@ class DailyFigures:
     intraday: tuple[tuple[datetime, float], ...]  # (UTC time, equity) of every row of D
     intraday_buy_and_hold: tuple[float, ...] | None  # aligned with ``intraday``
     trailing: tuple[DayPoint, ...]  # the trailing sessions up to D that have equity rows
+    #: every NYSE session from the first of ``trailing`` to D, those without equity rows included
+    #: (the figure's date axis: a gap in the data shows as a gap, not as a line across it)
+    sessions: tuple[date, ...]
     trades: tuple[Trade, ...]
     positions: tuple[Holding, ...]  # at the end of D, flat symbols left out
 
@@ -224,6 +227,7 @@ def load_daily(journal: Journal, day: date, run_id: str | None = None) -> DailyF
         intraday=intraday,
         intraday_buy_and_hold=bars.curve([r.ts for r in rows], first.equity),
         trailing=trailing,
+        sessions=tuple(d for d in sessions if d >= trailing[0].day),
         trades=tuple(trades),
         positions=tuple(
             Holding(s, lot.qty, lot.avg_cost, bars.close_before(s, end))
