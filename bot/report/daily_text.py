@@ -1,4 +1,5 @@
-"""The words and numbers of the daily report: its subject, the plain-text and the HTML bodies.
+"""The words and numbers of the daily report: its subject, the plain-text and the HTML bodies
+(every trade of the day in both), and the trades as CSV (attached to the email).
 
 Both bodies print the same (label, value) pairs from ``figure_lines``, so the two parts cannot
 disagree with each other or with ``DailyFigures``. Standard library only.
@@ -6,7 +7,10 @@ disagree with each other or with ``DailyFigures``. Standard library only.
 
 from __future__ import annotations
 
+import csv
 import html
+import io
+from datetime import UTC
 
 from bot.report.daily_data import NEW_YORK, DailyFigures
 
@@ -106,7 +110,7 @@ def text_body(figures: DailyFigures) -> str:
         if rows:
             widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
             lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in [header, *rows]]
-    lines += ["", f"Journal: {figures.journal}. The figure is attached."]
+    lines += ["", f"Journal: {figures.journal}. The figure and the day's trades (CSV) are attached."]
     return "\n".join(lines) + "\n"
 
 
@@ -132,3 +136,28 @@ def html_body(figures: DailyFigures, cid: str) -> str:
         )
         parts.append(f"<table border='1' cellspacing='0' cellpadding='3'><tr>{head}</tr>{cells}\n</table>")
     return "<html><body style='font-family:sans-serif'>" + "\n".join(parts) + "</body></html>\n"
+
+
+TRADES_CSV_HEADER = ["ts_utc", "time_new_york", "symbol", "side", "qty", "price", "commission", "realized"]
+
+
+def trades_csv(figures: DailyFigures) -> str:
+    """Every trade of the day as CSV (the figure shows only the most recent): UTC and New York
+    times, full-precision prices, the realised gain of a closing fill (empty for an opening one)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TRADES_CSV_HEADER)
+    for t in figures.trades:
+        writer.writerow(
+            [
+                t.ts.astimezone(UTC).isoformat(),
+                t.ts.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M:%S"),
+                t.symbol,
+                t.side,
+                t.qty,
+                repr(t.price),
+                repr(t.commission),
+                "" if t.realized is None else round(t.realized, 6),
+            ]
+        )
+    return buffer.getvalue()

@@ -31,7 +31,7 @@ import structlog
 
 from bot.config import Config, EmailConfig, Secrets
 from bot.report.daily_data import NEW_YORK, DailyFigures
-from bot.report.daily_text import html_body, subject_of, text_body
+from bot.report.daily_text import html_body, subject_of, text_body, trades_csv
 
 log = structlog.get_logger(__name__)
 
@@ -84,7 +84,8 @@ class _Failure(Exception):
 
 
 def build_message(figures: DailyFigures, png: bytes, email: EmailConfig) -> EmailMessage:
-    """multipart/mixed: [alternative: text, related: (HTML, inline PNG)], PNG attachment."""
+    """multipart/mixed: [alternative: text, related: (HTML, inline PNG)], PNG and trades CSV
+    attachments."""
     message = EmailMessage(policy=policy.default)
     message["Subject"] = subject_of(figures)
     message["From"] = email.sender or "trading-bot@localhost"
@@ -99,6 +100,10 @@ def build_message(figures: DailyFigures, png: bytes, email: EmailConfig) -> Emai
     html_part = message.get_payload()[1]
     html_part.add_related(png, "image", "png", cid=cid, disposition="inline", filename="figure.png")
     message.add_attachment(png, "image", "png", filename=f"daily-{figures.day.isoformat()}.png")
+    # the figure shows the most recent trades only; the HTML and this file list them all
+    message.add_attachment(
+        trades_csv(figures), subtype="csv", filename=f"trades-{figures.day.isoformat()}.csv"
+    )
     message.policy = _HEADER_POLICY  # read when the message is written out (see _HEADER_POLICY)
     return message
 

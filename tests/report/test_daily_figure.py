@@ -4,15 +4,20 @@ a label, and the tables stay inside the page."""
 
 from __future__ import annotations
 
+import csv
+import io
 import warnings
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from figurekit import LAST_DAY, RUN, build_figure_journal
 
+from bot.config import EmailConfig
 from bot.journal.store import Journal
 from bot.report.daily_data import load_daily
 from bot.report.daily_figure import MAX_DATE_LABELS, TABLE_ROWS, draw, render_png
+from bot.report.mail import build_message
 
 LAST_DAY_TZ = ZoneInfo("America/New_York")
 CASES = {  # name: (sessions, trades, a session without rows)
@@ -86,3 +91,19 @@ def test_tables_stay_inside_the_page(case):
         last = figures.trades[-1].ts.astimezone(LAST_DAY_TZ).strftime("%H:%M")
         cells = trades_ax.tables[0].get_celld()
         assert cells[(TABLE_ROWS, 0)].get_text().get_text() == last  # the most recent are shown
+
+
+def test_the_email_lists_every_trade_the_figure_leaves_out(tmp_path: Path):
+    path = build_figure_journal(tmp_path / "j.sqlite", 2, 200)
+    with Journal(path, readonly=True) as journal:
+        figures = load_daily(journal, LAST_DAY, run_id=RUN)
+    message = build_message(figures, render_png(figures), EmailConfig())
+    html = message.get_body(("html",)).get_content()
+    assert html.count("<td align='right'>") >= 200 * 7  # every trade, seven columns
+    (attached,) = [p for p in message.walk() if p.get_content_type() == "text/csv"]
+    rows = list(csv.DictReader(io.StringIO(attached.get_content())))
+    assert len(rows) == 200 == len(figures.trades)
+    assert [float(r["price"]) for r in rows] == [t.price for t in figures.trades]
+    assert rows[-1]["time_new_york"].endswith(
+        figures.trades[-1].ts.astimezone(LAST_DAY_TZ).strftime("%H:%M:%S")
+    )

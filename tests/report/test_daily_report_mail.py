@@ -79,6 +79,10 @@ def check_parts(message: EmailMessage) -> str:
         pixels = mpimg.imread(io.BytesIO(png), format="png")
         assert pixels.shape[0] > 500 and pixels.shape[1] > 500
     assert attached[0].get_filename() == f"daily-{DAY.isoformat()}.png"
+    (trades,) = [p for p in message.walk() if p.get_content_type() == "text/csv"]
+    assert trades.get_content_disposition() == "attachment"
+    assert trades.get_filename() == f"trades-{DAY.isoformat()}.csv"
+    assert trades.get_content().startswith("ts_utc,time_new_york,symbol,side,qty,price,commission,realized")
     return text.get_content()
 
 
