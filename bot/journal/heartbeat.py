@@ -55,9 +55,9 @@ class Heartbeat:
         return self.detail.get("state") == STOPPED
 
 
-def process_start(pid: int) -> str | None:
-    """``boot-id:start-ticks`` of a process on this host, None when it does not exist (or where
-    there is no ``/proc``). Two processes never share it, even when the pid is reused."""
+def _proc(pid: int) -> tuple[str, str] | None:
+    """(state letter, ``boot-id:start-ticks``) of a process from ``/proc``; None when unreadable
+    (no such process, hidden from us by ``hidepid``, or no ``/proc`` at all)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
@@ -65,15 +65,24 @@ def process_start(pid: int) -> str | None:
         return None
     # the command name (field 2) is in parentheses and may hold spaces: split after its ")"
     fields = stat.rsplit(")", 1)[-1].split()
-    return f"{boot}:{fields[19]}" if len(fields) > 19 else None
+    return (fields[0], f"{boot}:{fields[19]}") if len(fields) > 19 else None
+
+
+def process_start(pid: int) -> str | None:
+    """``boot-id:start-ticks`` of a process on this host (None when ``/proc`` cannot tell). Two
+    processes never share it, even when the pid is reused."""
+    found = _proc(pid)
+    return None if found is None else found[1]
 
 
 def process_exists(pid: int, start: str | None) -> bool:
-    """Whether process ``pid`` (started at ``start``, when known) still runs on this host."""
-    if Path("/proc/self/stat").exists():
-        now = process_start(pid)
-        return now is not None and (start is None or now == start)
-    try:  # no /proc (macOS): the pid alone
+    """Whether process ``pid`` (started at ``start``, when known) still runs on this host; a
+    zombie (exited, not yet reaped) does not."""
+    found = _proc(pid)
+    if found is not None:
+        state, now = found
+        return state not in ("Z", "X") and (start is None or now == start)
+    try:  # no /proc entry: gone, or hidden from us (hidepid, macOS): the pid alone decides
         os.kill(pid, 0)
     except ProcessLookupError:
         return False

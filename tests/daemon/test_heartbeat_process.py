@@ -73,9 +73,12 @@ def test_sigkill_leaves_a_heartbeat_whose_process_is_gone(tmp_path: Path):
     daemon = _started(tmp_path, config, "kill")
     try:
         daemon.signal(signal.SIGKILL)
-        daemon.proc.wait(10)  # the pid is gone once it is reaped
+        # not reaped yet (a zombie: its pid still exists), it is already dead
         code, line, info = wait_for(lambda: _nonzero(config, journal), 2, "status --check non-zero")
         assert info["daemon_alive"] is False and info["daemon_state"] == "dead"
+        daemon.proc.wait(10)  # reaped: the pid is gone
+        code, line, info = _verdict(config, journal)
+        assert code == 1 and info["daemon_alive"] is False and info["daemon_state"] == "dead"
         assert line.startswith("dead: ") and "no such process" in line
         with Journal(journal, readonly=True) as j:
             assert read_heartbeat(j).detail["state"] == "running"  # nobody marked it: it died
