@@ -122,3 +122,16 @@ def test_sma_cross_trades_and_equity_match_to_the_cent(tmp_path):
     assert summary["fills"] == len(expected_fills)
     assert abs(summary["final_equity"] - round(expected_equity, 2)) <= 0.01
     assert summary["bars"] == 2 * 2768
+    # what is held at the end, at the cost of what is still held (long only here: a sell takes its
+    # share of the cost basis with it)
+    held: dict[str, list[float]] = {}
+    for _, symbol, side, q, price in expected_fills:
+        qty, basis = held.get(symbol, [0, 0.0])
+        held[symbol] = [qty + q, basis + q * price] if side == "buy" else [qty - q, basis * (qty - q) / qty]
+    expected_positions = {s: (q, b / q) for s, (q, b) in held.items() if q}
+    assert expected_positions  # sma_cross ends the data holding something
+    assert {s: p["qty"] for s, p in summary["positions"].items()} == {
+        s: q for s, (q, _) in expected_positions.items()
+    }
+    for symbol, (_, cost) in expected_positions.items():
+        assert abs(summary["positions"][symbol]["avg_cost"] - cost) <= 0.005
