@@ -24,8 +24,11 @@ def sessions_before(last: date, count: int) -> list[date]:
     return [ts.date() for ts in calendar.sessions_window(last.isoformat(), -count)]
 
 
-def build_figure_journal(path: Path, sessions: int, trades: int, *, gap: bool = False) -> Path:
-    """``gap``: the session before the last has no rows (a daemon that was down that day)."""
+def build_figure_journal(
+    path: Path, sessions: int, trades: int, *, gap: bool = False, rows: int = 14
+) -> Path:
+    """``gap``: the session before the last has no rows (a daemon that was down that day);
+    ``rows``: equity rows a session, half an hour apart (1: a run on daily bars)."""
     days = sessions_before(LAST_DAY, sessions)
     if gap and len(days) > 2:
         days.pop(-2)
@@ -42,7 +45,7 @@ def build_figure_journal(path: Path, sessions: int, trades: int, *, gap: bool = 
     )
     for n, day in enumerate(days):
         opens = datetime(day.year, day.month, day.day, 9, 30, tzinfo=NY)
-        for k in range(14):
+        for k in range(rows):
             ts = opens + timedelta(minutes=30 * k)
             eq = 100_000 + 1500 * math.sin(n / 4 + k / 20) + 40 * n
             j.add_equity(RUN, ts, 60_000.0, eq, eq - 60_000.0)

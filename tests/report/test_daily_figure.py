@@ -20,20 +20,23 @@ from bot.report.daily_figure import MAX_DATE_LABELS, TABLE_ROWS, draw, render_pn
 from bot.report.mail import build_message
 
 LAST_DAY_TZ = ZoneInfo("America/New_York")
-CASES = {  # name: (sessions, trades, a session without rows)
-    "1 session": (1, 5, False),
-    "2 sessions": (2, 5, False),
-    "5 sessions, one without rows": (5, 5, True),
-    "60 sessions": (60, 5, False),
-    "no trades": (2, 0, False),
-    "200 trades": (2, 200, False),
+CASES = {  # name: (sessions, trades, a session without rows, equity rows a session)
+    "1 session": (1, 5, False, 14),
+    "2 sessions": (2, 5, False, 14),
+    "5 sessions, one without rows": (5, 5, True, 14),
+    "60 sessions": (60, 5, False, 14),
+    "no trades": (2, 0, False, 14),
+    "200 trades": (2, 200, False, 14),
+    "1 session of daily bars: one row": (1, 1, False, 1),
 }
 
 
 @pytest.fixture(scope="module", params=list(CASES))
 def case(request, tmp_path_factory):
-    sessions, trades, gap = CASES[request.param]
-    path = build_figure_journal(tmp_path_factory.mktemp("fig") / "j.sqlite", sessions, trades, gap=gap)
+    sessions, trades, gap, rows = CASES[request.param]
+    path = build_figure_journal(
+        tmp_path_factory.mktemp("fig") / "j.sqlite", sessions, trades, gap=gap, rows=rows
+    )
     with Journal(path, readonly=True) as journal:
         return request.param, load_daily(journal, LAST_DAY, run_id=RUN)
 
