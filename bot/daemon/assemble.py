@@ -1,4 +1,4 @@
-"""The parts each daemon mode plugs into the same engine (ARCHITECTURE: modes differ only in adapters).
+"""The parts each daemon mode plugs into the same engine (docs/architecture.md: modes differ only in adapters).
 
 | mode | bars | fills | sessions |
 |---|---|---|---|
