@@ -162,7 +162,9 @@ def _convert(value: Any, kind: Any, key: str, where: str) -> Any:
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(kind) if a is not type(None)][0]
-        if value is None or value == "":
+        # TOML has no null: an optional key is off when absent; only a date also takes "" (config.toml
+        # writes `start = ""`), a number must be a number
+        if value is None or (value == "" and inner is date):
             return None
         return _convert(value, inner, key, where)
     if kind is bool:

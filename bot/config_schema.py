@@ -39,6 +39,12 @@ def _non_negative(value: float) -> str | None:
     return None if value >= 0 else "a number >= 0"
 
 
+def _limit(value: float) -> str | None:
+    """A limit that is off when its key is absent: 0 would read as "allow nothing", or as a hidden
+    "off" that a reader must know about, so it is refused with the way to turn the limit off."""
+    return None if value > 0 else "a number > 0 (remove the key to turn it off)"
+
+
 def _fraction(value: float) -> str | None:
     return None if 0 < value <= 1 else "a number in (0, 1]"
 
@@ -140,19 +146,24 @@ class StrategyConfig:
 @dataclass(frozen=True)
 class RiskConfig:
     max_position_pct: float = _key(0.5, "largest position per symbol, fraction of equity", _fraction)
-    max_position_notional: float = _key(
-        0.0, "largest position per symbol in dollars; 0 = no dollar cap", _non_negative
+    max_position_notional: float | None = _key(
+        None, "largest position per symbol in dollars; absent = no dollar cap", _limit
     )
-    max_gross_exposure_pct: float = _key(
-        0.0, "largest sum of |position value| over all symbols, fraction of equity; 0 = off", _non_negative
+    max_gross_exposure_pct: float | None = _key(
+        None, "largest sum of |position value| over all symbols, fraction of equity; absent = off", _limit
     )
-    max_open_positions: int = _key(0, "most symbols held at once; 0 = off", _non_negative)
-    min_order_notional: float = _key(0.0, "smallest order in dollars (exits exempt); 0 = off", _non_negative)
-    max_order_notional: float = _key(
-        0.0, "largest order in dollars; larger ones are cut; 0 = off", _non_negative
+    max_open_positions: int | None = _key(None, "most symbols held at once; absent = off", _limit)
+    min_order_notional: float | None = _key(
+        None, "smallest order in dollars (exits exempt); absent = off", _limit
     )
-    max_orders_per_minute: int = _key(0, "most orders sent per minute; 0 = off", _non_negative)
-    max_orders_per_day: int = _key(0, "most orders sent per New York trading day; 0 = off", _non_negative)
+    max_order_notional: float | None = _key(
+        None, "largest order in dollars; larger ones are cut; absent = off", _limit
+    )
+    max_orders_per_minute: int | None = _key(None, "most orders sent per minute; absent = off", _limit)
+    max_orders_per_day: int | None = _key(
+        None, "most orders sent per New York trading day; absent = off", _limit
+    )
+    # the limits below are on by default, so absent means the default: 0 is their written "off"
     daily_loss_pct: float = _key(
         0.08, "halt when equity falls this fraction below the previous day's close; 0 = off", _non_negative
     )
@@ -171,22 +182,22 @@ class RiskConfig:
         "protective stop this fraction below each entry's price, held at the broker; 0 = off",
         _non_negative,
     )
-    take_profit_pct: float = _key(
-        0.0,
-        "exit a long whose close is this fraction above its average price (checked by the bot); 0 = off",
-        _non_negative,
+    take_profit_pct: float | None = _key(
+        None,
+        "exit a long whose close is this fraction above its average price (checked by the bot); absent = off",
+        _limit,
     )
-    trailing_stop_pct: float = _key(
-        0.0,
+    trailing_stop_pct: float | None = _key(
+        None,
         "exit a long whose close falls this fraction below its highest close since entry (checked by "
-        "the bot); 0 = off",
-        _non_negative,
+        "the bot); absent = off",
+        _limit,
     )
     pdt_guard: bool = _key(
         True, "under $25,000 equity, block entries that could make a 4th day trade in 5 business days"
     )
-    stop_loss_atr: float = _key(
-        0.0, "protective stop this many average true ranges below each entry's price; 0 = off", _non_negative
+    stop_loss_atr: float | None = _key(
+        None, "protective stop this many average true ranges below each entry's price; absent = off", _limit
     )
     atr_window: int = _key(14, "bars in the average true range of stop_loss_atr", _positive)
 

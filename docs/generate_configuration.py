@@ -16,6 +16,7 @@ import json
 import math
 import re
 import sys
+import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,6 +46,11 @@ default, what a value must be (the text a bad value's error message gives) and i
 
 - **Every key is optional**: a missing key takes its default. Unknown sections and keys are
   rejected, so a typo fails loudly instead of being ignored.
+- **A limit that is off by default is off while its key is absent** (its default reads "absent
+  (off)"); `config.toml` shows it commented out. A 0 there is refused with exit 2, naming the key and
+  the file: remove the key to turn the limit off. A limit that is on by default (the loss limits,
+  `risk.stop_loss_pct`, `risk.max_stale_bars`, `daemon.max_broker_failures`) takes its default when
+  absent, so 0 is how it is turned off.
 - **A bad value stops the command** with exit code 2 and one line such as
   `config.toml: broker.initial_cash: expected a number > 0, got -5`.
 - **Numbers must be finite**: TOML's `nan` and `inf` are refused for every key. Seeds lie in
@@ -106,6 +112,8 @@ def _fields(config_cls: type = Config, prefix: str = "") -> dict[str, tuple[data
 
 def _invalid_sample(kind: Any) -> Any:
     """A value of the key's type that no check accepts, to make the check say what it expects."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):  # optional: the check sees the value
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
     origin = typing.get_origin(kind) or kind
     if origin is bool:
         return None
@@ -159,9 +167,14 @@ def render() -> str:
                 "|---|---|---|---|",
             ]
         field, kind = fields[key]
-        lines.append(
-            f"| `{key}` | {cell(code(toml_value(default)))} | {cell(expected(field, kind))} | {cell(help_text)} |"
-        )
+        shown = code(toml_value(default))
+        if (
+            default is None
+            and field.metadata.get("check") is not None
+            and "remove the key" in expected(field, kind)
+        ):
+            shown = "absent (off)"
+        lines.append(f"| `{key}` | {cell(shown)} | {cell(expected(field, kind))} | {cell(help_text)} |")
     renamed = getattr(config_module, "RENAMED", {})
     if renamed:
         lines += [

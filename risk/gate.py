@@ -60,11 +60,12 @@ class RiskGate:
                 RegularSession(extended_hours),
                 NoShort(allow_short),
                 PatternDayTrader(config.pdt_guard),
-                OrderRate(config.max_orders_per_minute, config.max_orders_per_day),
-                MaxOpenPositions(config.max_open_positions),
-                MaxPosition(config.max_position_pct, config.max_position_notional),
-                MaxGrossExposure(config.max_gross_exposure_pct),
-                OrderNotional(config.min_order_notional, config.max_order_notional),
+                # an absent limit (None) is off; the rules take 0 for "no limit"
+                OrderRate(config.max_orders_per_minute or 0, config.max_orders_per_day or 0),
+                MaxOpenPositions(config.max_open_positions or 0),
+                MaxPosition(config.max_position_pct, config.max_position_notional or 0.0),
+                MaxGrossExposure(config.max_gross_exposure_pct or 0.0),
+                OrderNotional(config.min_order_notional or 0.0, config.max_order_notional or 0.0),
             ],
             switch,
         )

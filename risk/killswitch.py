@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.journal.records import iso
 from risk.halt_file import clear_halt_file, halt_file_for, read_halt_file, write_halt_file
 
 CONTROL_KEY = "trading"
@@ -90,16 +91,16 @@ class KillSwitch:
             )
         if self.journal is None:
             return SwitchState(False)
-        row = self.journal.get_control(CONTROL_KEY)
-        if row is None:
+        record = self.journal.control(CONTROL_KEY)
+        if record is None:
             return SwitchState(False)
-        keep = self.journal.get_control(KEEP_POSITIONS_KEY)
+        keep = self.journal.control(KEEP_POSITIONS_KEY)
         return SwitchState(
-            row["value"] == HALTED,
-            row["reason"] or None,
-            row["updated_at"],
-            row["updated_by"],
-            keep_positions=keep is not None and keep["value"] == "yes",
+            record.value == HALTED,
+            record.reason or None,
+            iso(record.updated_at),  # the stored text
+            record.updated_by,
+            keep_positions=keep is not None and keep.value == "yes",
         )
 
     @property

@@ -6,9 +6,13 @@ because every folder's conftest.py is imported under the same name "conftest".""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,7 +83,68 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
 
 
 HEAVY_MODULES = ("tensorflow", "keras", "pandas", "matplotlib")
+
+# every variable the bot reads Alpaca keys from (ours first, then alpaca-py's own names)
 KEY_VARS = ("ALPACA_API_KEY", "ALPACA_SECRET_KEY", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
+# an environment with no Alpaca keys at all, whatever the developer's shell holds
+NO_KEYS = dict.fromkeys(KEY_VARS, "")
+
+
+def key_env(key_id: str, secret: str) -> dict[str, str]:
+    """The environment that gives the bot these Alpaca keys and no others (alpaca-py's own
+    APCA_* names emptied, so a developer's real keys never reach a test)."""
+    return {**NO_KEYS, "ALPACA_API_KEY": key_id, "ALPACA_SECRET_KEY": secret}
+
+
+def write_alpaca_config(
+    directory: Path, trading_url: str, data_url: str | None = None, extra: str = "", timeout: float = 2.0
+) -> Path:
+    """``write_config`` with an ``[alpaca]`` section pointing at local fakes, with a short timeout,
+    one retry and a quick backoff so a refused request fails the test fast."""
+    data = f'data_url = "{data_url}"\n' if data_url else ""
+    alpaca = (
+        f'[alpaca]\ntrading_url = "{trading_url}"\n{data}'
+        f"timeout_seconds = {timeout}\nmax_retries = 1\nbackoff_seconds = 0.01\n"
+    )
+    return write_config(directory, alpaca + extra)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def query(path: Path, sql: str, params: tuple = (), *, while_starting: bool = False) -> list[sqlite3.Row]:
+    """Rows of ``sql`` from the journal at ``path``, read-only (WAL readers never block a writer).
+
+    ``while_starting``: the journal of a process still starting, where no file or no schema yet
+    reads as no rows; otherwise those are errors, so a test cannot pass on a journal never written."""
+    if while_starting and not path.exists():
+        return []
+    if not path.exists():
+        raise AssertionError(f"no journal at {path}")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute(sql, params).fetchall()
+    except sqlite3.OperationalError:  # the schema is being created
+        if while_starting:
+            return []
+        raise
+    finally:
+        db.close()
+
+
+def count(path: Path, sql: str, params: tuple = (), *, while_starting: bool = False) -> int:
+    """The first column of the first row of ``sql`` (a COUNT), 0 when there is no row."""
+    rows = query(path, sql, params, while_starting=while_starting)
+    return int(rows[0][0]) if rows else 0
 
 
 def heavy_imports(

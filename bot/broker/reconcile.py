@@ -36,6 +36,7 @@ from bot.broker.base import (
     Side,
 )
 from bot.errors import TemporaryError
+from bot.journal.records import OrderRecord
 from bot.journal.store import Journal
 
 log = structlog.get_logger(__name__)
@@ -62,10 +63,10 @@ def reconcile(journal: Journal, broker: Broker, run_id: str, *, now: datetime | 
     """Settle the run's open journal orders with the broker, then adopt what only the broker has."""
     now = now or datetime.now(UTC)
     report = Report()
-    for row in journal.orders_with_status(run_id, [OrderStatus.PENDING, OrderStatus.NEW]):
-        cid = row["client_order_id"]
+    for record in journal.orders(run_id, [OrderStatus.PENDING, OrderStatus.NEW]):
+        cid = record.client_order_id
         try:
-            _settle_row(journal, broker, run_id, row, now, report)
+            _settle_record(journal, broker, run_id, record, now, report)
         except TemporaryError as exc:
             report.errors.append(f"{cid}: {exc}")
             log.error("reconcile_order_failed", client_order_id=cid, error=str(exc))
@@ -102,57 +103,59 @@ def settle_open_orders(
     return report
 
 
-def _settle_row(journal: Journal, broker: Broker, run_id: str, row, now: datetime, report: Report) -> None:
-    cid, status = row["client_order_id"], row["status"]
+def _settle_record(
+    journal: Journal, broker: Broker, run_id: str, record: OrderRecord, now: datetime, report: Report
+) -> None:
+    cid, status = record.client_order_id, record.status
     order = broker.get_order(cid)
-    if order is None and status == OrderStatus.PENDING and _would_open_a_short(broker, row):
+    if order is None and status == OrderStatus.PENDING and _would_open_a_short(broker, record):
         closed = Order(
-            request_from_row(row),
+            request_from_record(record),
             now,
             OrderStatus.CANCELED,
-            protective=bool(row["protective"]),
-            reason=f"{NOT_RESENT}: selling {row['qty']} now would open a short",
+            protective=record.protective,
+            reason=f"{NOT_RESENT}: selling {record.qty} now would open a short",
         )
         journal.record_order(run_id, closed)
         report.closed_unknown.append(cid)
         log.warning(
-            "reconcile_not_resending_a_short", client_order_id=cid, symbol=row["symbol"], qty=row["qty"]
+            "reconcile_not_resending_a_short", client_order_id=cid, symbol=record.symbol, qty=record.qty
         )
         return
     if order is None and status == OrderStatus.PENDING:
         log.warning("reconcile_resending_pending_order", client_order_id=cid)
-        order = broker.submit(request_from_row(row))
+        order = broker.submit(request_from_record(record))
         report.resent.append(cid)
     elif order is None:
         closed = Order(
-            request_from_row(row),
+            request_from_record(record),
             now,
             OrderStatus.CANCELED,
             reason=UNKNOWN,
-            protective=bool(row["protective"]),
+            protective=record.protective,
         )
         journal.record_order(run_id, closed)
         report.closed_unknown.append(cid)
         log.warning("reconcile_order_unknown_to_broker", client_order_id=cid)
         return
-    keep_journal_facts(order, row)
+    keep_journal_facts(order, record)
     record_order_and_fill(journal, run_id, order, now, report)
     if str(order.status) != status:
         report.updated.append(cid)
 
 
-def _would_open_a_short(broker: Broker, row) -> bool:
+def _would_open_a_short(broker: Broker, record: OrderRecord) -> bool:
     """A pending sale larger than the long the broker holds now (its shares were sold meanwhile)."""
-    if row["side"] != Side.SELL:
+    if record.side != Side.SELL:
         return False
-    held = broker.positions().get(row["symbol"])
-    return int(row["qty"]) > (held.qty if held is not None and held.qty > 0 else 0)
+    held = broker.positions().get(record.symbol)
+    return record.qty > (held.qty if held is not None and held.qty > 0 else 0)
 
 
-def keep_journal_facts(order: Order, row) -> None:
+def keep_journal_facts(order: Order, record: OrderRecord) -> None:
     """What the broker does not report (protective flag, our reason, e.g. "adopted") stays."""
-    order.protective = order.protective or bool(row["protective"])
-    order.reason = order.reason or row["reason"] or ""
+    order.protective = order.protective or record.protective
+    order.reason = order.reason or record.reason or ""
 
 
 def record_order_and_fill(journal: Journal, run_id: str, order: Order, now: datetime, report: Report) -> None:
@@ -179,12 +182,12 @@ def record_order_and_fill(journal: Journal, run_id: str, order: Order, now: date
 def _settle_again(journal: Journal, broker: Broker, run_id: str, now: datetime, report: Report) -> set[str]:
     """Refresh the still-open journal orders (no resends); symbols that got new fills."""
     moving = set()
-    for row in journal.orders_with_status(run_id, [OrderStatus.PENDING, OrderStatus.NEW]):
-        order = broker.get_order(row["client_order_id"])
+    for record in journal.orders(run_id, [OrderStatus.PENDING, OrderStatus.NEW]):
+        order = broker.get_order(record.client_order_id)
         if order is None:
             continue
         before = report.fills
-        keep_journal_facts(order, row)
+        keep_journal_facts(order, record)
         record_order_and_fill(journal, run_id, order, now, report)
         if report.fills != before:
             moving.add(order.symbol)
@@ -194,10 +197,10 @@ def _settle_again(journal: Journal, broker: Broker, run_id: str, now: datetime, 
 def _adopt_orders(journal: Journal, broker: Broker, run_id: str, report: Report) -> None:
     for order in broker.open_orders():
         cid = order.client_order_id
-        if journal.find_order(cid) is not None:
+        if journal.order(cid) is not None:
             continue
         parent = cid.removesuffix(PROTECTIVE_SUFFIX) if order.protective else None
-        if parent and journal.find_order(parent) is not None:
+        if parent and journal.order(parent) is not None:
             order.reason = f"protective stop of {parent}"
             journal.record_order(run_id, order)
             continue
@@ -218,7 +221,7 @@ def _adopt_orders(journal: Journal, broker: Broker, run_id: str, report: Report)
 def _adopt_positions(
     journal: Journal, held: dict[str, Position], run_id: str, now: datetime, report: Report, *, skip: set[str]
 ) -> None:
-    journaled = {row["symbol"]: row["qty"] for row in journal.positions(run_id)}
+    journaled = {p.symbol: p.qty for p in journal.positions(run_id)}
     for symbol in sorted((set(journaled) | set(held)) - skip):
         position = held.get(symbol)
         diff = (position.qty if position else 0) - journaled.get(symbol, 0)
@@ -243,15 +246,15 @@ def _adopt_positions(
         )
 
 
-def request_from_row(row) -> OrderRequest:
+def request_from_record(record: OrderRecord) -> OrderRequest:
     """The journaled request, protective stop included."""
     return OrderRequest(
-        row["client_order_id"],
-        row["symbol"],
-        Side(row["side"]),
-        int(row["qty"]),
-        OrderType(row["type"]),
-        limit_price=row["limit_price"],
-        stop_price=row["stop_price"],
-        protective_stop=row["protective_stop"],
+        record.client_order_id,
+        record.symbol,
+        Side(record.side),
+        record.qty,
+        OrderType(record.type),
+        limit_price=record.limit_price,
+        stop_price=record.stop_price,
+        protective_stop=record.protective_stop,
     )

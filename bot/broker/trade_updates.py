@@ -108,15 +108,15 @@ class TradeUpdates:
     def _apply_one(self, journal: Journal, run_id: str, update: Any, report: Report) -> None:
         order = map_order(update.order)
         cid = order.client_order_id
-        row = journal.find_order(cid)
-        if row is None or row["run_id"] != run_id:
+        record = journal.order(cid)
+        if record is None or record.run_id != run_id:
             log.debug(
                 "trade_update_unknown_order", client_order_id=cid, note="left to polling/reconciliation"
             )
             return
         if order.filled_qty <= journal.filled_qty(run_id, cid):
             return  # polling got there first (or the event is older than what is journaled)
-        keep_journal_facts(order, row)
+        keep_journal_facts(order, record)
         before = report.fills
         # the execution's own time (polling, which lacks it, uses "now")
         ts = update.timestamp if update.timestamp.tzinfo else datetime.now(UTC)

@@ -210,9 +210,9 @@ def _await_done(broker: Any, order: Any) -> None:
 def _run_for(journal: Any, now: datetime) -> str:
     """The latest paper run (the daemon's, which reconciles this order with the rest), else a new
     ``manual`` run."""
-    last = journal.last_run()
-    if last is not None and last["mode"] == "paper":
-        return last["run_id"]
+    last = journal.latest_run()
+    if last is not None and last.mode == "paper":
+        return last.run_id
     run_id = f"manual-{now:%Y%m%dT%H%M%SZ}"
     journal.start_run(
         run_id,

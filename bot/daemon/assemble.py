@@ -1,4 +1,4 @@
-"""The parts each daemon mode plugs into the same engine (ARCHITECTURE: modes differ only in adapters).
+"""The parts each daemon mode plugs into the same engine (docs/architecture.md: modes differ only in adapters).
 
 | mode | bars | fills | sessions |
 |---|---|---|---|
@@ -265,9 +265,9 @@ def _warm_up(parts: Parts, journal: Journal, venue: Any) -> None:
     loop = parts.loop
     if parts.replay is not None:
         if parts.resumed:
-            last = journal.last_equity(parts.run_id)
+            last = journal.latest_equity(run_id=parts.run_id)
             if last is not None:
-                loop.warm(parts.replay.skip_through(datetime.fromisoformat(last["ts"])))
+                loop.warm(parts.replay.skip_through(last.ts))
     else:
         assert parts.live is not None
         loop.warm(parts.live.warm_up(datetime.now(UTC)))

@@ -256,7 +256,7 @@ def _advise_limits(config: Config, parts: Parts) -> None:
     ):
         text = (
             "no loss limit is configured (risk.daily_loss_pct, risk.max_drawdown_pct, risk.stop_loss_pct, "
-            "risk.stop_loss_atr are all 0): set at least one before trading unattended"
+            "risk.stop_loss_atr are all off): set at least one before trading unattended"
         )
         print(f"WARNING: {text}")
         log.warning("no_loss_limit", note=text)

@@ -246,8 +246,8 @@ class DaemonSchedule:
             return
         day = now.astimezone(NEW_YORK).date()
         journal = self._reader()
-        row = journal.get_control(REPORT_KEY)
-        if row is not None and row["value"] >= day.isoformat():
+        done = journal.control(REPORT_KEY)
+        if done is not None and done.value >= day.isoformat():
             return
         self.report(day)
 

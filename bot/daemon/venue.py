@@ -11,7 +11,6 @@ Both journal every order they create outside the engine (halts, flattening).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 
 from bot.broker.base import Broker, Fill, Order, OrderStatus, Side
-from bot.broker.reconcile import reconcile, request_from_row, settle_open_orders
+from bot.broker.reconcile import reconcile, request_from_record, settle_open_orders
 from bot.broker.sim import SimBroker
 from bot.broker.sim_journal import fill_and_journal
 from bot.engine.market import Bar
@@ -75,7 +74,7 @@ class SimVenue:
 
 def _restored_order(o: OrderRecord) -> Order:
     """A journaled order as the broker knew it (its request, protective stop included)."""
-    request = request_from_row(dataclasses.asdict(o))  # the record's fields are the row's columns
+    request = request_from_record(o)
     return Order(
         request,
         o.created_at,

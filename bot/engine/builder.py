@@ -82,7 +82,7 @@ def build_engine(
         cash_buffer=settings.cash_buffer,
         forecaster=forecaster,
         stop_loss_pct=risk.stop_loss_pct,
-        stop_loss_atr=risk.stop_loss_atr,
+        stop_loss_atr=risk.stop_loss_atr or 0.0,  # absent (None) is off: no ATR leg
         atr_window=risk.atr_window,
         exits=protective_exits(risk),
         contain_model_failures=settings.contain_model_failures,

@@ -131,12 +131,13 @@ class ProtectiveExits:
 
 
 def protective_exits(risk: Any) -> ProtectiveExits | None:
-    """The exits ``[risk]`` asks for (a ``RiskConfig``), or None when none is on."""
+    """The exits ``[risk]`` asks for (a ``RiskConfig``), or None when none is on (an absent key is
+    off: 0 here)."""
     exits = ProtectiveExits(
         stop_loss_pct=risk.stop_loss_pct,
-        stop_loss_atr=risk.stop_loss_atr,
+        stop_loss_atr=risk.stop_loss_atr or 0.0,
         atr_window=risk.atr_window,
-        take_profit_pct=risk.take_profit_pct,
-        trailing_stop_pct=risk.trailing_stop_pct,
+        take_profit_pct=risk.take_profit_pct or 0.0,
+        trailing_stop_pct=risk.trailing_stop_pct or 0.0,
     )
     return exits if exits.active else None

@@ -1,6 +1,6 @@
 """Model inputs: per-bar features, the scaler, sliding windows and the training/inference dataset.
 
-Causality contract (ARCHITECTURE invariant 1): every feature of bar t uses only bars at or before t,
+Causality contract (docs/architecture.md, invariant 1): every feature of bar t uses only bars at or before t,
 so a window ending at t (the decision at t's close) never sees a later bar. Only the *target*
 ``next_return`` looks one bar ahead, and it is never an input. The ``Scaler`` is fitted by the
 caller on training rows only.

@@ -1,6 +1,6 @@
 """Build and train the Keras LSTM forecaster (training only: inference runs in ``numpy_lstm``).
 
-TensorFlow is imported inside the functions, never at module import (ARCHITECTURE invariant 8),
+TensorFlow is imported inside the functions, never at module import (docs/architecture.md, invariant 8),
 and it is configured once: TensorFlow's own stderr lines silenced unless the log level is debug
 (``bot.forecast.tensorflow_import``), thread pools capped at the machine's cores, and op
 determinism on so that a seed reproduces a fit exactly on CPU.

@@ -116,14 +116,14 @@ def _write(journal: Any, detail: dict[str, Any], now: datetime | None) -> None:
 
 def read_heartbeat(journal: Any) -> Heartbeat | None:
     """The last heartbeat, or None when no daemon ever beat in this journal."""
-    row = journal.get_control(HEARTBEAT_KEY)
-    if row is None:
+    record = journal.control(HEARTBEAT_KEY)
+    if record is None:
         return None
     try:
-        detail = json.loads(row["reason"]) if row["reason"] else {}
+        detail = json.loads(record.reason) if record.reason else {}
     except ValueError:
         detail = {}
-    return Heartbeat(datetime.fromisoformat(row["value"]), row["updated_by"] or "", detail)
+    return Heartbeat(datetime.fromisoformat(record.value), record.updated_by or "", detail)
 
 
 def liveness(beat: Heartbeat | None, max_age: float, now: datetime | None = None) -> tuple[Verdict, str]:

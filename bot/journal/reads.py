@@ -8,8 +8,8 @@ Time bounds are aware ``datetime`` and compare as the journal's ISO UTC text (``
 Equity reads take a scope, exactly one of ``run_id`` (that run's rows) and ``mode`` (the rows of
 every run of that mode: a restarted daemon carries on the same account in a new run).
 
-The older reads at the end return ``sqlite3.Row`` for the callers that index them by column; new
-code should use the typed ones (``bot.journal.records``).
+Every read returns plain values or frozen records (``bot.journal.records``); ``query`` (ad hoc SQL)
+is for tests and diagnostics only.
 """
 
 from __future__ import annotations
@@ -20,7 +20,16 @@ from datetime import datetime
 from typing import Any
 
 from bot.broker.base import PROTECTIVE_SUFFIX
-from bot.journal.records import EquityPoint, EquityRange, FillRecord, OrderRecord, RunRecord, iso
+from bot.journal.records import (
+    ControlRecord,
+    EquityPoint,
+    EquityRange,
+    FillRecord,
+    OrderRecord,
+    PositionRecord,
+    RunRecord,
+    iso,
+)
 
 _RUN_ORDER = "ORDER BY started_at DESC, rowid DESC"
 
@@ -248,24 +257,24 @@ class JournalReads:
         )
         return {r[0]: r[1] for r in rows}
 
-    # -- row reads (sqlite3.Row, indexed by column name) ----------------------------------------
+    def control(self, key: str) -> ControlRecord | None:
+        """The control row ``key`` with who set it, when and why; None when never set."""
+        row = self._one("SELECT * FROM control WHERE key = ?", (key,))
+        return None if row is None else ControlRecord.from_row(row)
 
-    def get_control(self, key: str) -> sqlite3.Row | None:
-        return self._db.execute("SELECT * FROM control WHERE key = ?", (key,)).fetchone()
+    # -- positions and orders, for reconciliation and the kill switch ---------------------------
 
-    def last_run(self) -> sqlite3.Row | None:
-        return self._db.execute("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1").fetchone()
+    def latest_equity(self, *, run_id: str | None = None, mode: str | None = None) -> EquityPoint | None:
+        """The scope's last equity row; None without any."""
+        where, params = _scope(run_id, mode)
+        return self._equity_row(f"{where} ORDER BY ts DESC", params)
 
-    def last_equity(self, run_id: str) -> sqlite3.Row | None:
-        return self._db.execute(
-            "SELECT * FROM equity WHERE run_id = ? ORDER BY ts DESC LIMIT 1", (run_id,)
-        ).fetchone()
-
-    def positions(self, run_id: str) -> list[sqlite3.Row]:
-        """Net position per symbol, rebuilt from the run's fills (reconciliation's quantities).
-        ``avg_buy_price`` is the mean of every buy of the run, not the cost of what is held: for
-        that, ``bot.journal.positions.positions(self.fills(run_id))``."""
-        return self._db.execute(
+    def positions(self, run_id: str) -> list[PositionRecord]:
+        """Net position per symbol, rebuilt from the run's fills (symbols whose shares net to zero are
+        left out), by symbol (reconciliation's quantities). ``avg_buy_price`` is the mean of every
+        buy of the run, not the cost of what is held: for that,
+        ``bot.journal.positions.positions(self.fills(run_id))``."""
+        rows = self._db.execute(
             "SELECT symbol, SUM(CASE side WHEN 'buy' THEN qty ELSE -qty END) AS qty,"
             " SUM(CASE side WHEN 'buy' THEN qty * price ELSE 0 END)"
             "   / NULLIF(SUM(CASE side WHEN 'buy' THEN qty ELSE 0 END), 0) AS avg_buy_price"
@@ -273,16 +282,16 @@ class JournalReads:
             # the aggregate spelled out: in HAVING, a bare "qty" would mean the column, not the alias
             " HAVING SUM(CASE side WHEN 'buy' THEN qty ELSE -qty END) != 0 ORDER BY symbol",
             (run_id,),
-        ).fetchall()
+        )
+        return [PositionRecord.from_row(r) for r in rows]
 
-    def orders_with_status(self, run_id: str, statuses: Iterable[str]) -> list[sqlite3.Row]:
-        """The run's orders whose status is one of ``statuses``, oldest first (reconciliation)."""
-        wanted = [str(s) for s in statuses]
-        marks = ",".join("?" * len(wanted))
-        return self._db.execute(
-            f"SELECT * FROM orders WHERE run_id = ? AND status IN ({marks}) ORDER BY created_at, rowid",
-            (run_id, *wanted),
-        ).fetchall()
+    def order(self, client_order_id: str) -> OrderRecord | None:
+        """The order with this id in any run (ids are unique per decision), newest first."""
+        row = self._one(
+            "SELECT * FROM orders WHERE client_order_id = ? ORDER BY updated_at DESC LIMIT 1",
+            (client_order_id,),
+        )
+        return None if row is None else OrderRecord.from_row(row)
 
     def protective_legs(self) -> dict[str, str]:
         """Broker ids of the protective legs this bot placed (every run) -> our ids (``{entry}-stop``)."""
@@ -299,13 +308,6 @@ class JournalReads:
         return known | {
             row["leg_order_id"]: f"{row['client_order_id']}{PROTECTIVE_SUFFIX}" for row in entries
         }
-
-    def find_order(self, client_order_id: str) -> sqlite3.Row | None:
-        """The order with this id in any run (ids are unique per decision), newest first."""
-        return self._db.execute(
-            "SELECT * FROM orders WHERE client_order_id = ? ORDER BY updated_at DESC LIMIT 1",
-            (client_order_id,),
-        ).fetchone()
 
     def filled_qty(self, run_id: str, client_order_id: str) -> int:
         """Shares of this order already journaled as fills."""

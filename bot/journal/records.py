@@ -158,3 +158,32 @@ class OrderRecord:
             protective_stop=row["protective_stop"],
             leg_order_id=row["leg_order_id"],
         )
+
+
+@dataclass(frozen=True)
+class ControlRecord:
+    """One row of ``control``: a key the bot's processes share (``trading``, ``heartbeat``, ...)."""
+
+    key: str
+    value: str
+    updated_at: datetime
+    updated_by: str | None
+    reason: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> ControlRecord:
+        return cls(row["key"], row["value"], _time(row["updated_at"]), row["updated_by"], row["reason"])
+
+
+@dataclass(frozen=True)
+class PositionRecord:
+    """A run's net position in one symbol, rebuilt from its fills."""
+
+    symbol: str
+    qty: int  # negative: short
+    avg_buy_price: float | None  # of the shares bought; None when the run only sold
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> PositionRecord:
+        avg = row["avg_buy_price"]
+        return cls(row["symbol"], int(row["qty"]), None if avg is None else float(avg))

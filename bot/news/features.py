@@ -1,4 +1,4 @@
-"""Sentiment features per decision time, strictly causal (ARCHITECTURE invariant 1).
+"""Sentiment features per decision time, strictly causal (docs/architecture.md, invariant 1).
 
 For a decision at time t the features see the headlines with ``t - lookback < published_at <= t``:
 a headline published one second after t never counts at t, one published exactly at t does, and

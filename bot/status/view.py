@@ -365,7 +365,7 @@ def read_status(journal: Journal | None, config: Config, *, now: datetime | None
     )
     if journal is None or run is None:
         return status
-    last = journal.last_equity(run.run_id)
+    last = journal.latest_equity(run_id=run.run_id)
     orders = journal_open_orders(journal, run.run_id)
     return dataclasses.replace(
         status,
@@ -373,7 +373,7 @@ def read_status(journal: Journal | None, config: Config, *, now: datetime | None
         positions=with_stops(journal_positions(journal, run.run_id), orders),
         equity=None
         if last is None
-        else EquityInfo(last["ts"], last["cash"], last["equity"], last["positions_value"]),
+        else EquityInfo(iso(last.ts), last.cash, last.equity, last.positions_value),
         open_orders=orders,
         last_bars=last_bars(journal, run),
     )

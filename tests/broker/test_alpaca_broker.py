@@ -14,6 +14,7 @@ from bot.config import AlpacaConfig, Secrets, secrets_from_env
 from bot.errors import ConfigError, TemporaryError
 
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
+from testkit import wait_for
 
 TIMEOUT = 0.3
 
@@ -193,10 +194,12 @@ def test_fills_since_reports_filled_orders(server: TradingFakeServer) -> None:
     broker.submit(order("fs-2", qty=5, protective_stop=90.0))
     # the fake fills a market order just after answering the POST, on its own thread: wait for it,
     # or the price move below could overtake the entries
-    deadline = time.monotonic() + 5
-    while any(broker.get_order(cid).status is not OrderStatus.FILLED for cid in ("fs-1", "fs-2")):
-        assert time.monotonic() < deadline, "the entries never filled"
-        time.sleep(0.01)
+    wait_for(
+        lambda: all(broker.get_order(cid).status is OrderStatus.FILLED for cid in ("fs-1", "fs-2")),
+        5,
+        "the entries to fill",
+        every=0.01,
+    )
     server.set_price("AAPL", 80.0)  # the protective stop fires
     fills = broker.fills_since(start)
     assert sorted((f.client_order_id, f.side, f.qty, f.price) for f in fills) == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -45,7 +46,7 @@ def posts(server: TradingFakeServer) -> int:
 
 
 def status(journal: Journal, cid: str) -> str:
-    return journal.find_order(cid)["status"]
+    return journal.order(cid).status
 
 
 def test_an_order_journaled_by_a_killed_process_is_sent_exactly_once(
@@ -69,7 +70,7 @@ def test_an_order_journaled_by_a_killed_process_is_sent_exactly_once(
         assert report.resent == ["crash-1"] and report.errors == []
         assert len(server.orders_with_client_id("crash-1")) == 1
         assert status(journal, "crash-1") == "filled"  # the second pass saw the fill
-        assert [tuple(r) for r in journal.positions(RUN)] == [("AAPL", 10, 100.0)]
+        assert [dataclasses.astuple(p) for p in journal.positions(RUN)] == [("AAPL", 10, 100.0)]
         assert report.adopted_positions == []  # our own fill is not mistaken for an outside one
 
         again = reconcile(journal, alpaca_broker(server), RUN)  # a restart: fresh broker
@@ -93,8 +94,8 @@ def test_a_new_order_unknown_to_the_broker_is_closed(server: TradingFakeServer, 
     journal.record_order(RUN, Order(request, datetime.now(UTC), OrderStatus.NEW))
     report = reconcile(journal, alpaca_broker(server), RUN)
     assert report.closed_unknown == ["ghost-1"] and posts(server) == 0
-    row = journal.find_order("ghost-1")
-    assert (row["status"], row["reason"]) == ("canceled", UNKNOWN)
+    record = journal.order("ghost-1")
+    assert (record.status, record.reason) == ("canceled", UNKNOWN)
 
 
 def test_orders_and_positions_made_outside_the_bot_are_adopted_loudly(
@@ -107,9 +108,9 @@ def test_orders_and_positions_made_outside_the_bot_are_adopted_loudly(
     with structlog.testing.capture_logs() as events:
         report = reconcile(journal, alpaca_broker(server), RUN)
     assert report.adopted_orders == ["manual-1"] and report.adopted_positions == ["MSFT"]
-    assert journal.find_order("manual-1")["reason"] == ADOPTED
+    assert journal.order("manual-1").reason == ADOPTED
     assert status(journal, "manual-1") == "new"
-    assert [tuple(r) for r in journal.positions(RUN)] == [("MSFT", 7, 290.0)]
+    assert [dataclasses.astuple(p) for p in journal.positions(RUN)] == [("MSFT", 7, 290.0)]
     warnings = {e["event"] for e in events if e["log_level"] == "warning"}
     assert {"reconcile_adopted_order", "reconcile_adopted_position"} <= warnings
 
@@ -118,7 +119,7 @@ def test_orders_and_positions_made_outside_the_bot_are_adopted_loudly(
     server.set_price("AAPL", 45.0)  # the adopted order fills: the journal follows it
     third = reconcile(journal, alpaca_broker(server), RUN)
     assert third.updated == ["manual-1"] and third.adopted_positions == []
-    assert {r["symbol"]: r["qty"] for r in journal.positions(RUN)} == {"AAPL": 3, "MSFT": 7}
+    assert {p.symbol: p.qty for p in journal.positions(RUN)} == {"AAPL": 3, "MSFT": 7}
 
 
 def test_a_resent_entry_keeps_its_protective_stop(server: TradingFakeServer, journal: Journal) -> None:
@@ -128,7 +129,7 @@ def test_a_resent_entry_keeps_its_protective_stop(server: TradingFakeServer, jou
     assert report.resent == ["entry-1"]
     body = server.posts[-1]
     assert body["order_class"] == "oto" and float(body["stop_loss"]["stop_price"]) == 95.0
-    assert journal.find_order("entry-1")["protective_stop"] == 95.0
+    assert journal.order("entry-1").protective_stop == 95.0
 
 
 def test_a_pending_sale_of_shares_sold_meanwhile_is_not_resent_as_a_short(server, journal) -> None:

@@ -15,15 +15,9 @@ from bot.journal.store import Journal, open_journal
 from risk.killswitch import KillSwitch
 
 from fakes.alpaca_trading import TradingFakeServer
-from testkit import heavy_imports, run_cli, write_config
+from testkit import heavy_imports, run_cli, write_alpaca_config, write_config
 
-KEY_VARS = ("ALPACA_API_KEY", "ALPACA_SECRET_KEY", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
-
-
-@pytest.fixture(autouse=True)
-def _no_keys(monkeypatch):
-    for name in KEY_VARS:
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_alpaca_keys")
 
 
 def _state(path):
@@ -35,7 +29,7 @@ def test_kill_dry_run_writes_the_dry_run_journal_only_and_never_reaches_alpaca(t
     server = TradingFakeServer().start()
     try:
         server.add_outside_book()
-        config = write_config(tmp_path, f'[alpaca]\ntrading_url = "{server.url}"\n')
+        config = write_alpaca_config(tmp_path, server.url)
         env = server.key_env
         result = run_cli("kill", "--dry-run", "--reason", "demo over", "--config", str(config), env=env)
         assert result.returncode == 0, result.stderr

@@ -3,7 +3,6 @@ alpaca-py client against the strict local fake (held shares, asynchronous cancel
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from bot.journal.store import Journal
 
 from fakes.alpaca_data import with_one_minute
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker, journaled_protected_entry
-from testkit import run_cli, write_config
+from testkit import query, run_cli, write_alpaca_config
 
 KEY, SECRET = "order-key-id", "order-secret"
 
@@ -31,17 +30,7 @@ def server() -> Iterator[TradingFakeServer]:
 
 
 def config_for(tmp_path: Path, server: TradingFakeServer) -> Path:
-    return write_config(
-        tmp_path,
-        f"""
-[alpaca]
-trading_url = "{server.url}"
-data_url = "{server.data_url}"
-timeout_seconds = 2.0
-max_retries = 1
-backoff_seconds = 0.01
-""",
-    )
+    return write_alpaca_config(tmp_path, server.url, server.data_url)
 
 
 def order(tmp_path: Path, server: TradingFakeServer, *args: str):
@@ -69,8 +58,9 @@ def test_a_manual_sale_of_protected_shares_is_sold_and_the_rest_stays_protected(
     assert [o["client_order_id"] for o in server.orders if o["status"] == "rejected"] == []  # no 403
     stops = [(o["qty"], o["stop_price"]) for o in server.open_orders_of("AAPL") if o["type"] == "stop"]
     assert stops == [("30", "90.0")]
-    with sqlite3.connect(tmp_path / "journal.sqlite") as db:
-        rows = db.execute("SELECT client_order_id, status, reason FROM orders ORDER BY rowid").fetchall()
+    rows = query(
+        tmp_path / "journal.sqlite", "SELECT client_order_id, status, reason FROM orders ORDER BY rowid"
+    )
     manual = [r for r in rows if r[0].startswith("manual-sell-AAPL-20-") and not r[0].endswith("-stop")]
     assert manual and manual[-1][1] == "new" and manual[-1][2] == "taking some off"
     again = order(tmp_path, server, "sell", "AAPL", "20")  # the same minute: the same id

@@ -12,10 +12,9 @@ import pytest
 
 from fakes.alpaca_data import with_one_minute
 from fakes.alpaca_trading import OPEN, TradingFakeServer
-from testkit import KEY_VARS, run_cli, write_config
+from testkit import NO_KEYS, run_cli, write_alpaca_config
 
 KEY, SECRET = "probe-key-id", "probe-secret"
-NO_KEYS = {k: "" for k in KEY_VARS}
 ASSUMED = {
     "legs_after_fill": "un-nested",
     "wash_trade": "refused",
@@ -40,17 +39,7 @@ def server() -> Iterator[TradingFakeServer]:
 def probe(
     tmp_path: Path, server: TradingFakeServer, *args: str, url: str | None = None, env: dict | None = None
 ):
-    config = write_config(
-        tmp_path,
-        f"""
-[alpaca]
-trading_url = "{url or server.url}"
-data_url = "{server.data_url}"
-timeout_seconds = 2.0
-max_retries = 1
-backoff_seconds = 0.01
-""",
-    )
+    config = write_alpaca_config(tmp_path, url or server.url, server.data_url)
     return run_cli(
         "probe-alpaca",
         "--config",

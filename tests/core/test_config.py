@@ -28,7 +28,13 @@ def test_every_key_is_documented_in_config_toml_and_docs():
     for key, _default, help_text in describe():
         section, _, name = key.rpartition(".")
         assert f"[{section}]" in toml_text, key
-        assert re.search(rf"^{re.escape(name)} = ", toml_text, re.M), f"{key} missing from config.toml"
+        # a key that is off while absent (default None) is shown commented out, with an example value
+        pattern = (
+            rf"^# {re.escape(name)} = "
+            if _default is None and section == "risk"
+            else rf"^{re.escape(name)} = "
+        )
+        assert re.search(pattern, toml_text, re.M), f"{key} missing from config.toml"
         assert f"`{key}`" in docs, (
             f"{key} missing from docs/configuration.md (run docs/generate_configuration.py)"
         )

@@ -8,19 +8,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from testkit import REPO
+import testkit
+from testkit import REPO, key_env, wait_for  # noqa: F401 (wait_for: re-exported for the daemon tests)
 
 KEY, SECRET = "test-key-id", "test-secret"
-KEY_ENV = {
-    "ALPACA_API_KEY": KEY,
-    "ALPACA_SECRET_KEY": SECRET,
-    "APCA_API_KEY_ID": "",
-    "APCA_API_SECRET_KEY": "",
-}
+KEY_ENV = key_env(KEY, SECRET)
 
 
 class Daemon:
@@ -60,31 +54,10 @@ class Daemon:
             self.proc.wait(10)
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def query(path: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-    """Read the journal while the daemon writes it (WAL readers never block the writer)."""
-    if not path.exists():
-        return []
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute(sql, params).fetchall()
-    except sqlite3.OperationalError:  # the schema is being created
-        return []
-    finally:
-        db.close()
+    """Read the journal while the daemon writes it: no file or no schema yet is no rows."""
+    return testkit.query(path, sql, params, while_starting=True)
 
 
 def count(path: Path, sql: str, params: tuple = ()) -> int:
-    rows = query(path, sql, params)
-    return int(rows[0][0]) if rows else 0
+    return testkit.count(path, sql, params, while_starting=True)

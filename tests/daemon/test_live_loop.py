@@ -5,7 +5,6 @@ only on the newest bar of a batch, and repeated broker failures tripping the kil
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from risk.killswitch import KillSwitch
 from daemonkit import KEY, SECRET
 from fakes.alpaca_data import DataFakeServer
 from fakes.alpaca_trading import TradingFakeServer
-from testkit import write_config
+from testkit import wait_for, write_config
 
 SYMBOLS = ("AAA", "BBB")
 
@@ -120,10 +119,12 @@ def test_the_live_loop_reads_bars_from_the_server_and_trades_once_per_decision(l
         assert len(trading.orders_with_client_id(f"buy_and_hold-{symbol}-{decision}")) == 1
 
     # the fake fills a market order just after answering its POST, on its own thread
-    deadline = time.monotonic() + 5
-    while not all(o["status"] == "filled" for o in trading.orders if not o["_parent"]):  # legs stay open
-        assert time.monotonic() < deadline, "the fake never filled the orders"
-        time.sleep(0.01)
+    wait_for(  # (legs stay open)
+        lambda: all(o["status"] == "filled" for o in trading.orders if not o["_parent"]),
+        5,
+        "the fake to fill the orders",
+        every=0.01,
+    )
 
     # three bars arrive at once after a missed poll: the gap is backfilled from history, the
     # window sees all three, and only the newest is decided on

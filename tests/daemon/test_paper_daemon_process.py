@@ -23,7 +23,7 @@ from risk.halt_file import halt_file_for, read_halt_file
 from daemonkit import KEY, KEY_ENV, SECRET, Daemon, query, wait_for
 from fakes.alpaca_data import DataFakeServer
 from fakes.alpaca_trading import TradingFakeServer
-from testkit import NO_LOSS_LIMITS, cli_env, run_cli, write_config
+from testkit import NO_KEYS, NO_LOSS_LIMITS, cli_env, run_cli, write_config
 
 HOLD_LOCK = """
 import sqlite3, sys, time
@@ -228,8 +228,7 @@ def test_replay_flags_need_a_dry_run(venue, tmp_path: Path):
 def test_a_live_dry_run_without_keys_says_which_variables_are_missing(venue, tmp_path: Path):
     trading, data = venue
     config = paper_config(tmp_path, trading, data)
-    empty = {name: "" for name in KEY_ENV}
-    result = run_cli("run", "--dry-run", "--config", str(config), env=empty, timeout=60)
+    result = run_cli("run", "--dry-run", "--config", str(config), env=NO_KEYS, timeout=60)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "ALPACA_API_KEY" in result.stderr and "Traceback" not in result.stderr
     assert data.requests == [] and trading.requests == []

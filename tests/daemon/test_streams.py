@@ -299,7 +299,7 @@ def test_a_fill_from_the_trade_stream_is_journaled_once_even_when_polling_sees_i
     assert fills(aaa) == [4, qty - 4]
     live.stream.push_trade_update("fill", order_json(aaa), price=20.0, qty=qty - 4)
     step(34, 2)
-    assert fills(aaa) == [4, qty - 4] and journal.find_order(aaa["client_order_id"])["status"] == "filled"
+    assert fills(aaa) == [4, qty - 4] and journal.order(aaa["client_order_id"]).status == "filled"
 
     # BBB: polling and the stream both see the fill before the same step; the stream's is applied first
     trading.set_price("BBB", 20.0)

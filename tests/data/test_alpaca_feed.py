@@ -18,12 +18,11 @@ from bot.errors import ConfigError, DataError, TemporaryError
 from bot.journal.store import open_journal
 
 from fakes.alpaca_data import DataFakeServer
-from testkit import SHARED_DATA, run_cli, write_config
+from testkit import NO_KEYS, SHARED_DATA, key_env, run_cli, write_config
 
 DAY, MIN15, MINUTE = TIMEFRAMES["1Day"], TIMEFRAMES["15Min"], TIMEFRAMES["1Min"]
 KEY, SECRET = "PKTESTKEY0001", "test-secret-0001"
 TIMEOUT = 0.3
-NO_KEYS = {"ALPACA_API_KEY": "", "ALPACA_SECRET_KEY": "", "APCA_API_KEY_ID": "", "APCA_API_SECRET_KEY": ""}
 
 
 def walk(index: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
@@ -247,7 +246,7 @@ def test_cli_simulates_on_alpaca_bars(server, tmp_path: Path):
         "--strategy",
         "sma_cross",
         "--json",
-        env={**NO_KEYS, "ALPACA_API_KEY": KEY, "ALPACA_SECRET_KEY": SECRET},
+        env=key_env(KEY, SECRET),
         timeout=120,
     )
     assert result.returncode == 0, result.stderr

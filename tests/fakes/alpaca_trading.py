@@ -263,8 +263,10 @@ class TradingFakeServer(AlpacaFakeServer):
 
     @property
     def key_env(self) -> dict[str, str]:
-        """The environment that gives the bot this server's keys."""
-        return {"ALPACA_API_KEY": self.key_id, "ALPACA_SECRET_KEY": self.secret_key}
+        """The environment that gives the bot this server's keys (and no others)."""
+        from testkit import key_env
+
+        return key_env(self.key_id, self.secret_key)
 
     def orders_with_client_id(self, client_order_id: str) -> list[dict[str, Any]]:
         return [o for o in self.orders if o["client_order_id"] == client_order_id]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.broker.base import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
-from bot.journal.records import EquityPoint, FillRecord, OrderRecord, RunRecord
+from bot.journal.records import ControlRecord, EquityPoint, FillRecord, OrderRecord, PositionRecord, RunRecord
 from bot.journal.store import Journal, iso, open_journal
 
 T0 = datetime(2024, 3, 11, 14, 30, tzinfo=UTC)
@@ -221,3 +221,56 @@ def test_a_read_only_journal_reads_the_same(journal, tmp_path):
     with Journal(tmp_path / "j.sqlite", readonly=True) as ro:
         assert ro.latest_run() == journal.latest_run()
         assert ro.equity_between(mode="paper") == journal.equity_between(mode="paper")
+
+
+def test_control_record_says_who_when_and_why(journal):
+    assert journal.control("trading") is None
+    journal.set_control("trading", "halted", by="pid 7", reason="drill")
+    record = journal.control("trading")
+    assert isinstance(record, ControlRecord) and dataclasses.is_dataclass(record)
+    assert (record.key, record.value, record.updated_by, record.reason) == (
+        "trading",
+        "halted",
+        "pid 7",
+        "drill",
+    )
+    assert record.updated_at.tzinfo is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.value = "active"  # type: ignore[misc]
+
+
+def test_latest_equity_of_a_run_or_a_mode(journal):
+    assert journal.latest_equity(run_id="paper-0").equity == 130.0
+    assert journal.latest_equity(mode="paper").equity == 110.0
+    assert journal.latest_equity(mode="dry-run") is None
+    with pytest.raises(ValueError):
+        journal.latest_equity()
+
+
+def test_positions_are_typed_net_of_sales_and_flat_symbols_left_out(journal):
+    for fill in (
+        Fill("a", "AAPL", Side.BUY, 10, 10.0, 0.0, T0),
+        Fill("b", "AAPL", Side.BUY, 10, 12.0, 0.0, T0),
+        Fill("c", "AAPL", Side.SELL, 5, 13.0, 0.0, T0),
+        Fill("d", "MSFT", Side.BUY, 3, 5.0, 0.0, T0),
+        Fill("e", "MSFT", Side.SELL, 3, 6.0, 0.0, T0),
+        Fill("f", "TSLA", Side.SELL, 2, 9.0, 0.0, T0),
+    ):
+        journal.record_fill("paper-1", fill)
+    assert journal.positions("paper-1") == [
+        PositionRecord("AAPL", 15, 11.0),
+        PositionRecord("TSLA", -2, None),  # only sold: no buy price
+    ]
+    assert journal.positions("paper-0") == []
+
+
+def test_order_by_id_in_any_run(journal):
+    assert journal.order("nope") is None
+    request = OrderRequest("o-1", "MSFT", Side.BUY, 2)
+    journal.record_order("paper-0", Order(request, T0, OrderStatus.NEW, reason="why"))
+    record = journal.order("o-1")
+    assert isinstance(record, OrderRecord) and (record.run_id, record.status, record.reason) == (
+        "paper-0",
+        "new",
+        "why",
+    )

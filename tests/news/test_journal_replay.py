@@ -27,12 +27,11 @@ from bot.news.replay import make_news_replay
 from fakes.feed_docs import Item, rss_document
 from fakes.feed_server import FeedServer
 from newskit import SMALL_ITEMS, MutableClock, StubScorer, make_fetcher
-from testkit import TINY_MODEL, run_cli, write_config
+from testkit import NO_KEYS, TINY_MODEL, query, run_cli, write_config
 
 RSS = {"Content-Type": "application/rss+xml"}
 SYMBOLS = ("ACME", "HOOL")
 ALIASES = {"ACME": ["Acme Corp"], "HOOL": ["Hooli"]}
-NO_KEYS = {"ALPACA_API_KEY": "", "ALPACA_SECRET_KEY": "", "APCA_API_KEY_ID": "", "APCA_API_SECRET_KEY": ""}
 
 T1 = datetime(2018, 12, 3, 15, 0, tzinfo=UTC)  # first poll: Monday 10:00 New York
 T2 = datetime(2018, 12, 10, 15, 0, tzinfo=UTC)  # a week later
@@ -85,10 +84,8 @@ def fill_journal(path: Path, server: FeedServer) -> None:
 
 
 def stored_rows(path: Path) -> list[tuple]:
-    with sqlite3.connect(path) as db:
-        return db.execute(
-            "SELECT source, guid, published_at, fetched_at, symbols FROM headlines ORDER BY id"
-        ).fetchall()
+    sql = "SELECT source, guid, published_at, fetched_at, symbols FROM headlines ORDER BY id"
+    return [tuple(row) for row in query(path, sql)]
 
 
 @pytest.fixture(scope="module")

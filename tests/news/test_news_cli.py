@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from fakes.alpaca_news_server import news_item
 from fakes.feed_docs import atom_document, bbc_items, rss_document
 from newskit import SMALL_ITEMS, expected_unique
-from testkit import run_cli, write_config
+from testkit import NO_KEYS, query, run_cli, write_config
 
 RSS = {"Content-Type": "application/rss+xml"}
 JSON_KEYS = {
@@ -23,7 +22,6 @@ JSON_KEYS = {
     "label",
     "scorer_version",
 }
-NO_KEYS = {"ALPACA_API_KEY": "", "ALPACA_SECRET_KEY": "", "APCA_API_KEY_ID": "", "APCA_API_SECRET_KEY": ""}
 
 
 def news_config(tmp_path, feeds=(), symbol_feeds=(), symbols=("AAPL", "MSFT"), extra=""):
@@ -49,9 +47,8 @@ def news(config, *flags: str, env=NO_KEYS):
 
 
 def journal_rows(tmp_path):
-    with sqlite3.connect(tmp_path / "journal.sqlite") as db:
-        sql = "SELECT source, guid, title, score, scorer_version FROM headlines ORDER BY id"
-        return db.execute(sql).fetchall()
+    sql = "SELECT source, guid, title, score, scorer_version FROM headlines ORDER BY id"
+    return [tuple(row) for row in query(tmp_path / "journal.sqlite", sql)]
 
 
 def lines_of(stdout: str) -> list[dict]:

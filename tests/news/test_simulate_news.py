@@ -16,27 +16,18 @@ from bot.journal.store import open_journal
 from bot.news.features import FEATURE_COLUMNS
 from bot.news.sentiment import SentimentScorer
 
-from testkit import require_shared_data, run_cli, write_config
+from testkit import query, require_shared_data, run_cli, write_config
 
 # sma_cross pinned: these tests are about the news, and it needs no trained model
 SPAN = ("--start", "2022-01-03", "--end", "2022-03-31", "--strategy", "sma_cross")
 
 
 def journal_headlines(directory: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(directory / "journal.sqlite")
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute("SELECT * FROM headlines ORDER BY published_at").fetchall()
-    finally:
-        db.close()
+    return query(directory / "journal.sqlite", "SELECT * FROM headlines ORDER BY published_at")
 
 
 def last_run_summary(directory: Path) -> dict:
-    db = sqlite3.connect(directory / "journal.sqlite")
-    try:
-        return json.loads(db.execute("SELECT summary FROM runs").fetchone()[0])
-    finally:
-        db.close()
+    return json.loads(query(directory / "journal.sqlite", "SELECT summary FROM runs")[0][0])
 
 
 def test_simulate_replays_the_sample_headlines_by_default(tmp_path):

@@ -5,9 +5,7 @@ import json
 import pytest
 
 from fakes.alpaca_trading import TradingFakeServer, alpaca_broker
-from testkit import heavy_imports, run_cli, write_config
-
-NO_KEYS = {"ALPACA_API_KEY": "", "ALPACA_SECRET_KEY": "", "APCA_API_KEY_ID": "", "APCA_API_SECRET_KEY": ""}
+from testkit import NO_KEYS, heavy_imports, run_cli, write_alpaca_config, write_config
 
 
 def _status(config) -> dict:
@@ -54,8 +52,8 @@ def test_kill_with_keys_cancels_orders_and_closes_positions_at_the_broker(tmp_pa
         broker = alpaca_broker(server)
         assert len(broker.open_orders()) == 1 and len(broker.positions()) == 2
 
-        config = write_config(tmp_path, f'[alpaca]\ntrading_url = "{server.url}"\ntimeout_seconds = 2.0\n')
-        env = {"ALPACA_API_KEY": server.key_id, "ALPACA_SECRET_KEY": server.secret_key}
+        config = write_alpaca_config(tmp_path, server.url)
+        env = server.key_env
         result = run_cli("kill", "--reason", "drill", "--config", str(config), env=env)
         assert result.returncode == 0, result.stderr
         assert "HALTED" in result.stdout and "cancelled 1 open order" in result.stdout
@@ -72,7 +70,7 @@ def test_kill_keep_positions_only_cancels(tmp_path):
     server = TradingFakeServer().start()
     try:
         server.add_outside_book()
-        config = write_config(tmp_path, f'[alpaca]\ntrading_url = "{server.url}"\n')
+        config = write_alpaca_config(tmp_path, server.url)
         env = server.key_env
         result = run_cli("kill", "--keep-positions", "--config", str(config), env=env)
         assert result.returncode == 0, result.stderr

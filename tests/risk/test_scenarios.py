@@ -59,7 +59,7 @@ def _simulate(config):
 def test_a_stop_held_at_the_broker_closes_a_gap_down_at_the_open(tmp_path):
     # 50 sh bought at the Jan 3 open (100) with a stop at 100 x (1 - 0.10) = 90; Jan 4 opens at 80,
     # below the stop, so the stop fills at the gapped open: loss 50 x (100 - 80) = 1,000.
-    result = _simulate(_config(tmp_path, "stop_loss_pct = 0.10\nmax_position_notional = 0.0"))
+    result = _simulate(_config(tmp_path, "stop_loss_pct = 0.10\n"))
     buy, stop = result.fills[0], result.fills[1]
     assert (buy.side, buy.qty, buy.price) == (Side.BUY, 50, 100.0)
     assert (stop.side, stop.qty, stop.price) == (Side.SELL, 50, 80.0)

@@ -22,10 +22,8 @@ from bot.status.view import check, collect
 from risk.killswitch import KillSwitch
 
 from fakes.alpaca_trading import TradingFakeServer
-from testkit import heavy_imports, run_cli, write_config
+from testkit import NO_KEYS, heavy_imports, key_env, run_cli, write_config
 
-KEY_VARS = ("ALPACA_API_KEY", "ALPACA_SECRET_KEY", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
-NO_KEYS = dict.fromkeys(KEY_VARS, "")
 EXISTING_KEYS = {
     "halted",
     "halt_reason",
@@ -59,10 +57,7 @@ TODAY_KEYS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _no_keys(monkeypatch):
-    for name in KEY_VARS:
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_alpaca_keys")
 
 
 def _order(
@@ -317,7 +312,7 @@ def test_status_reads_positions_and_orders_from_the_broker(tmp_path, server):
         client_order_id="rest-1", symbol="MSFT", qty="1", side="buy", type="limit", limit_price="250"
     )
     config = _config(tmp_path, f'[risk]\ndaily_loss_pct = 0.03\n[alpaca]\ntrading_url = "{server.url}"\n')
-    env = {"ALPACA_API_KEY": server.key_id, "ALPACA_SECRET_KEY": server.secret_key}
+    env = server.key_env
 
     result = run_cli("status", "--json", "--config", str(config), env=env)
     assert result.returncode == 0, result.stderr
@@ -365,7 +360,8 @@ def test_an_unreachable_broker_falls_back_to_the_journal(tmp_path):
         f'[alpaca]\ntrading_url = "http://127.0.0.1:{port}"\ntimeout_seconds = 30\n'
         "max_retries = 8\nbackoff_seconds = 5\n",
     )
-    env = {"ALPACA_API_KEY": "PKSECRETKEY999", "ALPACA_SECRET_KEY": "verysecretvalue999"}
+    keys = ("PKSECRETKEY999", "verysecretvalue999")
+    env = key_env(*keys)
     started = time.monotonic()
     result = run_cli("status", "--json", "--config", str(config), env=env)
     elapsed = time.monotonic() - started
@@ -376,7 +372,7 @@ def test_an_unreachable_broker_falls_back_to_the_journal(tmp_path):
     assert info["positions"] == [{"symbol": "AAPL", "qty": 10, "avg_price": 95.0, "stop": 90.0}]
     error = info["broker_error"]
     assert error and "\n" not in error and "TemporaryError" in error
-    for secret in env.values():
+    for secret in keys:
         assert secret not in result.stdout + result.stderr
 
     text = run_cli("status", "--config", str(config), env=env).stdout
@@ -464,7 +460,7 @@ def test_status_reading_the_broker_never_imports_tensorflow(tmp_path):
         "--config",
         str(config),
         heavy=("tensorflow", "keras", "matplotlib"),
-        env={"ALPACA_API_KEY": "PKLIGHT0001", "ALPACA_SECRET_KEY": "light-secret-0001"},
+        env=key_env("PKLIGHT0001", "light-secret-0001"),
     )
     assert '"broker_error": "' in output  # the broker path was taken (and failed fast)
     assert heavy == [], output

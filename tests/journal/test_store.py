@@ -86,7 +86,7 @@ def test_orders_and_fills_are_durable_at_once(tmp_path):
     rows = other.execute("SELECT status, filled_qty FROM orders").fetchall()
     assert rows == [("filled", 10)]  # updated in place, not duplicated
     positions = journal.positions("r")
-    assert [(p["symbol"], p["qty"], p["avg_buy_price"]) for p in positions] == [("AAPL", 6, 5.0)]
+    assert [(p.symbol, p.qty, p.avg_buy_price) for p in positions] == [("AAPL", 6, 5.0)]
     journal.close()
 
 
@@ -94,8 +94,8 @@ def test_control_state_round_trips(tmp_path):
     journal = open_journal(tmp_path / "j.sqlite")
     journal.set_control("trading", "halted", by="test", reason="because")
     journal.set_control("trading", "active", by="test2")
-    row = journal.get_control("trading")
-    assert (row["value"], row["updated_by"]) == ("active", "test2")
+    record = journal.control("trading")
+    assert (record.value, record.updated_by) == ("active", "test2")
     journal.close()
 
 
@@ -137,6 +137,6 @@ def test_a_write_the_file_refuses_is_one_journal_error_and_rolls_back(tmp_path):
     assert locked.value.passing  # worth another try at the next step
     other.execute("ROLLBACK")
     journal.set_control("third", "3", by="test")  # no transaction left open by the failure
-    assert journal.get_control("first")["value"] == "1" and journal.get_control("second") is None
+    assert journal.control("first").value == "1" and journal.control("second") is None
     other.close()
     journal.close()
