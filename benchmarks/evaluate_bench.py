@@ -79,8 +79,11 @@ def evaluate_once(tree: Path, tmp: Path) -> Run:
     before = os.getloadavg()[0]
     seconds, cpu, peak = measure(argv, tree, tmp / "out.json")
     summary = json.loads((tmp / "out.json").read_text())
-    summary.pop("report_dir", None)
-    return Run(seconds, cpu, peak, (before, os.getloadavg()[0]), json.dumps(summary, sort_keys=True))
+    folder = summary.pop("report_dir", "")  # the run's own report folder, named by its run id
+    figures = json.dumps(summary, sort_keys=True)
+    if folder:
+        figures = figures.replace(folder, "REPORT_DIR")
+    return Run(seconds, cpu, peak, (before, os.getloadavg()[0]), figures)
 
 
 def import_peak_mib() -> float:
