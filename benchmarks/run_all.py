@@ -1,4 +1,5 @@
-"""Speed benchmarks (not tests): simulation throughput and CLI start-up time.
+"""Speed benchmarks (not tests): simulation throughput, CLI start-up time and the whole
+``evaluate`` command (``evaluate_bench.py``: wall time, peak memory, same seed same figures).
 
 Run: ``.venv/bin/python benchmarks/run_all.py [--repeat N]``. Prints a Markdown table (medians of
 N runs, measured side by side in this one process) and writes it to benchmarks/results.md.
@@ -90,6 +91,9 @@ def startup_rows(repeat: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--evaluate-repeat", type=int, default=3, help="evaluate runs (minutes each; 0 skips them)"
+    )
     args = parser.parse_args()
     configure_logging(None, level="error", console=False)
     lines = [
@@ -109,6 +113,10 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     (REPO / "benchmarks" / "results.md").write_text(text + "\n")
+    if args.evaluate_repeat > 0:  # its own results file: evaluate_results.md
+        import evaluate_bench
+
+        print("\n" + "\n".join(evaluate_bench.run(args.evaluate_repeat, baseline=None)))
 
 
 if __name__ == "__main__":

@@ -272,8 +272,8 @@ def _return_head(
     scaler = Scaler.fit(train.decision_rows, train.features)
     y_scale = target_scale(train.y)
     model, history = fit(scaler.transform(train.X), train.y / y_scale, config, progress, times=train.ts.asi8)
+    # the fitted weights are copied out: the next fold refits the same (shared) Keras trainer
     raw = NumpyLSTM.from_keras(model).predict(scaler.transform(test.X))
-    _release(model)
     return {"model": raw * y_scale}, history
 
 
@@ -295,7 +295,6 @@ def _risk_head(
         scaler.transform(train.X), train.y_var / scale, config, progress, times=train.ts.asi8, head="risk"
     )
     log_h = NumpyLSTM.from_keras(model).predict(scaler.transform(test.X))
-    _release(model)
     ratio = np.ones(len(test))
     for symbol in np.unique(test.symbols):
         mine = train.symbols == symbol
@@ -310,11 +309,3 @@ def _risk_head(
         "ratio": ratio,
         "epochs": history.get("epochs_run"),
     }
-
-
-def _release(model: Any) -> None:
-    """Free the fold's graph: TensorFlow keeps every model of a session alive otherwise."""
-    keras = sys.modules.get("keras")
-    del model
-    if keras is not None:  # not imported: a test's fake fit function, no session to clear
-        keras.backend.clear_session()

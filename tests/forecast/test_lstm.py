@@ -10,7 +10,7 @@ import pytest
 from bot.config import ModelConfig
 from bot.errors import DataError
 from bot.forecast.features import make_windows
-from bot.forecast.lstm import build_model, fit_model, validation_split
+from bot.forecast.lstm import build_model, fit_model, release_trainers, validation_split
 from bot.forecast.numpy_lstm import NumpyLSTM
 
 TINY = ModelConfig(
@@ -52,11 +52,46 @@ def test_fits_a_tiny_ar1(trained: tuple) -> None:
 
 def test_same_seed_same_model(trained: tuple, capsys: pytest.CaptureFixture) -> None:
     X, y, model, history = trained
+    before = model.predict(X, verbose=0)  # the trainer is shared: keep the first fit's forecasts
     again, history_again = fit_model(X, y, TINY, progress=True)
-    np.testing.assert_array_equal(model.predict(X, verbose=0), again.predict(X, verbose=0))
+    np.testing.assert_array_equal(before, again.predict(X, verbose=0))
     assert history_again["loss"] == history["loss"]
     err = capsys.readouterr().err
     assert "epoch 1/3 loss=" in err and "val_loss=" in err
+
+
+def _fit_weights(X: np.ndarray, y: np.ndarray, config: ModelConfig, head: str = "return") -> list[np.ndarray]:
+    model, _ = fit_model(X, y, config, head=head)
+    return [w.copy() for w in model.get_weights()]
+
+
+@pytest.mark.parametrize("head", ["return", "risk"])
+def test_a_reused_trainer_fits_exactly_what_a_fresh_model_fits(head: str) -> None:
+    """The seeding contract with compiled models reused across folds: a fit depends only on its
+    data and the config, not on what the architecture's trainer fitted before."""
+    config = dataclasses.replace(TINY, dropout=0.2, epochs=2)  # dropout: its seed generator is reset too
+    X, y = ar1(300)
+    X_other, y_other = ar1(240, phi=-0.5, seed=9)
+    y, y_other = (np.abs(y) + 0.1, np.abs(y_other) + 0.1) if head == "risk" else (y, y_other)
+    release_trainers()
+    fresh = _fit_weights(X, y, config, head)
+    other_fresh = _fit_weights(X_other, y_other, config, head)  # the same trainer, other data
+    reused = _fit_weights(X, y, config, head)  # the trainer again, after the other fit
+    release_trainers()
+    other_alone = _fit_weights(X_other, y_other, config, head)  # a fresh trainer for the other data
+    assert len(fresh) == len(reused) == 5  # LSTM kernel, recurrent kernel, bias; Dense kernel, bias
+    for a, b in zip(fresh, reused):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(other_fresh, other_alone):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, b) for a, b in zip(fresh, other_fresh))  # the data did matter
+
+
+def test_another_seed_gives_another_model() -> None:
+    X, y = ar1(200)
+    first = _fit_weights(X, y, TINY)
+    other = _fit_weights(X, y, dataclasses.replace(TINY, seed=TINY.seed + 1))
+    assert not np.array_equal(first[0], other[0])
 
 
 def test_validation_slice_is_the_time_latest_part(trained: tuple) -> None:

@@ -111,3 +111,28 @@ def test_too_little_data_for_one_fold_is_a_clear_error():
     data = build_dataset({"A": bars_from_returns(returns, 3)}, TINY.features, TINY.window, TINY.volume_window)
     with pytest.raises(DataError, match="too few for one walk-forward fold"):
         fold_indices(data, TINY)
+
+
+def test_the_same_seed_gives_the_same_folds_with_trainers_reused_or_fresh():
+    """Fold after fold refits one reused trainer per head; rerunning the walk-forward on those warm
+    trainers, or on fresh ones, must give the very same forecasts of both heads."""
+    from bot.forecast.lstm import release_trainers
+
+    config = dataclasses.replace(
+        TINY, epochs=2, train_bars=300, test_bars=150, dropout=0.1, risk_features=("log_rv", "ret")
+    )
+    returns = ar1(720, 0.3, seed=8)
+    frames = {"A": bars_from_returns(returns, 5), "B": bars_from_returns(returns[::-1], 6)}
+    data = build_dataset(
+        frames, ("ret", "range", "rel_volume", "log_rv"), config.window, config.volume_window
+    )
+    release_trainers()
+    first = walk_forward(data, config)
+    warm = walk_forward(data, config)  # every fit on a trainer that already fitted other folds
+    release_trainers()
+    cold = walk_forward(data, config)
+    assert len(first.folds) >= 2 and first.vol_predictions
+    for other in (warm, cold):
+        np.testing.assert_array_equal(first.predictions["model"], other.predictions["model"])
+        np.testing.assert_array_equal(first.vol_predictions["model"], other.vol_predictions["model"])
+    assert [f.metrics["epochs"] for f in first.folds] == [f.metrics["epochs"] for f in cold.folds]
