@@ -82,3 +82,24 @@ def serve_in_thread(server: BaseWSGIServer) -> threading.Thread:
     thread = threading.Thread(target=server.serve_forever, name="dashboard", daemon=True)
     thread.start()
     return thread
+
+
+def start_for_daemon(config: Config, *, config_path: str | None, dry_run: bool) -> BaseWSGIServer | None:
+    """``[dashboard] enabled``: serve beside the daemon on its own thread. Any failure (a port
+    taken, a non-loopback host without a token, an unreadable token file) is one warning in the
+    log and None: the dashboard is a window on the bot, never a reason for it to stop trading."""
+    import structlog
+
+    log = structlog.get_logger(__name__)
+    host, port = config.dashboard.host, config.dashboard.port
+    try:
+        prepared = prepare(config, config_path=config_path, dry_run=dry_run, host=host)
+        server = bind(prepared, host, port)
+    except (OSError, ConfigError) as exc:
+        log.warning("dashboard_not_started", host=host, port=port, error=str(exc))
+        return None
+    for line in token_lines(prepared):
+        print(line, flush=True)  # the token on the console once, never in the log file
+    serve_in_thread(server)
+    log.info("dashboard_started", url=url(server, host))
+    return server
