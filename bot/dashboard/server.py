@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,14 +59,22 @@ def prepare(config: Config, *, config_path: str | None, dry_run: bool, host: str
 
 
 def bind(prepared: Prepared, host: str, port: int) -> BaseWSGIServer:
-    """The server bound (port 0: any free port); ``server.server_port`` says which."""
+    """The server bound (port 0: any free port); ``server.port`` says which."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    return make_server(host, port, create_app(prepared.settings), threaded=True)
+    # bound here, then handed over: werkzeug itself answers a taken port with sys.exit(1) and a
+    # paragraph, where the command wants one line and exit 2 and the daemon wants to go on
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        # werkzeug takes a duplicate of the descriptor (socket.fromfd); this one closes here
+        return make_server(host, port, create_app(prepared.settings), threaded=True, fd=sock.fileno())
 
 
 def url(server: BaseWSGIServer, host: str) -> str:
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{server.server_port}/"
+    return f"http://{shown}:{server.port}/"
 
 
 def token_lines(prepared: Prepared) -> list[str]:
