@@ -114,11 +114,29 @@ class _Days:
 
 
 class EquityCache:
-    """Daily points since the start, per (run scope); thread-safe (the server is threaded)."""
+    """Daily points since the start, per (run scope), and today's curve until a new equity row
+    comes; thread-safe (the server is threaded)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._days: dict[tuple[str, ...], _Days] = {}
+        self._today: dict[tuple[str, ...], tuple[object, Curve]] = {}
+
+    def today(self, journal: Any, run: RunRecord) -> Curve:
+        """``today_curve``, read again only when the account's last equity row changed."""
+        where = scope(run)
+        key = (str(journal.path), *where.values())
+        last = journal.last_equity_time(
+            **({"run_id": run.run_id} if "run_id" in where else {"modes": [run.mode]})
+        )
+        with self._lock:
+            kept = self._today.get(key)
+            if kept is not None and kept[0] == last:
+                return kept[1]
+        curve = today_curve(journal, run)
+        with self._lock:
+            self._today[key] = (last, curve)
+        return curve
 
     def since_start(self, journal: Any, run: RunRecord) -> Curve:
         where = scope(run)

@@ -26,7 +26,7 @@ from bot.dashboard import actions, guard
 from bot.dashboard.charts import equity_svg
 from bot.dashboard.equity import EquityCache
 from bot.dashboard.page import page_html
-from bot.dashboard.state import REPORT_SUFFIXES, curves, open_readonly, read_state
+from bot.dashboard.state import REPORT_SUFFIXES, curve, open_readonly, read_state
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -101,12 +101,12 @@ def create_app(settings: Settings) -> Flask:
             abort(400, "span: 'today' or 'all'")
         journal = open_readonly(settings.journal, settings.journal_key)
         try:
-            today, since = curves(journal, cache)
+            drawn = curve(journal, cache, span)
         finally:
             if journal is not None:
                 journal.close()
-        curve, title = (today, "equity today") if span == "today" else (since, "equity since the start")
-        return Response(equity_svg(curve, title), mimetype="image/svg+xml")
+        title = "equity today" if span == "today" else "equity since the start"
+        return Response(equity_svg(drawn, title), mimetype="image/svg+xml")
 
     @app.get("/reports/<path:name>")
     def report_file(name: str) -> Response:

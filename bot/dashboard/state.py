@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
-from bot.dashboard.equity import Curve, EquityCache, today_curve
+from bot.dashboard.equity import Curve, EquityCache
 from bot.journal import recent
 from bot.journal.store import Journal
 from bot.status.view import collect
@@ -60,13 +60,12 @@ def reports(report_dir: Path, limit: int = REPORTS) -> list[dict[str, Any]]:
     ]
 
 
-def curves(journal: Journal | None, cache: EquityCache) -> tuple[Curve, Curve]:
-    """(today's curve, the curve since the start) of the journal's latest run."""
-    empty = Curve([], [], [])
+def curve(journal: Journal | None, cache: EquityCache, span: str) -> Curve:
+    """The journal's latest run's curve: ``span`` "today" or "all" (since the start)."""
     run = journal.latest_run() if journal is not None else None
     if journal is None or run is None:
-        return empty, empty
-    return today_curve(journal, run), cache.since_start(journal, run)
+        return Curve([], [], [])
+    return cache.today(journal, run) if span == "today" else cache.since_start(journal, run)
 
 
 def read_state(
@@ -77,7 +76,7 @@ def read_state(
     try:
         status = {"journal": str(path), "dry_run": dry_run, **collect(journal, config, now=now)}
         run = journal.latest_run() if journal is not None else None
-        today, since = curves(journal, cache)
+        today, since = curve(journal, cache, "today"), curve(journal, cache, "all")
         return {
             "generated_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
             "status": status,
