@@ -90,6 +90,9 @@ def startup_rows(repeat: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--dashboard", action="store_true", help="also run dashboard_bench.py (a year of minute bars)"
+    )
     args = parser.parse_args()
     configure_logging(None, level="error", console=False)
     lines = [
@@ -109,6 +112,10 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     (REPO / "benchmarks" / "results.md").write_text(text + "\n")
+    if args.dashboard:  # its own process and results file (benchmarks/dashboard_results.md)
+        subprocess.run(
+            [sys.executable, str(REPO / "benchmarks" / "dashboard_bench.py")], cwd=REPO, check=True
+        )
 
 
 if __name__ == "__main__":

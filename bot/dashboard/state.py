@@ -83,7 +83,10 @@ def read_state(
             "equity_today": today.summary(),
             "equity_since_start": since.summary(),
             "decisions": [] if run is None else recent.recent_decisions(journal, run.run_id, DECISIONS),
-            "forecasts": [] if run is None else recent.latest_predictions(journal, run.run_id),
+            # a step writes two forecasts (both heads) per symbol: a few steps' worth suffices
+            "forecasts": []
+            if run is None
+            else recent.latest_predictions(journal, run.run_id, scan=max(40, 8 * len(run.symbols))),
             "headlines": [] if journal is None else recent.recent_headlines(journal, HEADLINES),
             "reports": reports(config.resolve(config.report.dir)),
         }

@@ -35,7 +35,7 @@ def recent_decisions(journal: Any, run_id: str, limit: int) -> list[dict[str, An
     return [dict(r) for r in rows]
 
 
-def latest_predictions(journal: Any, run_id: str, scan: int = 400) -> list[dict[str, Any]]:
+def latest_predictions(journal: Any, run_id: str, scan: int = 100) -> list[dict[str, Any]]:
     """The newest prediction per (symbol, model) among the journal's last ``scan`` prediction rows
     of the run (the newest rows are the last inserted: read backwards by rowid)."""
     rows = journal.query(
@@ -45,7 +45,9 @@ def latest_predictions(journal: Any, run_id: str, scan: int = 400) -> list[dict[
     )
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
-        seen.setdefault((row["symbol"], row["model"]), dict(row))
+        key = (row["symbol"], row["model"])
+        if key not in seen:
+            seen[key] = dict(row)
     return sorted(seen.values(), key=lambda p: (p["symbol"], p["model"]))
 
 
