@@ -15,6 +15,7 @@ internet) and ``Cache-Control: no-store``.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from bot.dashboard.charts import equity_svg
 from bot.dashboard.equity import EquityCache
 from bot.dashboard.page import page_html
 from bot.dashboard.state import REPORT_SUFFIXES, curve, open_readonly, read_state
+from bot.errors import BotError
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -82,6 +84,11 @@ def create_app(settings: Settings) -> Flask:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         return response
+
+    @app.errorhandler(BotError)
+    @app.errorhandler(sqlite3.DatabaseError)
+    def _unreadable(exc: Exception) -> Response:  # a damaged or foreign journal: say so, in one line
+        return _refuse(503, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
     @app.get("/")
     def index() -> Response:

@@ -135,3 +135,22 @@ def test_the_token_file_is_private_and_the_token_printed_once(dashboard, site):
     proc, _, again = start_dashboard(site)
     stop_dashboard(proc)
     assert not any(token in line for line in again) and any(str(path) in line for line in again)
+
+
+def test_before_any_journal_the_page_says_so_and_a_damaged_one_is_a_503(tmp_path):
+    from dashkit import start_dashboard, stop_dashboard
+    from testkit import write_config
+
+    config = write_config(tmp_path)
+    proc, url, _ = start_dashboard(config)
+    try:
+        state = http(url + "api/state")
+        assert state.status == 200
+        assert state.json()["status"]["last_run"] is None and state.json()["decisions"] == []
+        assert "no equity recorded yet" in http(url + "api/equity.svg?span=all").text
+        (tmp_path / "journal.sqlite").write_bytes(b"not a journal at all" * 100)
+        damaged = http(url + "api/state")
+        assert damaged.status == 503 and "journal.path" in damaged.json()["error"]
+        assert http(url + "api/equity.svg?span=today").status == 503
+    finally:
+        stop_dashboard(proc)
