@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,18 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m bot simulate
 
-test: $(STAMP)
+# the dashboard's browser test needs Debian's chromium and chromedriver: installed here when
+# missing and the machine allows (root, apt-get); any failure is tolerated and the test skips
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium and chromium-driver for the dashboard's browser test"; \
+	  (DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 || \
+	  echo "could not install chromium: the dashboard's browser test will skip"; \
+	else echo "no chromium/chromedriver (and not root with apt-get): the dashboard's browser test will skip"; fi
+
+test: $(STAMP) browser
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m pytest

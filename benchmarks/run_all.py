@@ -94,6 +94,9 @@ def main() -> None:
     parser.add_argument(
         "--evaluate-repeat", type=int, default=3, help="evaluate runs (minutes each; 0 skips them)"
     )
+    parser.add_argument(
+        "--dashboard", action="store_true", help="also run dashboard_bench.py (a year of minute bars)"
+    )
     args = parser.parse_args()
     configure_logging(None, level="error", console=False)
     lines = [
@@ -117,6 +120,10 @@ def main() -> None:
         import evaluate_bench
 
         print("\n" + "\n".join(evaluate_bench.run(args.evaluate_repeat, baseline=None)))
+    if args.dashboard:  # its own process and results file (benchmarks/dashboard_results.md)
+        subprocess.run(
+            [sys.executable, str(REPO / "benchmarks" / "dashboard_bench.py")], cwd=REPO, check=True
+        )
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ COMMANDS = {
     "report": ("report", "run"),
     "order": ("order", "run"),
     "probe-alpaca": ("probe_alpaca", "run"),
+    "dashboard": ("dashboard", "run"),
 }
 
 
@@ -249,6 +250,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="really place the orders (else: print the plan only)"
     )
     probe.add_argument("--json", action="store_true", help="print one JSON object")
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="the local web dashboard: status, equity, positions, decisions, kill and resume",
+        description="Serve one page that refreshes itself from the journal (it works whether "
+        "or not the daemon runs): heartbeat and halt state, equity against buy and hold, "
+        "positions with stops, open orders, decisions with the risk gate's reasons, forecasts, "
+        "headlines and reports, with kill and resume buttons that run `kill` / `resume`. "
+        "Kill and resume need the token printed at the first start (kept beside the journal).",
+    )
+    _add_config(dashboard)
+    _add_dry_run(dashboard, "show")
+    dashboard.add_argument("--host", help="address to listen on (default: dashboard.host, 127.0.0.1)")
+    dashboard.add_argument("--port", type=int, help="port (default: dashboard.port, 8765; 0 = any free)")
     resume = commands.add_parser(
         "resume",
         help="clear the kill switch",

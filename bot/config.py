@@ -32,6 +32,7 @@ from bot.config_schema import (  # noqa: F401  (re-exported: the public config A
     BrokerConfig,
     Config,
     DaemonConfig,
+    DashboardConfig,
     DataConfig,
     EmailConfig,
     JournalConfig,

@@ -398,6 +398,23 @@ class DaemonConfig:
     retrain_cron: str = _key("", "when to retrain the model (New York crontab); '' = never", _crontab)
 
 
+def _port_or_any(value: int) -> str | None:
+    return None if 0 <= value < 65536 else "a port number from 1 to 65535, or 0 for any free port"
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    enabled: bool = _key(
+        False, "the daemon (`run`) also serves the web dashboard (`python -m bot dashboard`)"
+    )
+    host: str = _key(
+        "127.0.0.1",
+        "address the dashboard listens on; a non-loopback one needs the token for every read too",
+        lambda v: None if v.strip() else "an address such as '127.0.0.1'",
+    )
+    port: int = _key(8765, "the dashboard's port (0 = any free port, printed at start)", _port_or_any)
+
+
 @dataclass(frozen=True)
 class EmailConfig:
     smtp_host: str = _key(
@@ -429,6 +446,7 @@ class Config:
     report: ReportConfig = field(default_factory=ReportConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     #: folder that relative paths in the file are resolved against
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
 

@@ -98,6 +98,10 @@ def run_daemon(
         _install_signals(stop)
         _quiet_apscheduler()
         schedule.start()
+        if config.dashboard.enabled:  # its own thread; a failure to bind is a warning, not a stop
+            from bot.dashboard.server import start_for_daemon
+
+            start_for_daemon(config, config_path=config_path, dry_run=dry_run)
         log.info(
             "daemon_started", run_id=parts.run_id, mode=parts.mode, resumed=parts.resumed, pid=os.getpid()
         )
