@@ -1,5 +1,12 @@
 """A causal view of several symbols' bars: at step k nothing after the bar at ``timeline[k]``
-is reachable, which is how the engine keeps the no-look-ahead invariant by construction."""
+is reachable, which is how the engine keeps the no-look-ahead invariant by construction.
+
+Per-symbol NumPy arrays (one per bar column) are sliced up to the current step; rolling helpers
+(``rolling_mean``) answer a window statistic of the bars visible now in O(1) per step: the whole
+series of that statistic is computed once, on first use, with each value a function of its own
+window only (bars at or before it), and the view hands out only the value at the current step.
+A strategy updating each step (``sma_cross``) therefore costs the same at bar 10 and bar 10,000.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from bot.data.base import BAR_COLUMNS
 
@@ -40,6 +48,8 @@ class MarketView:
             steps = np.where(has_bar, np.arange(len(self.timeline)), -1)
             self._last_step[symbol] = np.maximum.accumulate(steps) if len(steps) else steps
         self.step = -1
+        self._rolling: dict[tuple[str, str, int], np.ndarray] = {}
+        self._times: list[datetime] | None = None
 
     def __len__(self) -> int:
         return len(self.timeline)
@@ -69,7 +79,14 @@ class MarketView:
     @property
     def now(self) -> datetime:
         """Start time of the current step's bars."""
-        return datetime.fromtimestamp(self.timeline[self.step] / 1e9, tz=UTC)
+        return self.times[self.step]
+
+    @property
+    def times(self) -> list[datetime]:
+        """Every step's start time (UTC ``datetime``), made once: the replay loop reads one per step."""
+        if self._times is None:
+            self._times = [datetime.fromtimestamp(ns / 1e9, tz=UTC) for ns in self.timeline.tolist()]
+        return self._times
 
     def count(self, symbol: str) -> int:
         """Bars of ``symbol`` visible now."""
@@ -95,6 +112,21 @@ class MarketView:
 
     def closes(self, symbol: str) -> np.ndarray:
         return self.column(symbol, "close")
+
+    def rolling_mean(self, symbol: str, n: int, name: str = "close") -> float | None:
+        """The mean of ``symbol``'s last ``n`` visible values of column ``name`` (None with fewer
+        than ``n`` bars): bit for bit ``view.column(symbol, name)[-n:].mean()``, in O(1) a step."""
+        count = self.count(symbol)
+        if count < n or n < 1:
+            return None
+        key = (symbol, name, n)
+        means = self._rolling.get(key)
+        if means is None:
+            # NumPy's mean of each window of n values, the same reduction as the slice's .mean()
+            # (tests/engine/test_market_rolling.py checks the bits); value i sees values <= i only
+            means = sliding_window_view(self._columns[symbol][name], n).mean(axis=1)
+            self._rolling[key] = means
+        return float(means[count - n])
 
     def last_close(self, symbol: str) -> float | None:
         n = self.count(symbol)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 
 import numpy as np
@@ -129,7 +129,7 @@ def run_simulation(
         config={**run_record(config), "model": choice.as_dict() if choice else None},
     )
     for symbol, frame in frames.items():
-        rows = zip((iso(t) for t in frame.index), *(frame[c].to_numpy().tolist() for c in frame.columns))
+        rows = zip(_iso_stamps(frame.index), *(frame[c].to_numpy().tolist() for c in frame.columns))
         journal.add_bars(feed.name, symbol, timeframe.name, rows)
 
     view = MarketView(frames)
@@ -146,9 +146,8 @@ def run_simulation(
     )
     steps = len(view)
     # the same instants as timeframe.close_time(view.now) at each step, known up front for the news
-    decision_times = [
-        timeframe.close_time(datetime.fromtimestamp(ns / 1e9, tz=UTC)) for ns in view.timeline.tolist()
-    ]
+    starts = view.times
+    decision_times = [timeframe.close_time(start) for start in starts]
     headlines = _replay_news(news, config, journal, symbols, frames, decision_times)
     sentiment = None
     if headlines is not None:
@@ -180,20 +179,24 @@ def run_simulation(
     column = {s: i for i, s in enumerate(symbols)}
     bars_seen = 0
     bar_iter = _progress(range(steps), enabled=progress)
-    for k in bar_iter:
-        bars = view.advance()
-        bars_seen += len(bars)
-        fill_and_journal(broker, journal, run_id, view.now, bars)
-        decision_time = decision_times[k]
-        clock.now = decision_time
-        engine.decide(decision_time, view)
-        account = broker.account()
-        cash[k] = account.cash
-        equity[k] = account.equity
-        for symbol, bar in bars.items():
-            closes[k, column[symbol]] = bar[3]
-        journal.add_equity(run_id, decision_time, account.cash, account.equity, account.equity - account.cash)
-    journal.flush()
+    with journal.batched_orders():  # nothing is sent for real: one commit per batch, not per order
+        for k in bar_iter:
+            bars = view.advance()
+            bars_seen += len(bars)
+            fill_and_journal(broker, journal, run_id, starts[k], bars)
+            decision_time = decision_times[k]
+            clock.now = decision_time
+            # one account snapshot a step: deciding sends orders but fills nothing (fills happen
+            # in on_bars), so the account the engine decides on is the one closing the step
+            account = broker.account()
+            engine.decide(decision_time, view, account)
+            cash[k] = account.cash
+            equity[k] = account.equity
+            for symbol, bar in bars.items():
+                closes[k, column[symbol]] = bar[3]
+            journal.add_equity(
+                run_id, decision_time, account.cash, account.equity, account.equity - account.cash
+            )
 
     from bot.report.metrics import buy_and_hold_curve
 
@@ -256,6 +259,15 @@ def _replay_news(
         seconds=round(time.perf_counter() - started, 3),
     )
     return headlines
+
+
+def _iso_stamps(index: pd.DatetimeIndex) -> list[str]:
+    """``iso(t)`` of every time in ``index``, at once (NumPy) when they are whole seconds."""
+    ns = index.as_unit("ns").asi8
+    if len(ns) and not (ns % 1_000_000_000).any():
+        text = np.datetime_as_string(ns.view("datetime64[ns]"), unit="s").tolist()
+        return [t + "+00:00" for t in text]
+    return [iso(t) for t in index]
 
 
 class _Clock:

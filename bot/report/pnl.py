@@ -11,8 +11,11 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers; must precede pyplot
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from bot.report.metrics import daily_equity, drawdown  # noqa: E402
@@ -76,8 +79,7 @@ def plot_pnl(
 
     daily = daily_equity(curve["equity"])
     pnl = daily.diff().fillna(daily.iloc[0] - curve["equity"].iloc[0])
-    colors = ["tab:green" if v >= 0 else "tab:red" for v in pnl]
-    ax_pnl.bar(pd.to_datetime(pnl.index), pnl.to_numpy(), color=colors, width=0.8)
+    _daily_bars(ax_pnl, pd.to_datetime(pnl.index), pnl.to_numpy())
     ax_pnl.set_ylabel("daily PnL ($)")
     ax_pnl.grid(alpha=0.3)
     fig.autofmt_xdate()
@@ -86,6 +88,22 @@ def plot_pnl(
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def _daily_bars(ax: Any, days: pd.DatetimeIndex, values: np.ndarray, width: float = 0.8) -> None:
+    """One bar a day (green up, red down), drawn as ONE collection of rectangles: ``ax.bar`` makes
+    an artist per bar and took over a second for eleven years of days; this draws the same
+    picture in a few milliseconds."""
+    x = mdates.date2num(days)
+    left, right = x - width / 2, x + width / 2
+    zero = np.zeros_like(values)
+    corners = np.stack(
+        [np.column_stack(p) for p in ((left, zero), (left, values), (right, values), (right, zero))], axis=1
+    )
+    colors = np.where(values >= 0, "tab:green", "tab:red")
+    ax.add_collection(PolyCollection(corners, facecolors=colors, edgecolors="none"))
+    ax.xaxis_date()
+    ax.autoscale_view()
 
 
 def _mark_fills(ax: Any, equity: pd.Series, fills: Sequence[Any]) -> None:
