@@ -175,7 +175,7 @@ def cases(tmp: Path) -> list[Case]:
     return found
 
 
-def measure(repeat: int) -> str:
+def measure(repeat: int, *, command: bool = True) -> str:
     import backtesting
     import backtesting.backtesting as bt_module
 
@@ -202,8 +202,8 @@ def measure(repeat: int) -> str:
             case.bars = result.bars
             case.their_bars = sum(len(f) for f in frames.values())
             case.same_trades = compare(result, stats, daily=daily, sizes=len(frames) == 1)
-        command = command_seconds(tmp, repeat) if SHARED.exists() else []
-    return report(found, command, repeat, before, backtesting.__version__)
+        timed = command_seconds(tmp, repeat) if command and SHARED.exists() else []
+    return report(found, timed, repeat, before, backtesting.__version__)
 
 
 def report(found: list[Case], command: list[float], repeat: int, before: str, version: str) -> str:
@@ -242,8 +242,12 @@ def report(found: list[Case], command: list[float], repeat: int, before: str, ve
 def main(argv: list[str] | None = None, write: Callable[[str], None] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-command", action="store_true", help="in-process cases only (no file written)")
     args = parser.parse_args(argv)
-    text = measure(args.repeat)
+    text = measure(args.repeat, command=not args.no_command)
+    if args.no_command:
+        print(text)
+        return text
     print(text)
     (write or (lambda t: RESULTS.write_text(t + "\n")))(text)
     return text

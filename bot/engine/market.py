@@ -85,7 +85,9 @@ class MarketView:
     def times(self) -> list[datetime]:
         """Every step's start time (UTC ``datetime``), made once: the replay loop reads one per step."""
         if self._times is None:
-            self._times = [datetime.fromtimestamp(ns / 1e9, tz=UTC) for ns in self.timeline.tolist()]
+            self._times = list(
+                pd.DatetimeIndex(self.timeline.astype("datetime64[ns]"), tz=UTC).to_pydatetime()
+            )
         return self._times
 
     def count(self, symbol: str) -> int:
@@ -112,6 +114,14 @@ class MarketView:
 
     def closes(self, symbol: str) -> np.ndarray:
         return self.column(symbol, "close")
+
+    def step_closes(self) -> np.ndarray:
+        """The whole replay's closes by step (rows: the timeline) and symbol (columns, in order),
+        NaN where a symbol has no bar starting at that step: for reports made after the run."""
+        closes = np.full((len(self.timeline), len(self.symbols)), np.nan)
+        for i, symbol in enumerate(self.symbols):
+            closes[self._starts_here[symbol], i] = self._columns[symbol]["close"]
+        return closes
 
     def rolling_mean(self, symbol: str, n: int, name: str = "close") -> float | None:
         """The mean of ``symbol``'s last ``n`` visible values of column ``name`` (None with fewer

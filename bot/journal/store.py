@@ -241,6 +241,10 @@ class Journal(JournalReads):
     ) -> None:
         self._buffer("equity", [(run_id, iso(ts), cash, equity, positions_value)])
 
+    def add_equity_rows(self, run_id: str, rows: Iterable[tuple[str, float, float]]) -> None:
+        """Many equity snapshots at once: rows of (``iso`` time, cash, equity) (a finished replay)."""
+        self._buffer("equity", ((run_id, ts, cash, equity, equity - cash) for ts, cash, equity in rows))
+
     # -- durable writes -------------------------------------------------------------------------
 
     def _durable(self, sql: str, params: Sequence[Any]) -> None:
