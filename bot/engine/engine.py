@@ -130,7 +130,8 @@ class Engine:
         self.equity.observe(decision_time, account.equity)
         positions = self.broker.positions()
         open_orders = self.broker.open_orders()
-        open_orders += self.protection.keep(decision_time, positions, open_orders)
+        if self.protection.owed:  # shares whose stop was released for an order, not yet re-protected
+            open_orders += self.protection.keep(decision_time, positions, open_orders)
         context = RiskContext(
             account.equity,
             account.cash,

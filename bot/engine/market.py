@@ -36,12 +36,14 @@ class MarketView:
         self._starts_here: dict[str, np.ndarray] = {}
         #: per symbol and step: the step of its latest bar so far (-1: none yet)
         self._last_step: dict[str, np.ndarray] = {}
+        self._counts: dict[str, list[int]] = {}
         for symbol, frame in frames.items():
             ts = frame.index.as_unit("ns").asi8
             self._columns[symbol] = {c: frame[c].to_numpy("float64") for c in BAR_COLUMNS}
             self._stamps[symbol] = ts
             visible = np.searchsorted(ts, self.timeline, side="right")
             self._visible[symbol] = visible
+            self._counts[symbol] = visible.tolist()  # read once a step per symbol: Python ints
             has_bar = np.zeros(len(self.timeline), dtype=bool)
             has_bar[np.searchsorted(self.timeline, ts)] = True
             self._starts_here[symbol] = has_bar
@@ -50,27 +52,28 @@ class MarketView:
         self.step = -1
         self._rolling: dict[tuple[str, str, int], np.ndarray] = {}
         self._times: list[datetime] | None = None
+        self._step_bars: list[dict[str, Bar]] | None = None
 
     def __len__(self) -> int:
         return len(self.timeline)
 
     def advance(self) -> dict[str, Bar]:
-        """Move to the next step; return the bars that start at it, by symbol."""
+        """Move to the next step; return the bars that start at it, by symbol (read-only: the
+        view's own dict, made once for the whole replay)."""
+        if self._step_bars is None:
+            self._step_bars = self._bars_by_step()
         self.step += 1
-        k = self.step
-        bars: dict[str, Bar] = {}
+        return self._step_bars[self.step]
+
+    def _bars_by_step(self) -> list[dict[str, Bar]]:
+        """Every step's bars, made once for a replay (the daemon's views never advance)."""
+        by_step: list[dict[str, Bar]] = [{} for _ in range(len(self.timeline))]
         for symbol in self.symbols:
-            if self._starts_here[symbol][k]:
-                i = self._visible[symbol][k] - 1
-                cols = self._columns[symbol]
-                bars[symbol] = (
-                    float(cols["open"][i]),
-                    float(cols["high"][i]),
-                    float(cols["low"][i]),
-                    float(cols["close"][i]),
-                    float(cols["volume"][i]),
-                )
-        return bars
+            cols = self._columns[symbol]
+            rows = zip(*(cols[c].tolist() for c in BAR_COLUMNS))
+            for k, row in zip(np.flatnonzero(self._starts_here[symbol]).tolist(), rows):
+                by_step[k][symbol] = row
+        return by_step
 
     def seek_end(self) -> None:
         """Jump to the last step (the live loop's view holds only bars that have closed)."""
@@ -92,7 +95,7 @@ class MarketView:
 
     def count(self, symbol: str) -> int:
         """Bars of ``symbol`` visible now."""
-        return int(self._visible[symbol][self.step]) if self.step >= 0 else 0
+        return self._counts[symbol][self.step] if self.step >= 0 else 0
 
     def column(self, symbol: str, name: str) -> np.ndarray:
         """A read-only view of one column up to and including the current step."""
