@@ -233,7 +233,7 @@ def report(found: list[Case], command: list[float], repeat: int, before: str, ve
             f"(default config otherwise; report files and pnl.png included) | {statistics.median(command):.2f} s "
             f"| {', '.join(f'{t:.2f}' for t in command)} s |",
         ]
-    else:
+    if not SHARED.exists():
         lines.append("\n(../shared/data absent: only the GOOG case ran)")
     lines.append(f"\nLoad average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}.")
     return "\n".join(lines)

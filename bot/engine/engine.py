@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -170,7 +169,19 @@ class Engine:
                 planned.append((qty, symbol, weight, current, price))
         if not planned:
             return []  # nothing to judge: the per-order rules have no work this step
-        context = replace(context, bars_behind=_bars_behind(view))
+        # the full context (per-order rules read how stale each symbol is), made directly:
+        # dataclasses.replace costs several times a constructor call
+        context = RiskContext(
+            context.equity,
+            context.cash,
+            positions,
+            context.pending,
+            day_start_equity=context.day_start_equity,
+            peak_equity=context.peak_equity,
+            now=decision_time,
+            bars_behind=_bars_behind(view),
+            broker_day_trades=context.broker_day_trades,
+        )
         # sells first: their expected proceeds count toward the buying power of the buys
         planned.sort(key=lambda p: p[0] > 0)
         spendable = account.buying_power + sum(-p[0] * p[4] for p in planned if p[0] < 0)
