@@ -154,10 +154,12 @@ class Engine:
         cap = self.gate.position_cap(account.equity)
         planned = []
         for symbol, weight in targets.items():
+            current = context.position_qty(symbol)
+            if not weight and not current:
+                continue  # flat and staying flat: nothing to size (the common case, every step)
             price = view.last_close(symbol)
             if price is None:
                 continue
-            current = context.position_qty(symbol)
             wanted = target_quantity(weight, account.equity, price)
             if cap is not None:
                 wanted = capped_target(wanted, current, math.floor(cap / price) if price > 0 else 0)
