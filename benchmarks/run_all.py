@@ -4,6 +4,8 @@
 Run: ``.venv/bin/python benchmarks/run_all.py [--repeat N]``. Prints a Markdown table (medians of
 N runs, measured side by side in this one process) and writes it to benchmarks/results.md.
 Needs ../shared/data for the real-data rows (they are skipped, with a note, when it is absent).
+Then runs ``sim_vs_backtesting.py`` (ours against backtesting.py on the same bars and rule, and
+the whole ``simulate`` command), which writes benchmarks/sim_results.md.
 """
 
 from __future__ import annotations
@@ -116,6 +118,16 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     (REPO / "benchmarks" / "results.md").write_text(text + "\n")
+    try:
+        import backtesting  # noqa: F401  (the test extra)
+    except ImportError:
+        print("\nbacktesting.py is not installed (pip install -e '.[test]'): sim_vs_backtesting skipped")
+    else:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        import sim_vs_backtesting
+
+        print()
+        sim_vs_backtesting.main(["--repeat", str(args.repeat)])
     if args.evaluate_repeat > 0:  # its own results file: evaluate_results.md
         import evaluate_bench
 

@@ -87,7 +87,7 @@ class Verdict:
 
     @staticmethod
     def allow() -> Verdict:
-        return Verdict(Action.ALLOW)
+        return _ALLOW  # one shared value (frozen): a rule answers this at every step
 
     @staticmethod
     def reduce(rule: str, qty: int, reason: str) -> Verdict:
@@ -100,6 +100,9 @@ class Verdict:
     @staticmethod
     def halt(rule: str, reason: str) -> Verdict:
         return Verdict(Action.HALT, rule, reason)
+
+
+_ALLOW = Verdict(Action.ALLOW)
 
 
 class RiskRule(ABC):

@@ -40,6 +40,11 @@ class RiskGate:
         self.switch = switch
         # the kill switch is checked before any other rule
         self.rules = ([HaltedRule(switch)] if switch is not None else []) + list(rules)
+        # the rules that judge the account or count orders (the others keep the base's no-op), so a
+        # step with nothing to judge asks only those: the same verdicts, in the same order
+        self._account_rules = [r for r in self.rules if _overrides(r, "check_account")]
+        self._counting_rules = [r for r in self.rules if _overrides(r, "on_pass")]
+        self._size_rules = [r for r in self.rules if isinstance(r, MaxPosition)]
 
     @classmethod
     def from_config(
@@ -80,7 +85,7 @@ class RiskGate:
 
     def check_account(self, context: RiskContext) -> Verdict:
         """Account-level checks, once per decision step; a ``halt`` trips the kill switch."""
-        for rule in self.rules:
+        for rule in self._account_rules:
             verdict = rule.check_account(context)
             if verdict.action is Action.HALT:
                 self._trip(verdict)
@@ -99,6 +104,17 @@ class RiskGate:
             if verdict.action is Action.REDUCE and verdict.qty is not None:
                 intent = intent.with_qty(verdict.qty)
                 decisive = verdict
-        for rule in self.rules:
+        for rule in self._counting_rules:
             rule.on_pass(intent, context)
         return GateResult(intent, decisive)
+
+    def position_cap(self, equity: float) -> float | None:
+        """The largest position per symbol, in dollars, the size rules allow at ``equity`` (None:
+        no cap). The planner does not propose past it: ``max_position`` would deny or cut it."""
+        if not self._size_rules:
+            return None
+        return min(rule.limit(equity) for rule in self._size_rules)
+
+
+def _overrides(rule: RiskRule, method: str) -> bool:
+    return getattr(type(rule), method) is not getattr(RiskRule, method)

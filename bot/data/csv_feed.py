@@ -250,7 +250,11 @@ def _timestamps(path: Path, raw: pd.DataFrame, time_columns: list[str]) -> pd.Se
         text = text + " " + raw[time_columns[1]].str.strip()
     parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     present = text.notna()
-    if present.all() and text.str.match(_DATE_ONLY).all():
+    if present.all() and _all_with_offset(text):
+        # every row "YYYY-MM-DD HH:MM:SS+HH:MM" (an intraday export): what the aware branch below
+        # gives, without its per-row regular expressions
+        parsed[:] = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    elif present.all() and text.str.match(_DATE_ONLY).all():
         dates = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
         parsed[:] = _localize(dates)
     else:
@@ -270,6 +274,32 @@ def _timestamps(path: Path, raw: pd.DataFrame, time_columns: list[str]) -> pd.Se
             f"{path}: line {row + 2}: cannot read {column} {_cell(text[row])} as a time ({_EXAMPLE})"
         )
     return parsed
+
+
+_OFFSET_LAYOUT = "dddd-dd-ddTdd:dd:dd+dd:dd"  # T: a space or "T"; +: a sign
+
+
+def _all_with_offset(text: pd.Series) -> bool:
+    """True when every value is laid out exactly as ``_OFFSET_LAYOUT`` (checked column by column
+    on a character array, not row by row)."""
+    width = len(_OFFSET_LAYOUT)
+    values = text.tolist()
+    if not values or any(len(v) != width for v in values):
+        return False
+    chars = np.array(values, dtype=f"<U{width}").view("<U1").reshape(len(values), width)
+    for i, kind in enumerate(_OFFSET_LAYOUT):
+        column = chars[:, i]
+        if kind == "d":
+            ok = (column >= "0") & (column <= "9")
+        elif kind == "T":
+            ok = (column == " ") | (column == "T")
+        elif kind == "+":
+            ok = (column == "+") | (column == "-")
+        else:
+            ok = column == kind
+        if not ok.all():
+            return False
+    return True
 
 
 def _localize(wall: pd.Series) -> pd.Series:

@@ -28,6 +28,7 @@ from typing import Protocol
 import structlog
 
 from bot.broker.base import (
+    Account,
     Broker,
     Order,
     OrderRequest,
@@ -39,7 +40,7 @@ from bot.broker.base import (
 from bot.engine.exits import ProtectiveExits
 from bot.engine.indicators import stop_level
 from bot.engine.market import MarketView
-from bot.engine.planner import order_quantity, target_quantity
+from bot.engine.planner import capped_target, order_quantity, target_quantity
 from bot.engine.protection import Protection
 from bot.journal.store import Journal
 from risk.base import Action, OrderIntent, RiskContext, Verdict
@@ -115,14 +116,21 @@ class Engine:
         #: how often each risk verdict was reached ("allow", "deny:<rule>", "exit:<rule>", ...)
         self.verdicts: Counter[str] = Counter()
 
-    def decide(self, decision_time: datetime, view: MarketView) -> list[Order]:
-        """One decision step at ``decision_time`` over what ``view`` shows; returns sent orders."""
+    def decide(
+        self, decision_time: datetime, view: MarketView, account: Account | None = None
+    ) -> list[Order]:
+        """One decision step at ``decision_time`` over what ``view`` shows; returns sent orders.
+
+        ``account``: the broker's account as the caller just read it (a simulation reads it once
+        per step, for this and for its equity snapshot); None reads it here."""
         forecasts, risk = self._forecast(decision_time, view)
-        account = self.broker.account()
+        if account is None:
+            account = self.broker.account()
         self.equity.observe(decision_time, account.equity)
         positions = self.broker.positions()
         open_orders = self.broker.open_orders()
-        open_orders += self.protection.keep(decision_time, positions, open_orders)
+        if self.protection.owed:  # shares whose stop was released for an order, not yet re-protected
+            open_orders += self.protection.keep(decision_time, positions, open_orders)
         context = RiskContext(
             account.equity,
             account.cash,
@@ -131,7 +139,6 @@ class Engine:
             day_start_equity=self.equity.day_start,
             peak_equity=self.equity.peak,
             now=decision_time,
-            bars_behind=_bars_behind(view),
             broker_day_trades=broker_day_trades(account),
         )
         was_halted = self.gate.halted
@@ -144,19 +151,39 @@ class Engine:
             targets, exiting = self._apply_exits(decision_time, view, positions, open_orders, targets)
         if not targets:
             return []
+        cap = self.gate.position_cap(account.equity)
         planned = []
         for symbol, weight in targets.items():
+            current = context.position_qty(symbol)
+            if not weight and not current:
+                continue  # flat and staying flat: nothing to size (the common case, every step)
             price = view.last_close(symbol)
             if price is None:
                 continue
-            current = context.position_qty(symbol)
             wanted = target_quantity(weight, account.equity, price)
+            if cap is not None:
+                wanted = capped_target(wanted, current, math.floor(cap / price) if price > 0 else 0)
             qty = order_quantity(wanted, current, self.rebalance_band)
             if qty and self.entries_halted and abs(current + qty) > abs(current):
                 self.verdicts["deny:model_unusable"] += 1  # counted, not journaled: it repeats every step
                 continue
             if qty:
                 planned.append((qty, symbol, weight, current, price))
+        if not planned:
+            return []  # nothing to judge: the per-order rules have no work this step
+        # the full context (per-order rules read how stale each symbol is), made directly:
+        # dataclasses.replace costs several times a constructor call
+        context = RiskContext(
+            context.equity,
+            context.cash,
+            positions,
+            context.pending,
+            day_start_equity=context.day_start_equity,
+            peak_equity=context.peak_equity,
+            now=decision_time,
+            bars_behind=_bars_behind(view),
+            broker_day_trades=context.broker_day_trades,
+        )
         # sells first: their expected proceeds count toward the buying power of the buys
         planned.sort(key=lambda p: p[0] > 0)
         spendable = account.buying_power + sum(-p[0] * p[4] for p in planned if p[0] < 0)

@@ -1,5 +1,12 @@
 """A causal view of several symbols' bars: at step k nothing after the bar at ``timeline[k]``
-is reachable, which is how the engine keeps the no-look-ahead invariant by construction."""
+is reachable, which is how the engine keeps the no-look-ahead invariant by construction.
+
+Per-symbol NumPy arrays (one per bar column) are sliced up to the current step; rolling helpers
+(``rolling_mean``) answer a window statistic of the bars visible now in O(1) per step: the whole
+series of that statistic is computed once, on first use, with each value a function of its own
+window only (bars at or before it), and the view hands out only the value at the current step.
+A strategy updating each step (``sma_cross``) therefore costs the same at bar 10 and bar 10,000.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from bot.data.base import BAR_COLUMNS
 
@@ -28,39 +36,44 @@ class MarketView:
         self._starts_here: dict[str, np.ndarray] = {}
         #: per symbol and step: the step of its latest bar so far (-1: none yet)
         self._last_step: dict[str, np.ndarray] = {}
+        self._counts: dict[str, list[int]] = {}
         for symbol, frame in frames.items():
             ts = frame.index.as_unit("ns").asi8
             self._columns[symbol] = {c: frame[c].to_numpy("float64") for c in BAR_COLUMNS}
             self._stamps[symbol] = ts
             visible = np.searchsorted(ts, self.timeline, side="right")
             self._visible[symbol] = visible
+            self._counts[symbol] = visible.tolist()  # read once a step per symbol: Python ints
             has_bar = np.zeros(len(self.timeline), dtype=bool)
             has_bar[np.searchsorted(self.timeline, ts)] = True
             self._starts_here[symbol] = has_bar
             steps = np.where(has_bar, np.arange(len(self.timeline)), -1)
             self._last_step[symbol] = np.maximum.accumulate(steps) if len(steps) else steps
         self.step = -1
+        self._rolling: dict[tuple[str, str, int], np.ndarray] = {}
+        self._times: list[datetime] | None = None
+        self._step_bars: list[dict[str, Bar]] | None = None
 
     def __len__(self) -> int:
         return len(self.timeline)
 
     def advance(self) -> dict[str, Bar]:
-        """Move to the next step; return the bars that start at it, by symbol."""
+        """Move to the next step; return the bars that start at it, by symbol (read-only: the
+        view's own dict, made once for the whole replay)."""
+        if self._step_bars is None:
+            self._step_bars = self._bars_by_step()
         self.step += 1
-        k = self.step
-        bars: dict[str, Bar] = {}
+        return self._step_bars[self.step]
+
+    def _bars_by_step(self) -> list[dict[str, Bar]]:
+        """Every step's bars, made once for a replay (the daemon's views never advance)."""
+        by_step: list[dict[str, Bar]] = [{} for _ in range(len(self.timeline))]
         for symbol in self.symbols:
-            if self._starts_here[symbol][k]:
-                i = self._visible[symbol][k] - 1
-                cols = self._columns[symbol]
-                bars[symbol] = (
-                    float(cols["open"][i]),
-                    float(cols["high"][i]),
-                    float(cols["low"][i]),
-                    float(cols["close"][i]),
-                    float(cols["volume"][i]),
-                )
-        return bars
+            cols = self._columns[symbol]
+            rows = zip(*(cols[c].tolist() for c in BAR_COLUMNS))
+            for k, row in zip(np.flatnonzero(self._starts_here[symbol]).tolist(), rows):
+                by_step[k][symbol] = row
+        return by_step
 
     def seek_end(self) -> None:
         """Jump to the last step (the live loop's view holds only bars that have closed)."""
@@ -69,11 +82,20 @@ class MarketView:
     @property
     def now(self) -> datetime:
         """Start time of the current step's bars."""
-        return datetime.fromtimestamp(self.timeline[self.step] / 1e9, tz=UTC)
+        return self.times[self.step]
+
+    @property
+    def times(self) -> list[datetime]:
+        """Every step's start time (UTC ``datetime``), made once: the replay loop reads one per step."""
+        if self._times is None:
+            self._times = list(
+                pd.DatetimeIndex(self.timeline.astype("datetime64[ns]"), tz=UTC).to_pydatetime()
+            )
+        return self._times
 
     def count(self, symbol: str) -> int:
         """Bars of ``symbol`` visible now."""
-        return int(self._visible[symbol][self.step]) if self.step >= 0 else 0
+        return self._counts[symbol][self.step] if self.step >= 0 else 0
 
     def column(self, symbol: str, name: str) -> np.ndarray:
         """A read-only view of one column up to and including the current step."""
@@ -95,6 +117,29 @@ class MarketView:
 
     def closes(self, symbol: str) -> np.ndarray:
         return self.column(symbol, "close")
+
+    def step_closes(self) -> np.ndarray:
+        """The whole replay's closes by step (rows: the timeline) and symbol (columns, in order),
+        NaN where a symbol has no bar starting at that step: for reports made after the run."""
+        closes = np.full((len(self.timeline), len(self.symbols)), np.nan)
+        for i, symbol in enumerate(self.symbols):
+            closes[self._starts_here[symbol], i] = self._columns[symbol]["close"]
+        return closes
+
+    def rolling_mean(self, symbol: str, n: int, name: str = "close") -> float | None:
+        """The mean of ``symbol``'s last ``n`` visible values of column ``name`` (None with fewer
+        than ``n`` bars): bit for bit ``view.column(symbol, name)[-n:].mean()``, in O(1) a step."""
+        count = self.count(symbol)
+        if count < n or n < 1:
+            return None
+        key = (symbol, name, n)
+        means = self._rolling.get(key)
+        if means is None:
+            # NumPy's mean of each window of n values, the same reduction as the slice's .mean()
+            # (tests/engine/test_market_rolling.py checks the bits); value i sees values <= i only
+            means = sliding_window_view(self._columns[symbol][name], n).mean(axis=1)
+            self._rolling[key] = means
+        return float(means[count - n])
 
     def last_close(self, symbol: str) -> float | None:
         n = self.count(symbol)

@@ -5,6 +5,10 @@ For a symbol with target weight w, last close p and account equity E:
 ``target_qty - current`` is proposed when the position must open (current 0, target not 0), close
 (target 0, current not 0), or is off its target by more than ``band * |target_qty|``; otherwise
 nothing, so a held position is not churned one share at a time as equity moves.
+
+The target is first held to the risk gate's size cap (``capped_target``): an order the gate's
+``max_position`` would deny is not proposed, and the band applies to the capped target, so a
+position held at the cap is not topped up a few shares at a time either.
 """
 
 from __future__ import annotations
@@ -29,3 +33,16 @@ def order_quantity(target_qty: int, current_qty: int, band: float) -> int:
     if (target_qty > 0) != (current_qty > 0):  # the wrong side: always turn around
         return delta
     return delta if abs(delta) > band * abs(target_qty) else 0
+
+
+def capped_target(target_qty: int, current_qty: int, cap_qty: int | None) -> int:
+    """``target_qty`` held to ``cap_qty`` shares a side (the size cap the risk gate's
+    ``max_position`` enforces), so the planner does not propose what the gate would deny or cut.
+
+    The cap limits growth only, as ``max_position`` does: a position already past it (its price
+    rose) keeps its size rather than being trimmed, and one below it grows at most to it."""
+    if cap_qty is None or abs(target_qty) <= cap_qty:
+        return target_qty
+    sign = 1 if target_qty > 0 else -1
+    same_side = current_qty if (current_qty > 0) == (target_qty > 0) else 0
+    return sign * max(cap_qty, abs(same_side))

@@ -45,6 +45,11 @@ class Protection:
         #: symbol -> stop price, for shares whose stop was cancelled to let a buy through
         self._owed: dict[str, float] = {}
 
+    @property
+    def owed(self) -> bool:
+        """True while some shares wait to be re-protected (``keep`` has work)."""
+        return bool(self._owed)
+
     @staticmethod
     def stops_of(symbol: str, open_orders: Iterable[Order]) -> list[Order]:
         """The open protective stop sells of ``symbol`` (the ones that hold a long's shares)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 
 import numpy as np
@@ -32,9 +32,11 @@ from bot.data.base import BarFeed
 from bot.data.sources import default_span, default_symbols
 from bot.engine.builder import EngineConfig, build_engine
 from bot.engine.market import MarketView
+from bot.engine.replay_steps import decision_times as step_decision_times
+from bot.engine.replay_steps import iso_stamps
 from bot.errors import DataError
 from bot.forecast.walkforward import PERIODS_PER_YEAR
-from bot.journal.store import Journal, iso
+from bot.journal.store import Journal
 from bot.news.base import Headline, ReplayNewsSource
 from bot.news.replay import make_news_replay
 from risk.killswitch import RunKillSwitch
@@ -129,7 +131,7 @@ def run_simulation(
         config={**run_record(config), "model": choice.as_dict() if choice else None},
     )
     for symbol, frame in frames.items():
-        rows = zip((iso(t) for t in frame.index), *(frame[c].to_numpy().tolist() for c in frame.columns))
+        rows = zip(iso_stamps(frame.index), *(frame[c].to_numpy().tolist() for c in frame.columns))
         journal.add_bars(feed.name, symbol, timeframe.name, rows)
 
     view = MarketView(frames)
@@ -146,9 +148,8 @@ def run_simulation(
     )
     steps = len(view)
     # the same instants as timeframe.close_time(view.now) at each step, known up front for the news
-    decision_times = [
-        timeframe.close_time(datetime.fromtimestamp(ns / 1e9, tz=UTC)) for ns in view.timeline.tolist()
-    ]
+    starts = view.times
+    decision_times = step_decision_times(view.timeline, timeframe)
     headlines = _replay_news(news, config, journal, symbols, frames, decision_times)
     sentiment = None
     if headlines is not None:
@@ -176,30 +177,30 @@ def run_simulation(
     )
     cash = np.empty(steps)
     equity = np.empty(steps)
-    closes = np.full((steps, len(symbols)), np.nan)
-    column = {s: i for i, s in enumerate(symbols)}
     bars_seen = 0
     bar_iter = _progress(range(steps), enabled=progress)
-    for k in bar_iter:
-        bars = view.advance()
-        bars_seen += len(bars)
-        fill_and_journal(broker, journal, run_id, view.now, bars)
-        decision_time = decision_times[k]
-        clock.now = decision_time
-        engine.decide(decision_time, view)
-        account = broker.account()
-        cash[k] = account.cash
-        equity[k] = account.equity
-        for symbol, bar in bars.items():
-            closes[k, column[symbol]] = bar[3]
-        journal.add_equity(run_id, decision_time, account.cash, account.equity, account.equity - account.cash)
-    journal.flush()
+    with journal.batched_orders():  # nothing is sent for real: one commit per batch, not per order
+        for k in bar_iter:
+            bars = view.advance()
+            bars_seen += len(bars)
+            fill_and_journal(broker, journal, run_id, starts[k], bars)
+            decision_time = decision_times[k]
+            clock.now = decision_time
+            # one account snapshot a step: deciding sends orders but fills nothing (fills happen
+            # in on_bars), so the account the engine decides on is the one closing the step
+            account = broker.account()
+            engine.decide(decision_time, view, account)
+            cash[k] = account.cash
+            equity[k] = account.equity
+        # the equity snapshots, one a step, journaled in one go (their times spelled at once)
+        journal.add_equity_rows(run_id, zip(iso_stamps(decision_times), cash.tolist(), equity.tolist()))
 
     from bot.report.metrics import buy_and_hold_curve
 
     index = pd.DatetimeIndex(decision_times, name="ts")
     curve = pd.DataFrame({"cash": cash, "equity": equity}, index=index)
-    curve["buy_and_hold"] = buy_and_hold_curve(pd.DataFrame(closes, index=index), config.broker.initial_cash)
+    closes = pd.DataFrame(view.step_closes(), index=index)  # each step's new closes (NaN: no bar)
+    curve["buy_and_hold"] = buy_and_hold_curve(closes, config.broker.initial_cash)
     return SimulationResult(
         run_id=run_id,
         source=feed.name,

@@ -10,8 +10,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 
+@lru_cache(maxsize=64)  # a step spells its decision time several times (decisions, equity, ids)
 def iso(ts: datetime) -> str:
     """Journal spelling of a time: ISO 8601 in UTC (sorts as text)."""
     return ts.astimezone(UTC).isoformat()

@@ -6,7 +6,14 @@ i + 1, so an old journal is upgraded in place on open.
 Writes of bars, predictions, decisions and equity snapshots are buffered and written in one
 transaction per ``batch_size`` rows (journaling must not dominate a simulation). Orders, fills and
 control state are *durable* writes: they flush the buffer and commit before returning, because an
-order must be on disk before it is sent and a fill must never be lost.
+order must be on disk before it is sent and a fill must never be lost. That is the contract of
+the live modes (the daemon, dry run and paper), and the default.
+
+A simulation turns it off (``durable_orders = False``, see ``batched_orders``): its orders and fills
+are buffered with the rest and written, in the order they happened, with the next batch, at the
+end of the run, or before any durable write (runs, control). Nothing real is sent by a simulation,
+and a crashed one is simply run again, so a commit per order bought nothing there but time (three
+commits per order: pending, the broker's answer, the fill).
 
 Imports only the standard library, so light commands (``status``) stay fast.
 """
@@ -16,7 +23,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +41,18 @@ _BUFFERED_SQL = {
     " requested_qty, approved_qty, verdict, rule, reason, client_order_id)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
     "equity": "INSERT OR REPLACE INTO equity VALUES (?,?,?,?,?)",
+    # only while ``durable_orders`` is off (a simulation); orders before fills, each in its own order
+    "orders": "INSERT INTO orders (run_id, client_order_id, symbol, side, qty, type, limit_price,"
+    " stop_price, protective, status, reason, broker_order_id, filled_qty, filled_avg_price,"
+    " created_at, updated_at, protective_stop, leg_order_id)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (run_id, client_order_id) DO UPDATE SET status = excluded.status,"
+    " reason = excluded.reason, broker_order_id = excluded.broker_order_id,"
+    " filled_qty = excluded.filled_qty, filled_avg_price = excluded.filled_avg_price,"
+    " updated_at = excluded.updated_at,"
+    " leg_order_id = COALESCE(excluded.leg_order_id, orders.leg_order_id)",
+    "fills": "INSERT INTO fills (run_id, client_order_id, ts, symbol, side, qty, price, commission)"
+    " VALUES (?,?,?,?,?,?,?,?)",
 }
 
 
@@ -81,6 +101,9 @@ class Journal(JournalReads):
         self._buffered_rows = 0
         #: seconds spent inside journal writes (benchmarks report journaling's share)
         self.write_seconds = 0.0
+        #: orders and fills committed one by one before the call returns (the live contract); a
+        #: simulation turns it off for its run (``batched_orders``)
+        self.durable_orders = True
         self._db: sqlite3.Connection | None = None
         try:
             self._open(path, readonly)
@@ -218,6 +241,10 @@ class Journal(JournalReads):
     ) -> None:
         self._buffer("equity", [(run_id, iso(ts), cash, equity, positions_value)])
 
+    def add_equity_rows(self, run_id: str, rows: Iterable[tuple[str, float, float]]) -> None:
+        """Many equity snapshots at once: rows of (``iso`` time, cash, equity) (a finished replay)."""
+        self._buffer("equity", ((run_id, ts, cash, equity, equity - cash) for ts, cash, equity in rows))
+
     # -- durable writes -------------------------------------------------------------------------
 
     def _durable(self, sql: str, params: Sequence[Any]) -> None:
@@ -266,57 +293,65 @@ class Journal(JournalReads):
         )
 
     def record_order(self, run_id: str, order: Any) -> None:
-        """Insert or update an order (a ``bot.broker.base.Order``); committed before returning."""
+        """Insert or update an order (a ``bot.broker.base.Order``); committed before returning
+        unless ``durable_orders`` is off (a simulation)."""
         req = order.request
         now = iso(utc_now())
-        self._durable(
-            "INSERT INTO orders (run_id, client_order_id, symbol, side, qty, type, limit_price,"
-            " stop_price, protective, status, reason, broker_order_id, filled_qty, filled_avg_price,"
-            " created_at, updated_at, protective_stop, leg_order_id)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (run_id, client_order_id) DO UPDATE SET status = excluded.status,"
-            " reason = excluded.reason, broker_order_id = excluded.broker_order_id,"
-            " filled_qty = excluded.filled_qty, filled_avg_price = excluded.filled_avg_price,"
-            " updated_at = excluded.updated_at,"
-            " leg_order_id = COALESCE(excluded.leg_order_id, orders.leg_order_id)",
-            (
-                run_id,
-                req.client_order_id,
-                req.symbol,
-                str(req.side),
-                req.qty,
-                str(req.type),
-                req.limit_price,
-                req.stop_price,
-                int(order.protective),
-                str(order.status),
-                order.reason,
-                order.broker_order_id,
-                order.filled_qty,
-                order.filled_avg_price,
-                now,
-                now,
-                req.protective_stop,
-                order.leg_order_id or None,
-            ),
+        row = (
+            run_id,
+            req.client_order_id,
+            req.symbol,
+            str(req.side),
+            req.qty,
+            str(req.type),
+            req.limit_price,
+            req.stop_price,
+            int(order.protective),
+            str(order.status),
+            order.reason,
+            order.broker_order_id,
+            order.filled_qty,
+            order.filled_avg_price,
+            now,
+            now,
+            req.protective_stop,
+            order.leg_order_id or None,
         )
+        if self.durable_orders:
+            self._durable(_BUFFERED_SQL["orders"], row)
+        else:
+            self._buffer("orders", [row])
 
     def record_fill(self, run_id: str, fill: Any) -> None:
-        """Append a fill (a ``bot.broker.base.Fill``); committed before returning."""
-        self._durable(
-            "INSERT INTO fills (run_id, client_order_id, ts, symbol, side, qty, price, commission)"
-            " VALUES (?,?,?,?,?,?,?,?)",
-            (
-                run_id,
-                fill.client_order_id,
-                iso(fill.ts),
-                fill.symbol,
-                str(fill.side),
-                fill.qty,
-                fill.price,
-                fill.commission,
-            ),
+        """Append a fill (a ``bot.broker.base.Fill``); committed before returning unless
+        ``durable_orders`` is off (a simulation)."""
+        row = (
+            run_id,
+            fill.client_order_id,
+            iso(fill.ts),
+            fill.symbol,
+            str(fill.side),
+            fill.qty,
+            fill.price,
+            fill.commission,
         )
+        if self.durable_orders:
+            self._durable(_BUFFERED_SQL["fills"], row)
+        else:
+            self._buffer("fills", [row])
+
+    @contextmanager
+    def batched_orders(self) -> Iterator[None]:
+        """Within the block, orders and fills are buffered like bars (a simulation's run; see the
+        module docstring); on leaving it, everything buffered is written and the durable contract
+        is back."""
+        previous = self.durable_orders
+        self.durable_orders = False
+        try:
+            yield
+        finally:
+            self.durable_orders = previous
+        self.flush()
 
     def record_headlines(self, headlines: Iterable[Any]) -> int:
         """Store headlines (``bot.news.base.Headline``), committed before returning.

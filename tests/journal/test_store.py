@@ -90,6 +90,44 @@ def test_orders_and_fills_are_durable_at_once(tmp_path):
     journal.close()
 
 
+def test_a_simulation_batches_orders_and_fills_and_writes_them_all_in_order(tmp_path):
+    """``batched_orders`` (a simulation's run): orders and fills wait for the batch like bars, are
+    all written when the block ends (an order's updates in the order they happened), and the
+    durable contract of the live modes is back after it."""
+    path = tmp_path / "j.sqlite"
+    journal = open_journal(path, batch_size=1000)
+    other = sqlite3.connect(path)
+    request = OrderRequest("s-AAPL-1", "AAPL", Side.BUY, 10)
+    with journal.batched_orders():
+        assert journal.durable_orders is False
+        journal.record_order("r", Order(request, T0, OrderStatus.PENDING))
+        journal.record_order("r", Order(request, T0, OrderStatus.NEW))
+        journal.record_order("r", Order(request, T0, OrderStatus.FILLED, filled_qty=10, filled_avg_price=5.0))
+        journal.record_fill("r", Fill("s-AAPL-1", "AAPL", Side.BUY, 10, 5.0, 0.0, T0))
+        assert other.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 0  # not yet: batched
+        assert other.execute("SELECT COUNT(*) FROM fills").fetchone()[0] == 0
+    assert other.execute("SELECT status, filled_qty FROM orders").fetchall() == [("filled", 10)]
+    assert other.execute("SELECT qty, price FROM fills").fetchall() == [(10, 5.0)]
+    assert journal.durable_orders is True
+    journal.record_order("r", Order(OrderRequest("s-AAPL-2", "AAPL", Side.SELL, 10), T0, OrderStatus.PENDING))
+    assert other.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 2  # durable again at once
+    journal.close()
+
+
+def test_a_failed_simulation_keeps_its_batched_orders(tmp_path):
+    """A run that raises inside the block: what it buffered is written by the next durable write
+    (the command marks the run failed) or on close, never dropped."""
+    path = tmp_path / "j.sqlite"
+    journal = open_journal(path, batch_size=1000)
+    with pytest.raises(RuntimeError), journal.batched_orders():
+        journal.record_order("r", Order(OrderRequest("s-X-1", "X", Side.BUY, 1), T0, OrderStatus.NEW))
+        raise RuntimeError("boom")
+    assert journal.durable_orders is True
+    journal.close()
+    other = sqlite3.connect(path)
+    assert other.execute("SELECT client_order_id, status FROM orders").fetchall() == [("s-X-1", "new")]
+
+
 def test_control_state_round_trips(tmp_path):
     journal = open_journal(tmp_path / "j.sqlite")
     journal.set_control("trading", "halted", by="test", reason="because")

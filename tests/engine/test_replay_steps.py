@@ -1,0 +1,35 @@
+"""The replay's per-step values made at once equal the per-step code's, value for value."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bot.calendar.timeframes import TIMEFRAMES
+from bot.engine.replay_steps import decision_times, iso_stamps
+from bot.journal.store import iso
+
+# daily starts are midnight New York (both sides of both DST switches); intraday every 7 minutes
+DAILY = pd.date_range("2021-03-10", "2021-11-12", freq="D", tz="America/New_York").tz_convert("UTC")
+INTRADAY = pd.date_range("2021-03-13 20:00", periods=3000, freq="7min", tz="UTC")
+
+
+@pytest.mark.parametrize("name", list(TIMEFRAMES))
+def test_decision_times_are_close_time_of_each_start(name):
+    timeframe = TIMEFRAMES[name]
+    starts = DAILY if timeframe.is_daily else INTRADAY
+    got = decision_times(starts.as_unit("ns").asi8, timeframe)
+    expected = [timeframe.close_time(t.to_pydatetime()) for t in starts]
+    assert got == expected
+    assert all(t.utcoffset().total_seconds() == 0 for t in got)
+
+
+def test_iso_stamps_spell_times_as_the_journal_does():
+    for times in (DAILY, INTRADAY, INTRADAY + pd.Timedelta(microseconds=250)):
+        assert iso_stamps(times) == [iso(t.to_pydatetime()) for t in times]
+    listed = [datetime(2024, 1, 2, 21, 0, tzinfo=UTC), datetime(2024, 1, 3, 21, 0, 30, tzinfo=UTC)]
+    assert iso_stamps(listed) == [iso(t) for t in listed]
+    assert iso_stamps(np.array([], "datetime64[ns]")) == []
