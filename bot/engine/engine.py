@@ -115,6 +115,7 @@ class Engine:
         self.equity = EquityTracker()
         #: how often each risk verdict was reached ("allow", "deny:<rule>", "exit:<rule>", ...)
         self.verdicts: Counter[str] = Counter()
+        self._logged_verdict: dict[str, str] = {}  # symbol -> its last verdict ("deny:halted", ...)
 
     def decide(
         self, decision_time: datetime, view: MarketView, account: Account | None = None
@@ -313,8 +314,13 @@ class Engine:
             reason=verdict.reason or None,
             client_order_id=intent.client_order_id if result.intent else None,
         )
-        self.verdicts[str(verdict.action) + (f":{verdict.rule}" if verdict.rule else "")] += 1
-        if verdict.action is not Action.ALLOW:
+        key = str(verdict.action) + (f":{verdict.rule}" if verdict.rule else "")
+        self.verdicts[key] += 1
+        # the journal keeps every verdict; the log says a symbol's verdict when it changes, not at
+        # every step it repeats (a halted run denied each entry at every step: thousands of lines)
+        repeated = self._logged_verdict.get(intent.symbol) == key
+        self._logged_verdict[intent.symbol] = key
+        if verdict.action is not Action.ALLOW and not repeated:
             log.info(
                 "risk_verdict",
                 symbol=intent.symbol,

@@ -63,3 +63,37 @@ def test_one_symbol_at_95_percent_proposes_nothing_the_cap_denies(tmp_path):
     for fill in entries:  # each entry is the cap's worth, not more
         before = equity[equity.index < fill.ts].iloc[-1]
         assert fill.qty * fill.price <= 0.5 * before * 1.05  # the next open may gap a little
+
+
+def test_a_verdict_repeated_every_step_is_journaled_every_time_and_logged_once(tmp_path):
+    """A halted run keeps wanting in: each step's denied entry is a decision row, but one log line
+    says it until the verdict changes."""
+    from structlog.testing import capture_logs
+
+    rng = np.random.default_rng(5)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, 300)))
+    days = pd.bdate_range("2020-01-02", periods=len(close))
+    folder = tmp_path / "bars"
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "date": days.strftime("%Y-%m-%d"),
+            "open": close,
+            "high": close,
+            "low": close,
+            "close": close,
+            "volume": 1,
+        }
+    ).to_csv(folder / "X.csv", index=False)
+    # a smallest order above any order this account can place: the entry is refused at every step
+    config = load_config(
+        write_config(tmp_path, "[risk]\nmin_order_notional = 1e9\n" + "daily_loss_pct = 0.0\n")
+    )
+    config = override(config, "data", "test", source=f"csv:{folder}")
+    config = override(config, "strategy", "test", name="buy_and_hold")
+    with capture_logs() as logs, open_journal(tmp_path / "journal.sqlite") as journal:
+        result = run_simulation(config, make_feed(config), journal, "logs", progress=False)
+        denied = journal.query("SELECT COUNT(*) FROM decisions WHERE verdict = 'deny'")[0][0]
+    lines = [e for e in logs if e["event"] == "risk_verdict"]
+    assert denied == len(result.equity) > 100  # refused at every step, each one journaled
+    assert len(lines) == 1 and lines[0]["rule"] == "order_notional"
