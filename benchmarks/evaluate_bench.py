@@ -126,7 +126,12 @@ def run(repeat: int, baseline: str | None) -> list[str]:
                 work = Path(tmp) / f"{i}-{len(runs[name])}-{name.split()[0]}"
                 work.mkdir()
                 runs[name].append(evaluate_once(tree, work))
-                print(f"{name}: run {i + 1}/{repeat} {runs[name][-1].seconds:.1f} s", file=sys.stderr)
+                done = runs[name][-1]
+                print(
+                    f"{name}: run {i + 1}/{repeat} {done.seconds:.1f} s, CPU {done.cpu_seconds:.0f} s, "
+                    f"peak {done.peak_mib:.0f} MiB, load {done.load[0]:.1f}->{done.load[1]:.1f}",
+                    file=sys.stderr,
+                )
     mine = runs["this tree"]
     same = len({r.figures for r in mine}) == 1
     lines = [
