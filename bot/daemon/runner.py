@@ -119,6 +119,10 @@ def run_daemon(
 def _stop_failed(parts: Parts, journal: Journal, fatal: JournalError, summary: dict[str, Any]) -> int:
     """After the journal refused a write: mark the run failed if it still takes that one write,
     say so in one line, exit 2. Every order sent before is in the journal (written before sending)."""
+    # the rows still buffered are what the file refused: marking the run failed matters more
+    dropped = journal.make_room_after_refusal()
+    if dropped:
+        log.warning("journal_rows_dropped", rows=dropped, reason="the journal refused them")
     try:
         journal.end_run(parts.run_id, "failed", summary)
         marked = "the run is marked failed"

@@ -187,6 +187,22 @@ class Journal(JournalReads):
             self._write_buffers()
         self.write_seconds += time.perf_counter() - started
 
+    def make_room_after_refusal(self) -> int:
+        """After the file refused a write, give one last small durable write (the run's end) its
+        best chance: drop the buffered rows (bars, predictions, decisions, equity), which were
+        refused and would be again, and move the write-ahead log into the database file, which
+        empties the log (a log at its size limit refuses even a one-row update). Returns how many
+        rows were dropped; a checkpoint the file refuses too is left at that."""
+        dropped = sum(len(rows) for rows in self._buffers.values())
+        for rows in self._buffers.values():
+            rows.clear()
+        self._buffered_rows = 0
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass  # nothing more to try: the caller says the run could not be marked
+        return dropped
+
     def _write_buffers(self) -> None:
         for table, rows in self._buffers.items():
             if rows:
