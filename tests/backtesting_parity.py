@@ -19,7 +19,8 @@ import pandas as pd
 #: the [risk] / [broker] / [strategy] keys whose defaults would break parity, set so they cannot:
 #: no costs (slippage 1 bp by default), no protective stop (10 %), no loss limits (8 % daily, 25 %
 #: drawdown halt), no 50 % position cap, no cash buffer (1 %), no resizing of a held position (the
-#: 25 % rebalance band could resize one on a large move), no stale-data, PDT or session rule.
+#: 25 % rebalance band could resize one on a large move), no stale-data, PDT or session rule. The
+#: limits that are off while their key is absent are left out.
 PARITY_CONFIG = """
 [broker]
 initial_cash = {cash}
@@ -41,20 +42,10 @@ slow = {slow}
 
 [risk]
 max_position_pct = 1.0
-max_position_notional = 0.0
-max_gross_exposure_pct = 0.0
-max_open_positions = 0
-min_order_notional = 0.0
-max_order_notional = 0.0
-max_orders_per_minute = 0
-max_orders_per_day = 0
 daily_loss_pct = 0.0
 max_drawdown_pct = 0.0
 max_stale_bars = 0
 stop_loss_pct = 0.0
-stop_loss_atr = 0.0
-take_profit_pct = 0.0
-trailing_stop_pct = 0.0
 pdt_guard = false
 
 [data]
