@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from machine_info import cpu_model
+
 REPO = Path(__file__).resolve().parents[1]
 DAILY = REPO.parent / "shared" / "data" / "daily"
 RESULTS = REPO / "benchmarks" / "evaluate_results.md"
@@ -38,14 +40,7 @@ class Run:
 
 def machine() -> str:
     """CPU model, cores usable by this process, Python and the TensorFlow in use."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     from importlib.metadata import version
 
