@@ -6,6 +6,7 @@ close); on a run's first day it is the first equity seen.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.calendar.timeframes import NEW_YORK
@@ -17,19 +18,36 @@ class EquityTracker:
         self.day_start: float | None = None
         self.peak: float | None = None
         self._last: float | None = None
-        #: [start, end) of the current New York day, as instants: a time inside it is the same day
-        #: without a time-zone conversion (one per new day, not one per step)
-        self._bounds: tuple[datetime, datetime] | None = None
+        #: [start, end) of the last New York day converted, as instants, and that day: a time inside
+        #: it is the same day without a time-zone conversion (one per new day, not one per step)
+        self._bounds: tuple[datetime, datetime, date] | None = None
+        #: New York dates of times known in advance (a replay's decision times, ``know_days``)
+        self._known: Mapping[datetime, date] = {}
+
+    def know_days(self, days: Mapping[datetime, date]) -> None:
+        """The New York date of each of these times, computed at once by a replay that knows its
+        decision times up front: a daily replay starts a new day every step, where the per-step
+        conversion would cost three time-zone conversions each."""
+        self._known = days
 
     def observe(self, ts: datetime, equity: float) -> None:
-        bounds = self._bounds
-        if bounds is None or not bounds[0] <= ts < bounds[1]:
-            day = ts.astimezone(NEW_YORK).date()
-            start = datetime.combine(day, time(0), NEW_YORK).astimezone(UTC)
-            end = datetime.combine(day + timedelta(days=1), time(0), NEW_YORK).astimezone(UTC)
-            self._bounds = (start, end)
-            if day != self.day:
-                self.day_start = self._last if self._last is not None else equity
-                self.day = day
+        day = self._known.get(ts)
+        if day is None:
+            day = self._day_of(ts)
+        if day != self.day:
+            self.day_start = self._last if self._last is not None else equity
+            self.day = day
         self._last = equity
-        self.peak = equity if self.peak is None else max(self.peak, equity)
+        peak = self.peak
+        if peak is None or equity > peak:  # max(peak, equity), without the call
+            self.peak = equity
+
+    def _day_of(self, ts: datetime) -> date:
+        bounds = self._bounds
+        if bounds is not None and bounds[0] <= ts < bounds[1]:
+            return bounds[2]
+        day = ts.astimezone(NEW_YORK).date()
+        start = datetime.combine(day, time(0), NEW_YORK).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(0), NEW_YORK).astimezone(UTC)
+        self._bounds = (start, end, day)
+        return day

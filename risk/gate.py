@@ -111,9 +111,12 @@ class RiskGate:
     def position_cap(self, equity: float) -> float | None:
         """The largest position per symbol, in dollars, the size rules allow at ``equity`` (None:
         no cap). The planner does not propose past it: ``max_position`` would deny or cut it."""
-        if not self._size_rules:
+        rules = self._size_rules
+        if not rules:
             return None
-        return min(rule.limit(equity) for rule in self._size_rules)
+        if len(rules) == 1:  # the usual case: one max_position rule, asked every step
+            return rules[0].limit(equity)
+        return min(rule.limit(equity) for rule in rules)
 
 
 def _overrides(rule: RiskRule, method: str) -> bool:

@@ -26,9 +26,12 @@ protected position its stop is cancelled first (``bot.engine.protection``).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
+from typing import NamedTuple
 
 PROTECTIVE_SUFFIX = "-stop"
 
@@ -147,14 +150,17 @@ class Position:
         return self.qty * (self.last_price - self.avg_price)
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(NamedTuple):
+    """The account at one moment (immutable). A named tuple, not a frozen dataclass: a simulation
+    reads one every step, and a tuple is made several times faster."""
+
     cash: float
     equity: float
     buying_power: float
     fees_paid: float = 0.0
     realized_pnl: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
+    #: broker-specific figures (Alpaca: ``daytrade_count``, ``portfolio_value``)
+    extra: Mapping[str, float] = MappingProxyType({})
 
 
 class Broker(ABC):

@@ -127,14 +127,20 @@ class SimBroker(Broker):
         return MappingProxyType(self._orders)
 
     def account(self) -> Account:
-        equity = self._cash + sum(q * self._last[s] for s, q in self._qty.items() if q)
-        return Account(
-            cash=self._cash,
-            equity=equity,
-            buying_power=self._buying_power(),
-            fees_paid=self._fees,
-            realized_pnl=self._realized,
-        )
+        # one pass for the marked value and the shorts (a simulation reads this every step)
+        cash, last = self._cash, self._last
+        value = shorts = 0.0
+        for symbol, qty in self._qty.items():
+            if qty:
+                worth = qty * last[symbol]
+                value += worth
+                if qty < 0:
+                    shorts -= worth
+        return Account(cash, cash + value, max(cash - shorts, 0.0), self._fees, self._realized)
+
+    def has_open_orders(self) -> bool:
+        """True while any order is open (a bar can change nothing at the broker without one)."""
+        return bool(self._open)
 
     def positions(self) -> dict[str, Position]:
         """Copies of the open positions; ``realized_pnl`` is the symbol's total since the start."""

@@ -18,11 +18,11 @@ def fill_and_journal(
     """``broker.on_bars(ts, bars)``, then journal every fill and every order whose status changed
     (filled, rejected at fill) or that the broker created during the bar (protective stops, even
     one born and filled in the same bar)."""
+    if not broker.has_open_orders():  # nothing to fill, and no fill to attach a stop to: marks only
+        return broker.on_bars(ts, bars)
     open_before = {o.client_order_id: o.status for o in broker.open_orders()}
     known_before = len(broker.orders)
     fills = broker.on_bars(ts, bars)
-    if not open_before:
-        return fills
     for order in islice(broker.orders.values(), known_before, None):
         journal.record_order(run_id, order)
     for client_order_id, status in open_before.items():

@@ -162,31 +162,43 @@ class CsvFeed(BarFeed):
 def read_bars_csv(path: Path) -> pd.DataFrame:
     """One CSV as raw bars (UTC ``ts`` index, float OHLCV, not yet cleaned); ``DataError`` if unusable."""
     try:
-        header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
-        columns, time_columns = _map_columns(path, header)
         # No usecols: with it pandas silently drops a row's surplus fields instead of raising.
-        raw = pd.read_csv(
-            path,
-            dtype=dict.fromkeys(time_columns, str),
-            skip_blank_lines=False,  # keeps row i on line i + 2, so errors can name the line
-        ).reset_index(drop=True)  # rows one field longer than the header: pandas made an index
-        raw = raw[[*time_columns, *columns.values()]]
+        raw = _read_frame(path, None)
+        columns, time_columns = _map_columns(path, [str(c) for c in raw.columns])
+        if not all(pd.api.types.is_string_dtype(raw[c]) for c in time_columns):
+            # a time column pandas read as numbers: read it again as the file's text
+            raw = _read_frame(path, dict.fromkeys(time_columns, str))
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise DataError(f"cannot read {path}: {_one_line(exc)}") from None
-    raw = raw[raw.notna().any(axis=1)]  # blank lines
+    present = np.zeros(len(raw), dtype=bool)  # a row with any used cell (not a blank line)
+    for column in (*time_columns, *columns.values()):
+        present |= raw[column].notna().to_numpy()
+    if not present.all():
+        raw = raw[present]  # blank lines
     if raw.empty:
         raise DataError(f"{path} holds a header but no rows")
-    frame = pd.DataFrame({name: _numbers(path, raw[column], name) for name, column in columns.items()})
-    frame.index = pd.DatetimeIndex(_timestamps(path, raw, time_columns), name="ts")
-    _report_missing(path, frame, raw.index)
-    return frame
+    numbers = {name: _numbers(path, raw[column], name) for name, column in columns.items()}
+    index = pd.DatetimeIndex(_timestamps(path, raw, time_columns), name="ts")
+    _report_missing(path, numbers, raw.index)
+    return pd.DataFrame(numbers, index=index)
 
 
-def _report_missing(path: Path, frame: pd.DataFrame, rows: pd.Index) -> None:
+def _read_frame(path: Path, dtype: dict[str, type] | None) -> pd.DataFrame:
+    """The file as pandas reads it, row i of the frame on line i + 2 (``skip_blank_lines=False``),
+    so that errors can name the line; a row one field longer than the header made pandas use the
+    first field as an index, which is dropped."""
+    raw = pd.read_csv(path, dtype=dtype, skip_blank_lines=False)
+    if not isinstance(raw.index, pd.RangeIndex):
+        raw = raw.reset_index(drop=True)
+    return raw
+
+
+def _report_missing(path: Path, numbers: dict[str, np.ndarray], rows: pd.Index) -> None:
     """Rows with an empty price are dropped by cleaning (``nan_price``): say which lines they are."""
-    missing = frame[["open", "high", "low", "close"]].isna().any(axis=1).to_numpy()
+    missing = np.isnan(numbers["open"]) | np.isnan(numbers["high"])
+    missing |= np.isnan(numbers["low"]) | np.isnan(numbers["close"])
     if missing.any():
         lines = (np.asarray(rows)[missing] + 2).tolist()
         structlog.get_logger(__name__).warning(
@@ -225,18 +237,22 @@ def _map_columns(path: Path, header: list[str]) -> tuple[dict[str, str], list[st
 _LARGEST = 1e15
 
 
-def _numbers(path: Path, values: pd.Series, name: str) -> pd.Series:
+def _numbers(path: Path, values: pd.Series, name: str) -> np.ndarray:
     """Float values; an empty cell is NaN (cleaned later), a non-numeric one is a ``DataError``."""
-    numbers = values if values.dtype.kind in "iu" else pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() & values.notna()
-    if bad.any():
-        row = bad.idxmax()
-        raise DataError(f"{path}: line {row + 2}: {name} {_cell(values[row])} is not a number")
-    numbers = numbers.astype("float64")
+    if values.dtype.kind in "iuf":  # pandas parsed every cell as a number: nothing to convert
+        numbers = values.to_numpy("float64")
+    else:
+        converted = pd.to_numeric(values, errors="coerce")
+        bad = converted.isna() & values.notna()
+        if bad.any():
+            row = bad.idxmax()
+            raise DataError(f"{path}: line {row + 2}: {name} {_cell(values[row])} is not a number")
+        numbers = converted.to_numpy("float64")
     # inf, and magnitudes no price or volume reaches, which overflow later arithmetic (1e308)
-    huge = numbers.notna() & ~(numbers.abs() < _LARGEST)
+    with np.errstate(invalid="ignore"):
+        huge = ~(np.abs(numbers) < _LARGEST) & ~np.isnan(numbers)
     if huge.any():
-        row = huge.idxmax()
+        row = values.index[int(huge.argmax())]
         raise DataError(
             f"{path}: line {row + 2}: {name} {_cell(values[row])} is not a finite number below {_LARGEST:g}"
         )
@@ -245,6 +261,11 @@ def _numbers(path: Path, values: pd.Series, name: str) -> pd.Series:
 
 def _timestamps(path: Path, raw: pd.DataFrame, time_columns: list[str]) -> pd.Series:
     """UTC timestamps of the rows of ``raw`` (see the module docstring for the rules)."""
+    if len(time_columns) == 1 and _all_dates(raw[time_columns[0]]):
+        # every row a bare "YYYY-MM-DD" (a daily export): what the date branch below gives,
+        # without its per-row regular expressions
+        dates = pd.DatetimeIndex(raw[time_columns[0]].to_numpy().astype("datetime64[D]")).as_unit("ns")
+        return pd.Series(dates.tz_localize(NEW_YORK).tz_convert("UTC"), index=raw.index)
     text = raw[time_columns[0]].str.strip()
     if len(time_columns) == 2:
         text = text + " " + raw[time_columns[1]].str.strip()
@@ -277,17 +298,42 @@ def _timestamps(path: Path, raw: pd.DataFrame, time_columns: list[str]) -> pd.Se
 
 
 _OFFSET_LAYOUT = "dddd-dd-ddTdd:dd:dd+dd:dd"  # T: a space or "T"; +: a sign
+_DATE_LAYOUT = "dddd-dd-dd"
+# the days a nanosecond timestamp can hold (pandas' range), with a margin
+_FIRST_DAY, _LAST_DAY = np.datetime64("1678-01-01"), np.datetime64("2262-01-01")
 
 
 def _all_with_offset(text: pd.Series) -> bool:
     """True when every value is laid out exactly as ``_OFFSET_LAYOUT`` (checked column by column
     on a character array, not row by row)."""
-    width = len(_OFFSET_LAYOUT)
-    values = text.tolist()
-    if not values or any(len(v) != width for v in values):
+    return _all_laid_out(text.tolist(), _OFFSET_LAYOUT)
+
+
+def _all_dates(column: pd.Series) -> bool:
+    """True when every value is a string laid out exactly as ``YYYY-MM-DD``, a real date (month
+    01-12, a day the month has) inside pandas' range: NumPy reads these as the date branch does."""
+    values = column.to_numpy()
+    if not len(values):
         return False
-    chars = np.array(values, dtype=f"<U{width}").view("<U1").reshape(len(values), width)
-    for i, kind in enumerate(_OFFSET_LAYOUT):
+    text = values.astype(str)  # an empty cell becomes "nan", which the layout refuses
+    if text.dtype.itemsize != 4 * len(_DATE_LAYOUT) or not _all_laid_out(text, _DATE_LAYOUT):
+        return False
+    try:
+        days = text.astype("datetime64[D]")
+    except ValueError:  # 2021-02-30, month 13: left to the branch that names the line
+        return False
+    in_range = (days >= _FIRST_DAY) & (days <= _LAST_DAY)
+    return bool(in_range.all() and (np.datetime_as_string(days) == text).all())
+
+
+def _all_laid_out(values: list | np.ndarray, layout: str) -> bool:
+    """Whether every string is ``layout`` character for character (d: a digit, T: a space or T,
+    +: a sign), checked column by column on a character array."""
+    width = len(layout)
+    if isinstance(values, list) and (not values or any(len(v) != width for v in values)):
+        return False
+    chars = np.asarray(values, dtype=f"<U{width}").view("<U1").reshape(len(values), width)
+    for i, kind in enumerate(layout):
         column = chars[:, i]
         if kind == "d":
             ok = (column >= "0") & (column <= "9")

@@ -26,6 +26,9 @@ def regular_session_mask(index: pd.DatetimeIndex) -> np.ndarray:
     )
 
 
+_DAY_NS = 86_400 * 1_000_000_000
+
+
 def native_minutes(index: pd.DatetimeIndex) -> int:
     """The bar length of a frame in minutes, 0 for daily bars (every bar at midnight New York).
 
@@ -33,8 +36,9 @@ def native_minutes(index: pd.DatetimeIndex) -> int:
     """
     if len(index) == 0:
         return 0
-    local = index.tz_convert(NEW_YORK)
-    if ((local.hour == 0) & (local.minute == 0)).all():
+    # New York wall-clock nanoseconds: every bar at midnight is a multiple of a day
+    wall = index.tz_convert(NEW_YORK).tz_localize(None).as_unit("ns").asi8
+    if not (wall % _DAY_NS).any():
         return 0
     if len(index) < 2:
         return 1

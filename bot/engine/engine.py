@@ -124,10 +124,13 @@ class Engine:
 
         ``account``: the broker's account as the caller just read it (a simulation reads it once
         per step, for this and for its equity snapshot); None reads it here."""
-        forecasts, risk = self._forecast(decision_time, view)
+        forecasts = risk = None
+        if self.forecaster is not None:
+            forecasts, risk = self._forecast(decision_time, view)
         if account is None:
             account = self.broker.account()
-        self.equity.observe(decision_time, account.equity)
+        equity = self.equity
+        equity.observe(decision_time, account.equity)
         positions = self.broker.positions()
         open_orders = self.broker.open_orders()
         if self.protection.owed:  # shares whose stop was released for an order, not yet re-protected
@@ -136,10 +139,10 @@ class Engine:
             account.equity,
             account.cash,
             positions,
-            pending_quantities(open_orders),
-            day_start_equity=self.equity.day_start,
-            peak_equity=self.equity.peak,
-            now=decision_time,
+            pending_quantities(open_orders) if open_orders else {},
+            equity.day_start,
+            equity.peak,
+            decision_time,
             broker_day_trades=broker_day_trades(account),
         )
         was_halted = self.gate.halted
@@ -154,8 +157,10 @@ class Engine:
             return []
         cap = self.gate.position_cap(account.equity)
         planned = []
+        pending = context.pending
         for symbol, weight in targets.items():
-            current = context.position_qty(symbol)
+            held = positions.get(symbol)
+            current = (held.qty if held else 0) + pending.get(symbol, 0)  # context.position_qty
             if not weight and not current:
                 continue  # flat and staying flat: nothing to size (the common case, every step)
             price = view.last_close(symbol)

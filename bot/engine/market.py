@@ -50,7 +50,7 @@ class MarketView:
             steps = np.where(has_bar, np.arange(len(self.timeline)), -1)
             self._last_step[symbol] = np.maximum.accumulate(steps) if len(steps) else steps
         self.step = -1
-        self._rolling: dict[tuple[str, str, int], np.ndarray] = {}
+        self._rolling: dict[tuple[str, str, int], list[float]] = {}
         self._times: list[datetime] | None = None
         self._step_bars: list[dict[str, Bar]] | None = None
 
@@ -129,17 +129,19 @@ class MarketView:
     def rolling_mean(self, symbol: str, n: int, name: str = "close") -> float | None:
         """The mean of ``symbol``'s last ``n`` visible values of column ``name`` (None with fewer
         than ``n`` bars): bit for bit ``view.column(symbol, name)[-n:].mean()``, in O(1) a step."""
-        count = self.count(symbol)
+        step = self.step
+        count = self._counts[symbol][step] if step >= 0 else 0
         if count < n or n < 1:
             return None
         key = (symbol, name, n)
         means = self._rolling.get(key)
         if means is None:
             # NumPy's mean of each window of n values, the same reduction as the slice's .mean()
-            # (tests/engine/test_market_rolling.py checks the bits); value i sees values <= i only
-            means = sliding_window_view(self._columns[symbol][name], n).mean(axis=1)
+            # (tests/engine/test_market_rolling.py checks the bits); value i sees values <= i only.
+            # Kept as Python floats: indexing a list is cheaper than a NumPy scalar a step
+            means = sliding_window_view(self._columns[symbol][name], n).mean(axis=1).tolist()
             self._rolling[key] = means
-        return float(means[count - n])
+        return means[count - n]
 
     def last_close(self, symbol: str) -> float | None:
         n = self.count(symbol)

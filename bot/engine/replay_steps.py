@@ -5,7 +5,7 @@ value, what the per-step code gave (``Timeframe.close_time``, ``bot.journal.stor
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -34,3 +34,10 @@ def iso_stamps(index: pd.DatetimeIndex | list[datetime]) -> list[str]:
         text = np.datetime_as_string(ns.view("datetime64[ns]"), unit="s").tolist()
         return [t + "+00:00" for t in text]
     return [iso(t) for t in index]
+
+
+def new_york_dates(times: list[datetime]) -> list[date]:
+    """The New York calendar date of every (UTC) time, ``t.astimezone(NEW_YORK).date()`` at once."""
+    if not times:
+        return []
+    return list(pd.DatetimeIndex(times).tz_convert(NEW_YORK).date)

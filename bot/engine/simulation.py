@@ -33,7 +33,7 @@ from bot.data.sources import default_span, default_symbols
 from bot.engine.builder import EngineConfig, build_engine
 from bot.engine.market import MarketView
 from bot.engine.replay_steps import decision_times as step_decision_times
-from bot.engine.replay_steps import iso_stamps
+from bot.engine.replay_steps import iso_stamps, new_york_dates
 from bot.errors import DataError
 from bot.forecast.walkforward import PERIODS_PER_YEAR
 from bot.journal.store import Journal
@@ -175,6 +175,8 @@ def run_simulation(
         switch=switch,
         forecaster=forecaster,
     )
+    # each step's New York date, known up front (a daily replay changes day every step)
+    engine.equity.know_days(dict(zip(decision_times, new_york_dates(decision_times))))
     cash = np.empty(steps)
     equity = np.empty(steps)
     bars_seen = 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -190,13 +189,10 @@ def test_the_broker_s_day_trade_count_binds_after_a_restart():
     """A fresh guard (a restarted bot) knows no day trades; Alpaca's ``daytrade_count`` does."""
     rule = PatternDayTrader(enabled=True)
     monday = datetime(2024, 1, 8, 15, tzinfo=UTC)
-    fresh = dataclasses.replace(context({}, equity=20_000), broker_day_trades=3)
+    fresh = context({}, equity=20_000)._replace(broker_day_trades=3)
     blocked = rule.check(intent("D", 10, monday), fresh)
     assert blocked.action is Action.DENY and "3 day trade(s)" in blocked.reason
-    assert (
-        rule.check(intent("D", 10, monday), dataclasses.replace(fresh, broker_day_trades=2)).action
-        is Action.ALLOW
-    )
+    assert rule.check(intent("D", 10, monday), fresh._replace(broker_day_trades=2)).action is Action.ALLOW
     assert (
         rule.check(intent("D", 10, monday), context({}, equity=20_000)).action is Action.ALLOW
     )  # no count: ours
