@@ -113,6 +113,13 @@ _ALLOW = Verdict(Action.ALLOW)
 class RiskRule(ABC):
     name: str = "rule"
 
+    @property
+    def active(self) -> bool:
+        """False for a rule its settings turn off (a limit of 0, a guard disabled): such a rule
+        allows everything and counts nothing, so the gate does not ask it (a simulation asks the
+        gate thousands of times). Rules with an off setting override this."""
+        return True
+
     @abstractmethod
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         """Judge one intent; must not change any state."""

@@ -13,6 +13,10 @@ class DailyLossLimit(RiskRule):
     def __init__(self, max_pct: float) -> None:
         self.max_pct = max_pct  # 0 = off
 
+    @property
+    def active(self) -> bool:
+        return self.max_pct > 0
+
     def check_account(self, context: RiskContext) -> Verdict:
         start = context.day_start_equity
         if self.max_pct <= 0 or not start or start <= 0:

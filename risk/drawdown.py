@@ -12,6 +12,10 @@ class MaxDrawdown(RiskRule):
     def __init__(self, max_pct: float) -> None:
         self.max_pct = max_pct  # 0 = off
 
+    @property
+    def active(self) -> bool:
+        return self.max_pct > 0
+
     def check_account(self, context: RiskContext) -> Verdict:
         peak = context.peak_equity
         if self.max_pct <= 0 or not peak or peak <= 0:

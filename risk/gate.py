@@ -45,6 +45,14 @@ class RiskGate:
         self._account_rules = [r for r in self.rules if _overrides(r, "check_account")]
         self._counting_rules = [r for r in self.rules if _overrides(r, "on_pass")]
         self._size_rules = [r for r in self.rules if isinstance(r, MaxPosition)]
+        # the rules whose settings leave them on (``RiskRule.active``, read once here: settings do
+        # not change during a run); the others would allow everything and count nothing
+        self._checking_rules = [r for r in self.rules if r.active]
+        self._account_rules = [r for r in self._account_rules if r.active]
+        self._counting_rules = [r for r in self._counting_rules if r.active]
+        #: whether the last ``check_account`` tripped the kill switch itself (False when it was
+        #: already halted): the engine flattens once, on the trip
+        self.newly_halted = False
 
     @classmethod
     def from_config(
@@ -79,22 +87,29 @@ class RiskGate:
     def halted(self) -> bool:
         return self.switch is not None and self.switch.halted
 
-    def _trip(self, verdict: Verdict) -> None:
-        if self.switch is not None and not self.switch.halted:
+    def _trip(self, verdict: Verdict) -> bool:
+        """Halt the kill switch for ``verdict``; True when this call halted it (or there is no
+        switch to remember an earlier halt)."""
+        if self.switch is None:
+            return True
+        if not self.switch.halted:
             self.switch.halt(f"risk:{verdict.rule}", verdict.reason)
+            return True
+        return False
 
     def check_account(self, context: RiskContext) -> Verdict:
         """Account-level checks, once per decision step; a ``halt`` trips the kill switch."""
+        self.newly_halted = False
         for rule in self._account_rules:
             verdict = rule.check_account(context)
             if verdict.action is Action.HALT:
-                self._trip(verdict)
+                self.newly_halted = self._trip(verdict)
                 return verdict
         return Verdict.allow()
 
     def evaluate(self, intent: OrderIntent, context: RiskContext) -> GateResult:
         decisive = Verdict.allow()
-        for rule in self.rules:
+        for rule in self._checking_rules:
             verdict = rule.check(intent, context)
             if verdict.action is Action.HALT:
                 self._trip(verdict)

@@ -25,6 +25,10 @@ class MaxGrossExposure(RiskRule):
     def __init__(self, max_pct: float) -> None:
         self.max_pct = max_pct  # 0 = off
 
+    @property
+    def active(self) -> bool:
+        return self.max_pct > 0
+
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         if self.max_pct <= 0:
             return Verdict.allow()

@@ -14,6 +14,10 @@ class NoShort(RiskRule):
     def __init__(self, allow_short: bool) -> None:
         self.allow_short = allow_short
 
+    @property
+    def active(self) -> bool:
+        return not self.allow_short
+
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         if self.allow_short or intent.side is not Side.SELL:
             return Verdict.allow()

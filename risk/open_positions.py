@@ -17,6 +17,10 @@ class MaxOpenPositions(RiskRule):
     def __init__(self, max_positions: int) -> None:
         self.max_positions = max_positions  # 0 = off
 
+    @property
+    def active(self) -> bool:
+        return self.max_positions > 0
+
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         if self.max_positions <= 0 or context.position_qty(intent.symbol) != 0:
             return Verdict.allow()

@@ -18,6 +18,10 @@ class OrderNotional(RiskRule):
         self.min_notional = min_notional  # 0 = off
         self.max_notional = max_notional  # 0 = off
 
+    @property
+    def active(self) -> bool:
+        return self.min_notional > 0 or self.max_notional > 0
+
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         notional = intent.qty * intent.price
         if self.min_notional > 0 and notional < self.min_notional and not reduces_exposure(intent, context):

@@ -24,6 +24,10 @@ class OrderRate(RiskRule):
         self._day: date | None = None
         self._today = 0
 
+    @property
+    def active(self) -> bool:
+        return self.per_minute > 0 or self.per_day > 0
+
     def counts(self, ts: datetime) -> tuple[int, int]:
         minute = sum(1 for t in self._recent if ts - t < timedelta(minutes=1))
         today = self._today if self._day == ts.astimezone(NEW_YORK).date() else 0

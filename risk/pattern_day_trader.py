@@ -33,6 +33,11 @@ class PatternDayTrader(RiskRule):
         # New York days of the day trades still inside the 5-business-day window, oldest first:
         # pruned as time moves on, so a check costs the same after 20,000 day trades as after 2
         self._day_trades: deque[date] = deque()
+        self._pruned_on: date | None = None  # the day ``_prune`` last ran for
+
+    @property
+    def active(self) -> bool:
+        return self.enabled
 
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         if not self.enabled or context.equity >= PDT_EQUITY or reduces_exposure(intent, context):
@@ -53,8 +58,11 @@ class PatternDayTrader(RiskRule):
         )
 
     def _prune(self, today: date) -> None:
+        if today == self._pruned_on:
+            return  # only today's trades were added since: none of them can be out of the window
         while self._day_trades and _business_days_between(self._day_trades[0], today) >= 5:
             self._day_trades.popleft()
+        self._pruned_on = today
 
     def on_pass(self, intent: OrderIntent, context: RiskContext) -> None:
         today = intent.ts.astimezone(NEW_YORK).date()

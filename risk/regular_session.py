@@ -22,6 +22,10 @@ class RegularSession(RiskRule):
     def __init__(self, extended_hours: bool) -> None:
         self.extended_hours = extended_hours
 
+    @property
+    def active(self) -> bool:
+        return not self.extended_hours
+
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         if self.extended_hours or reduces_exposure(intent, context):
             return Verdict.allow()

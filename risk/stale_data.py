@@ -13,6 +13,10 @@ class StaleData(RiskRule):
     def __init__(self, max_bars: int) -> None:
         self.max_bars = max_bars  # 0 = off
 
+    @property
+    def active(self) -> bool:
+        return self.max_bars > 0
+
     def check(self, intent: OrderIntent, context: RiskContext) -> Verdict:
         behind = context.bars_behind.get(intent.symbol, 0)
         if self.max_bars <= 0 or behind <= self.max_bars or reduces_exposure(intent, context):

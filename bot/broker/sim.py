@@ -109,6 +109,7 @@ class SimBroker(Broker):
         self._symbol_realized: dict[str, float] = {}
         self._last: dict[str, float] = {}
         self._orders: dict[str, Order] = {}
+        self._order_list: list[Order] = []  # the same orders, in the order they became known
         self._open: dict[str, Order] = {}  # insertion order = submission order
         self._fills: list[Fill] = []
         self._last_ts: datetime | None = None
@@ -137,6 +138,15 @@ class SimBroker(Broker):
                 if qty < 0:
                     shorts -= worth
         return Account(cash, cash + value, max(cash - shorts, 0.0), self._fees, self._realized)
+
+    @property
+    def order_count(self) -> int:
+        """How many orders have become known so far (``orders_since`` takes it)."""
+        return len(self._order_list)
+
+    def orders_since(self, known: int) -> list[Order]:
+        """The orders that became known after the first ``known`` (an ``order_count`` read earlier)."""
+        return self._order_list[known:]
 
     def has_open_orders(self) -> bool:
         """True while any order is open (a bar can change nothing at the broker without one)."""
@@ -182,6 +192,7 @@ class SimBroker(Broker):
             self._last[fill.symbol] = fill.price
         for order in orders:
             self._orders[order.client_order_id] = order
+            self._order_list.append(order)
             if order.status.is_open:
                 order.status = OrderStatus.NEW
                 self._open[order.client_order_id] = order
@@ -380,6 +391,7 @@ class SimBroker(Broker):
         self._seq += 1
         order = Order(request, at, broker_order_id=f"sim-{self._seq}", protective=protective)
         self._orders[request.client_order_id] = order
+        self._order_list.append(order)
         return order
 
     def _cancel(self, order: Order, reason: str, status: OrderStatus = OrderStatus.CANCELED) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from itertools import islice
 
 from bot.broker.base import Fill
 from bot.broker.sim import Bar, SimBroker
@@ -21,9 +20,9 @@ def fill_and_journal(
     if not broker.has_open_orders():  # nothing to fill, and no fill to attach a stop to: marks only
         return broker.on_bars(ts, bars)
     open_before = {o.client_order_id: o.status for o in broker.open_orders()}
-    known_before = len(broker.orders)
+    known_before = broker.order_count
     fills = broker.on_bars(ts, bars)
-    for order in islice(broker.orders.values(), known_before, None):
+    for order in broker.orders_since(known_before):
         journal.record_order(run_id, order)
     for client_order_id, status in open_before.items():
         order = broker.get_order(client_order_id)

@@ -145,9 +145,8 @@ class Engine:
             decision_time,
             broker_day_trades=broker_day_trades(account),
         )
-        was_halted = self.gate.halted
         verdict = self.gate.check_account(context)
-        if verdict.action is Action.HALT and not was_halted:
+        if verdict.action is Action.HALT and self.gate.newly_halted:
             return self._halt_and_flatten(decision_time, verdict)
         targets = self.strategy.targets(view, forecasts, risk)
         exiting: set[str] = set()

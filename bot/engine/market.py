@@ -51,6 +51,7 @@ class MarketView:
             self._last_step[symbol] = np.maximum.accumulate(steps) if len(steps) else steps
         self.step = -1
         self._rolling: dict[tuple[str, str, int], list[float]] = {}
+        self._close_lists: dict[str, list[float]] = {}
         self._times: list[datetime] | None = None
         self._step_bars: list[dict[str, Bar]] | None = None
 
@@ -144,5 +145,11 @@ class MarketView:
         return means[count - n]
 
     def last_close(self, symbol: str) -> float | None:
-        n = self.count(symbol)
-        return float(self._columns[symbol]["close"][n - 1]) if n else None
+        step = self.step
+        n = self._counts[symbol][step] if step >= 0 else 0
+        if not n:
+            return None
+        closes = self._close_lists.get(symbol)
+        if closes is None:  # Python floats, read once a step per symbol (cheaper than NumPy scalars)
+            closes = self._close_lists[symbol] = self._columns[symbol]["close"].tolist()
+        return closes[n - 1]
