@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -33,9 +33,8 @@ class Action(StrEnum):
     HALT = "halt"
 
 
-@dataclass(frozen=True)
-class OrderIntent:
-    """An order the engine would like to place, before the risk gate has seen it."""
+class OrderIntent(NamedTuple):
+    """An order the engine would like to place, before the risk gate has seen it (immutable)."""
 
     client_order_id: str
     symbol: str
@@ -49,7 +48,7 @@ class OrderIntent:
         return self.qty if self.side is Side.BUY else -self.qty
 
     def with_qty(self, qty: int) -> OrderIntent:
-        return replace(self, qty=qty)
+        return self._replace(qty=qty)
 
 
 class RiskContext(NamedTuple):

@@ -64,9 +64,10 @@ class OrderStatus(StrEnum):
         return self in (OrderStatus.PENDING, OrderStatus.NEW)
 
 
-@dataclass(frozen=True)
-class OrderRequest:
-    """What the engine asks for. ``client_order_id`` is deterministic per decision."""
+class OrderRequest(NamedTuple):
+    """What the engine asks for. ``client_order_id`` is deterministic per decision. (Immutable
+    records made per order are named tuples: several times cheaper to make than frozen
+    dataclasses, which a simulation of thousands of orders feels.)"""
 
     client_order_id: str
     symbol: str
@@ -118,8 +119,7 @@ class Order:
         return self.request.symbol
 
 
-@dataclass(frozen=True)
-class Fill:
+class Fill(NamedTuple):
     client_order_id: str
     symbol: str
     side: Side

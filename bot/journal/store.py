@@ -312,7 +312,7 @@ class Journal(JournalReads):
         """Insert or update an order (a ``bot.broker.base.Order``); committed before returning
         unless ``durable_orders`` is off (a simulation)."""
         req = order.request
-        now = iso(utc_now())
+        now = utc_now().isoformat()  # iso() of a UTC time, without the cache a new time would miss
         row = (
             run_id,
             req.client_order_id,
