@@ -50,6 +50,8 @@ from strategies.base import Strategy
 
 log = structlog.get_logger(__name__)
 
+_NONE_EXITING: frozenset[str] = frozenset()  # no protective exits this step (most steps)
+
 
 class Forecaster(Protocol):
     """The forecast slot, per symbol at the view's current step: next-bar log-return forecasts
@@ -130,31 +132,32 @@ class Engine:
         if account is None:
             account = self.broker.account()
         equity = self.equity
-        equity.observe(decision_time, account.equity)
+        account_equity = account.equity
+        equity.observe(decision_time, account_equity)
         positions = self.broker.positions()
         open_orders = self.broker.open_orders()
         if self.protection.owed:  # shares whose stop was released for an order, not yet re-protected
             open_orders += self.protection.keep(decision_time, positions, open_orders)
         context = RiskContext(
-            account.equity,
+            account_equity,
             account.cash,
             positions,
             pending_quantities(open_orders) if open_orders else {},
             equity.day_start,
             equity.peak,
             decision_time,
-            broker_day_trades=broker_day_trades(account),
+            broker_day_trades=broker_day_trades(account) if account.extra else None,
         )
         verdict = self.gate.check_account(context)
         if verdict.action is Action.HALT and self.gate.newly_halted:
             return self._halt_and_flatten(decision_time, verdict)
         targets = self.strategy.targets(view, forecasts, risk)
-        exiting: set[str] = set()
+        exiting: frozenset[str] | set[str] = _NONE_EXITING
         if self.exits is not None:
             targets, exiting = self._apply_exits(decision_time, view, positions, open_orders, targets)
         if not targets:
             return []
-        cap = self.gate.position_cap(account.equity)
+        cap = self.gate.position_cap(account_equity)
         planned = []
         pending = context.pending
         for symbol, weight in targets.items():
@@ -165,7 +168,7 @@ class Engine:
             price = view.last_close(symbol)
             if price is None:
                 continue
-            wanted = target_quantity(weight, account.equity, price)
+            wanted = target_quantity(weight, account_equity, price)
             if cap is not None:
                 wanted = capped_target(wanted, current, math.floor(cap / price) if price > 0 else 0)
             qty = order_quantity(wanted, current, self.rebalance_band)
