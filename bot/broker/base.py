@@ -133,8 +133,10 @@ class Fill(NamedTuple):
         return self.qty if self.side is Side.BUY else -self.qty
 
 
-@dataclass
-class Position:
+class Position(NamedTuple):
+    """A held position (immutable: a broker hands out fresh ones; a simulation, one per held
+    symbol every step)."""
+
     symbol: str
     qty: int
     avg_price: float

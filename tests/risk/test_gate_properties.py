@@ -2,7 +2,6 @@
 a position past max_position, the book past max gross exposure or max open positions, and a halted
 gate passes nothing but exposure-reducing orders."""
 
-from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -55,7 +54,7 @@ def test_passed_orders_stay_within_the_limits(book, sequence, equity):
     for symbol, qty, price in sequence:
         # the mark moves to the order's price, as a new bar would
         if symbol in positions:
-            positions[symbol] = replace(positions[symbol], last_price=price)
+            positions[symbol] = positions[symbol]._replace(last_price=price)
         context = RiskContext(equity, equity, dict(positions), {})
         before = _gross(positions)
         opened_before = len(positions)
