@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 
-import numpy as np
 import pandas as pd
 import structlog
 
@@ -177,25 +176,24 @@ def run_simulation(
     )
     # each step's New York date, known up front (a daily replay changes day every step)
     engine.equity.know_days(dict(zip(decision_times, new_york_dates(decision_times))))
-    cash = np.empty(steps)
-    equity = np.empty(steps)
-    bars_seen = 0
+    cash: list[float] = []
+    equity: list[float] = []
     bar_iter = _progress(range(steps), enabled=progress)
+    advance, account_now, decide = view.advance, broker.account, engine.decide  # read once, not a step
     with journal.batched_orders():  # nothing is sent for real: one commit per batch, not per order
         for k in bar_iter:
-            bars = view.advance()
-            bars_seen += len(bars)
-            fill_and_journal(broker, journal, run_id, starts[k], bars)
+            fill_and_journal(broker, journal, run_id, starts[k], advance())
             decision_time = decision_times[k]
             clock.now = decision_time
             # one account snapshot a step: deciding sends orders but fills nothing (fills happen
             # in on_bars), so the account the engine decides on is the one closing the step
-            account = broker.account()
-            engine.decide(decision_time, view, account)
-            cash[k] = account.cash
-            equity[k] = account.equity
+            account = account_now()
+            decide(decision_time, view, account)
+            cash.append(account.cash)
+            equity.append(account.equity)
         # the equity snapshots, one a step, journaled in one go (their times spelled at once)
-        journal.add_equity_rows(run_id, zip(iso_stamps(decision_times), cash.tolist(), equity.tolist()))
+        journal.add_equity_rows(run_id, zip(iso_stamps(decision_times), cash, equity))
+    bars_seen = sum(len(frame) for frame in frames.values())  # every bar is one step's
 
     from bot.report.metrics import buy_and_hold_curve
 

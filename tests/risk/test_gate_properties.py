@@ -2,7 +2,6 @@
 a position past max_position, the book past max gross exposure or max open positions, and a halted
 gate passes nothing but exposure-reducing orders."""
 
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from riskkit import T
