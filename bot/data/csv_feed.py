@@ -174,7 +174,8 @@ def read_bars_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"cannot read {path}: {_one_line(exc)}") from None
     present = np.zeros(len(raw), dtype=bool)  # a row with any used cell (not a blank line)
     for column in (*time_columns, *columns.values()):
-        present |= raw[column].notna().to_numpy()
+        values = raw[column].to_numpy()
+        present |= ~np.isnan(values) if values.dtype.kind == "f" else ~pd.isna(values)
     if not present.all():
         raw = raw[present]  # blank lines
     if raw.empty:
