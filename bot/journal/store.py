@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import JournalError
+from bot.journal.bulk import insert_many
 from bot.journal.reads import JournalReads
 from bot.journal.records import iso  # noqa: F401  (re-exported: the journal's spelling of a time)
 from bot.journal.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401  (re-exported)
@@ -206,7 +207,7 @@ class Journal(JournalReads):
     def _write_buffers(self) -> None:
         for table, rows in self._buffers.items():
             if rows:
-                self._db.executemany(_BUFFERED_SQL[table], rows)
+                insert_many(self._db, _BUFFERED_SQL[table], rows)
                 rows.clear()
         self._buffered_rows = 0
 
