@@ -8,7 +8,7 @@ on its stdin) and it only draws and writes the file.
 
 | step | parent (``PlotWorker``) | worker (``python -m bot.report.plot_worker``) |
 |---|---|---|
-| start | ``start_plotter()`` spawns the worker | imports matplotlib, makes ``new_figure()`` |
+| start | ``start_plotter()`` spawns the worker | imports matplotlib, makes ``new_figure()`` and its ticks |
 | job | ``submit(job)``: one pickled ``PlotJob`` on stdin, stdin closed | reads it, draws, writes ``job.path`` |
 | end | ``finish()``: waits (``timeout``), reads its exit code and stderr | exit 0 written; 1 with a traceback on stderr |
 | stop | ``close()`` without ``finish()`` (a failed run, nothing to plot): the worker is killed | |
@@ -34,6 +34,8 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:  # not at run time: the parent imports this module before pandas, to start early
     from bot.report.pnl_data import PnlData
 
+#: ticks the worker makes ahead on each axis of its figure (this figure's axes show 5 to 10)
+AHEAD_TICKS = 12
 #: longest wait for the worker's figure before drawing it here instead (seconds)
 FINISH_TIMEOUT = 120.0
 
@@ -203,7 +205,7 @@ def main() -> int:
     """The worker: load matplotlib, lay out a figure, then draw the one job stdin brings."""
     from bot.report.pnl import new_figure
 
-    figure = new_figure()
+    figure = new_figure(ticks=AHEAD_TICKS)
     try:
         job = pickle.load(sys.stdin.buffer)
     except EOFError:  # closed without a job: nothing to draw
