@@ -130,6 +130,7 @@ def draw_pnl(
         title + (f"\n{SYNTHETIC_NOTE}" if synthetic else ""),
         fontsize=11,
         color="darkred" if synthetic else "black",
+        y=1.0,  # where matplotlib would put it (nothing above the panel), without measuring the panel
     )
 
     ax_dd.fill_between(x, -100 * data.drawdown, 0, color="tab:red", alpha=0.4)
@@ -141,6 +142,8 @@ def draw_pnl(
     ax_pnl.grid(alpha=0.3)
     for ax in (ax_eq, ax_dd, ax_pnl):
         ax.xaxis_date()
+        # no x label to place: a fixed spot spares measuring every panel's date labels for it
+        ax.xaxis.set_label_coords(0.5, -0.1)
     # what fig.autofmt_xdate(bottom=0.09) does, without laying out the upper panels' hidden dates:
     # the last panel's dates rotated, the others' hidden; a fixed bottom margin, as above
     for ax in (ax_eq, ax_dd):
