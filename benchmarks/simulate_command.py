@@ -15,6 +15,10 @@ temporary folder and run with this venv):
   report's files, the wait for pnl.png (the plot worker's draw, or the draw itself in a tree
   without one), the journal's end. The interpreter's own start is ``python -c pass``.
 
+Before measuring, each tree runs the command once with bytecode writing on (whatever
+``PYTHONDONTWRITEBYTECODE`` says), so both read their modules from ``__pycache__`` as an installed
+bot does: a fresh ``git archive`` tree would otherwise compile its ~70 modules at every start.
+
 Medians; the load average is printed around the runs (the machine is shared: compare rows of
 one run, not across runs).
 """
@@ -132,12 +136,18 @@ def fresh_folder(tmp: Path, k: int) -> Path:
     return folder
 
 
-def command_seconds(tree: Path, folder: Path) -> float:
+def command_seconds(tree: Path, folder: Path, env: dict[str, str] | None = None) -> float:
     argv = [sys.executable, "-m", "bot", "simulate", "--config", str(folder / "config.toml")]
     argv += ["--source", f"csv:{DAILY}", "--strategy", "sma_cross", "--json"]
     started = time.perf_counter()
-    subprocess.run(argv, cwd=tree, capture_output=True, check=True)
+    subprocess.run(argv, cwd=tree, capture_output=True, check=True, env=env)
     return time.perf_counter() - started
+
+
+def write_bytecode(tree: Path, folder: Path) -> None:
+    """One run with ``__pycache__`` written (the measured runs then read it)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    command_seconds(tree, folder, env)
 
 
 def phase_seconds(tree: Path, folder: Path) -> dict[str, float]:
@@ -180,6 +190,9 @@ def measure(repeat: int, baseline: str | None) -> str:
         phases: dict[str, list[dict[str, float]]] = {label: [] for label in trees}
         starts = []
         k = 0
+        for tree in trees.values():
+            write_bytecode(tree, fresh_folder(tmp, k))
+            k += 1
         for _ in range(repeat):
             for label, tree in trees.items():  # alternating, so noise hits both alike
                 walls[label].append(command_seconds(tree, fresh_folder(tmp, k)))

@@ -42,7 +42,8 @@ FINISH_TIMEOUT = 120.0
 
 @dataclass(frozen=True)
 class PlotJob:
-    """Everything ``draw_pnl`` needs: picklable without pandas or matplotlib."""
+    """Everything ``draw_pnl`` needs: picklable without pandas or matplotlib. ``path`` is absolute
+    (the worker runs in another folder)."""
 
     data: PnlData
     path: Path
@@ -84,19 +85,25 @@ class PlotWorker:
     def __init__(self, *, timeout: float = FINISH_TIMEOUT, argv: list[str] | None = None) -> None:
         self.timeout = timeout
         self._job: PlotJob | None = None
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # a file, not a pipe: it cannot fill up
-        root = str(Path(__file__).resolve().parents[2])  # the folder holding the bot package
+        root = str(Path(__file__).resolve().parents[2])  # the folder holding this bot package
+        # run from there, with it first on the path: the worker loads this very package
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))),
         }
-        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            argv or [sys.executable, "-m", "bot.report.plot_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=self._stderr,
-            env=env,
-        )
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # a file, not a pipe: it cannot fill up
+        try:
+            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                argv or [sys.executable, "-m", "bot.report.plot_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=self._stderr,
+                cwd=root,
+                env=env,
+            )
+        except BaseException:
+            self._stderr.close()
+            raise
 
     def submit(self, job: PlotJob) -> None:
         """Hand ``job`` to the worker (it draws while this process goes on)."""
@@ -186,7 +193,7 @@ Plotter = InlinePlotter | PlotWorker
 
 def start_plotter() -> Plotter:
     """A ``PlotWorker`` when one can help, else an ``InlinePlotter`` (see the module)."""
-    if "matplotlib" in sys.modules or _cpus() < 2:
+    if "matplotlib" in sys.modules or _cpus() < 2 or not sys.executable:
         return InlinePlotter()
     try:
         return PlotWorker()

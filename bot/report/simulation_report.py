@@ -109,13 +109,13 @@ def write_report(
         title = f"{result.strategy} on {', '.join(result.symbols)} ({result.timeframe}, {result.source})"
         job = PlotJob(
             pnl_data(result.equity, result.fills),
-            report_dir / "pnl.png",
+            (report_dir / "pnl.png").absolute(),
             title=title,
             synthetic=result.synthetic,
             notes=tuple(plot_notes(summary)),
         )
         plotter.submit(job)
-        summary["plot"] = str(job.path)
+        summary["plot"] = str(report_dir / "pnl.png")
     else:
         plotter.close()
     _write_trades(result, report_dir / "trades.csv")
