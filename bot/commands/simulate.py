@@ -68,7 +68,11 @@ def _simulate(config: Config, args: argparse.Namespace, run_id: str, plotter: Pl
         result = run_simulation(config, feed, journal, run_id)
         out = Path(args.out) if args.out else config.resolve(config.report.dir) / f"sim-{run_id}"
         summary = write_report(result, out, plotter)
-        log.info("simulation_finished", **{k: v for k, v in summary.items() if k != "files"})
+        log.info(
+            "simulation_finished",
+            plot_worker=type(plotter).__name__ == "PlotWorker",  # who drew pnl.png
+            **{k: v for k, v in summary.items() if k != "files"},
+        )
     except BaseException as exc:
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         try:  # best effort: the error being raised (a full disk, say) is the one to report

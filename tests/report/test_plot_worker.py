@@ -71,9 +71,9 @@ def test_a_worker_that_never_answers_is_killed_and_the_figure_drawn_here(tmp_pat
 
 
 def test_a_worker_that_cannot_start_leaves_the_figure_to_this_process(tmp_path, monkeypatch):
-    # as in a fresh process on two CPUs, where a worker would be started
+    # as in a fresh process with an idle CPU, where a worker would be started
     monkeypatch.delitem(sys.modules, "matplotlib", raising=False)
-    monkeypatch.setattr(plot_worker, "_cpus", lambda: 2)
+    monkeypatch.setattr(plot_worker, "_spare_cpus", lambda: 2.0)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     plotter = start_plotter()
     assert isinstance(plotter, InlinePlotter)
@@ -82,12 +82,12 @@ def test_a_worker_that_cannot_start_leaves_the_figure_to_this_process(tmp_path, 
     assert job.path.is_file()
 
 
-def test_in_a_fresh_process_on_two_cpus_a_worker_is_started(monkeypatch):
+def test_in_a_fresh_process_with_an_idle_cpu_a_worker_is_started(monkeypatch):
     monkeypatch.delitem(sys.modules, "matplotlib", raising=False)
-    monkeypatch.setattr(plot_worker, "_cpus", lambda: 2)
+    monkeypatch.setattr(plot_worker, "_spare_cpus", lambda: 2.0)
     with start_plotter() as plotter:
         assert isinstance(plotter, PlotWorker)
-    monkeypatch.setattr(plot_worker, "_cpus", lambda: 1)  # one CPU: a worker could not help
+    monkeypatch.setattr(plot_worker, "_spare_cpus", lambda: 0.2)  # no idle CPU: a worker cannot help
     assert isinstance(start_plotter(), InlinePlotter)
 
 
