@@ -85,7 +85,9 @@ out = config.resolve(config.report.dir) / ("sim-" + run_id)
 if worker:
     class Timed:
         def submit(self, job):
-            plotter.submit(job)
+            mark("report files")
+            plotter.submit(job)  # an in-process plotter draws here
+            mark("pnl.png (wait or draw)")
         def finish(self):
             mark("report files")
             plotter.finish()
@@ -242,8 +244,9 @@ What each phase holds, and what changed (issue 15):
   `elapsed_seconds`.
 - **report files**: summary, the figure's arrays (`bot/report/pnl_data.py`, handed to the worker),
   trades.csv and equity.csv (written while the worker draws), metrics.json.
-- **pnl.png (wait or draw)**: what is left of the worker's draw once the CSV files are written; in
-  a tree without the worker, the draw itself. The worker makes its figure and each axis's ticks
+- **pnl.png (wait or draw)**: what is left of the worker's draw once the CSV files are written;
+  where the figure is drawn in the command's process (a tree without the worker, or a busy machine:
+  see `SPARE_CPUS` in `bot/report/plot_worker.py`), the draw itself, with matplotlib's import. The worker makes its figure and each axis's ticks
   ahead while it waits; the draw skips measuring the panels for the (empty) date-axis labels and
   the title, hides the upper panels' dates without laying them out, and writes the PNG at zlib
   level 1: the same pixels as before (compared array to array), a file about 8 % larger.
