@@ -323,5 +323,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+#: one-shot commands whose process ends as soon as ``main`` returns: logs and output are flushed
+#: and the interpreter's teardown is skipped (after a simulation it frees every bar, order and
+#: frame one by one, a few tenths of a second of nothing); their files and journal are closed by then
+FAST_EXIT_COMMANDS = frozenset({"simulate"})
+
+
+def exit_process(code: int, argv: Sequence[str]) -> None:
+    """End the process with ``code``: at once for ``FAST_EXIT_COMMANDS`` (``argv[0]`` is the
+    command), through the normal interpreter exit otherwise."""
+    if not argv or argv[0] not in FAST_EXIT_COMMANDS:
+        sys.exit(code)
+    import logging
+    import os
+
+    logging.shutdown()  # what the interpreter's exit would do for the log file: flush and close it
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that left, a closed stream: nothing left to tell
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main(), sys.argv[1:])

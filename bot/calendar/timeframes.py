@@ -50,6 +50,9 @@ TIMEFRAMES: dict[str, Timeframe] = {
     )
 }
 
+#: bars per year of regular-session trading (252 days of 6.5 h), to annualise per-bar figures
+PERIODS_PER_YEAR = {"1Day": 252, "1Hour": 252 * 7, "15Min": 252 * 26, "5Min": 252 * 78, "1Min": 252 * 390}
+
 
 def parse_timeframe(name: str) -> Timeframe:
     """Look a timeframe up by its Alpaca name; raises ``ValueError`` listing the valid names."""

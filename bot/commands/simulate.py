@@ -1,37 +1,62 @@
-"""``python -m bot simulate``: replay history, print a summary, write the report folder."""
+"""``python -m bot simulate``: replay history, print a summary, write the report folder.
+
+Imports here are made inside the functions: the plot worker is started before anything heavy
+loads (see ``run``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import structlog
-
-from bot.commands.common import apply_data_flags, load, new_run_id, start_logging
-from bot.config import Config, override
 from bot.errors import JournalError
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.report.plot_worker import Plotter
 
 WHERE = "command line"
 
 
 def apply_flags(config: Config, args: argparse.Namespace) -> Config:
     """Command-line flags override the config file, validated the same way."""
+    from bot.commands.common import apply_data_flags
+    from bot.config import override
+
     return override(apply_data_flags(config, args), "strategy", WHERE, name=args.strategy)
 
 
 def run(args: argparse.Namespace) -> int:
-    config = apply_flags(load(args.config), args)
-    run_id = new_run_id()
-    start_logging(config, "simulate", run_id, writable=("journal.path", "report.dir"))
-    log = structlog.get_logger("bot.simulate")
+    from bot.report.plot_worker import start_plotter
+
+    # first of all, so matplotlib loads in the worker on the other core while this one reads the
+    # config, imports pandas and simulates; a config error stops the worker (it has drawn nothing)
+    with start_plotter() as plotter:
+        from bot.commands.common import load, new_run_id, start_logging
+
+        config = apply_flags(load(args.config), args)
+        run_id = new_run_id()
+        start_logging(config, "simulate", run_id, writable=("journal.path", "report.dir"))
+        summary = _simulate(config, args, run_id, plotter)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+def _simulate(config: Config, args: argparse.Namespace, run_id: str, plotter: Plotter) -> dict[str, Any]:
+    """Run the simulation, write its report folder (pnl.png by ``plotter``), mark the run."""
+    import structlog
 
     from bot.data.sources import make_feed
     from bot.engine.simulation import run_simulation
     from bot.journal.store import open_journal
     from bot.report.simulation_report import write_report
 
+    log = structlog.get_logger("bot.simulate")
     journal = open_journal(config.resolve(config.journal.path), batch_size=config.journal.batch_size)
     try:
         feed = make_feed(config, journal)  # a downloading feed caches in the journal
@@ -42,8 +67,12 @@ def run(args: argparse.Namespace) -> int:
         log.info("simulation_started", source=feed.name, strategy=config.strategy.name)
         result = run_simulation(config, feed, journal, run_id)
         out = Path(args.out) if args.out else config.resolve(config.report.dir) / f"sim-{run_id}"
-        summary = write_report(result, out)
-        log.info("simulation_finished", **{k: v for k, v in summary.items() if k != "files"})
+        summary = write_report(result, out, plotter)
+        log.info(
+            "simulation_finished",
+            plot_worker=type(plotter).__name__ == "PlotWorker",  # who drew pnl.png
+            **{k: v for k, v in summary.items() if k != "files"},
+        )
     except BaseException as exc:
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         try:  # best effort: the error being raised (a full disk, say) is the one to report
@@ -54,11 +83,7 @@ def run(args: argparse.Namespace) -> int:
         raise
     journal.end_run(run_id, "completed", summary)
     journal.close()
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(format_summary(summary))
-    return 0
+    return summary
 
 
 def _pct(value: float | None) -> str:

@@ -62,7 +62,7 @@ class ModelSlot:
         return BookForecaster(LiveForecaster(choice.model, self.book.rows if self.book else None), self.book)
 
     def strategy(self) -> Strategy:
-        from bot.forecast.walkforward import PERIODS_PER_YEAR
+        from bot.calendar.timeframes import PERIODS_PER_YEAR
 
         usable = self.model is None or self.model.get("model_status") == "active"
         return make_strategy(

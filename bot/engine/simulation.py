@@ -25,7 +25,7 @@ import structlog
 from bot.broker.base import Fill, Order
 from bot.broker.sim import SimBroker
 from bot.broker.sim_journal import fill_and_journal
-from bot.calendar.timeframes import NEW_YORK, Timeframe, parse_timeframe
+from bot.calendar.timeframes import NEW_YORK, PERIODS_PER_YEAR, Timeframe, parse_timeframe
 from bot.config import Config, run_record
 from bot.data.base import BarFeed
 from bot.data.sources import default_span, default_symbols
@@ -34,7 +34,6 @@ from bot.engine.market import MarketView
 from bot.engine.replay_steps import decision_times as step_decision_times
 from bot.engine.replay_steps import iso_stamps, new_york_dates
 from bot.errors import DataError
-from bot.forecast.walkforward import PERIODS_PER_YEAR
 from bot.journal.store import Journal
 from bot.news.base import Headline, ReplayNewsSource
 from bot.news.replay import make_news_replay

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.calendar.timeframes import PERIODS_PER_YEAR
 from bot.config import ModelConfig
 from bot.errors import DataError
 from bot.forecast.baselines import make_baselines
@@ -40,7 +41,6 @@ from bot.forecast.vol_metrics import volatility_summary
 
 BASELINE_NAMES = ("zero", "persistence", "mean", "linear")
 COSTS_BPS = (0, 5, 10, 20)
-PERIODS_PER_YEAR = {"1Day": 252, "1Hour": 252 * 7, "15Min": 252 * 26, "5Min": 252 * 78, "1Min": 252 * 390}
 
 
 @dataclass

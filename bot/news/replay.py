@@ -16,6 +16,7 @@ import bisect
 import csv
 import hashlib
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time
@@ -283,9 +284,10 @@ def make_news_replay(
     if choice == "none":
         return None
     if choice == "sample":
-        from bot.data.sample import SampleFeed
-
-        if isinstance(bar_feed, SampleFeed):
+        # a SampleFeed exists only once its module is loaded: importing it just to say no would
+        # cost every CSV or Alpaca simulation the sample market's import
+        sample = sys.modules.get("bot.data.sample")
+        if sample is not None and isinstance(bar_feed, sample.SampleFeed):
             return SampleNewsReplay(bar_feed)
         log.info(
             "news_replay_off",

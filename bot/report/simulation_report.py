@@ -1,4 +1,8 @@
-"""Writes a simulation's report folder: metrics.json, trades.csv, equity.csv, pnl.png."""
+"""Writes a simulation's report folder: metrics.json, trades.csv, equity.csv, pnl.png.
+
+pnl.png is drawn by a ``Plotter`` (``bot.report.plot_worker``): by default in this process; the
+``simulate`` command passes the worker it started, which draws while the CSV files are written.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from typing import Any
 from bot.engine.simulation import SimulationResult
 from bot.journal.positions import positions
 from bot.report.metrics import max_drawdown, sharpe_ratio, total_return
-from bot.report.pnl import SYNTHETIC_NOTE, plot_pnl
+from bot.report.plot_worker import InlinePlotter, PlotJob, Plotter
+from bot.report.pnl_data import SYNTHETIC_NOTE, pnl_data
 
 
 def summarize(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
@@ -90,11 +95,39 @@ def plot_notes(summary: dict[str, Any]) -> list[str]:
     return notes
 
 
-def write_report(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
-    """Write every report file and return the summary (with the files' paths)."""
+def write_report(
+    result: SimulationResult, report_dir: Path, plotter: Plotter | None = None
+) -> dict[str, Any]:
+    """Write every report file and return the summary (with the files' paths).
+
+    The figure goes to ``plotter`` first (an ``InlinePlotter`` when None), the CSV files are
+    written while it draws, and metrics.json last, once the figure is there."""
     report_dir.mkdir(parents=True, exist_ok=True)
     summary = summarize(result, report_dir)
-    with open(report_dir / "trades.csv", "w", newline="") as handle:
+    plotter = plotter or InlinePlotter()
+    if len(result.equity):
+        title = f"{result.strategy} on {', '.join(result.symbols)} ({result.timeframe}, {result.source})"
+        job = PlotJob(
+            pnl_data(result.equity, result.fills),
+            (report_dir / "pnl.png").absolute(),
+            title=title,
+            synthetic=result.synthetic,
+            notes=tuple(plot_notes(summary)),
+        )
+        plotter.submit(job)
+        summary["plot"] = str(report_dir / "pnl.png")
+    else:
+        plotter.close()
+    _write_trades(result, report_dir / "trades.csv")
+    _write_equity(result, report_dir / "equity.csv")
+    plotter.finish()
+    summary["files"] = {name: str(report_dir / name) for name in ("metrics.json", "trades.csv", "equity.csv")}
+    (report_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _write_trades(result: SimulationResult, path: Path) -> None:
+    with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["ts", "symbol", "side", "qty", "price", "commission", "client_order_id"])
         for fill in result.fills:
@@ -109,20 +142,9 @@ def write_report(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
                     fill.client_order_id,
                 ]
             )
+
+
+def _write_equity(result: SimulationResult, path: Path) -> None:
     curve = result.equity.copy()
     curve.index = curve.index.map(lambda t: t.isoformat())
-    curve.to_csv(report_dir / "equity.csv", float_format="%.6f")
-    title = f"{result.strategy} on {', '.join(result.symbols)} ({result.timeframe}, {result.source})"
-    if len(result.equity):
-        plot_pnl(
-            result.equity,
-            report_dir / "pnl.png",
-            title=title,
-            synthetic=result.synthetic,
-            fills=result.fills,
-            notes=plot_notes(summary),
-        )
-        summary["plot"] = str(report_dir / "pnl.png")
-    summary["files"] = {name: str(report_dir / name) for name in ("metrics.json", "trades.csv", "equity.csv")}
-    (report_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+    curve.to_csv(path, float_format="%.6f")

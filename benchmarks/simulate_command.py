@@ -1,0 +1,277 @@
+"""Where the ``simulate`` command's wall time goes, phase by phase, on the 7 daily CSVs.
+
+Run: ``.venv/bin/python benchmarks/simulate_command.py [--repeat N] [--baseline REV]``. Needs
+../shared/data/daily. Writes ``benchmarks/simulate_command.md``.
+
+Two measurements, each run in its own fresh process, alternating between the trees when
+``--baseline`` names an older commit (its tree is checked out with ``git archive`` into a
+temporary folder and run with this venv):
+
+- **the command**: ``python -m bot simulate --source csv:../shared/data/daily --strategy sma_cross
+  --json`` with the default config otherwise (journal, logs and reports in a fresh folder), wall
+  time of the whole process, as ``sim_vs_backtesting.py``'s command row;
+- **its phases**: the same steps as ``bot/commands/simulate.py`` in a process that stamps the
+  time between them (``phases`` below): imports, config + logging + journal, the run, the
+  report's files, the wait for pnl.png (the plot worker's draw, or the draw itself in a tree
+  without one), the journal's end. The interpreter's own start is ``python -c pass``.
+
+Before measuring, each tree runs the command once with bytecode writing on (whatever
+``PYTHONDONTWRITEBYTECODE`` says), so both read their modules from ``__pycache__`` as an installed
+bot does: a fresh ``git archive`` tree would otherwise compile its ~70 modules at every start.
+
+Medians; the load average is printed around the runs (the machine is shared: compare rows of
+one run, not across runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from machine_info import cpu_model
+
+REPO = Path(__file__).resolve().parents[1]
+DAILY = REPO.parent / "shared" / "data" / "daily"
+RESULTS = REPO / "benchmarks" / "simulate_command.md"
+
+# The phase probe: runs inside the measured tree (argv: tree, run folder); prints one JSON line.
+PHASES = r"""
+import sys, time, json
+clock = time.perf_counter
+t0 = clock()
+marks = {}
+last = t0
+def mark(name):
+    global last
+    now = clock()
+    marks[name] = marks.get(name, 0.0) + now - last
+    last = now
+tree, folder = sys.argv[1], sys.argv[2]
+sys.path.insert(0, tree)
+from pathlib import Path
+from bot.__main__ import build_parser
+args = build_parser().parse_args(["simulate", "--config", folder + "/config.toml",
+    "--source", "csv:" + sys.argv[3], "--strategy", "sma_cross", "--json"])
+worker = Path(tree, "bot/report/plot_worker.py").exists()
+plotter = None
+if worker:
+    from bot.report.plot_worker import start_plotter
+    plotter = start_plotter()
+mark("imports")
+from bot.commands import simulate as sim
+from bot.commands.common import load, new_run_id, start_logging
+config = sim.apply_flags(load(args.config), args)
+run_id = new_run_id()
+start_logging(config, "simulate", run_id, writable=("journal.path", "report.dir"))
+mark("config + logging")
+from bot.data.sources import make_feed
+from bot.engine.simulation import run_simulation
+from bot.journal.store import open_journal
+import bot.report.simulation_report as report
+mark("imports")
+journal = open_journal(config.resolve(config.journal.path), batch_size=config.journal.batch_size)
+feed = make_feed(config, journal)
+mark("config + logging")
+result = run_simulation(config, feed, journal, run_id)
+mark("simulation")
+out = config.resolve(config.report.dir) / ("sim-" + run_id)
+if worker:
+    class Timed:
+        def submit(self, job):
+            mark("report files")
+            plotter.submit(job)  # an in-process plotter draws here
+            mark("pnl.png (wait or draw)")
+        def finish(self):
+            mark("report files")
+            plotter.finish()
+            mark("pnl.png (wait or draw)")
+        def close(self):
+            plotter.close()
+    summary = report.write_report(result, out, Timed())
+else:
+    draw = report.plot_pnl
+    def timed(*a, **k):
+        mark("report files")
+        path = draw(*a, **k)
+        mark("pnl.png (wait or draw)")
+        return path
+    report.plot_pnl = timed
+    summary = report.write_report(result, out)
+mark("report files")
+journal.end_run(run_id, "completed", summary)
+journal.close()
+if plotter is not None:
+    plotter.close()
+mark("journal end")
+marks["elapsed_seconds (JSON)"] = result.elapsed_seconds
+marks["total in process"] = clock() - t0
+print("PHASES=" + json.dumps(marks))
+"""
+
+ORDER = (
+    "interpreter start (python -c pass)",
+    "imports",
+    "config + logging",
+    "simulation",
+    "report files",
+    "pnl.png (wait or draw)",
+    "journal end",
+    "total in process",
+    "elapsed_seconds (JSON)",
+)
+
+
+def fresh_folder(tmp: Path, k: int) -> Path:
+    folder = tmp / f"run{k}"
+    folder.mkdir()
+    (folder / "config.toml").write_text(
+        f'[journal]\npath = "{folder / "j.sqlite"}"\n[logging]\ndir = "{folder}"\n'
+        f'[report]\ndir = "{folder / "reports"}"\n'
+    )
+    return folder
+
+
+def command_seconds(tree: Path, folder: Path, env: dict[str, str] | None = None) -> float:
+    argv = [sys.executable, "-m", "bot", "simulate", "--config", str(folder / "config.toml")]
+    argv += ["--source", f"csv:{DAILY}", "--strategy", "sma_cross", "--json"]
+    started = time.perf_counter()
+    subprocess.run(argv, cwd=tree, capture_output=True, check=True, env=env)
+    return time.perf_counter() - started
+
+
+def write_bytecode(tree: Path, folder: Path) -> None:
+    """One run with ``__pycache__`` written (the measured runs then read it)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    command_seconds(tree, folder, env)
+
+
+def phase_seconds(tree: Path, folder: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", PHASES, str(tree), str(folder), str(DAILY)],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = [x for x in out.splitlines() if x.startswith("PHASES=")][-1]
+    return json.loads(line.removeprefix("PHASES="))
+
+
+def bare_start() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return time.perf_counter() - started
+
+
+def checkout(rev: str, into: Path) -> Path:
+    archive = subprocess.run(["git", "archive", rev], cwd=REPO, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def measure(repeat: int, baseline: str | None) -> str:
+    before = load()
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        trees = {"this tree": REPO}
+        if baseline:
+            (tmp / "baseline").mkdir()
+            trees[f"`{baseline}`"] = checkout(baseline, tmp / "baseline")
+        walls: dict[str, list[float]] = {label: [] for label in trees}
+        phases: dict[str, list[dict[str, float]]] = {label: [] for label in trees}
+        starts = []
+        k = 0
+        for tree in trees.values():
+            write_bytecode(tree, fresh_folder(tmp, k))
+            k += 1
+        for _ in range(repeat):
+            for label, tree in trees.items():  # alternating, so noise hits both alike
+                walls[label].append(command_seconds(tree, fresh_folder(tmp, k)))
+                phases[label].append(phase_seconds(tree, fresh_folder(tmp, k + 1)))
+                k += 2
+            starts.append(bare_start())
+    after = load()
+    labels = list(trees)
+    lines = [
+        f"Machine: {cpu_model()}; {os.cpu_count()} cores; load average {before} before, {after} after. "
+        f"Medians of {repeat} runs per tree, alternating; each run a fresh process and a fresh folder.",
+        "",
+        "| phase (median seconds) | " + " | ".join(labels) + " |",
+        "|---|" + "---|" * len(labels),
+    ]
+    for phase in ORDER:
+        cells = []
+        for label in labels:
+            if phase.startswith("interpreter"):
+                cells.append(f"{statistics.median(starts):.3f}")
+                continue
+            values = [p.get(phase, 0.0) for p in phases[label]]
+            cells.append(f"{statistics.median(values):.3f}")
+        lines.append(f"| {phase} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| **the whole command (wall)** | "
+        + " | ".join(
+            f"**{statistics.median(walls[label]):.2f}** ({', '.join(f'{t:.2f}' for t in walls[label])})"
+            for label in labels
+        )
+        + " |"
+    )
+    return "\n".join(lines)
+
+
+NOTES = """\
+What each phase holds, and what changed (issue 15):
+
+- **imports**: the CLI, then pandas, NumPy, structlog and the bot's modules. The command no longer
+  imports matplotlib: `pnl.png` is drawn by a worker process (`bot/report/plot_worker.py`) started
+  first thing, which loads matplotlib on the other core while this one imports and simulates. A
+  simulation no longer imports `bot.forecast` (`PERIODS_PER_YEAR` lives in
+  `bot/calendar/timeframes.py`) nor the sample market for a CSV source. structlog still brings
+  rich, pygments and attrs (its console renderer's tracebacks) and asyncio (`structlog.stdlib`).
+- **config + logging**: config file, flags, logging set-up, the journal's file and the CSV feed.
+- **simulation**: `run_simulation` (the engine, the lead's part of the issue): the JSON's
+  `elapsed_seconds`.
+- **report files**: summary, the figure's arrays (`bot/report/pnl_data.py`, handed to the worker),
+  trades.csv and equity.csv (written while the worker draws), metrics.json.
+- **pnl.png (wait or draw)**: what is left of the worker's draw once the CSV files are written;
+  where the figure is drawn in the command's process (a tree without the worker, or a busy machine:
+  see `SPARE_CPUS` in `bot/report/plot_worker.py`), the draw itself, with matplotlib's import. The worker makes its figure and each axis's ticks
+  ahead while it waits; the draw skips measuring the panels for the (empty) date-axis labels and
+  the title, hides the upper panels' dates without laying them out, and writes the PNG at zlib
+  level 1: the same pixels as before (compared array to array), a file about 8 % larger.
+- **journal end**: the run marked completed, the journal closed. After it, the process now ends at
+  once (`os._exit` once logs and output are flushed, `bot/__main__.py`): the interpreter's teardown
+  had freed the run's objects one by one for a few tenths of a second (the gap between the last
+  phase and the command's wall time).
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--baseline", help="a commit to measure side by side (e.g. main)")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    if not DAILY.is_dir():
+        sys.exit(f"{DAILY} is absent: this benchmark needs ../shared/data/daily")
+    text = (
+        "# The `simulate` command, phase by phase\n\n" + measure(args.repeat, args.baseline) + "\n\n" + NOTES
+    )
+    print(text)
+    if not args.no_write:
+        RESULTS.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
