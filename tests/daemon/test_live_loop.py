@@ -5,7 +5,6 @@ only on the newest bar of a batch, and repeated broker failures tripping the kil
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from bot.config import Secrets, load_config
 from bot.daemon.assemble import assemble
+from bot.data import alpaca_feed
 from bot.journal.store import Journal
 from risk.killswitch import KillSwitch
 
@@ -36,6 +36,15 @@ def _recent_session_start() -> pd.Timestamp:
 
 
 START = _recent_session_start()
+
+
+@pytest.fixture(autouse=True)
+def nothing_settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests serve more minutes of START's session as they go, a past the feed's journal
+    cache holds as settled once it is a day old (START is the previous weekday's session when the
+    suite runs before 17:00 UTC): the backfill would then read the warm-up's 30 bars from the
+    cache. Real Alpaca adds no bars to a settled past; here nothing is settled, at any hour."""
+    monkeypatch.setattr(alpaca_feed, "_UNSETTLED", pd.Timedelta(days=36_500))
 
 
 def bars(n: int) -> pd.DataFrame:
@@ -132,14 +141,6 @@ def test_the_live_loop_reads_bars_from_the_server_and_trades_once_per_decision(l
     decided: list[datetime] = []
     decide = loop.engine.decide
     loop.engine.decide = lambda t, view: (decided.append(t), decide(t, view))[1]  # observe, then run
-    # The fake serves minutes 31-34 only now, in a past the feed's journal cache may already hold
-    # as settled (bars older than a day: START is yesterday's session when the suite runs before
-    # 17:00 UTC). Real Alpaca never adds bars to a settled past; forget what the warm-up cached so
-    # the backfill asks the server, whatever the time of day.
-    db = sqlite3.connect(journal.path)
-    with db:
-        db.execute("DELETE FROM bar_cache_ranges")
-    db.close()
     now = serve(data, 34)
     steps = parts.live.poll(now)
     assert len(steps) == 3

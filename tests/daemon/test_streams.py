@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from structlog.testing import capture_logs
-from test_live_loop import START, SYMBOLS, bars, serve
+from test_live_loop import START, SYMBOLS, bars, nothing_settled, serve  # noqa: F401 (autouse fixture)
 
 from bot.broker.trade_updates import TradeUpdates, trade_stream_url
 from bot.config import Secrets, load_config
