@@ -96,26 +96,51 @@ def _build_epoch(shapes: list[tuple[int, ...]], config: ModelConfig, head: str) 
     def unflatten(p: Any) -> list[Any]:
         return [tf.reshape(part, s) for part, s in zip(tf.split(p, sizes), shapes)]
 
+    @tf.custom_gradient
+    def lstm_layer(x: Any, w: Any, b: Any) -> Any:
+        """All steps' outputs (window, n, units) of one LSTM layer, kernel ``w`` = [kernel;
+        recurrent]. The gradient is BlockLSTMGradV2's: TensorFlow registers the V1 gradient
+        (gate layout i, c, f, o) for BlockLSTMV2 (layout i, f, c, o), which swaps two gates'
+        weight gradients; ``test_the_epoch_loop_trains_what_keras_fit_trains`` catches that."""
+        n = tf.shape(x)[1]
+        state, peephole = tf.zeros(tf.stack([n, units])), tf.zeros([units])
+        args = dict(
+            seq_len_max=tf.cast(tf.shape(x)[0], tf.int64),
+            x=x,
+            cs_prev=state,
+            h_prev=state,
+            w=w,
+            wci=peephole,
+            wcf=peephole,
+            wco=peephole,
+            b=b,
+        )
+        i, cs, f, o, ci, co, h = tf.raw_ops.BlockLSTMV2(**args, cell_clip=0.0, use_peephole=False)
+
+        def grad(h_grad: Any) -> tuple[Any, Any, Any]:
+            out = tf.raw_ops.BlockLSTMGradV2(
+                **args,
+                i=i,
+                cs=cs,
+                f=f,
+                o=o,
+                ci=ci,
+                co=co,
+                h=h,
+                cs_grad=tf.zeros_like(cs),
+                h_grad=h_grad,
+                use_peephole=False,
+            )
+            return out[0], out[3], out[7]  # x, w, b
+
+        return h, grad
+
     def forward(p: Any, x: Any, seed: Any | None) -> Any:
         weights = unflatten(p)
-        n = tf.shape(x)[1]
-        zeros, peephole = tf.zeros(tf.stack([n, units])), tf.zeros([units])
         seq = x
         for layer in range(layers):
             kernel, recurrent, bias = weights[3 * layer : 3 * layer + 3]
-            seq = tf.raw_ops.BlockLSTMV2(
-                seq_len_max=tf.cast(tf.shape(seq)[0], tf.int64),
-                x=seq,
-                cs_prev=zeros,
-                h_prev=zeros,
-                w=tf.concat([kernel, recurrent], 0),
-                wci=peephole,
-                wcf=peephole,
-                wco=peephole,
-                b=bias,
-                cell_clip=0.0,
-                use_peephole=False,
-            )[6]
+            seq = lstm_layer(seq, tf.concat([kernel, recurrent], 0), bias)
             if layer == layers - 1:
                 seq = seq[-1]  # the last step's output feeds the Dense head
             if seed is not None and rate > 0:
@@ -177,9 +202,11 @@ def train(
     config: ModelConfig,
     head: str,
     progress: bool = False,
+    shuffle: bool = True,
 ) -> tuple[list[np.ndarray], dict]:
     """Fit from the seeded initial weights on ``X[train]``, validating on ``X[val]``; returns the
-    best epoch's weights (Keras order) and the history (see ``bot.forecast.lstm.fit_model``)."""
+    best epoch's weights (Keras order) and the history (see ``bot.forecast.lstm.fit_model``).
+    ``shuffle=False`` keeps the samples in order (to compare with Keras's ``fit`` in a test)."""
     from bot.forecast.lstm import _keras
 
     _keras()  # TensorFlow imported quietly and configured before its first op
@@ -206,7 +233,7 @@ def train(
     val_losses: list[float] = []
     for e in range(config.epochs):
         order = np.zeros(n_batches * size, dtype=np.int32)  # padding points at sample 0, weight 0
-        order[:n] = np.random.default_rng((config.seed, e)).permutation(n)
+        order[:n] = np.random.default_rng((config.seed, e)).permutation(n) if shuffle else np.arange(n)
         seed = tf.constant([config.seed, e], tf.int64)
         p, m, v, step, train_loss, val_loss = epoch(
             p, m, v, step, time_major, y_train, order.reshape(n_batches, size), weights_t, X_val, y_val, seed

@@ -17,7 +17,6 @@ in ``tests/forecast/test_lstm.py``).
 from __future__ import annotations
 
 import os
-import sys
 from collections import OrderedDict
 from typing import Any
 

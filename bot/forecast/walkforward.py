@@ -181,7 +181,9 @@ def target_scale(y: np.ndarray) -> float:
     return std if std > 0 else 1.0
 
 
-FitFunction = Callable[..., tuple[Any, dict]]  # (X, y, config, progress, times=, head=) -> (NumpyLSTM, history)
+FitFunction = Callable[
+    ..., tuple[Any, dict]
+]  # (X, y, config, progress, times=, head=) -> (NumpyLSTM, history)
 
 
 def walk_forward(
