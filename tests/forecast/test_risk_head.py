@@ -25,7 +25,9 @@ RISK_ONLY = ModelConfig(
     learning_rate=0.01,
     train_bars=600,
     test_bars=300,
-    seed=3,
+    # 7, the default: with the epoch loop's batch order seed 3 let the return head beat zero on
+    # this driftless series by 0.007 % (DM p = 0.49), a coin flip; seeds 7 to 12 all reject it.
+    seed=7,
 )
 
 
