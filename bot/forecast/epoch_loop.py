@@ -11,7 +11,8 @@ slots and step counter go in and come out, so one traced function serves every f
 architecture, including two fits running at once on two threads (``bot.forecast.walkforward``).
 
 **Seeding contract.** A fit depends only on its data and the config: the initial weights are a
-fresh ``build_model``'s (seeded by ``config.seed``, built once per architecture and copied), the
+fresh ``build_model``'s (seeded by ``config.seed``; ``bot.forecast.lstm`` builds them once per
+architecture and copies them), the
 batch order is drawn from ``numpy.random.default_rng((seed, epoch))`` and the dropout masks from
 TensorFlow's stateless generator keyed by (seed, epoch) folded with the batch and layer. Nothing global is drawn
 from, so the thread a fit runs on and what ran before it change nothing (tested bit for bit).
@@ -34,8 +35,7 @@ from bot.config import ModelConfig
 
 BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7  # Keras Adam's defaults
 
-_lock = threading.Lock()  # tracing and building are not meant to run on two threads at once
-_initial: dict[tuple, list[np.ndarray]] = {}
+_lock = threading.Lock()  # tracing is not meant to run on two threads at once
 _epochs: dict[tuple, Callable[..., Any]] = {}
 
 
@@ -54,21 +54,9 @@ def architecture(n_features: int, window: int, config: ModelConfig, head: str) -
     )
 
 
-def initial_weights(n_features: int, window: int, config: ModelConfig, head: str) -> list[np.ndarray]:
-    """The weights of a fresh ``build_model`` (Keras order), built once per architecture."""
-    from bot.forecast.lstm import build_model
-
-    key = architecture(n_features, window, config, head)
-    with _lock:
-        if key not in _initial:
-            _initial[key] = [w.copy() for w in build_model(n_features, config, window, head).get_weights()]
-        return [w.copy() for w in _initial[key]]
-
-
 def clear() -> None:
-    """Forget the cached initial weights and compiled epochs."""
+    """Forget the compiled epochs."""
     with _lock:
-        _initial.clear()
         _epochs.clear()
 
 
@@ -84,10 +72,7 @@ def _build_epoch(shapes: list[tuple[int, ...]], config: ModelConfig, head: str) 
     (params, m, v, step, train loss, validation loss). X is time-major (window, n, features);
     ``batches`` (n_batches, batch_size) holds sample indices, ``weights`` 1 for a sample and 0 for
     the padding of the last batch."""
-    from bot.forecast.lstm import _keras
-
-    _keras()  # TensorFlow configured (threads, determinism) before anything runs
-    import tensorflow as tf
+    import tensorflow as tf  # imported and configured by bot.forecast.lstm before the first fit
 
     sizes = [int(np.prod(s)) for s in shapes]
     layers, units, rate = config.layers, config.units, float(config.dropout)
@@ -201,19 +186,18 @@ def train(
     val: np.ndarray,
     config: ModelConfig,
     head: str,
+    initial: list[np.ndarray],
     progress: bool = False,
     shuffle: bool = True,
 ) -> tuple[list[np.ndarray], dict]:
-    """Fit from the seeded initial weights on ``X[train]``, validating on ``X[val]``; returns the
+    """Fit from ``initial`` (a fresh ``build_model``'s weights, Keras order; see
+    ``bot.forecast.lstm.initial_weights``) on ``X[train]``, validating on ``X[val]``; returns the
     best epoch's weights (Keras order) and the history (see ``bot.forecast.lstm.fit_model``).
+    TensorFlow must be imported and configured first (``bot.forecast.lstm`` does it).
     ``shuffle=False`` keeps the samples in order (to compare with Keras's ``fit`` in a test)."""
-    from bot.forecast.lstm import _keras
-
-    _keras()  # TensorFlow imported quietly and configured before its first op
     import tensorflow as tf
 
     n_features, window = X.shape[2], X.shape[1]
-    initial = initial_weights(n_features, window, config, head)
     shapes = [w.shape for w in initial]
     epoch = _epoch_function(shapes, architecture(n_features, window, config, head), config, head)
     time_major = tf.constant(np.ascontiguousarray(X[train].transpose(1, 0, 2)))

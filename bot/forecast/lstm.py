@@ -17,6 +17,7 @@ in ``tests/forecast/test_lstm.py``).
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -105,6 +106,20 @@ def build_model(n_features: int, config: ModelConfig, window: int | None = None,
     return model
 
 
+_lock = threading.Lock()  # building draws from Keras's global seed: one thread at a time
+_INITIAL: dict[tuple, list[np.ndarray]] = {}
+
+
+def initial_weights(n_features: int, window: int, config: ModelConfig, head: str) -> list[np.ndarray]:
+    """The weights of a fresh ``build_model`` (Keras order), built once per architecture."""
+    key = architecture(n_features, window, config, head)
+    with _lock:
+        if key not in _INITIAL:
+            model = build_model(n_features, config, window, head)
+            _INITIAL[key] = [w.copy() for w in model.get_weights()]
+        return [w.copy() for w in _INITIAL[key]]
+
+
 _HOLDERS: OrderedDict[tuple, Any] = OrderedDict()
 _MAX_HOLDERS = 4  # a walk-forward uses two architectures (one per head); an ablation two more
 
@@ -124,6 +139,8 @@ def _holder(n_features: int, window: int, config: ModelConfig, head: str) -> Any
 def release_trainers() -> None:
     """Drop the cached models, initial weights and compiled epochs (the next fit builds afresh)."""
     clear()
+    with _lock:
+        _INITIAL.clear()
     if not _HOLDERS:
         return
     _HOLDERS.clear()
@@ -170,7 +187,9 @@ def fit_network(
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {head!r}")
     train, val = validation_split(len(X), config.validation_fraction, times)
-    weights, fit = train_epochs(X, y, train, val, config, head, progress)
+    _keras()  # TensorFlow imported quietly and configured before its first op
+    initial = initial_weights(X.shape[2], X.shape[1], config, head)
+    weights, fit = train_epochs(X, y, train, val, config, head, initial, progress)
     loss, val_loss = fit["loss"], fit["val_loss"]
     best = int(np.argmin(val_loss))
     history = {

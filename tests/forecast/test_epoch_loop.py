@@ -11,7 +11,7 @@ import pytest
 from bot.config import ModelConfig
 from bot.forecast import epoch_loop
 from bot.forecast.features import make_windows
-from bot.forecast.lstm import build_model, fit_network, validation_split
+from bot.forecast.lstm import build_model, fit_network, initial_weights, validation_split
 
 CONFIG = ModelConfig(
     features=("ret", "range"),
@@ -45,7 +45,8 @@ def test_the_epoch_loop_trains_what_keras_fit_trains(head: str) -> None:
     X, y = series(230, seed=3)  # 222 windows: the last training batch is a partial one
     y = np.abs(y) + 0.1 if head == "risk" else y
     train, val = validation_split(len(X), CONFIG.validation_fraction)
-    weights, history = epoch_loop.train(X, y, train, val, CONFIG, head, shuffle=False)
+    initial = initial_weights(X.shape[2], X.shape[1], CONFIG, head)
+    weights, history = epoch_loop.train(X, y, train, val, CONFIG, head, initial, shuffle=False)
 
     model = build_model(X.shape[2], CONFIG, head=head)
     stop = keras.callbacks.EarlyStopping(
