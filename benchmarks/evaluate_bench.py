@@ -36,6 +36,7 @@ class Run:
     peak_mib: float  # the process's peak resident set size
     load: tuple[float, float]  # 1-minute load average before and after
     figures: str  # the printed summary without its run-specific folder
+    headline: dict  # the evaluate table's pooled figures and gate verdicts
 
 
 def machine() -> str:
@@ -78,7 +79,25 @@ def evaluate_once(tree: Path, tmp: Path) -> Run:
     figures = json.dumps(summary, sort_keys=True)
     if folder:
         figures = figures.replace(folder, "REPORT_DIR")
-    return Run(seconds, cpu, peak, (before, os.getloadavg()[0]), figures)
+    return Run(seconds, cpu, peak, (before, os.getloadavg()[0]), figures, headline(summary))
+
+
+def headline(summary: dict) -> dict:
+    """What the evaluate table says: pooled figures of both heads and the two gates' verdicts."""
+    v = summary["volatility"]
+    improvement = summary["mse_improvement_vs_zero"]
+    return {
+        "return RMSE": f"{summary['model']['rmse']:.6f}",
+        "return IC": f"{summary['model']['ic']:+.4f}",
+        "MSE vs zero": f"{improvement:+.3%}",
+        "return gate (margin 0)": "active" if improvement > 0 else "rejected",
+        "risk QLIKE": f"{v['model']['qlike']:.4f}",
+        "QLIKE vs EWMA": f"{v['qlike_improvement_vs_ewma']:+.2%}",
+        "risk gate": v["gate"],
+        "epochs per fold (return / risk)": " ".join(
+            f"{f['epochs']}/{f['risk_epochs']}" for f in summary["folds"]
+        ),
+    }
 
 
 def import_peak_mib() -> float:
@@ -151,7 +170,13 @@ def run(repeat: int, baseline: str | None) -> list[str]:
         identical = mine[0].figures == base[0].figures
         lines += [
             f"- This tree is **{ratio:.2f}x** faster than `{baseline}` (median wall times).",
-            f"- Figures identical to `{baseline}`'s: **{'yes' if identical else 'no'}**.",
+            f"- Figures identical to `{baseline}`'s: **{'yes' if identical else 'no'}**; the evaluate "
+            "table's figures side by side (first run of each):",
+            "",
+            f"| figure | this tree | `{baseline}` |",
+            "|---|---|---|",
+            *(f"| {key} | {value} | {base[0].headline[key]} |" for key, value in mine[0].headline.items()),
+            "",
         ]
     lines.append(f"- A process that only imports TensorFlow and Keras peaks at {import_peak_mib():.0f} MiB.")
     text = "\n".join(lines)

@@ -5,28 +5,29 @@ and it is configured once: TensorFlow's own stderr lines silenced unless the log
 (``bot.forecast.tensorflow_import``), thread pools capped at the machine's cores, and op
 determinism on so that a seed reproduces a fit exactly on CPU.
 
-**Compiled models are reused.** Building, compiling and tracing a network's training step costs
-seconds, more than many of the walk-forward's fits themselves. ``fit_model`` therefore keeps one
-compiled *trainer* per architecture (features, window, head, layers, units, dropout, learning rate,
-seed) and, before each fit, puts every piece of its state back where a fresh build leaves it:
-weights, the dropout layers' seed-generator states, the optimizer's slots and step counter, and
-the global seeds. The seeding contract is unchanged by this: a fit depends only on its data and
-the config, so the same seed gives the same model whether the trainer is new or reused (tested
-bit for bit against a fresh build in ``tests/forecast/test_lstm.py``).
+**Training runs in ``bot.forecast.epoch_loop``**: one compiled TensorFlow call per epoch on
+TensorFlow's fused LSTM kernel, weights in NumPy between epochs, so that fits are independent of
+each other (the walk-forward runs two at once) and no Keras ``fit`` machinery is paid for. Keras
+still builds the networks: their seeded initial weights, and the model ``fit_model`` returns and
+the registry saves. The seeding contract: a fit depends only on its data and the config, so the
+same seed gives the same model whatever ran before it and on whichever thread (tested bit for bit
+in ``tests/forecast/test_lstm.py``).
 """
 
 from __future__ import annotations
 
 import os
-import sys
+import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from bot.config import ModelConfig
 from bot.errors import DataError
+from bot.forecast.epoch_loop import architecture, clear
+from bot.forecast.epoch_loop import train as train_epochs
+from bot.forecast.numpy_lstm import NumpyLSTM
 from bot.forecast.tensorflow_import import import_tensorflow
 
 _configured = False
@@ -105,63 +106,44 @@ def build_model(n_features: int, config: ModelConfig, window: int | None = None,
     return model
 
 
-@dataclass
-class _Trainer:
-    """A compiled model and the state a fresh build gives it (restored before every fit)."""
-
-    model: Any
-    initial: list[np.ndarray]  # model.variables then optimizer.variables, as built
+_lock = threading.Lock()  # building draws from Keras's global seed: one thread at a time
+_INITIAL: dict[tuple, list[np.ndarray]] = {}
 
 
-_TRAINERS: OrderedDict[tuple, _Trainer] = OrderedDict()
-_MAX_TRAINERS = 4  # a walk-forward uses two (one per head); an ablation two more
+def initial_weights(n_features: int, window: int, config: ModelConfig, head: str) -> list[np.ndarray]:
+    """The weights of a fresh ``build_model`` (Keras order), built once per architecture."""
+    key = architecture(n_features, window, config, head)
+    with _lock:
+        if key not in _INITIAL:
+            model = build_model(n_features, config, window, head)
+            _INITIAL[key] = [w.copy() for w in model.get_weights()]
+        return [w.copy() for w in _INITIAL[key]]
 
 
-def _state(model: Any) -> list[Any]:
-    # model.variables holds the weights and the dropout seed-generator states; the optimizer's
-    # hold its step counter, learning rate and Adam slots.
-    return [*model.variables, *model.optimizer.variables]
+_HOLDERS: OrderedDict[tuple, Any] = OrderedDict()
+_MAX_HOLDERS = 4  # a walk-forward uses two architectures (one per head); an ablation two more
 
 
-def _trainer(n_features: int, window: int, config: ModelConfig, head: str) -> Any:
-    """The architecture's compiled model, reset to the state of a fresh ``build_model`` and with
-    the global seeds set as a fresh build sets them."""
-    keras = _keras()
-    key = (
-        n_features,
-        window,
-        head,
-        config.layers,
-        config.units,
-        config.dropout,
-        config.learning_rate,
-        config.seed,
-    )
-    trainer = _TRAINERS.get(key)
-    if trainer is None:
-        model = build_model(n_features, config, window=window, head=head)
-        # Adam builds its slots lazily at the first fit; built now, they are part of the snapshot.
-        model.optimizer.build(model.trainable_variables)
-        trainer = _Trainer(model, [v.numpy().copy() for v in _state(model)])
-        _TRAINERS[key] = trainer
-        while len(_TRAINERS) > _MAX_TRAINERS:
-            _TRAINERS.popitem(last=False)
-    else:
-        _TRAINERS.move_to_end(key)
-        for variable, value in zip(_state(trainer.model), trainer.initial):
-            variable.assign(value)
-        trainer.model.stop_training = False
-    # After the reset the generators stand where a fresh build leaves them: building draws the
-    # initial weights from the seeded global generator, and nothing a fit draws depends on it.
-    keras.utils.set_random_seed(config.seed)
-    return trainer.model
+def _holder(n_features: int, window: int, config: ModelConfig, head: str) -> Any:
+    """The architecture's Keras model that ``fit_model`` puts fitted weights into (built once)."""
+    key = architecture(n_features, window, config, head)
+    model = _HOLDERS.get(key)
+    if model is None:
+        model = _HOLDERS[key] = build_model(n_features, config, window=window, head=head)
+        while len(_HOLDERS) > _MAX_HOLDERS:
+            _HOLDERS.popitem(last=False)
+    _HOLDERS.move_to_end(key)
+    return model
 
 
 def release_trainers() -> None:
-    """Drop the cached trainers and TensorFlow's graph state (the next fit builds afresh)."""
-    if not _TRAINERS:
+    """Drop the cached models, initial weights and compiled epochs (the next fit builds afresh)."""
+    clear()
+    with _lock:
+        _INITIAL.clear()
+    if not _HOLDERS:
         return
-    _TRAINERS.clear()
+    _HOLDERS.clear()
     import keras
 
     keras.backend.clear_session()
@@ -185,15 +167,41 @@ def validation_split(
     return np.sort(order[: n - n_val]), np.sort(order[n - n_val :])
 
 
-def _progress_callback(keras: Any, epochs: int) -> Any:
-    class EpochLine(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            logs = logs or {}
-            loss, val_loss = logs.get("loss", float("nan")), logs.get("val_loss", float("nan"))
-            line = f"epoch {epoch + 1}/{epochs} loss={loss:.6g} val_loss={val_loss:.6g}"
-            print(line, file=sys.stderr, flush=True)
-
-    return EpochLine()
+def fit_network(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    config: ModelConfig,
+    progress: bool = False,
+    times: np.ndarray | None = None,
+    head: str = "return",
+) -> tuple[NumpyLSTM, dict]:
+    """Train a network from its seeded initial state on scaled windows; returns (the fitted
+    network for NumPy inference, history). Touches no shared model: fits may run on several
+    threads at once. See ``fit_model`` for the validation slice, early stopping and history."""
+    X = np.ascontiguousarray(X_train, dtype=np.float32)
+    y = np.asarray(y_train, dtype=np.float32).reshape(-1)
+    if X.ndim != 3 or len(X) != len(y):
+        raise ValueError(f"expected X (n, window, F) and y (n,), got {X.shape} and {y.shape}")
+    if not (np.isfinite(X).all() and np.isfinite(y).all()):
+        raise DataError("training windows or targets hold NaN/inf (unlabelled samples are inference only)")
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    train, val = validation_split(len(X), config.validation_fraction, times)
+    _keras()  # TensorFlow imported quietly and configured before its first op
+    initial = initial_weights(X.shape[2], X.shape[1], config, head)
+    weights, fit = train_epochs(X, y, train, val, config, head, initial, progress)
+    loss, val_loss = fit["loss"], fit["val_loss"]
+    best = int(np.argmin(val_loss))
+    history = {
+        "loss": loss,
+        "val_loss": val_loss,
+        "best_epoch": best + 1,
+        "best_val_loss": val_loss[best],
+        "epochs_run": len(loss),
+        "n_train": int(len(train)),
+        "n_val": int(len(val)),
+    }
+    return NumpyLSTM.from_weights(weights), history
 
 
 def fit_model(
@@ -206,51 +214,19 @@ def fit_model(
 ) -> tuple[Any, dict]:
     """Train a model from its seeded initial state on scaled windows; returns (model, history).
 
-    The model is the architecture's shared trainer (see the module docstring): the next
+    The model is the architecture's shared Keras model holding the fitted weights: the next
     ``fit_model`` of the same architecture overwrites it, so copy what you keep first
     (``NumpyLSTM.from_keras``, ``get_weights``, or save it).
 
     The last ``config.validation_fraction`` of the samples by time (see ``validation_split``) is
     held out for early stopping on ``val_loss`` (patience ``config.patience``); the weights of the
-    best epoch are restored. Seeds weights, dropout and batch shuffling with ``config.seed``.
-    ``progress`` prints one line per epoch on stderr. ``history`` holds per-epoch ``loss`` and
-    ``val_loss`` plus ``best_epoch`` (1-based), ``best_val_loss``, ``epochs_run``, ``n_train`` and
-    ``n_val`` as plain Python values (JSON-ready). ``head`` chooses the network (``build_model``).
+    best epoch are restored. Seeds weights, dropout and batch shuffling with ``config.seed``
+    (``bot.forecast.epoch_loop``). ``progress`` prints one line per epoch on stderr. ``history``
+    holds per-epoch ``loss`` and ``val_loss`` plus ``best_epoch`` (1-based), ``best_val_loss``,
+    ``epochs_run``, ``n_train`` and ``n_val`` as plain Python values (JSON-ready). ``head``
+    chooses the network (``build_model``).
     """
-    X = np.ascontiguousarray(X_train, dtype=np.float32)
-    y = np.asarray(y_train, dtype=np.float32).reshape(-1)
-    if X.ndim != 3 or len(X) != len(y):
-        raise ValueError(f"expected X (n, window, F) and y (n,), got {X.shape} and {y.shape}")
-    if not (np.isfinite(X).all() and np.isfinite(y).all()):
-        raise DataError("training windows or targets hold NaN/inf (unlabelled samples are inference only)")
-    train, val = validation_split(len(X), config.validation_fraction, times)
-    keras = _keras()
-    model = _trainer(X.shape[2], X.shape[1], config, head)  # seeds keras, numpy and python
-    callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
-    ]
-    if progress:
-        callbacks.append(_progress_callback(keras, config.epochs))
-    fit = model.fit(
-        X[train],
-        y[train],
-        validation_data=(X[val], y[val]),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        shuffle=True,  # drawn from the seeded global generator: same seed, same batches
-        callbacks=callbacks,
-        verbose=0,
-    )
-    loss = [float(v) for v in fit.history["loss"]]
-    val_loss = [float(v) for v in fit.history["val_loss"]]
-    best = int(np.argmin(val_loss))
-    history = {
-        "loss": loss,
-        "val_loss": val_loss,
-        "best_epoch": best + 1,
-        "best_val_loss": val_loss[best],
-        "epochs_run": len(loss),
-        "n_train": int(len(train)),
-        "n_val": int(len(val)),
-    }
+    net, history = fit_network(X_train, y_train, config, progress, times, head)
+    model = _holder(net.n_features, np.shape(X_train)[1], config, head)
+    model.set_weights(net.to_keras_weights())
     return model, history

@@ -78,6 +78,20 @@ class NumpyLSTM:
             raise ValueError("the model has no Dense output layer")
         return cls(tuple(layers), dense[0], dense[1])
 
+    @classmethod
+    def from_weights(cls, weights: list[np.ndarray]) -> NumpyLSTM:
+        """From Keras's ``get_weights()`` order: (kernel, recurrent, bias) per LSTM layer, then the
+        Dense kernel and bias."""
+        if len(weights) < 5 or (len(weights) - 2) % 3:
+            raise ValueError(f"expected 3 arrays per LSTM layer and 2 for Dense, got {len(weights)}")
+        arrays = [np.asarray(w, dtype=np.float32) for w in weights]
+        layers = tuple(tuple(arrays[i : i + 3]) for i in range(0, len(arrays) - 2, 3))
+        return cls(layers, arrays[-2], arrays[-1])
+
+    def to_keras_weights(self) -> list[np.ndarray]:
+        """Inverse of ``from_weights`` (for ``set_weights`` on a model of ``build_model``)."""
+        return [a for layer in self.layers for a in layer] + [self.dense_kernel, self.dense_bias]
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Flat name -> array mapping, e.g. for ``np.savez`` (no pickling needed to load it)."""
         out = {"dense_kernel": self.dense_kernel, "dense_bias": self.dense_bias}

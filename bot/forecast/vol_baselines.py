@@ -37,13 +37,17 @@ def ewma_forecast(values: np.ndarray, lam: float = EWMA_LAMBDA) -> np.ndarray:
 
     Used for both the range variance and squared returns (the strategy's RiskMetrics fallback).
     """
-    from scipy.signal import lfilter
-
     v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=0.0)
     if len(v) == 0:
         return v
-    seed = float(v[:_SEED_BARS].mean())
-    out, _ = lfilter([1.0 - lam], [1.0, -lam], v, zi=[lam * seed])
+    # The recursion in plain Python, in the order scipy's lfilter([1 - lam], [1, -lam]) computes
+    # it (so the same bits): importing scipy.signal alone took seconds of every evaluate.
+    out = np.empty_like(v)
+    weight, level = 1.0 - lam, lam * float(v[:_SEED_BARS].mean())
+    for t, value in enumerate(v.tolist()):
+        h = weight * value + level
+        out[t] = h
+        level = lam * h
     return np.maximum(out, VARIANCE_FLOOR)
 
 

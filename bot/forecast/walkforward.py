@@ -2,7 +2,8 @@
 
 Folds run over the sorted decision times of the labelled samples (all symbols together): fold k
 trains on the times before its cut (all of them when ``expanding``, else the last ``train_bars``)
-and tests on the next ``test_bars`` times; the model is refitted at every cut. The scaler and
+and tests on the next ``test_bars`` times; the model is refitted at every cut (the
+folds' fits run concurrently, one per core: each depends only on its data and the seed). The scaler and
 every baseline are fitted on the fold's training samples only. A training sample's target is the
 return to the next bar, which is known by the first test decision, so nothing leaks.
 
@@ -20,8 +21,10 @@ volatility-managed books (``bot.forecast.vol_books``) show what sizing by it ear
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -178,7 +181,9 @@ def target_scale(y: np.ndarray) -> float:
     return std if std > 0 else 1.0
 
 
-FitFunction = Callable[..., tuple[Any, dict]]
+FitFunction = Callable[
+    ..., tuple[Any, dict]
+]  # (X, y, config, progress, times=, head=) -> (NumpyLSTM, history)
 
 
 def walk_forward(
@@ -199,9 +204,9 @@ def walk_forward(
     ``config.risk_features``. ``risk=False`` evaluates the return head alone; None (the default)
     evaluates the risk head too when the dataset holds its features.
     """
-    from bot.forecast.lstm import fit_model
+    from bot.forecast.lstm import fit_network
 
-    fit = fit or fit_model
+    fit = fit or fit_network
     folds = [Fold(i, train, test) for i, (train, test) in enumerate(fold_indices(dataset, config))]
     returns_view = dataset.select(config.features)
     if risk is None:
@@ -210,32 +215,29 @@ def walk_forward(
     names = ("model", *BASELINE_NAMES)
     predictions: dict[str, list[np.ndarray]] = {name: [] for name in names}
     vol: dict[str, list[np.ndarray]] = {name: [] for name in ("model", "ewma", "har", "garch", "ratio")}
-    for fold in folds:
-        train, test = returns_view.take(fold.train), returns_view.take(fold.test)
-        if progress:
-            print(
-                f"fold {fold.index + 1}/{len(folds)}: training on {len(train)} windows, testing {len(test)}",
-                file=sys.stderr,
-            )
-        fold_predictions, history = _return_head(train, test, config, progress, fit)
-        for name, baseline in make_baselines(mean_k=min(20, dataset.window)).items():
-            baseline.fit(train.X, train.y, train.recent_returns)
-            fold_predictions[name] = baseline.predict(test.X, test.recent_returns)
-        fold.metrics = {
-            "start": test.ts[0].isoformat(),
-            "end": test.ts[-1].isoformat(),
-            "epochs": history.get("epochs_run"),
-            **{name: forecast_metrics(test.y, pred) for name, pred in fold_predictions.items()},
-        }
-        for name in names:
-            predictions[name].append(np.asarray(fold_predictions[name], dtype=np.float64))
-        if risk_view is not None:
-            fold_vol = _risk_head(
-                risk_view.take(fold.train), risk_view.take(fold.test), config, progress, fit
-            )
-            fold.metrics["risk_epochs"] = fold_vol.pop("epochs")
-            for name, values in fold_vol.items():
-                vol[name].append(values)
+    # The folds' fits are independent (each from the seeded initial weights, see
+    # bot.forecast.epoch_loop): they run on one thread per core, and are gathered in fold order.
+    with ThreadPoolExecutor(max_workers=usable_cores()) as pool:
+        jobs = []
+        for fold in folds:
+            returns_job = pool.submit(_fold_returns, returns_view, fold, config, progress, fit, len(folds))
+            risk_job = None
+            if risk_view is not None:
+                risk_job = pool.submit(
+                    lambda f=fold: _risk_head(
+                        risk_view.take(f.train), risk_view.take(f.test), config, progress, fit
+                    )
+                )
+            jobs.append((fold, returns_job, risk_job))
+        for fold, returns_job, risk_job in jobs:
+            fold_predictions, fold.metrics = returns_job.result()
+            for name in names:
+                predictions[name].append(np.asarray(fold_predictions[name], dtype=np.float64))
+            if risk_job is not None:
+                fold_vol = risk_job.result()
+                fold.metrics["risk_epochs"] = fold_vol.pop("epochs")
+                for name, values in fold_vol.items():
+                    vol[name].append(values)
     test_index = np.concatenate([f.test for f in folds])
     tested = dataset.take(test_index)
     vol_predictions, return_variance = {}, {}
@@ -264,16 +266,41 @@ def walk_forward(
     )
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least 1."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _fold_returns(
+    view: Dataset, fold: Fold, config: ModelConfig, progress: bool, fit: FitFunction, n_folds: int
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """One fold's return forecasts (the model's and the baselines') and its metrics."""
+    train, test = view.take(fold.train), view.take(fold.test)
+    if progress:
+        print(
+            f"fold {fold.index + 1}/{n_folds}: training on {len(train)} windows, testing {len(test)}",
+            file=sys.stderr,
+        )
+    fold_predictions, history = _return_head(train, test, config, progress, fit)
+    for name, baseline in make_baselines(mean_k=min(20, view.window)).items():
+        baseline.fit(train.X, train.y, train.recent_returns)
+        fold_predictions[name] = baseline.predict(test.X, test.recent_returns)
+    metrics = {
+        "start": test.ts[0].isoformat(),
+        "end": test.ts[-1].isoformat(),
+        "epochs": history.get("epochs_run"),
+        **{name: forecast_metrics(test.y, pred) for name, pred in fold_predictions.items()},
+    }
+    return fold_predictions, metrics
+
+
 def _return_head(
     train: Dataset, test: Dataset, config: ModelConfig, progress: bool, fit: FitFunction
 ) -> tuple[dict[str, np.ndarray], dict]:
-    from bot.forecast.numpy_lstm import NumpyLSTM
-
     scaler = Scaler.fit(train.decision_rows, train.features)
     y_scale = target_scale(train.y)
-    model, history = fit(scaler.transform(train.X), train.y / y_scale, config, progress, times=train.ts.asi8)
-    # the fitted weights are copied out: the next fold refits the same (shared) Keras trainer
-    raw = NumpyLSTM.from_keras(model).predict(scaler.transform(test.X))
+    net, history = fit(scaler.transform(train.X), train.y / y_scale, config, progress, times=train.ts.asi8)
+    raw = net.predict(scaler.transform(test.X))
     return {"model": raw * y_scale}, history
 
 
@@ -287,14 +314,12 @@ def _risk_head(
     train: Dataset, test: Dataset, config: ModelConfig, progress: bool, fit: FitFunction
 ) -> dict[str, np.ndarray]:
     """The fold's risk forecasts of the model and the baselines, and each test sample's ratio."""
-    from bot.forecast.numpy_lstm import NumpyLSTM
-
     scaler = Scaler.fit(train.decision_rows, train.features)
     scale = variance_scale(train.y_var)
-    model, history = fit(
+    net, history = fit(
         scaler.transform(train.X), train.y_var / scale, config, progress, times=train.ts.asi8, head="risk"
     )
-    log_h = NumpyLSTM.from_keras(model).predict(scaler.transform(test.X))
+    log_h = net.predict(scaler.transform(test.X))
     ratio = np.ones(len(test))
     for symbol in np.unique(test.symbols):
         mine = train.symbols == symbol
