@@ -51,6 +51,7 @@ from strategies.base import Strategy
 log = structlog.get_logger(__name__)
 
 _NONE_EXITING: frozenset[str] = frozenset()  # no protective exits this step (most steps)
+_NOT_ASKED = object()  # a step's size cap before any symbol needed it
 
 
 class Forecaster(Protocol):
@@ -157,7 +158,7 @@ class Engine:
             targets, exiting = self._apply_exits(decision_time, view, positions, open_orders, targets)
         if not targets:
             return []
-        cap = self.gate.position_cap(account_equity)
+        cap: float | None | object = _NOT_ASKED  # the gate's size cap, asked once a symbol needs it
         planned = []
         pending = context.pending
         for symbol, weight in targets.items():
@@ -168,6 +169,8 @@ class Engine:
             price = view.last_close(symbol)
             if price is None:
                 continue
+            if cap is _NOT_ASKED:
+                cap = self.gate.position_cap(account_equity)
             wanted = target_quantity(weight, account_equity, price)
             if cap is not None:
                 wanted = capped_target(wanted, current, math.floor(cap / price) if price > 0 else 0)
