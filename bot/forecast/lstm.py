@@ -31,6 +31,7 @@ from bot.forecast.numpy_lstm import NumpyLSTM
 from bot.forecast.tensorflow_import import import_tensorflow
 
 _configured = False
+_configure_lock = threading.Lock()
 # Batches per call into TensorFlow (one traced loop runs them): the same updates in the same order
 # with less Python and dispatch overhead per epoch for networks this small on a CPU.
 STEPS_PER_EXECUTION = 32
@@ -41,16 +42,19 @@ def _keras() -> Any:
     global _configured
     tf, keras = import_tensorflow()  # quiet on stderr unless logging.level is debug
 
-    if not _configured:
-        _configured = True
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(cores)
-            tf.config.threading.set_inter_op_parallelism_threads(min(cores, 2))
-        except RuntimeError:
-            pass  # TensorFlow already ran an op in this process: thread pools are fixed by then
-        # Deterministic kernels cost little on CPU and make a seed reproduce the fit bit for bit.
-        tf.config.experimental.enable_op_determinism()
+    if _configured:
+        return keras
+    with _configure_lock:  # the walk-forward's fits start on several threads at once
+        if not _configured:
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(cores)
+                tf.config.threading.set_inter_op_parallelism_threads(min(cores, 2))
+            except RuntimeError:
+                pass  # TensorFlow already ran an op in this process: thread pools are fixed by then
+            # Deterministic kernels cost little on CPU and make a seed reproduce the fit bit for bit.
+            tf.config.experimental.enable_op_determinism()
+            _configured = True  # only now: a thread seeing True finds it all done
     return keras
 
 

@@ -22,6 +22,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from typing import Any
 
 #: lines TensorFlow, absl, XLA and CUDA print on their own (glog prefix ``I0000 00:00:...``, etc.)
@@ -35,6 +36,10 @@ NOISE = re.compile(
 )
 
 _imported: tuple[Any, Any] | None = None
+#: one import at a time: the walk-forward's fits start on several threads at once, and two
+#: imports racing over file descriptor 2 would leave it pointing at the other's closed temporary
+#: file (every later line on stderr lost)
+_import_lock = threading.Lock()
 
 
 def debug_enabled() -> bool:
@@ -43,9 +48,17 @@ def debug_enabled() -> bool:
 
 
 def import_tensorflow() -> tuple[Any, Any]:
-    """``(tensorflow, keras)``, imported quietly unless the log level is debug (idempotent)."""
-    global _imported
+    """``(tensorflow, keras)``, imported quietly unless the log level is debug (idempotent,
+    thread-safe)."""
     if _imported is not None:
+        return _imported
+    with _import_lock:
+        return _import_once()
+
+
+def _import_once() -> tuple[Any, Any]:
+    global _imported
+    if _imported is not None:  # another thread imported it while this one waited
         return _imported
     if debug_enabled():
         import keras
