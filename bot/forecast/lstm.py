@@ -46,7 +46,9 @@ def _keras() -> Any:
         return keras
     with _configure_lock:  # the walk-forward's fits start on several threads at once
         if not _configured:
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            cores = (
+                len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            )
             try:
                 tf.config.threading.set_intra_op_parallelism_threads(cores)
                 tf.config.threading.set_inter_op_parallelism_threads(min(cores, 2))
