@@ -225,7 +225,8 @@ def train(
         losses.append(float(train_loss))
         val_losses.append(float(val_loss))
         if progress:
-            line = f"epoch {e + 1}/{config.epochs} loss={losses[-1]:.6g} val_loss={val_losses[-1]:.6g}"
+            # the head named: the walk-forward fits both heads at once, their lines interleave
+            line = f"{head} head: epoch {e + 1}/{config.epochs} loss={losses[-1]:.6g} val_loss={val_losses[-1]:.6g}"
             print(line, file=sys.stderr, flush=True)
         wait += 1
         if best is None or val_losses[-1] < best:
