@@ -40,16 +40,14 @@ class RiskGate:
         self.switch = switch
         # the kill switch is checked before any other rule
         self.rules = ([HaltedRule(switch)] if switch is not None else []) + list(rules)
-        # the rules that judge the account or count orders (the others keep the base's no-op), so a
-        # step with nothing to judge asks only those: the same verdicts, in the same order
-        self._account_rules = [r for r in self.rules if _overrides(r, "check_account")]
-        self._counting_rules = [r for r in self.rules if _overrides(r, "on_pass")]
-        self._size_rules = [r for r in self.rules if isinstance(r, MaxPosition)]
-        # the rules whose settings leave them on (``RiskRule.active``, read once here: settings do
-        # not change during a run); the others would allow everything and count nothing
+        # only the rules whose settings leave them on are asked (``RiskRule.active``, read once
+        # here: settings do not change during a run); the others would allow everything and count
+        # nothing. Of those, the ones that judge the account or count orders (the others keep the
+        # base's no-op), so a step with nothing to judge asks only those, in the same order.
         self._checking_rules = [r for r in self.rules if r.active]
-        self._account_rules = [r for r in self._account_rules if r.active]
-        self._counting_rules = [r for r in self._counting_rules if r.active]
+        self._account_rules = [r for r in self._checking_rules if _overrides(r, "check_account")]
+        self._counting_rules = [r for r in self._checking_rules if _overrides(r, "on_pass")]
+        self._size_rules = [r for r in self.rules if isinstance(r, MaxPosition)]
         #: whether the last ``check_account`` tripped the kill switch itself (False when it was
         #: already halted): the engine flattens once, on the trip
         self.newly_halted = False

@@ -37,6 +37,12 @@ _configure_lock = threading.Lock()
 STEPS_PER_EXECUTION = 32
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least 1: TensorFlow's thread pool
+    and the walk-forward's fits (one per core) are sized by it."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _keras() -> Any:
     """Import TensorFlow/Keras configured for this bot (idempotent); returns the keras module."""
     global _configured
@@ -46,9 +52,7 @@ def _keras() -> Any:
         return keras
     with _configure_lock:  # the walk-forward's fits start on several threads at once
         if not _configured:
-            cores = (
-                len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-            )
+            cores = usable_cores()
             try:
                 tf.config.threading.set_intra_op_parallelism_threads(cores)
                 tf.config.threading.set_inter_op_parallelism_threads(min(cores, 2))

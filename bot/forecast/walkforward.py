@@ -21,7 +21,6 @@ volatility-managed books (``bot.forecast.vol_books``) show what sizing by it ear
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -204,7 +203,7 @@ def walk_forward(
     ``config.risk_features``. ``risk=False`` evaluates the return head alone; None (the default)
     evaluates the risk head too when the dataset holds its features.
     """
-    from bot.forecast.lstm import fit_network
+    from bot.forecast.lstm import fit_network, usable_cores
 
     fit = fit or fit_network
     folds = [Fold(i, train, test) for i, (train, test) in enumerate(fold_indices(dataset, config))]
@@ -264,11 +263,6 @@ def walk_forward(
         vol_cap=vol_cap,
         band=band,
     )
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity), at least 1."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _fold_returns(
