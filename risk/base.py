@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from bot.broker.base import Position, Side
 
@@ -111,6 +111,10 @@ _ALLOW = Verdict(Action.ALLOW)
 
 class RiskRule(ABC):
     name: str = "rule"
+    #: True when ``check_account`` reads nothing of the context but ``equity``,
+    #: ``day_start_equity`` and ``peak_equity`` (and has no side effect): a replay's quiet steps
+    #: (``bot.engine.quiet``) may then ask it without building the whole context
+    reads_only_equity: ClassVar[bool] = False
 
     @property
     def active(self) -> bool:

@@ -8,6 +8,7 @@ from risk.base import OrderIntent, RiskContext, RiskRule, Verdict, reduces_expos
 
 class MaxDrawdown(RiskRule):
     name = "max_drawdown"
+    reads_only_equity = True  # equity against the day start / the peak, nothing else
 
     def __init__(self, max_pct: float) -> None:
         self.max_pct = max_pct  # 0 = off

@@ -9,8 +9,10 @@ switch (when the gate has one), durably. The caller journals every verdict.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
 
 from bot.config import RiskConfig
 from risk.base import Action, OrderIntent, RiskContext, RiskRule, Verdict
@@ -48,6 +50,9 @@ class RiskGate:
         self._account_rules = [r for r in self._checking_rules if _overrides(r, "check_account")]
         self._counting_rules = [r for r in self._checking_rules if _overrides(r, "on_pass")]
         self._size_rules = [r for r in self.rules if isinstance(r, MaxPosition)]
+        #: whether every account rule judges by equity figures alone (``RiskRule.reads_only_equity``):
+        #: then ``account_breached`` answers for a replay's quiet steps
+        self.judges_account_by_equity_only = all(r.reads_only_equity for r in self._account_rules)
         #: whether the last ``check_account`` tripped the kill switch itself (False when it was
         #: already halted): the engine flattens once, on the trip
         self.newly_halted = False
@@ -105,6 +110,21 @@ class RiskGate:
                 return verdict
         return Verdict.allow()
 
+    def account_breached(
+        self, equity: float, cash: float, day_start: float | None, peak: float | None, now: datetime
+    ) -> bool:
+        """Whether ``check_account`` would answer anything but allow for an account at these
+        figures, asked without tripping the kill switch (``bot.engine.quiet``: a step where this is
+        True runs in full, and its own ``check_account`` acts). Only for a gate whose account rules
+        read equity figures alone (``judges_account_by_equity_only``): the context carries no
+        positions."""
+        context = RiskContext(equity, cash, _NO_POSITIONS, _NO_POSITIONS, day_start, peak, now)
+        allow = Action.ALLOW
+        for rule in self._account_rules:
+            if rule.check_account(context).action is not allow:
+                return True
+        return False
+
     def evaluate(self, intent: OrderIntent, context: RiskContext) -> GateResult:
         decisive = Verdict.allow()
         for rule in self._checking_rules:
@@ -130,6 +150,9 @@ class RiskGate:
         if len(rules) == 1:  # the usual case: one max_position rule, asked every step
             return rules[0].limit(equity)
         return min(rule.limit(equity) for rule in rules)
+
+
+_NO_POSITIONS: Mapping = MappingProxyType({})
 
 
 def _overrides(rule: RiskRule, method: str) -> bool:

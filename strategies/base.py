@@ -34,3 +34,10 @@ class Strategy(ABC):
 
         ``forecasts``: next-bar log-return forecasts; ``risk``: next-bar close-to-close return
         variance forecasts (both per symbol, absent where the model has none)."""
+
+    def target_path(self, view: MarketView) -> dict[str, list[float | None]] | None:
+        """The weights ``targets`` would answer at every step of a replay over ``view`` (without
+        forecasts), per symbol (None: no opinion at that step), each a function of the bars up
+        to its own step only; None when the strategy cannot say them up front. A replay uses it
+        to recognise the steps where nothing can happen (``bot.engine.quiet``)."""
+        return None

@@ -18,3 +18,8 @@ class BuyAndHold(Strategy):
         risk: Mapping[str, float] | None = None,
     ) -> dict[str, float]:
         return {s: self.weight_per_symbol for s in self.symbols if view.count(s) > 0}
+
+    def target_path(self, view: MarketView) -> dict[str, list[float | None]]:
+        """``targets`` at every step: the weight from a symbol's first bar on."""
+        weight = self.weight_per_symbol
+        return {s: [weight if c > 0 else None for c in view.bar_counts(s)] for s in self.symbols}

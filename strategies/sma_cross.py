@@ -38,3 +38,13 @@ class SmaCross(Strategy):
             fast_mean = view.rolling_mean(symbol, self.fast)
             out[symbol] = self.weight_per_symbol if fast_mean > slow_mean else 0.0
         return out
+
+    def target_path(self, view: MarketView) -> dict[str, list[float | None]]:
+        """``targets`` at every step, from the view's own rolling means (the same values)."""
+        weight = self.weight_per_symbol
+        paths = {}
+        for symbol in self.symbols:
+            slow = view.rolling_mean_by_step(symbol, self.slow)
+            fast = view.rolling_mean_by_step(symbol, self.fast)
+            paths[symbol] = [None if s is None else (weight if f > s else 0.0) for f, s in zip(fast, slow)]
+        return paths

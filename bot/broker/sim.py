@@ -274,6 +274,17 @@ class SimBroker(Broker):
                 self._last[symbol] = bar[3]
         return fills
 
+    def pass_quiet(self, ts: datetime, marks: Mapping[str, float]) -> None:
+        """What ``on_bars`` leaves after bars that fill nothing, the last of them starting at
+        ``ts``: the clock moved on and each symbol marked at its latest close (a replay's quiet
+        steps, ``bot.engine.quiet``, which check that no open order would fill)."""
+        if self._last_ts is not None and ts < self._last_ts:
+            raise ValueError(f"pass_quiet went back in time: {ts} < {self._last_ts}")
+        self._last_ts = ts
+        for symbol, price in marks.items():
+            if symbol in self._symbols:
+                self._last[symbol] = price
+
     def _fill_side(
         self,
         side: Side,

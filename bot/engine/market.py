@@ -66,6 +66,14 @@ class MarketView:
         self.step += 1
         return self._step_bars[self.step]
 
+    @property
+    def bars_by_step(self) -> list[dict[str, Bar]]:
+        """Every step's bars by symbol (``advance``'s answers, read-only), for a replay's quiet
+        steps (``bot.engine.quiet``), which read step k's only at step k."""
+        if self._step_bars is None:
+            self._step_bars = self._bars_by_step()
+        return self._step_bars
+
     def _bars_by_step(self) -> list[dict[str, Bar]]:
         """Every step's bars, made once for a replay (the daemon's views never advance)."""
         by_step: list[dict[str, Bar]] = [{} for _ in range(len(self.timeline))]
@@ -97,6 +105,10 @@ class MarketView:
     def count(self, symbol: str) -> int:
         """Bars of ``symbol`` visible now."""
         return self._counts[symbol][self.step] if self.step >= 0 else 0
+
+    def bar_counts(self, symbol: str) -> list[int]:
+        """``count(symbol)`` at every step of the replay (read-only)."""
+        return self._counts[symbol]
 
     def column(self, symbol: str, name: str) -> np.ndarray:
         """A read-only view of one column up to and including the current step."""
@@ -143,6 +155,22 @@ class MarketView:
             means = sliding_window_view(self._columns[symbol][name], n).mean(axis=1).tolist()
             self._rolling[key] = means
         return means[count - n]
+
+    def rolling_mean_by_step(self, symbol: str, n: int, name: str = "close") -> list[float | None]:
+        """What ``rolling_mean(symbol, n, name)`` answers at every step of the replay (None: fewer
+        than ``n`` bars then), the same values: for strategies that state their targets for the
+        whole replay up front (``Strategy.target_path``). Value k sees bars up to step k only."""
+        counts = self._counts[symbol]
+        if n < 1:
+            return [None] * len(counts)
+        saved = self.step
+        try:
+            self.step = len(counts) - 1
+            self.rolling_mean(symbol, n, name)  # computes the means once (no-op below n bars)
+        finally:
+            self.step = saved
+        means = self._rolling.get((symbol, name, n), [])
+        return [means[c - n] if c >= n else None for c in counts]
 
     def last_close(self, symbol: str) -> float | None:
         step = self.step

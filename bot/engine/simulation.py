@@ -31,6 +31,7 @@ from bot.data.base import BarFeed
 from bot.data.sources import default_span, default_symbols
 from bot.engine.builder import EngineConfig, build_engine
 from bot.engine.market import MarketView
+from bot.engine.quiet import QuietSteps
 from bot.engine.replay_steps import decision_times as step_decision_times
 from bot.engine.replay_steps import iso_stamps, new_york_dates
 from bot.errors import DataError
@@ -101,8 +102,12 @@ def run_simulation(
     run_id: str,
     *,
     progress: bool | None = None,
+    quiet_steps: bool = True,
 ) -> SimulationResult:
-    """Replay the configured history; everything seen and done goes to ``journal``."""
+    """Replay the configured history; everything seen and done goes to ``journal``.
+
+    ``quiet_steps``: run the steps where nothing can happen without the decision step
+    (``bot.engine.quiet``; the same journal and results either way, which tests check)."""
     started = time.perf_counter()
     symbols, timeframe, frames = load_history(config, feed)
     news = make_news_replay(config, feed)  # before the run is journaled: a bad news file stops here
@@ -177,10 +182,20 @@ def run_simulation(
     engine.equity.know_days(dict(zip(decision_times, new_york_dates(decision_times))))
     cash: list[float] = []
     equity: list[float] = []
-    bar_iter = _progress(range(steps), enabled=progress)
+    bar = _progress(steps, enabled=progress)
+    # steps where nothing can happen run without the decision step (see bot.engine.quiet)
+    quiet = QuietSteps(engine, broker, view, starts, decision_times) if quiet_steps else None
     advance, account_now, decide = view.advance, broker.account, engine.decide  # read once, not a step
     with journal.batched_orders():  # nothing is sent for real: one commit per batch, not per order
-        for k in bar_iter:
+        k = 0
+        while k < steps:
+            if quiet is not None:
+                after = quiet.run(k, cash, equity)
+                if bar is not None:
+                    bar.update(after - k)
+                k = after
+                if k == steps:
+                    break
             fill_and_journal(broker, journal, run_id, starts[k], advance())
             decision_time = decision_times[k]
             clock.now = decision_time
@@ -190,6 +205,11 @@ def run_simulation(
             decide(decision_time, view, account)
             cash.append(account.cash)
             equity.append(account.equity)
+            k += 1
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
         # the equity snapshots, one a step, journaled in one go (their times spelled at once)
         journal.add_equity_rows(run_id, zip(iso_stamps(decision_times), cash, equity))
     bars_seen = sum(len(frame) for frame in frames.values())  # every bar is one step's
@@ -214,6 +234,7 @@ def run_simulation(
         bars=bars_seen,
         elapsed_seconds=time.perf_counter() - started,
         journal_seconds=journal.write_seconds,
+        extra={"quiet_steps": quiet.skipped if quiet is not None else 0},
         news_source=news.name if news else None,
         headlines=len(headlines or []),
         model=choice.as_dict() if choice else None,
@@ -268,12 +289,12 @@ class _Clock:
         return self.now
 
 
-def _progress(steps: range, *, enabled: bool | None):
-    """A progress bar on stderr for long runs, only when stderr is a terminal."""
+def _progress(steps: int, *, enabled: bool | None):
+    """A progress bar on stderr for long runs (None: none), only when stderr is a terminal."""
     if enabled is None:
-        enabled = sys.stderr.isatty() and len(steps) > 2000
+        enabled = sys.stderr.isatty() and steps > 2000
     if not enabled:
-        return steps
+        return None
     from tqdm import tqdm
 
-    return tqdm(steps, file=sys.stderr, unit="step", leave=False)
+    return tqdm(total=steps, file=sys.stderr, unit="step", leave=False)

@@ -1,0 +1,150 @@
+"""Quiet steps: a replay's steps where nothing can happen, run without the full decision step.
+
+Most steps of a replay change nothing but marks: no order is open (or only protective stops that
+this bar does not reach), no account limit is near, and the strategy's targets leave every
+position where it is. ``QuietSteps.run`` walks such steps with the least work that still leaves
+every trace the full step leaves (the broker's marks, the equity tracker's day start and peak,
+the protective exits' peaks, one equity snapshot a step), and hands back the first step where
+anything *could* happen; that step runs in full (``Engine.decide``), as does everything after it
+until the next quiet stretch. Nothing is decided here: a quiet step is one the full step would
+have ended without an order, a verdict or a journal row, and this module only recognises it.
+
+A step is quiet when, with the state the last full step left (checked per step, in the full
+step's order):
+1. every open order is a protective stop sell, and this step's bar does not reach it
+   (``bot.broker.sim_trigger.trigger``: the fill step would fill nothing);
+2. the equity (cash plus positions at this step's closes, summed as ``SimBroker.account`` sums
+   it), once the equity tracker has seen it, breaches no account limit
+   (``RiskGate.account_breached``: the rules' own checks, nothing tripped);
+3. no protective exit is due (``ProtectiveExits.check``);
+4. for every symbol the strategy has an opinion on (``Strategy.target_path``), the planner
+   proposes no order (``bot.engine.planner``, with the gate's size cap, exactly as ``decide``).
+Whole replays are only eligible without a forecaster (its rows are journaled every step), with no
+stop owed re-protection, and with a gate whose account rules read only equity figures.
+
+Every state change made while checking a step (``EquityTracker.observe``, the exits' peaks) is
+one the full step repeats with the same values and leaves as it is, so a step found not quiet
+after them runs in full unchanged. ``tests/engine/test_quiet_steps.py`` replays the same runs
+with and without quiet steps and compares everything journaled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.broker.base import OrderType, Side
+from bot.broker.sim import SimBroker
+from bot.broker.sim_trigger import trigger
+from bot.engine.engine import Engine
+from bot.engine.market import MarketView
+from bot.engine.planner import capped_target, order_quantity, target_quantity
+
+
+class QuietSteps:
+    """Finds and runs the quiet steps of one replay (see the module docstring)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        broker: SimBroker,
+        view: MarketView,
+        starts: Sequence[datetime],
+        decision_times: Sequence[datetime],
+    ) -> None:
+        self.engine = engine
+        self.broker = broker
+        self.view = view
+        self.starts = starts
+        self.decision_times = decision_times
+        paths = engine.strategy.target_path(view)
+        eligible = (
+            paths is not None and engine.forecaster is None and engine.gate.judges_account_by_equity_only
+        )
+        #: per symbol the strategy's target at every step (None: no opinion), in its order
+        self.paths: list[tuple[str, list[float | None]]] = list(paths.items()) if eligible else []
+        self.enabled = eligible
+        #: how many steps ran quiet (benchmarks and tests read it)
+        self.skipped = 0
+
+    def run(self, first: int, cash_out: list[float], equity_out: list[float]) -> int:
+        """Run the quiet steps from ``first`` on, appending each one's cash and equity; return the
+        first step that must run in full (``len(view)`` at the end of the replay). Leaves the view,
+        the broker and the engine's trackers as the full steps would have."""
+        engine, broker, view = self.engine, self.broker, self.view
+        if not self.enabled or engine.protection.owed:
+            return first
+        stops = []
+        for order in broker.open_orders():
+            request = order.request
+            if not (order.protective and request.side is Side.SELL and request.type is OrderType.STOP):
+                return first  # an order that may fill: the fill step has work
+            stops.append((request.symbol, request))
+        positions = broker.positions()
+        held = [(symbol, position.qty) for symbol, position in positions.items()]
+        cash = broker.account().cash
+        open_orders = broker.open_orders()
+        gate, tracker, exits = engine.gate, engine.equity, engine.exits
+        step_bars = view.bars_by_step
+        last_close = view.last_close
+        end = len(view)
+        k = first
+        while k < end:
+            bars = step_bars[k]
+            if stops and any(
+                symbol in bars and trigger(request, *bars[symbol][:3]) is not None
+                for symbol, request in stops
+            ):
+                break  # a stop fills on this bar
+            view.step = k
+            value = 0.0
+            for symbol, qty in held:  # the order and arithmetic of SimBroker.account
+                value += qty * last_close(symbol)
+            equity = cash + value
+            now = self.decision_times[k]
+            tracker.observe(now, equity)
+            if gate.account_breached(equity, cash, tracker.day_start, tracker.peak, now):
+                break
+            if exits is not None and positions and exits.check(now, view, positions, open_orders):
+                break
+            if self._planner_would_trade(k, now, equity, positions):
+                break
+            cash_out.append(cash)
+            equity_out.append(equity)
+            k += 1
+        if k > first:
+            view.step = k - 1
+            marks = {s: c for s in view.symbols if (c := last_close(s)) is not None}
+            broker.pass_quiet(self.starts[k - 1], marks)
+            self.skipped += k - first
+        else:
+            view.step = first - 1
+        return k
+
+    def _planner_would_trade(self, k: int, now: datetime, equity: float, positions: dict) -> bool:
+        """Whether ``Engine.decide``'s planning loop would propose an order at step ``k``."""
+        engine = self.engine
+        exits = engine.exits
+        cap: float | None | bool = False  # the gate's size cap, asked once a symbol needs it
+        for symbol, path in self.paths:
+            weight = path[k]
+            if weight is None:
+                continue  # no opinion: the position is left alone
+            if weight > 0 and exits is not None and exits.blocked(symbol, now):
+                weight = 0.0
+            held = positions.get(symbol)
+            current = held.qty if held else 0
+            if not weight and not current:
+                continue
+            price = self.view.last_close(symbol)
+            if price is None:
+                continue
+            if cap is False:
+                cap = engine.gate.position_cap(equity)
+            wanted = target_quantity(weight, equity, price)
+            if cap is not None:
+                wanted = capped_target(wanted, current, math.floor(cap / price) if price > 0 else 0)
+            if order_quantity(wanted, current, engine.rebalance_band):
+                return True
+        return False
