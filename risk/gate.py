@@ -118,6 +118,8 @@ class RiskGate:
         True runs in full, and its own ``check_account`` acts). Only for a gate whose account rules
         read equity figures alone (``judges_account_by_equity_only``): the context carries no
         positions."""
+        if not self._account_rules:
+            return False
         context = RiskContext(equity, cash, _NO_POSITIONS, _NO_POSITIONS, day_start, peak, now)
         allow = Action.ALLOW
         for rule in self._account_rules:

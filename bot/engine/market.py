@@ -53,36 +53,31 @@ class MarketView:
         self._rolling: dict[tuple[str, str, int], list[float]] = {}
         self._close_lists: dict[str, list[float]] = {}
         self._times: list[datetime] | None = None
-        self._step_bars: list[dict[str, Bar]] | None = None
+        #: per symbol its bars as tuples, and whether one starts at each step (made on first use)
+        self._rows: dict[str, list[Bar]] | None = None
+        self._starts_lists: dict[str, list[bool]] = {}
 
     def __len__(self) -> int:
         return len(self.timeline)
 
     def advance(self) -> dict[str, Bar]:
-        """Move to the next step; return the bars that start at it, by symbol (read-only: the
-        view's own dict, made once for the whole replay)."""
-        if self._step_bars is None:
-            self._step_bars = self._bars_by_step()
+        """Move to the next step; return the bars that start at it, by symbol."""
         self.step += 1
-        return self._step_bars[self.step]
+        return self.bars_starting(self.step)
 
-    @property
-    def bars_by_step(self) -> list[dict[str, Bar]]:
-        """Every step's bars by symbol (``advance``'s answers, read-only), for a replay's quiet
-        steps (``bot.engine.quiet``), which read step k's only at step k."""
-        if self._step_bars is None:
-            self._step_bars = self._bars_by_step()
-        return self._step_bars
-
-    def _bars_by_step(self) -> list[dict[str, Bar]]:
-        """Every step's bars, made once for a replay (the daemon's views never advance)."""
-        by_step: list[dict[str, Bar]] = [{} for _ in range(len(self.timeline))]
+    def bars_starting(self, step: int) -> dict[str, Bar]:
+        """The bars that start at ``step``, by symbol (a replay's quiet steps read step k's only at
+        step k)."""
+        if self._rows is None:
+            self._rows = {
+                s: list(zip(*(self._columns[s][c].tolist() for c in BAR_COLUMNS))) for s in self.symbols
+            }
+            self._starts_lists = {s: self._starts_here[s].tolist() for s in self.symbols}
+        bars = {}
         for symbol in self.symbols:
-            cols = self._columns[symbol]
-            rows = zip(*(cols[c].tolist() for c in BAR_COLUMNS))
-            for k, row in zip(np.flatnonzero(self._starts_here[symbol]).tolist(), rows):
-                by_step[k][symbol] = row
-        return by_step
+            if self._starts_lists[symbol][step]:
+                bars[symbol] = self._rows[symbol][self._counts[symbol][step] - 1]
+        return bars
 
     def seek_end(self) -> None:
         """Jump to the last step (the live loop's view holds only bars that have closed)."""
@@ -171,6 +166,16 @@ class MarketView:
             self.step = saved
         means = self._rolling.get((symbol, name, n), [])
         return [means[c - n] if c >= n else None for c in counts]
+
+    def last_close_by_step(self, symbol: str) -> list[float | None]:
+        """What ``last_close(symbol)`` answers at every step of the replay (None before its first
+        bar), the same values; value k sees bars up to step k only."""
+        counts = self._counts[symbol]
+        closes = self._columns[symbol]["close"]
+        if not len(closes):
+            return [None] * len(counts)
+        values = closes[np.maximum(np.asarray(counts) - 1, 0)].tolist()
+        return [v if c else None for v, c in zip(values, counts)] if 0 in counts[:1] else values
 
     def last_close(self, symbol: str) -> float | None:
         step = self.step

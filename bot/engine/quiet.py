@@ -67,6 +67,7 @@ class QuietSteps:
         self.enabled = eligible
         #: how many steps ran quiet (benchmarks and tests read it)
         self.skipped = 0
+        self._closes: dict[str, list[float | None]] | None = None  # per symbol, its last close by step
 
     def run(self, first: int, cash_out: list[float], equity_out: list[float]) -> int:
         """Run the quiet steps from ``first`` on, appending each one's cash and equity; return the
@@ -75,76 +76,81 @@ class QuietSteps:
         engine, broker, view = self.engine, self.broker, self.view
         if not self.enabled or engine.protection.owed:
             return first
+        open_orders = broker.open_orders()
         stops = []
-        for order in broker.open_orders():
+        for order in open_orders:
             request = order.request
             if not (order.protective and request.side is Side.SELL and request.type is OrderType.STOP):
                 return first  # an order that may fill: the fill step has work
             stops.append((request.symbol, request))
+        if self._closes is None:
+            self._closes = {s: view.last_close_by_step(s) for s in view.symbols}
+        closes = self._closes
         positions = broker.positions()
-        held = [(symbol, position.qty) for symbol, position in positions.items()]
+        # (closes, qty) in the order SimBroker.account sums the positions
+        held = [(closes[symbol], position.qty) for symbol, position in positions.items()]
+        # (symbol, path, closes, current qty) of every symbol the strategy may have an opinion on
+        planned = [(s, path, closes[s], positions[s].qty if s in positions else 0) for s, path in self.paths]
         cash = broker.account().cash
-        open_orders = broker.open_orders()
-        gate, tracker, exits = engine.gate, engine.equity, engine.exits
-        step_bars = view.bars_by_step
-        last_close = view.last_close
+        gate, exits = engine.gate, engine.exits
+        observe, tracker, breached, cap_at = (
+            engine.equity.observe,
+            engine.equity,
+            gate.account_breached,
+            gate.position_cap,
+        )
+        band = engine.rebalance_band
+        bars_starting, times = view.bars_starting, self.decision_times
         end = len(view)
         k = first
         while k < end:
-            bars = step_bars[k]
-            if stops and any(
-                symbol in bars and trigger(request, *bars[symbol][:3]) is not None
-                for symbol, request in stops
-            ):
-                break  # a stop fills on this bar
-            view.step = k
+            if stops:
+                bars = bars_starting(k)
+                if any(s in bars and trigger(r, *bars[s][:3]) is not None for s, r in stops):
+                    break  # a stop fills on this bar
             value = 0.0
-            for symbol, qty in held:  # the order and arithmetic of SimBroker.account
-                value += qty * last_close(symbol)
+            for symbol_closes, qty in held:  # the order and arithmetic of SimBroker.account
+                value += qty * symbol_closes[k]
             equity = cash + value
-            now = self.decision_times[k]
-            tracker.observe(now, equity)
-            if gate.account_breached(equity, cash, tracker.day_start, tracker.peak, now):
+            now = times[k]
+            observe(now, equity)
+            if breached(equity, cash, tracker.day_start, tracker.peak, now):
                 break
-            if exits is not None and positions and exits.check(now, view, positions, open_orders):
-                break
-            if self._planner_would_trade(k, now, equity, positions):
+            if exits is not None:
+                view.step = k
+                if positions and exits.check(now, view, positions, open_orders):
+                    break
+            cap: float | None | bool = False  # the gate's size cap, asked once a symbol needs it
+            trades = False
+            for symbol, path, symbol_closes, current in planned:  # Engine.decide's planning loop
+                weight = path[k]
+                if weight is None:
+                    continue  # no opinion: the position is left alone
+                if weight > 0 and exits is not None and exits.blocked(symbol, now):
+                    weight = 0.0
+                if not weight and not current:
+                    continue
+                price = symbol_closes[k]
+                if price is None:
+                    continue
+                if cap is False:
+                    cap = cap_at(equity)
+                wanted = target_quantity(weight, equity, price)
+                if cap is not None:
+                    wanted = capped_target(wanted, current, math.floor(cap / price) if price > 0 else 0)
+                if order_quantity(wanted, current, band):
+                    trades = True
+                    break
+            if trades:
                 break
             cash_out.append(cash)
             equity_out.append(equity)
             k += 1
         if k > first:
             view.step = k - 1
-            marks = {s: c for s in view.symbols if (c := last_close(s)) is not None}
+            marks = {s: c for s in view.symbols if (c := closes[s][k - 1]) is not None}
             broker.pass_quiet(self.starts[k - 1], marks)
             self.skipped += k - first
         else:
             view.step = first - 1
         return k
-
-    def _planner_would_trade(self, k: int, now: datetime, equity: float, positions: dict) -> bool:
-        """Whether ``Engine.decide``'s planning loop would propose an order at step ``k``."""
-        engine = self.engine
-        exits = engine.exits
-        cap: float | None | bool = False  # the gate's size cap, asked once a symbol needs it
-        for symbol, path in self.paths:
-            weight = path[k]
-            if weight is None:
-                continue  # no opinion: the position is left alone
-            if weight > 0 and exits is not None and exits.blocked(symbol, now):
-                weight = 0.0
-            held = positions.get(symbol)
-            current = held.qty if held else 0
-            if not weight and not current:
-                continue
-            price = self.view.last_close(symbol)
-            if price is None:
-                continue
-            if cap is False:
-                cap = engine.gate.position_cap(equity)
-            wanted = target_quantity(weight, equity, price)
-            if cap is not None:
-                wanted = capped_target(wanted, current, math.floor(cap / price) if price > 0 else 0)
-            if order_quantity(wanted, current, engine.rebalance_band):
-                return True
-        return False

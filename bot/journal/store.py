@@ -31,6 +31,7 @@ from typing import Any
 
 from bot.errors import JournalError
 from bot.journal.bulk import insert_many
+from bot.journal.order_rows import merge_order_rows
 from bot.journal.reads import JournalReads
 from bot.journal.records import iso  # noqa: F401  (re-exported: the journal's spelling of a time)
 from bot.journal.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401  (re-exported)
@@ -207,7 +208,10 @@ class Journal(JournalReads):
     def _write_buffers(self) -> None:
         for table, rows in self._buffers.items():
             if rows:
-                insert_many(self._db, _BUFFERED_SQL[table], rows)
+                # an order recorded several times in a batch is upserted once (same table)
+                insert_many(
+                    self._db, _BUFFERED_SQL[table], merge_order_rows(rows) if table == "orders" else rows
+                )
                 rows.clear()
         self._buffered_rows = 0
 
