@@ -14,16 +14,19 @@ from bot.calendar.timeframes import NEW_YORK, Timeframe
 from bot.journal.store import iso
 
 
-def decision_times(starts_ns: np.ndarray, timeframe: Timeframe) -> list[datetime]:
-    """``timeframe.close_time(start)`` of every bar start (ns since epoch, UTC), as UTC datetimes."""
+def decision_index(starts_ns: np.ndarray, timeframe: Timeframe) -> pd.DatetimeIndex:
+    """``timeframe.close_time(start)`` of every bar start (ns since epoch, UTC), as a UTC index."""
     starts = pd.DatetimeIndex(starts_ns.astype("datetime64[ns]")).tz_localize("UTC")
     if timeframe.is_daily:
         # 16:00 New York wall time of each start's New York date (never a missing or repeated hour)
         wall = starts.tz_convert(NEW_YORK).tz_localize(None).normalize() + pd.Timedelta(hours=16)
-        closes = wall.tz_localize(NEW_YORK).tz_convert("UTC")
-    else:
-        closes = starts + pd.Timedelta(minutes=timeframe.minutes)
-    return list(closes.to_pydatetime())
+        return wall.tz_localize(NEW_YORK).tz_convert("UTC")
+    return starts + pd.Timedelta(minutes=timeframe.minutes)
+
+
+def decision_times(starts_ns: np.ndarray, timeframe: Timeframe) -> list[datetime]:
+    """``decision_index`` as UTC datetimes (what the replay loop reads, one a step)."""
+    return list(decision_index(starts_ns, timeframe).to_pydatetime())
 
 
 def iso_stamps(index: pd.DatetimeIndex | list[datetime]) -> list[str]:
@@ -36,8 +39,8 @@ def iso_stamps(index: pd.DatetimeIndex | list[datetime]) -> list[str]:
     return [iso(t) for t in index]
 
 
-def new_york_dates(times: list[datetime]) -> list[date]:
+def new_york_dates(times: list[datetime] | pd.DatetimeIndex) -> list[date]:
     """The New York calendar date of every (UTC) time, ``t.astimezone(NEW_YORK).date()`` at once."""
-    if not times:
+    if len(times) == 0:
         return []
     return list(pd.DatetimeIndex(times).tz_convert(NEW_YORK).date)

@@ -32,8 +32,7 @@ from bot.data.sources import default_span, default_symbols
 from bot.engine.builder import EngineConfig, build_engine
 from bot.engine.market import MarketView
 from bot.engine.quiet import QuietSteps
-from bot.engine.replay_steps import decision_times as step_decision_times
-from bot.engine.replay_steps import iso_stamps, new_york_dates
+from bot.engine.replay_steps import decision_index, iso_stamps, new_york_dates
 from bot.errors import DataError
 from bot.journal.store import Journal
 from bot.news.base import Headline, ReplayNewsSource
@@ -152,7 +151,8 @@ def run_simulation(
     steps = len(view)
     # the same instants as timeframe.close_time(view.now) at each step, known up front for the news
     starts = view.times
-    decision_times = step_decision_times(view.timeline, timeframe)
+    decided_at = decision_index(view.timeline, timeframe)  # the index, for whole-run conversions
+    decision_times = list(decided_at.to_pydatetime())
     headlines = _replay_news(news, config, journal, symbols, frames, decision_times)
     sentiment = None
     if headlines is not None:
@@ -179,7 +179,7 @@ def run_simulation(
         forecaster=forecaster,
     )
     # each step's New York date, known up front (a daily replay changes day every step)
-    engine.equity.know_days(dict(zip(decision_times, new_york_dates(decision_times))))
+    engine.equity.know_days(dict(zip(decision_times, new_york_dates(decided_at))))
     cash: list[float] = []
     equity: list[float] = []
     bar = _progress(steps, enabled=progress)
@@ -211,12 +211,12 @@ def run_simulation(
         if bar is not None:
             bar.close()
         # the equity snapshots, one a step, journaled in one go (their times spelled at once)
-        journal.add_equity_rows(run_id, zip(iso_stamps(decision_times), cash, equity))
+        journal.add_equity_rows(run_id, zip(iso_stamps(decided_at), cash, equity))
     bars_seen = sum(len(frame) for frame in frames.values())  # every bar is one step's
 
     from bot.report.metrics import buy_and_hold_curve
 
-    index = pd.DatetimeIndex(decision_times, name="ts")
+    index = decided_at.rename("ts")
     curve = pd.DataFrame({"cash": cash, "equity": equity}, index=index)
     closes = pd.DataFrame(view.step_closes(), index=index)  # each step's new closes (NaN: no bar)
     curve["buy_and_hold"] = buy_and_hold_curve(closes, config.broker.initial_cash)
