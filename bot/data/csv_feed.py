@@ -267,12 +267,15 @@ def _timestamps(path: Path, raw: pd.DataFrame, time_columns: list[str]) -> pd.Se
         # without its per-row regular expressions
         dates = pd.DatetimeIndex(raw[time_columns[0]].to_numpy().astype("datetime64[D]")).as_unit("ns")
         return pd.Series(dates.tz_localize(NEW_YORK).tz_convert("UTC"), index=raw.index)
-    text = raw[time_columns[0]].str.strip()
+    text = raw[time_columns[0]]
+    laid_out = len(time_columns) == 1 and _all_with_offset(text)  # then nothing to strip either
+    if not laid_out:
+        text = text.str.strip()
     if len(time_columns) == 2:
         text = text + " " + raw[time_columns[1]].str.strip()
     parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     present = text.notna()
-    if present.all() and _all_with_offset(text):
+    if laid_out or (present.all() and _all_with_offset(text)):
         # every row "YYYY-MM-DD HH:MM:SS+HH:MM" (an intraday export): what the aware branch below
         # gives, without its per-row regular expressions
         parsed[:] = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
@@ -331,8 +334,16 @@ def _all_laid_out(values: list | np.ndarray, layout: str) -> bool:
     """Whether every string is ``layout`` character for character (d: a digit, T: a space or T,
     +: a sign), checked column by column on a character array."""
     width = len(layout)
-    if isinstance(values, list) and (not values or any(len(v) != width for v in values)):
+    if not len(values):
         return False
+    if isinstance(values, list):
+        try:
+            text = np.asarray(values, dtype=str)  # as wide as the longest value
+        except (TypeError, ValueError):
+            return False
+        if text.dtype.itemsize != 4 * width or (np.char.str_len(text) != width).any():
+            return False  # a value longer or shorter than the layout
+        values = text
     chars = np.asarray(values, dtype=f"<U{width}").view("<U1").reshape(len(values), width)
     for i, kind in enumerate(layout):
         column = chars[:, i]
