@@ -87,7 +87,8 @@ class ProtectiveExits:
 
     def blocked(self, symbol: str, now: datetime) -> bool:
         """True when ``symbol`` had a protective exit earlier this New York day."""
-        return self._exited.get(symbol) == now.astimezone(NEW_YORK).date()
+        exited = self._exited.get(symbol)
+        return exited is not None and exited == now.astimezone(NEW_YORK).date()
 
     def _first_exit(
         self,
@@ -98,8 +99,9 @@ class ProtectiveExits:
         view: MarketView,
         protected: set[str],
     ) -> Exit | None:
-        level = self._stop_level(symbol, position.avg_price, view)
-        if level is not None and close <= level and symbol not in protected:
+        # the backup is moot while the broker holds a stop (the usual case): no level to compute
+        level = None if symbol in protected else self._stop_level(symbol, position.avg_price, view)
+        if level is not None and close <= level:
             return Exit(
                 symbol,
                 "stop_loss_backup",

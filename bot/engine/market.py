@@ -66,18 +66,25 @@ class MarketView:
         return self.bars_starting(self.step)
 
     def bars_starting(self, step: int) -> dict[str, Bar]:
-        """The bars that start at ``step``, by symbol (a replay's quiet steps read step k's only at
-        step k)."""
+        """The bars that start at ``step``, by symbol."""
+        bars = {}
+        for symbol in self.symbols:
+            bar = self.bar_starting(symbol, step)
+            if bar is not None:
+                bars[symbol] = bar
+        return bars
+
+    def bar_starting(self, symbol: str, step: int) -> Bar | None:
+        """``symbol``'s bar that starts at ``step`` (None: none does); a replay's quiet steps
+        read step k's only at step k."""
         if self._rows is None:
             self._rows = {
                 s: list(zip(*(self._columns[s][c].tolist() for c in BAR_COLUMNS))) for s in self.symbols
             }
             self._starts_lists = {s: self._starts_here[s].tolist() for s in self.symbols}
-        bars = {}
-        for symbol in self.symbols:
-            if self._starts_lists[symbol][step]:
-                bars[symbol] = self._rows[symbol][self._counts[symbol][step] - 1]
-        return bars
+        if self._starts_lists[symbol][step]:
+            return self._rows[symbol][self._counts[symbol][step] - 1]
+        return None
 
     def seek_end(self) -> None:
         """Jump to the last step (the live loop's view holds only bars that have closed)."""

@@ -100,13 +100,18 @@ class QuietSteps:
             gate.position_cap,
         )
         band = engine.rebalance_band
-        bars_starting, times = view.bars_starting, self.decision_times
+        bar_starting, times = view.bar_starting, self.decision_times
         end = len(view)
         k = first
         while k < end:
             if stops:
-                bars = bars_starting(k)
-                if any(s in bars and trigger(r, *bars[s][:3]) is not None for s, r in stops):
+                hit = False
+                for symbol, request in stops:
+                    bar = bar_starting(symbol, k)
+                    if bar is not None and trigger(request, bar[0], bar[1], bar[2]) is not None:
+                        hit = True
+                        break
+                if hit:
                     break  # a stop fills on this bar
             value = 0.0
             for symbol_closes, qty in held:  # the order and arithmetic of SimBroker.account
