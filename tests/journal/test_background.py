@@ -76,3 +76,51 @@ def test_no_idle_core_writes_in_line(tmp_path, monkeypatch):
     assert journal._background is None  # noqa: SLF001 - buffered, as add_bars does
     journal.close()
     assert len(_bars(tmp_path / "j.sqlite")) == 28 + 19
+
+
+def _replay(tmp_path, name: str) -> dict[str, list[tuple]]:
+    from bot.config import load_config
+    from bot.data.sources import make_feed
+    from bot.engine.simulation import run_simulation
+
+    from testkit import write_config
+
+    folder = tmp_path / name
+    folder.mkdir()
+    config = load_config(
+        write_config(
+            folder, '[data]\nsource = "sample"\n[news]\nreplay = "none"\n[strategy]\nname = "sma_cross"\n'
+        )
+    )
+    journal = open_journal(config.resolve(config.journal.path))
+    try:
+        run_simulation(config, make_feed(config, journal), journal, "run", progress=False)
+    finally:
+        journal.close()
+    db = sqlite3.connect(config.resolve(config.journal.path))
+    try:
+        return {
+            "bars": db.execute("SELECT * FROM bars ORDER BY source, symbol, timeframe, ts").fetchall(),
+            "equity": db.execute("SELECT * FROM equity ORDER BY run_id, ts").fetchall(),
+            "fills": db.execute("SELECT client_order_id, ts, qty, price FROM fills ORDER BY id").fetchall(),
+        }
+    finally:
+        db.close()
+
+
+def test_a_replay_journals_the_same_rows_with_and_without_a_second_core(tmp_path, monkeypatch):
+    import bot.engine.simulation as simulation
+
+    monkeypatch.setattr(simulation, "EQUITY_ROWS_AT_ONCE", 100)  # several stretches of equity rows
+    monkeypatch.setattr(store, "spare_cpus", lambda: 0.0)
+    inline = _replay(tmp_path, "inline")
+    monkeypatch.setattr(store, "spare_cpus", lambda: 1.0)
+    started = []
+    real = store.BackgroundInsert
+    monkeypatch.setattr(store, "BackgroundInsert", lambda *a, **k: started.append(a[1]) or real(*a, **k))
+    background = _replay(tmp_path, "background")
+    assert background == inline
+    assert len(inline["equity"]) > 700 and inline["bars"] and inline["fills"]
+    assert (
+        sum("INTO bars" in sql for sql in started) == 1 and sum("INTO equity" in sql for sql in started) >= 7
+    )
