@@ -75,6 +75,12 @@ def _simulate(config: Config, args: argparse.Namespace, run_id: str, plotter: Pl
         )
     except BaseException as exc:
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        if isinstance(exc, JournalError):
+            # the rows still buffered are what the file refused: marking the run matters more
+            # (as the daemon does, bot/daemon/runner.py)
+            dropped = journal.make_room_after_refusal()
+            if dropped:
+                log.warning("journal_rows_dropped", rows=dropped, reason="the journal refused them")
         try:  # best effort: the error being raised (a full disk, say) is the one to report
             journal.end_run(run_id, status, None)
         except JournalError:
