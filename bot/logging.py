@@ -18,9 +18,32 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-import structlog
 
-from bot.config import SECRET_ENV_VARS
+def _import_structlog_without_rich() -> None:
+    """Import structlog with rich hidden, when neither is loaded yet.
+
+    structlog imports rich (and through it pygments and attrs) when it can, for its pretty console
+    tracebacks and the locals in its JSON tracebacks: a tenth of a second and more of every
+    command's start (rich is installed for Keras). This bot renders tracebacks plainly anyway (see
+    ``configure_logging``), so structlog is loaded while ``import rich`` fails (a ``None`` entry in
+    ``sys.modules``, Python's documented way to block an import); the entry is removed right
+    after, so Keras and anyone else still import rich as usual."""
+    if "structlog" in sys.modules or "rich" in sys.modules:
+        return
+    sys.modules["rich"] = None  # type: ignore[assignment]
+    try:
+        import structlog  # noqa: F401
+    finally:
+        if sys.modules.get("rich", 0) is None:
+            del sys.modules["rich"]
+
+
+_import_structlog_without_rich()
+
+import structlog  # noqa: E402
+from structlog.tracebacks import ExceptionDictTransformer  # noqa: E402
+
+from bot.config import SECRET_ENV_VARS  # noqa: E402
 
 REDACTED = "***"
 LOG_FILE_NAME = "bot.jsonl"
@@ -141,7 +164,8 @@ def configure_logging(
                 foreign_pre_chain=shared,
                 processors=[
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.dict_tracebacks,
+                    # locals shown with repr(), with or without rich (see _import_structlog_without_rich)
+                    structlog.processors.ExceptionRenderer(ExceptionDictTransformer(use_rich=False)),
                     structlog.processors.JSONRenderer(default=str),
                 ],
             )
@@ -157,7 +181,10 @@ def configure_logging(
                 foreign_pre_chain=shared,
                 processors=[
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()),
+                    # Python's own traceback layout, whether or not rich was loaded
+                    structlog.dev.ConsoleRenderer(
+                        colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+                    ),
                 ],
             )
         )
