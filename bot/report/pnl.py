@@ -159,9 +159,27 @@ def draw_pnl(
         label.set_horizontalalignment("right")
         label.set_rotation(30)
     fig.subplots_adjust(bottom=0.09)
+    _widen_left_margin(fig, (ax_eq, ax_dd, ax_pnl))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return path
+
+
+#: room left between the figure's left edge and y labels that did not fit (pixels); labels that
+#: fit, however closely, keep the margin they always had
+LEFT_PAD_PX = 3.0
+
+
+def _widen_left_margin(fig: Figure, axes: Sequence[Any]) -> None:
+    """Widen the fixed left margin when a panel's y tick labels and label would not fit in it
+    (``$4,000,000`` pushed "equity" off the figure); a figure that fits keeps its margin, pixel
+    for pixel. The labels are measured with the renderer the draw then uses (their sizes are
+    cached), so this costs a fraction of ``tight_layout``'s extra draw."""
+    renderer = fig.canvas.get_renderer()
+    leftmost = min(ax.yaxis.get_tightbbox(renderer).x0 for ax in axes)
+    if leftmost < 0:
+        left = fig.subplotpars.left + (LEFT_PAD_PX - leftmost) / fig.bbox.width
+        fig.subplots_adjust(left=left)
 
 
 def _daily_bars(ax: Any, x: np.ndarray, values: np.ndarray, width: float = 0.8) -> None:
