@@ -80,15 +80,30 @@ class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
 
 class _QuietFileHandler(logging.handlers.RotatingFileHandler):
     """``RotatingFileHandler`` whose write errors print one line instead of one traceback per
-    record (``logging.Handler.handleError``'s default)."""
+    record (``logging.Handler.handleError``'s default), and that renders each record once: the
+    standard handler renders it a first time to measure it for the rollover and a second time to
+    write it (two JSON renderings of every log line)."""
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.dropped = 0
+        self._rendered: tuple[logging.LogRecord, str] | None = None
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record's text, rendered once per ``emit`` (the rollover check and the write both
+        ask; ``handle`` holds the handler's lock around ``emit``)."""
+        if self._rendered is not None and self._rendered[0] is record:
+            return self._rendered[1]
+        text = super().format(record)
+        self._rendered = (record, text)
+        return text
 
     def emit(self, record: logging.LogRecord) -> None:
         dropped = self.dropped
-        super().emit(record)  # calls handleError on failure
+        try:
+            super().emit(record)  # calls handleError on failure
+        finally:
+            self._rendered = None  # neither kept alive nor reused for a later record
         if dropped and self.dropped == dropped:  # written again after a failure
             self.dropped = 0
             _console_line(f"log file {self.baseFilename} can be written again; {dropped} log lines were lost")

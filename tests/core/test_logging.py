@@ -109,3 +109,24 @@ def test_console_tracebacks_are_plain_python_ones(tmp_path, capsys):
     (event,) = [json.loads(line) for line in (tmp_path / LOG_FILE_NAME).read_text().splitlines()]
     (exception,) = event["exception"]
     assert exception["exc_type"] == "ValueError" and exception["exc_value"] == "boom"
+
+
+def test_the_log_file_renders_each_line_once(tmp_path):
+    """The rotating handler measures a record before writing it: one rendering serves both."""
+    configure_logging(tmp_path, level="info", max_bytes=100_000, console=False)
+    try:
+        (handler,) = logging.getLogger().handlers
+        formatter = handler.formatter
+        rendered = []
+        original = formatter.format
+        formatter.format = lambda record: rendered.append(record) or original(record)
+        log = structlog.get_logger("test")
+        for i in range(3):
+            log.info("step", i=i)
+        logging.getLogger("thirdparty").warning("foreign line")
+    finally:
+        logging.getLogger().handlers.clear()
+    assert len(rendered) == 4
+    lines = [json.loads(line) for line in (tmp_path / LOG_FILE_NAME).read_text().splitlines()]
+    assert [e.get("i") for e in lines] == [0, 1, 2, None]
+    assert lines[-1]["event"] == "foreign line"
