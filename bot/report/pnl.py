@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from bot.report.matplotlib_import import load_matplotlib
+
+load_matplotlib()  # without the 3D toolkit, when this module is the first to load matplotlib
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # no display on servers (this module draws without pyplot; others may use it)
 import matplotlib.dates as mdates  # noqa: E402
