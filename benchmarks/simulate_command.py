@@ -62,7 +62,10 @@ args = build_parser().parse_args(["simulate", "--config", folder + "/config.toml
 worker = Path(tree, "bot/report/plot_worker.py").exists()
 plotter = None
 if worker:
+    import bot.report.plot_worker as plot_worker
     from bot.report.plot_worker import start_plotter
+    if len(sys.argv) > 4 and sys.argv[4] != "auto":  # --plotter: a worker whatever the load, or none
+        plot_worker.SPARE_CPUS = -1e9 if sys.argv[4] == "worker" else 1e9
     plotter = start_plotter()
 mark("imports")
 from bot.commands import simulate as sim
@@ -129,6 +132,14 @@ ORDER = (
 )
 
 
+#: --plotter values and their tables' headings
+PLOTTERS = {
+    "auto": "as the command chooses (a worker when the load average leaves a CPU idle)",
+    "worker": "drawn by the plot worker, whatever the load",
+    "inline": "drawn in the command's process",
+}
+
+
 def fresh_folder(tmp: Path, k: int) -> Path:
     folder = tmp / f"run{k}"
     folder.mkdir()
@@ -139,9 +150,25 @@ def fresh_folder(tmp: Path, k: int) -> Path:
     return folder
 
 
-def command_seconds(tree: Path, folder: Path, env: dict[str, str] | None = None) -> float:
-    argv = [sys.executable, "-m", "bot", "simulate", "--config", str(folder / "config.toml")]
-    argv += ["--source", f"csv:{DAILY}", "--strategy", "sma_cross", "--json"]
+#: ``python -m bot ARGS`` with the plot worker's load rule set aside (``--plotter worker|inline``)
+FORCED = (
+    "import sys\n"
+    "import bot.report.plot_worker as plot_worker\n"
+    "plot_worker.SPARE_CPUS = -1e9 if sys.argv[1] == 'worker' else 1e9\n"
+    "from bot.__main__ import exit_process, main\n"
+    "exit_process(main(sys.argv[2:]), sys.argv[2:])\n"
+)
+
+
+def command_seconds(
+    tree: Path, folder: Path, env: dict[str, str] | None = None, plotter: str = "auto"
+) -> float:
+    args = ["simulate", "--config", str(folder / "config.toml")]
+    args += ["--source", f"csv:{DAILY}", "--strategy", "sma_cross", "--json"]
+    if plotter == "auto":
+        argv = [sys.executable, "-m", "bot", *args]
+    else:
+        argv = [sys.executable, "-c", FORCED, plotter, *args]
     started = time.perf_counter()
     subprocess.run(argv, cwd=tree, capture_output=True, check=True, env=env)
     return time.perf_counter() - started
@@ -153,9 +180,9 @@ def write_bytecode(tree: Path, folder: Path) -> None:
     command_seconds(tree, folder, env)
 
 
-def phase_seconds(tree: Path, folder: Path) -> dict[str, float]:
+def phase_seconds(tree: Path, folder: Path, plotter: str = "auto") -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-c", PHASES, str(tree), str(folder), str(DAILY)],
+        [sys.executable, "-c", PHASES, str(tree), str(folder), str(DAILY), plotter],
         cwd=tree,
         capture_output=True,
         text=True,
@@ -181,7 +208,7 @@ def load() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def measure(repeat: int, baseline: str | None) -> str:
+def measure(repeat: int, baseline: str | None, plotter: str = "auto") -> str:
     before = load()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
@@ -198,8 +225,8 @@ def measure(repeat: int, baseline: str | None) -> str:
             k += 1
         for _ in range(repeat):
             for label, tree in trees.items():  # alternating, so noise hits both alike
-                walls[label].append(command_seconds(tree, fresh_folder(tmp, k)))
-                phases[label].append(phase_seconds(tree, fresh_folder(tmp, k + 1)))
+                walls[label].append(command_seconds(tree, fresh_folder(tmp, k), plotter=plotter))
+                phases[label].append(phase_seconds(tree, fresh_folder(tmp, k + 1), plotter))
                 k += 2
             starts.append(bare_start())
     after = load()
@@ -278,12 +305,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--baseline", help="a commit to measure side by side (e.g. main)")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--plotter",
+        default="auto",
+        help="comma-separated, a table each: 'auto' (the command's own choice by load), 'worker' "
+        "(a plot worker whatever the load), 'inline' (pnl.png drawn in the command's process)",
+    )
     args = parser.parse_args()
     if not DAILY.is_dir():
         sys.exit(f"{DAILY} is absent: this benchmark needs ../shared/data/daily")
-    text = (
-        "# The `simulate` command, phase by phase\n\n" + measure(args.repeat, args.baseline) + "\n\n" + NOTES
-    )
+    tables = []
+    for plotter in args.plotter.split(","):
+        if plotter not in PLOTTERS:
+            sys.exit(f"--plotter: expected some of {', '.join(PLOTTERS)}, got {plotter!r}")
+        tables.append(f"## pnl.png {PLOTTERS[plotter]}\n\n" + measure(args.repeat, args.baseline, plotter))
+    text = "# The `simulate` command, phase by phase\n\n" + "\n\n".join(tables) + "\n\n" + NOTES
     print(text)
     if not args.no_write:
         RESULTS.write_text(text + "\n")
