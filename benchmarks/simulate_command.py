@@ -288,6 +288,12 @@ def measure(repeat: int, baseline: str | None, plotter: str = "auto") -> str:
 
 
 NOTES = """\
+Reading these tables on a shared machine: at a load average of 3 and more on 2 cores (other
+work running), one run's wall time varies by a second and more and the command draws pnl.png in
+its own process (the worker only competes then: the second table forces one). Compare the trees
+by the CPU row and the phases inside the process, which vary less; the 1.5 s target is for an
+idle machine, where the worker draws while the command's own process imports and simulates.
+
 What each phase holds, and what changed (issue 15):
 
 - **imports**: the CLI, then pandas, NumPy, structlog and the bot's modules. The command does not
@@ -308,7 +314,7 @@ What each phase holds, and what changed (issue 15):
 - **pnl.png (wait or draw)**: what is left of the worker's draw once the summary and the CSV
   files are made; where the figure is drawn in the command's process (a tree without the worker,
   or a busy machine: see `SPARE_CPUS` in `bot/report/plot_worker.py`), the draw itself, with
-  matplotlib's import. The worker makes its figure, each axis's ticks, the Agg canvas and its
+  matplotlib's import (now without its 3D toolkit, 40-80 ms of it: `bot/report/matplotlib_import.py`). The worker makes its figure, each axis's ticks, the Agg canvas and its
   pixel buffer and loads PIL's plugins while it waits; the draw skips measuring the panels for the
   (empty) date-axis labels and the title, hides the upper panels' dates without laying them out,
   and writes the PNG at zlib level 1. What is left is about 0.3 s of CPU, two thirds of it text
