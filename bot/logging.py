@@ -18,9 +18,32 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-import structlog
 
-from bot.config import SECRET_ENV_VARS
+def _import_structlog_without_rich() -> None:
+    """Import structlog with rich hidden, when neither is loaded yet.
+
+    structlog imports rich (and through it pygments and attrs) when it can, for its pretty console
+    tracebacks and the locals in its JSON tracebacks: a tenth of a second and more of every
+    command's start (rich is installed for Keras). This bot renders tracebacks plainly anyway (see
+    ``configure_logging``), so structlog is loaded while ``import rich`` fails (a ``None`` entry in
+    ``sys.modules``, Python's documented way to block an import); the entry is removed right
+    after, so Keras and anyone else still import rich as usual."""
+    if "structlog" in sys.modules or "rich" in sys.modules:
+        return
+    sys.modules["rich"] = None  # type: ignore[assignment]
+    try:
+        import structlog  # noqa: F401
+    finally:
+        if sys.modules.get("rich", 0) is None:
+            del sys.modules["rich"]
+
+
+_import_structlog_without_rich()
+
+import structlog  # noqa: E402
+from structlog.tracebacks import ExceptionDictTransformer  # noqa: E402
+
+from bot.config import SECRET_ENV_VARS  # noqa: E402
 
 REDACTED = "***"
 LOG_FILE_NAME = "bot.jsonl"
@@ -57,15 +80,30 @@ class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
 
 class _QuietFileHandler(logging.handlers.RotatingFileHandler):
     """``RotatingFileHandler`` whose write errors print one line instead of one traceback per
-    record (``logging.Handler.handleError``'s default)."""
+    record (``logging.Handler.handleError``'s default), and that renders each record once: the
+    standard handler renders it a first time to measure it for the rollover and a second time to
+    write it (two JSON renderings of every log line)."""
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.dropped = 0
+        self._rendered: tuple[logging.LogRecord, str] | None = None
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record's text, rendered once per ``emit`` (the rollover check and the write both
+        ask; ``handle`` holds the handler's lock around ``emit``)."""
+        if self._rendered is not None and self._rendered[0] is record:
+            return self._rendered[1]
+        text = super().format(record)
+        self._rendered = (record, text)
+        return text
 
     def emit(self, record: logging.LogRecord) -> None:
         dropped = self.dropped
-        super().emit(record)  # calls handleError on failure
+        try:
+            super().emit(record)  # calls handleError on failure
+        finally:
+            self._rendered = None  # neither kept alive nor reused for a later record
         if dropped and self.dropped == dropped:  # written again after a failure
             self.dropped = 0
             _console_line(f"log file {self.baseFilename} can be written again; {dropped} log lines were lost")
@@ -141,7 +179,8 @@ def configure_logging(
                 foreign_pre_chain=shared,
                 processors=[
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.dict_tracebacks,
+                    # locals shown with repr(), with or without rich (see _import_structlog_without_rich)
+                    structlog.processors.ExceptionRenderer(ExceptionDictTransformer(use_rich=False)),
                     structlog.processors.JSONRenderer(default=str),
                 ],
             )
@@ -157,7 +196,10 @@ def configure_logging(
                 foreign_pre_chain=shared,
                 processors=[
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()),
+                    # Python's own traceback layout, whether or not rich was loaded
+                    structlog.dev.ConsoleRenderer(
+                        colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+                    ),
                 ],
             )
         )

@@ -20,7 +20,6 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -244,6 +243,8 @@ def parse_time(text: str) -> tuple[datetime, bool] | None:
     try:
         value = datetime.fromisoformat(_UTC_SUFFIX.sub("+00:00", text))
     except ValueError:
+        from email.utils import parsedate_to_datetime  # here: a simulation without news skips it
+
         try:
             value = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):

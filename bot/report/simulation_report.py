@@ -1,7 +1,8 @@
 """Writes a simulation's report folder: metrics.json, trades.csv, equity.csv, pnl.png.
 
 pnl.png is drawn by a ``Plotter`` (``bot.report.plot_worker``): by default in this process; the
-``simulate`` command passes the worker it started, which draws while the CSV files are written.
+``simulate`` command passes the worker it started, which gets the figure's data first and draws
+while the summary and the CSV files are made here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from bot.engine.simulation import SimulationResult
 from bot.journal.positions import positions
+from bot.report.frame_csv import write_frame_csv
 from bot.report.metrics import max_drawdown, sharpe_ratio, total_return
 from bot.report.plot_worker import InlinePlotter, PlotJob, Plotter
 from bot.report.pnl_data import SYNTHETIC_NOTE, pnl_data
@@ -73,8 +75,22 @@ def summarize(result: SimulationResult, report_dir: Path) -> dict[str, Any]:
     }
 
 
+def note_figures(result: SimulationResult) -> dict[str, Any]:
+    """The summary's keys that ``plot_notes`` reads, without the rest of ``summarize`` (the figure
+    is handed to its plotter before the summary is made)."""
+    return {
+        **(result.model or {}),
+        "fills": len(result.fills),
+        "protective_stops": sum(1 for o in result.orders if o.protective),
+        "rejected_orders": sum(1 for o in result.orders if str(o.status) == "rejected"),
+        "risk_verdicts": result.verdicts,
+        **({"sized_by": max(result.sizing, key=result.sizing.get)} if result.sizing else {}),
+    }
+
+
 def plot_notes(summary: dict[str, Any]) -> list[str]:
-    """The box on pnl.png: the model's two verdicts, the trades and the risk gate's verdicts."""
+    """The box on pnl.png: the model's two verdicts, the trades and the risk gate's verdicts
+    (``summary``: the run's summary, or its ``note_figures``)."""
     notes = []
     if summary.get("model_id"):
         notes.append(
@@ -100,10 +116,9 @@ def write_report(
 ) -> dict[str, Any]:
     """Write every report file and return the summary (with the files' paths).
 
-    The figure goes to ``plotter`` first (an ``InlinePlotter`` when None), the CSV files are
-    written while it draws, and metrics.json last, once the figure is there."""
+    The figure goes to ``plotter`` first (an ``InlinePlotter`` when None), the summary and the CSV
+    files are made while it draws, and metrics.json last, once the figure is there."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    summary = summarize(result, report_dir)
     plotter = plotter or InlinePlotter()
     if len(result.equity):
         title = f"{result.strategy} on {', '.join(result.symbols)} ({result.timeframe}, {result.source})"
@@ -112,12 +127,14 @@ def write_report(
             (report_dir / "pnl.png").absolute(),
             title=title,
             synthetic=result.synthetic,
-            notes=tuple(plot_notes(summary)),
+            notes=tuple(plot_notes(note_figures(result))),
         )
         plotter.submit(job)
-        summary["plot"] = str(report_dir / "pnl.png")
     else:
         plotter.close()
+    summary = summarize(result, report_dir)
+    if len(result.equity):
+        summary["plot"] = str(report_dir / "pnl.png")
     _write_trades(result, report_dir / "trades.csv")
     _write_equity(result, report_dir / "equity.csv")
     plotter.finish()
@@ -145,6 +162,4 @@ def _write_trades(result: SimulationResult, path: Path) -> None:
 
 
 def _write_equity(result: SimulationResult, path: Path) -> None:
-    curve = result.equity.copy()
-    curve.index = curve.index.map(lambda t: t.isoformat())
-    curve.to_csv(path, float_format="%.6f")
+    write_frame_csv(result.equity, path, float_format="%.6f")

@@ -31,6 +31,8 @@ def test_sma_cross_simulation_imports_no_tensorflow_nor_the_forecast_package(tmp
     assert exit_code == 0, result.stderr
     assert "bot.report.simulation_report" in modules  # the run got as far as its report
     assert not [m for m in modules if m.split(".")[0] in NEVER or m.startswith(NEVER)]
+    # structlog is loaded without rich (bot/logging.py): no pretty-traceback stack either
+    assert not [m for m in modules if m.split(".")[0] in ("rich", "pygments")]
     logged = [json.loads(line) for line in (tmp_path / "logs" / "bot.jsonl").read_text().splitlines()]
     finished = [e for e in logged if e["event"] == "simulation_finished"]
     assert len(finished) == 1

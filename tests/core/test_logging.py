@@ -1,9 +1,13 @@
 import json
 import logging
+import subprocess
+import sys
 
 import structlog
 
 from bot.logging import LOG_FILE_NAME, Redactor, bind_run, clear_run, configure_logging
+
+from testkit import cli_env
 
 
 def test_redactor_hides_raw_and_json_escaped_secrets():
@@ -73,3 +77,56 @@ def test_a_log_file_that_cannot_be_written_costs_one_console_line_not_a_flood(tm
         assert json.loads((tmp_path / "fresh.jsonl").read_text())["event"] == "after"
     finally:
         logging.getLogger().handlers.clear()
+
+
+def test_bot_logging_loads_structlog_without_rich_and_rich_stays_importable():
+    """structlog would load rich (and pygments, attrs) for tracebacks this bot renders plainly."""
+    code = (
+        "import sys\n"
+        "import bot.logging\n"
+        "print('structlog' in sys.modules, 'rich' in sys.modules)\n"
+        "import rich.console\n"  # what Keras does later: the block did not outlive the import
+        "print(type(sys.modules['rich']).__name__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=cli_env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False", "module"]
+
+
+def test_console_tracebacks_are_plain_python_ones(tmp_path, capsys):
+    configure_logging(tmp_path, level="info")
+    try:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            structlog.get_logger("test").exception("failed")
+    finally:
+        logging.getLogger().handlers.clear()
+    err = capsys.readouterr().err
+    assert "failed" in err
+    assert "Traceback (most recent call last):" in err and "ValueError: boom" in err
+    assert "╭" not in err  # no rich box
+    (event,) = [json.loads(line) for line in (tmp_path / LOG_FILE_NAME).read_text().splitlines()]
+    (exception,) = event["exception"]
+    assert exception["exc_type"] == "ValueError" and exception["exc_value"] == "boom"
+
+
+def test_the_log_file_renders_each_line_once(tmp_path):
+    """The rotating handler measures a record before writing it: one rendering serves both."""
+    configure_logging(tmp_path, level="info", max_bytes=100_000, console=False)
+    try:
+        (handler,) = logging.getLogger().handlers
+        formatter = handler.formatter
+        rendered = []
+        original = formatter.format
+        formatter.format = lambda record: rendered.append(record) or original(record)
+        log = structlog.get_logger("test")
+        for i in range(3):
+            log.info("step", i=i)
+        logging.getLogger("thirdparty").warning("foreign line")
+    finally:
+        logging.getLogger().handlers.clear()
+    assert len(rendered) == 4
+    lines = [json.loads(line) for line in (tmp_path / LOG_FILE_NAME).read_text().splitlines()]
+    assert [e.get("i") for e in lines] == [0, 1, 2, None]
+    assert lines[-1]["event"] == "foreign line"
