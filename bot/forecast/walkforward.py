@@ -196,12 +196,15 @@ def walk_forward(
     vol_target: float = 0.25,
     vol_cap: float = 1.0,
     band: float = 0.25,
+    while_fitting: Callable[[], Any] | None = None,
 ) -> Evaluation:
     """Refit and test both heads fold by fold; see the module docstring.
 
     ``dataset`` holds (at least) the columns of ``config.features`` and, with ``risk``, of
     ``config.risk_features``. ``risk=False`` evaluates the return head alone; None (the default)
-    evaluates the risk head too when the dataset holds its features.
+    evaluates the risk head too when the dataset holds its features. ``while_fitting`` is called
+    once the risk baselines' child is forked, just before the fits start: work the caller wants
+    done beside them (a thread it starts then cannot stop the fork).
     """
     from bot.forecast.lstm import fit_network
 
@@ -223,6 +226,8 @@ def walk_forward(
         else None
     )
     try:
+        if while_fitting is not None:
+            while_fitting()
         _fit_folds(folds, returns_view, risk_view, config, progress, fit, side, predictions, vol)
     finally:
         if side is not None:
