@@ -52,7 +52,9 @@ def machine() -> str:
 
 
 def measure(argv: list[str], cwd: Path, stdout: Path) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak RSS in MiB) of one child process run to completion."""
+    """(wall seconds, CPU seconds, peak RSS in MiB) of one child process run to completion. The
+    CPU time includes the processes it waited for (``evaluate`` forks one for the risk
+    baselines); the peak RSS is that of the largest single process."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # cwd decides which bot/ runs
     with stdout.open("w") as out:
         started = time.perf_counter()
@@ -167,9 +169,14 @@ def run(repeat: int, baseline: str | None) -> list[str]:
     if baseline:
         base = runs[f"baseline `{baseline}`"]
         ratio = statistics.median(r.seconds for r in base) / statistics.median(r.seconds for r in mine)
+        cpu_ratio = statistics.median(r.cpu_seconds for r in base) / statistics.median(
+            r.cpu_seconds for r in mine
+        )
         identical = mine[0].figures == base[0].figures
         lines += [
-            f"- This tree is **{ratio:.2f}x** faster than `{baseline}` (median wall times).",
+            f"- This tree is **{ratio:.2f}x** faster than `{baseline}` (median wall times); by CPU "
+            f"time, which a shared machine's load moves less, it needs {1 / cpu_ratio:.2f}x of "
+            f"`{baseline}`'s.",
             f"- Figures identical to `{baseline}`'s: **{'yes' if identical else 'no'}**; the evaluate "
             "table's figures side by side (first run of each):",
             "",

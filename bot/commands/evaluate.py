@@ -4,16 +4,39 @@ from __future__ import annotations
 
 import argparse
 import json
+import threading
 
 from bot.commands.forecast_common import format_evaluation, prepare
+
+
+def _warm_report() -> None:
+    """Import the report's modules and draw one small figure (loading matplotlib's fonts): about
+    1 CPU-s that, done on a thread while the fits run, no longer comes after them."""
+    try:
+        import importlib
+        import io
+
+        from bot.forecast.tensorflow_import import import_tensorflow
+
+        # First wait for TensorFlow's import (or do it): the fits wait for it, and two imports at
+        # once would only take turns at the interpreter lock.
+        import_tensorflow()
+        plt = importlib.import_module("bot.report.forecast_report").plt  # Agg chosen before pyplot
+        figure, axes = plt.subplots(figsize=(2, 1))
+        axes.plot([0, 1], [0, 1])
+        axes.set_title("warm-up")
+        figure.savefig(io.BytesIO(), format="png")
+        plt.close(figure)
+    except Exception:  # noqa: BLE001 - a warm-up only: the report itself raises the real error
+        pass
 
 
 def run(args: argparse.Namespace) -> int:
     inputs = prepare(args, "evaluate")
     config = inputs["config"]
     from bot.forecast.training import book_settings, evaluate
-    from bot.report.forecast_report import write_forecast_report
 
+    warm = threading.Thread(target=_warm_report, name="warm-report", daemon=True)
     summary, evaluation = evaluate(
         config.model,
         inputs["frames"],
@@ -22,7 +45,12 @@ def run(args: argparse.Namespace) -> int:
         ablation=args.ablation,
         progress=inputs["progress"],
         books=book_settings(config.strategy),
+        while_fitting=warm.start,  # after the walk-forward forked its child: no thread before that
     )
+    if warm.ident is not None:  # started (the walk-forward got as far as fitting)
+        warm.join()  # matplotlib is not thread-safe: the warm-up ends before the report starts
+    from bot.report.forecast_report import write_forecast_report
+
     report_dir = config.resolve(config.report.dir) / f"eval-{inputs['run_id']}"
     summary |= {
         "source": inputs["feed"].name,

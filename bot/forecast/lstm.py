@@ -2,7 +2,7 @@
 
 TensorFlow is imported inside the functions, never at module import (docs/architecture.md, invariant 8),
 and it is configured once: TensorFlow's own stderr lines silenced unless the log level is debug
-(``bot.forecast.tensorflow_import``), thread pools capped at the machine's cores, and op
+(``bot.forecast.tensorflow_import``), one thread per op and one op per core at a time, and op
 determinism on so that a seed reproduces a fit exactly on CPU.
 
 **Training runs in ``bot.forecast.epoch_loop``**: one compiled TensorFlow call per epoch on
@@ -38,8 +38,8 @@ STEPS_PER_EXECUTION = 32
 
 
 def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity), at least 1: TensorFlow's thread pool
-    and the walk-forward's fits (one per core) are sized by it."""
+    """The cores this process may run on (its CPU affinity), at least 1: TensorFlow's inter-op
+    pool and the walk-forward's fits (one per core) are sized by it."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
@@ -52,10 +52,14 @@ def _keras() -> Any:
         return keras
     with _configure_lock:  # the walk-forward's fits start on several threads at once
         if not _configured:
-            cores = usable_cores()
             try:
-                tf.config.threading.set_intra_op_parallelism_threads(cores)
-                tf.config.threading.set_inter_op_parallelism_threads(min(cores, 2))
+                # One thread per op: these networks' ops are too small to split (an op over two
+                # threads cost 20 % more CPU and no wall time: fold 6's risk fit alone took 12.9
+                # CPU-s on two, 10.7 on one). Parallelism comes from the walk-forward running one
+                # fit per core, and those fits' calls share the inter-op pool: one thread there
+                # would run them one after the other.
+                tf.config.threading.set_intra_op_parallelism_threads(1)
+                tf.config.threading.set_inter_op_parallelism_threads(usable_cores())
             except RuntimeError:
                 pass  # TensorFlow already ran an op in this process: thread pools are fixed by then
             # Deterministic kernels cost little on CPU and make a seed reproduce the fit bit for bit.

@@ -17,7 +17,7 @@ and the reason says so.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,16 +65,18 @@ def evaluate(
     ablation: bool = False,
     progress: bool = False,
     books: Mapping[str, float] | None = None,
+    while_fitting: Callable[[], Any] | None = None,
 ) -> tuple[dict[str, Any], Any]:
     """Walk-forward summary (and, with ``ablation``, the price-only model on the same folds and
     seed); returns (summary, evaluation) — the evaluation holds the pooled predictions for plots.
     ``books``: ``vol_target``, ``vol_cap`` and ``band`` of the volatility-managed books (see
-    ``book_settings``)."""
+    ``book_settings``); ``while_fitting``: see ``walk_forward``."""
     evaluation = walk_forward(
         make_dataset(config, frames, sentiment),
         config,
         timeframe=timeframe,
         progress=progress,
+        while_fitting=while_fitting,
         **(books or {}),
     )
     summary = evaluation.summary()

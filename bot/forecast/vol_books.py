@@ -46,11 +46,13 @@ def book_weights(variance: np.ndarray, vol_target: float, cap: float, periods_pe
     return np.minimum(cap, vol_target / vol) / variance.shape[1]
 
 
-def run_book(target: np.ndarray, r: np.ndarray, cost_bps: float, band: float) -> tuple[np.ndarray, float]:
-    """(per-day net returns, total weight traded) of holding ``target`` (days, N) against next-bar
-    simple returns ``r`` (days, N) with the engine's rebalance band."""
+def trade_path(target: np.ndarray, r: np.ndarray, band: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(per-day gross returns, per-day weight traded, total weight traded) of holding ``target``
+    (days, N) against next-bar simple returns ``r`` (days, N) with the engine's rebalance band.
+    The trades do not depend on the cost, so one path serves every cost level (``run_book``)."""
     held = np.zeros(target.shape[1])
-    out = np.empty(len(target))
+    gross_by_day = np.empty(len(target))
+    traded_by_day = np.empty(len(target))
     traded_total = 0.0
     for day in range(len(target)):
         want = target[day]
@@ -64,10 +66,20 @@ def run_book(target: np.ndarray, r: np.ndarray, cost_bps: float, band: float) ->
         traded = float(np.abs(delta[trade]).sum())
         held = np.where(trade, want, held)
         gross = float(held @ r[day])
-        out[day] = gross - cost_bps / 10_000 * traded
+        gross_by_day[day], traded_by_day[day] = gross, traded
         traded_total += traded
         held = held * (1.0 + r[day]) / (1.0 + gross)  # weights drift with prices until the next trade
-    return out, traded_total
+    return gross_by_day, traded_by_day, traded_total
+
+
+def run_book(
+    target: np.ndarray, r: np.ndarray, cost_bps: float, band: float, path: tuple | None = None
+) -> tuple[np.ndarray, float]:
+    """(per-day net returns, total weight traded) of holding ``target`` (days, N) against next-bar
+    simple returns ``r`` (days, N) with the engine's rebalance band, paying ``cost_bps`` on every
+    unit of weight traded. ``path``: ``trade_path``'s answer for the same arguments, if known."""
+    gross, traded, total = path if path is not None else trade_path(target, r, band)
+    return gross - cost_bps / 10_000 * traded, total
 
 
 def vol_managed_books(
@@ -106,6 +118,7 @@ def vol_managed_books(
     growth = np.cumprod(1.0 + r, axis=0)
     bh_value = np.vstack([np.ones(n_symbols), growth[:-1]]) / n_symbols  # drifting weights, start 1/N
     bh_gross = (bh_value * r).sum(axis=1) / bh_value.sum(axis=1)
+    paths = {name: trade_path(weights[name], r, band) for name in variance}  # one per book, any cost
     rows, curves = [], {}
     plot_cost = 5.0 if 5.0 in costs_bps else costs_bps[0]
     for cost in costs_bps:
@@ -114,7 +127,7 @@ def vol_managed_books(
                 returns, traded = bh_gross.copy(), 1.0
                 returns[0] -= cost / 10_000
             else:
-                returns, traded = run_book(weights[name], r, cost, band)
+                returns, traded = run_book(weights[name], r, cost, band, paths[name])
             rows.append({"cost_bps": cost, "book": name, **_stats(returns, periods_per_year, traded)})
             if cost == plot_cost:
                 curves[name] = np.cumprod(1.0 + returns)

@@ -33,11 +33,11 @@ import numpy as np
 from bot.calendar.timeframes import PERIODS_PER_YEAR
 from bot.config import ModelConfig
 from bot.errors import DataError
+from bot.forecast import risk_baselines
 from bot.forecast.baselines import make_baselines
 from bot.forecast.features import Dataset, Scaler
 from bot.forecast.range_variance import forecast_variance, return_variance_ratio
 from bot.forecast.stats import diebold_mariano, forecast_metrics, pesaran_timmermann, trading_view
-from bot.forecast.vol_baselines import Har, garch_by_symbol
 from bot.forecast.vol_books import vol_managed_books
 from bot.forecast.vol_metrics import volatility_summary
 
@@ -196,14 +196,17 @@ def walk_forward(
     vol_target: float = 0.25,
     vol_cap: float = 1.0,
     band: float = 0.25,
+    while_fitting: Callable[[], Any] | None = None,
 ) -> Evaluation:
     """Refit and test both heads fold by fold; see the module docstring.
 
     ``dataset`` holds (at least) the columns of ``config.features`` and, with ``risk``, of
     ``config.risk_features``. ``risk=False`` evaluates the return head alone; None (the default)
-    evaluates the risk head too when the dataset holds its features.
+    evaluates the risk head too when the dataset holds its features. ``while_fitting`` is called
+    once the risk baselines' child is forked, just before the fits start: work the caller wants
+    done beside them (a thread it starts then cannot stop the fork).
     """
-    from bot.forecast.lstm import fit_network, usable_cores
+    from bot.forecast.lstm import fit_network
 
     fit = fit or fit_network
     folds = [Fold(i, train, test) for i, (train, test) in enumerate(fold_indices(dataset, config))]
@@ -214,29 +217,21 @@ def walk_forward(
     names = ("model", *BASELINE_NAMES)
     predictions: dict[str, list[np.ndarray]] = {name: [] for name in names}
     vol: dict[str, list[np.ndarray]] = {name: [] for name in ("model", "ewma", "har", "garch", "ratio")}
-    # The folds' fits are independent (each from the seeded initial weights, see
-    # bot.forecast.epoch_loop): they run on one thread per core, and are gathered in fold order.
-    with ThreadPoolExecutor(max_workers=usable_cores()) as pool:
-        jobs = []
-        for fold in folds:
-            returns_job = pool.submit(_fold_returns, returns_view, fold, config, progress, fit, len(folds))
-            risk_job = None
-            if risk_view is not None:
-                risk_job = pool.submit(
-                    lambda f=fold: _risk_head(
-                        risk_view.take(f.train), risk_view.take(f.test), config, progress, fit
-                    )
-                )
-            jobs.append((fold, returns_job, risk_job))
-        for fold, returns_job, risk_job in jobs:
-            fold_predictions, fold.metrics = returns_job.result()
-            for name in names:
-                predictions[name].append(np.asarray(fold_predictions[name], dtype=np.float64))
-            if risk_job is not None:
-                fold_vol = risk_job.result()
-                fold.metrics["risk_epochs"] = fold_vol.pop("epochs")
-                for name, values in fold_vol.items():
-                    vol[name].append(values)
+    # The risk baselines (GARCH above all) start first, in a forked child, so that they run while
+    # TensorFlow is imported and the first fits start (bot.forecast.risk_baselines); None when
+    # forking is not safe here, and then each risk job computes them on its thread.
+    side = (
+        risk_baselines.start(risk_view, {f.index: (f.train, f.test) for f in folds})
+        if risk_view is not None
+        else None
+    )
+    try:
+        if while_fitting is not None:
+            while_fitting()
+        _fit_folds(folds, returns_view, risk_view, config, progress, fit, side, predictions, vol)
+    finally:
+        if side is not None:
+            side.close()
     test_index = np.concatenate([f.test for f in folds])
     tested = dataset.take(test_index)
     vol_predictions, return_variance = {}, {}
@@ -263,6 +258,55 @@ def walk_forward(
         vol_cap=vol_cap,
         band=band,
     )
+
+
+def _fit_folds(
+    folds: list[Fold],
+    returns_view: Dataset,
+    risk_view: Dataset | None,
+    config: ModelConfig,
+    progress: bool,
+    fit: FitFunction,
+    side: risk_baselines.RiskBaselines | None,
+    predictions: dict[str, list[np.ndarray]],
+    vol: dict[str, list[np.ndarray]],
+) -> None:
+    """Fit every fold's heads on one thread per core and gather their forecasts in fold order
+    into ``predictions`` and ``vol`` (and each fold's metrics)."""
+    from bot.forecast.lstm import usable_cores
+
+    # The fits are independent (each from the seeded initial weights, see bot.forecast.epoch_loop),
+    # so their order changes no figure, only how well the pool ends: the largest folds go first
+    # (longest first), the risk head before the return head (it tends to run more epochs), so
+    # the last jobs are small ones and neither core waits long for the other at the end.
+    jobs: dict[int, tuple[Any, Any]] = {}
+    with ThreadPoolExecutor(max_workers=usable_cores()) as pool:
+        for fold in sorted(folds, key=lambda f: len(f.train), reverse=True):
+            risk_job = None
+            if risk_view is not None:
+                risk_job = pool.submit(
+                    _risk_head,
+                    risk_view.take(fold.train),
+                    risk_view.take(fold.test),
+                    config,
+                    progress,
+                    fit,
+                    side is None,
+                )
+            returns_job = pool.submit(_fold_returns, returns_view, fold, config, progress, fit, len(folds))
+            jobs[fold.index] = (returns_job, risk_job)
+        for fold in folds:
+            returns_job, risk_job = jobs[fold.index]
+            fold_predictions, fold.metrics = returns_job.result()
+            for name in ("model", *BASELINE_NAMES):
+                predictions[name].append(np.asarray(fold_predictions[name], dtype=np.float64))
+            if risk_job is not None:
+                fold_vol = risk_job.result()
+                if side is not None:
+                    fold_vol |= side.result(fold.index)
+                fold.metrics["risk_epochs"] = fold_vol.pop("epochs")
+                for name, values in fold_vol.items():
+                    vol[name].append(values)
 
 
 def _fold_returns(
@@ -305,9 +349,10 @@ def variance_scale(y_var: np.ndarray) -> float:
 
 
 def _risk_head(
-    train: Dataset, test: Dataset, config: ModelConfig, progress: bool, fit: FitFunction
+    train: Dataset, test: Dataset, config: ModelConfig, progress: bool, fit: FitFunction, baselines: bool
 ) -> dict[str, np.ndarray]:
-    """The fold's risk forecasts of the model and the baselines, and each test sample's ratio."""
+    """The fold's risk forecasts of the model and EWMA (and, with ``baselines``, HAR and GARCH),
+    and each test sample's ratio."""
     scaler = Scaler.fit(train.decision_rows, train.features)
     scale = variance_scale(train.y_var)
     net, history = fit(
@@ -321,10 +366,7 @@ def _risk_head(
     return {
         "model": forecast_variance(log_h, scale),
         "ewma": test.ewma_rv,
-        "har": Har().fit(train.har, train.y_var).predict(test.har),
-        "garch": garch_by_symbol(
-            test.returns, train.symbols, train.position, train.y_var, test.symbols, test.position
-        ),
+        **(risk_baselines.risk_baselines(train, test) if baselines else {}),
         "ratio": ratio,
         "epochs": history.get("epochs_run"),
     }

@@ -88,3 +88,17 @@ def test_fits_on_two_threads_at_once_equal_fits_one_after_another() -> None:
         for a, b in zip(first, second):
             np.testing.assert_array_equal(a, b)
     assert not np.array_equal(alone[0][0], alone[1][0])  # the data did matter
+
+
+def test_one_trace_serves_every_fit_of_an_architecture_whatever_its_size() -> None:
+    """The walk-forward's folds grow fold by fold: a retrace per fit would cost seconds each."""
+    config = dataclasses.replace(CONFIG, seed=11, epochs=2)
+    X, y = series(400, seed=3)
+    epoch_loop.clear()
+    for n in (150, 260, 399):  # three training sizes, as three folds would have
+        fit_network(X[:n], y[:n], config)
+    fit_network(X[:200], np.abs(y[:200]) + 0.1, config, head="risk")
+    key = epoch_loop.architecture(X.shape[2], X.shape[1], config, "return")
+    assert epoch_loop._epochs[key].experimental_get_tracing_count() == 1
+    risk = epoch_loop.architecture(X.shape[2], X.shape[1], config, "risk")
+    assert epoch_loop._epochs[risk].experimental_get_tracing_count() == 1
