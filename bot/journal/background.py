@@ -11,7 +11,6 @@ insert is reported exactly as a failed flush would be (``JournalError`` naming t
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -58,17 +57,3 @@ class BackgroundInsert:
         error, self._error = self._error, None
         if error is not None:
             raise error
-
-
-def spare_cpus() -> float:
-    """CPUs this process may use minus the 1-minute load average: a writer thread only helps
-    with a core idle (on a busy machine it would only compete with the caller for one)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average here: judge by the CPUs alone
-        load = 0.0
-    return cpus - load

@@ -29,8 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.cpu import spare_cpus
 from bot.errors import JournalError
-from bot.journal.background import BackgroundInsert, spare_cpus
+from bot.journal.background import BackgroundInsert
 from bot.journal.bulk import insert_many
 from bot.journal.order_rows import merge_order_rows
 from bot.journal.reads import JournalReads
@@ -59,7 +60,7 @@ _BUFFERED_SQL = {
 }
 
 
-#: idle CPUs (``bot.journal.background.spare_cpus``) below which a replay's bars are written in line
+#: idle CPUs (``bot.cpu.spare_cpus``) below which a replay's bars are written in line
 SPARE_CPUS_FOR_BACKGROUND = 0.5
 
 #: how long a write waits for another process's lock before the journal is reported busy
