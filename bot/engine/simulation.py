@@ -42,10 +42,6 @@ from strategies.registry import NEEDS_MODEL, make_strategy
 
 log = structlog.get_logger(__name__)
 
-#: equity rows a replay hands the journal at a time while it runs (written on a second core when
-#: one is idle: ``Journal.add_equity_rows_concurrently``)
-EQUITY_ROWS_AT_ONCE = 1024
-
 
 @dataclass
 class SimulationResult:
@@ -198,16 +194,8 @@ def run_simulation(
     quiet = QuietSteps(engine, broker, view, starts, decision_times) if quiet_steps else None
     advance, account_now, decide = view.advance, broker.account, engine.decide  # read once, not a step
     with journal.batched_orders():  # nothing is sent for real: one commit per batch, not per order
-        k = journaled = 0  # journaled: equity rows handed to the journal so far
+        k = 0
         while k < steps:
-            if len(equity) - journaled >= EQUITY_ROWS_AT_ONCE:  # journaled while the replay goes on
-                journal.add_equity_rows_concurrently(
-                    run_id,
-                    zip(
-                        iso_stamps(decided_at[journaled : len(equity)]), cash[journaled:], equity[journaled:]
-                    ),
-                )
-                journaled = len(equity)
             if quiet is not None:
                 after = quiet.run(k, cash, equity)
                 if bar is not None:
@@ -229,10 +217,8 @@ def run_simulation(
                 bar.update(1)
         if bar is not None:
             bar.close()
-        # the last equity snapshots (their times spelled at once)
-        journal.add_equity_rows(
-            run_id, zip(iso_stamps(decided_at[journaled:]), cash[journaled:], equity[journaled:])
-        )
+        # the equity snapshots, one a step, journaled in one go (their times spelled at once)
+        journal.add_equity_rows(run_id, zip(iso_stamps(decided_at), cash, equity))
     bars_seen = sum(len(frame) for frame in frames.values())  # every bar is one step's
 
     from bot.report.metrics import buy_and_hold_curve

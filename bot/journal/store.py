@@ -232,31 +232,20 @@ class Journal(JournalReads):
         self, source: str, timeframe: str, rows_by_symbol: dict[str, list[tuple]]
     ) -> None:
         """``add_bars`` for every symbol, written on a second connection and thread while the
-        caller goes on (``bot.journal.background``: a replay's bars, journaled while it replays)."""
+        caller goes on (``bot.journal.background``: a replay's bars, journaled while it replays).
+        The journal's next write and its close wait for it. Buffered as ``add_bars`` does when no
+        core is idle (the thread would only compete with the caller for one) or in memory."""
         rows = [(source, symbol, timeframe, *row) for symbol, bars in rows_by_symbol.items() for row in bars]
-        self._write_concurrently("bars", rows)
-
-    def add_equity_rows_concurrently(self, run_id: str, rows: Iterable[tuple[str, float, float]]) -> None:
-        """``add_equity_rows``, written like ``add_bars_concurrently`` (a replay's equity rows, a
-        stretch at a time, while it replays on)."""
-        self._write_concurrently(
-            "equity", [(run_id, ts, cash, equity, equity - cash) for ts, cash, equity in rows]
-        )
-
-    def _write_concurrently(self, table: str, rows: list[tuple]) -> None:
-        """Insert ``rows`` into ``table`` on a second connection and thread, after any such write
-        still running; the journal's next write and its close wait for it. Buffered instead when
-        no core is idle (the thread would only compete with the caller for one) or in memory."""
         if str(self.path) == ":memory:" or not rows or spare_cpus() < SPARE_CPUS_FOR_BACKGROUND:
-            self._buffer(table, rows)
+            self._buffer("bars", rows)
             return
         self.await_background()
         started = time.perf_counter()
-        self._background = BackgroundInsert(self.path, _BUFFERED_SQL[table], rows, busy_seconds=BUSY_SECONDS)
+        self._background = BackgroundInsert(self.path, _BUFFERED_SQL["bars"], rows, busy_seconds=BUSY_SECONDS)
         self.write_seconds += time.perf_counter() - started
 
     def await_background(self) -> None:
-        """Wait for a write ``_write_concurrently`` started; its failure raises here as any
+        """Wait for a write ``add_bars_concurrently`` started; its failure raises here as any
         refused write does (``JournalError`` naming the key and the file)."""
         background, self._background = self._background, None
         if background is None:
