@@ -132,16 +132,9 @@ def run_simulation(
         timeframe=timeframe.name,
         config={**run_record(config), "model": choice.as_dict() if choice else None},
     )
-    # the bars go in on a second connection and core while the replay runs (see
-    # bot.journal.background); the journal's next write waits for them
-    journal.add_bars_concurrently(
-        feed.name,
-        timeframe.name,
-        {
-            symbol: list(zip(iso_stamps(frame.index), *(frame[c].to_numpy().tolist() for c in frame.columns)))
-            for symbol, frame in frames.items()
-        },
-    )
+    for symbol, frame in frames.items():
+        rows = zip(iso_stamps(frame.index), *(frame[c].to_numpy().tolist() for c in frame.columns))
+        journal.add_bars(feed.name, symbol, timeframe.name, rows)
 
     view = MarketView(frames)
     clock = _Clock()

@@ -8,23 +8,24 @@ from itertools import chain
 _ROWS_PER_STATEMENT = 200  # at most 18 values a row: 3,600 parameters, far below SQLite's 32,766
 
 
-def insert_many(
-    db: sqlite3.Connection, sql: str, rows: list[tuple], *, rows_per_statement: int = _ROWS_PER_STATEMENT
-) -> None:
+def insert_many(db: sqlite3.Connection, sql: str, rows: list[tuple]) -> None:
     """``db.executemany(sql, rows)``, with the rows sent ``_ROWS_PER_STATEMENT`` to a statement
     (``VALUES (...), (...), ...``) where ``sql`` is a plain insert: SQLite handles each row of a
     multi-row insert as it would handle it alone, in order (so ``OR IGNORE`` / ``OR REPLACE``
     give the same table), and a replay's tens of thousands of bar and equity rows go in at about
-    1.7x the speed (the last rows in one statement of their own size). An upsert (``ON CONFLICT``) keeps one statement a row. ``rows_per_statement``
-    times the columns must stay within SQLite's parameter limit."""
+    1.7x the speed. An upsert (``ON CONFLICT``) keeps one statement a row."""
     head, found, values = sql.rpartition(" VALUES ")
-    if not found or "ON CONFLICT" in values or len(rows) < 2:
+    if not found or "ON CONFLICT" in values or len(rows) < _ROWS_PER_STATEMENT:
         db.executemany(sql, rows)
         return
-    per = min(rows_per_statement, len(rows))
-    whole = len(rows) - len(rows) % per
-    many = f"{head} VALUES {','.join([values] * per)}"
-    db.executemany(many, (tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, whole, per)))
-    if whole < len(rows):  # the rest in one statement of its own size
-        rest = rows[whole:]
-        db.execute(f"{head} VALUES {','.join([values] * len(rest))}", tuple(chain.from_iterable(rest)))
+    whole = len(rows) - len(rows) % _ROWS_PER_STATEMENT
+    many = f"{head} VALUES {','.join([values] * _ROWS_PER_STATEMENT)}"
+    db.executemany(
+        many,
+        (
+            tuple(chain.from_iterable(rows[i : i + _ROWS_PER_STATEMENT]))
+            for i in range(0, whole, _ROWS_PER_STATEMENT)
+        ),
+    )
+    if whole < len(rows):
+        db.executemany(sql, rows[whole:])

@@ -29,9 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cpu import spare_cpus
 from bot.errors import JournalError
-from bot.journal.background import BackgroundInsert
 from bot.journal.bulk import insert_many
 from bot.journal.order_rows import merge_order_rows
 from bot.journal.reads import JournalReads
@@ -59,9 +57,6 @@ _BUFFERED_SQL = {
     " VALUES (?,?,?,?,?,?,?,?)",
 }
 
-
-#: idle CPUs (``bot.cpu.spare_cpus``) below which a replay's bars are written in line
-SPARE_CPUS_FOR_BACKGROUND = 0.5
 
 #: how long a write waits for another process's lock before the journal is reported busy
 BUSY_SECONDS = 10.0
@@ -112,7 +107,6 @@ class Journal(JournalReads):
         #: simulation turns it off for its run (``batched_orders``)
         self.durable_orders = True
         self._db: sqlite3.Connection | None = None
-        self._background: BackgroundInsert | None = None  # a write on its own thread (bars)
         try:
             self._open(path, readonly)
         except (sqlite3.DatabaseError, JournalError) as exc:  # OperationalError ("locked") included
@@ -227,36 +221,6 @@ class Journal(JournalReads):
     def add_bars(self, source: str, symbol: str, timeframe: str, rows: Iterable[tuple]) -> None:
         """rows: (ts_iso, open, high, low, close, volume)."""
         self._buffer("bars", ((source, symbol, timeframe, *row) for row in rows))
-
-    def add_bars_concurrently(
-        self, source: str, timeframe: str, rows_by_symbol: dict[str, list[tuple]]
-    ) -> None:
-        """``add_bars`` for every symbol, written on a second connection and thread while the
-        caller goes on (``bot.journal.background``: a replay's bars, journaled while it replays).
-        The journal's next write and its close wait for it. Buffered as ``add_bars`` does when no
-        core is idle (the thread would only compete with the caller for one) or in memory."""
-        rows = [(source, symbol, timeframe, *row) for symbol, bars in rows_by_symbol.items() for row in bars]
-        if str(self.path) == ":memory:" or not rows or spare_cpus() < SPARE_CPUS_FOR_BACKGROUND:
-            self._buffer("bars", rows)
-            return
-        self.await_background()
-        started = time.perf_counter()
-        self._background = BackgroundInsert(self.path, _BUFFERED_SQL["bars"], rows, busy_seconds=BUSY_SECONDS)
-        self.write_seconds += time.perf_counter() - started
-
-    def await_background(self) -> None:
-        """Wait for a write ``add_bars_concurrently`` started; its failure raises here as any
-        refused write does (``JournalError`` naming the key and the file)."""
-        background, self._background = self._background, None
-        if background is None:
-            return
-        started = time.perf_counter()
-        try:
-            background.wait()
-        except sqlite3.DatabaseError as exc:
-            raise JournalError(unusable(self.key, self.path, exc)) from None
-        finally:
-            self.write_seconds += time.perf_counter() - started
 
     def add_prediction(self, run_id: str, ts: datetime, symbol: str, model: str, value: float) -> None:
         self._buffer("predictions", [(run_id, iso(ts), symbol, model, value)])
@@ -567,7 +531,6 @@ class Journal(JournalReads):
 
     def close(self) -> None:
         try:
-            self.await_background()
             self.flush()
         finally:
             self._db.close()
@@ -589,7 +552,6 @@ class _Transaction:
         self._db = journal._db
 
     def __enter__(self) -> None:
-        self._journal.await_background()  # a write on its own thread goes first (the file's order)
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
