@@ -262,10 +262,11 @@ def _numbers(path: Path, values: pd.Series, name: str) -> np.ndarray:
 
 def _timestamps(path: Path, raw: pd.DataFrame, time_columns: list[str]) -> pd.Series:
     """UTC timestamps of the rows of ``raw`` (see the module docstring for the rules)."""
-    if len(time_columns) == 1 and _all_dates(raw[time_columns[0]]):
+    days = _all_dates(raw[time_columns[0]]) if len(time_columns) == 1 else None
+    if days is not None:
         # every row a bare "YYYY-MM-DD" (a daily export): what the date branch below gives,
         # without its per-row regular expressions
-        dates = pd.DatetimeIndex(raw[time_columns[0]].to_numpy().astype("datetime64[D]")).as_unit("ns")
+        dates = pd.DatetimeIndex(days).as_unit("ns")
         return pd.Series(dates.tz_localize(NEW_YORK).tz_convert("UTC"), index=raw.index)
     text = raw[time_columns[0]]
     laid_out = len(time_columns) == 1 and _all_with_offset(text)  # then nothing to strip either
@@ -313,21 +314,22 @@ def _all_with_offset(text: pd.Series) -> bool:
     return _all_laid_out(text.tolist(), _OFFSET_LAYOUT)
 
 
-def _all_dates(column: pd.Series) -> bool:
-    """True when every value is a string laid out exactly as ``YYYY-MM-DD``, a real date (month
-    01-12, a day the month has) inside pandas' range: NumPy reads these as the date branch does."""
+def _all_dates(column: pd.Series) -> np.ndarray | None:
+    """The days, when every value is a string laid out exactly as ``YYYY-MM-DD``, a real date
+    (month 01-12, a day the month has) inside pandas' range (NumPy reads these as the date branch
+    does); else None."""
     values = column.to_numpy()
     if not len(values):
-        return False
+        return None
     text = values.astype(str)  # an empty cell becomes "nan", which the layout refuses
     if text.dtype.itemsize != 4 * len(_DATE_LAYOUT) or not _all_laid_out(text, _DATE_LAYOUT):
-        return False
+        return None
     try:
         days = text.astype("datetime64[D]")
     except ValueError:  # 2021-02-30, month 13: left to the branch that names the line
-        return False
+        return None
     in_range = (days >= _FIRST_DAY) & (days <= _LAST_DAY)
-    return bool(in_range.all() and (np.datetime_as_string(days) == text).all())
+    return days if in_range.all() and (np.datetime_as_string(days) == text).all() else None
 
 
 def _all_laid_out(values: list | np.ndarray, layout: str) -> bool:
