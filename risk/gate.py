@@ -53,8 +53,6 @@ class RiskGate:
         #: whether every account rule judges by equity figures alone (``RiskRule.reads_only_equity``):
         #: then ``account_breached`` answers for a replay's quiet steps
         self.judges_account_by_equity_only = all(r.reads_only_equity for r in self._account_rules)
-        #: whether any rule judges the account at all (``check_account`` allows everything without)
-        self.judges_account = bool(self._account_rules)
         #: whether the last ``check_account`` tripped the kill switch itself (False when it was
         #: already halted): the engine flattens once, on the trip
         self.newly_halted = False

@@ -148,15 +148,20 @@ class MarketView:
         count = self._counts[symbol][step] if step >= 0 else 0
         if count < n or n < 1:
             return None
+        return self._means(symbol, n, name)[count - n]
+
+    def _means(self, symbol: str, n: int, name: str) -> list[float]:
+        """The mean of every window of ``n`` values of ``symbol``'s column ``name``, made once:
+        NumPy's mean of each window, the same reduction as the slice's ``.mean()``
+        (tests/engine/test_market_rolling.py checks the bits); value i sees values <= i only.
+        Kept as Python floats: indexing a list is cheaper than a NumPy scalar a step."""
         key = (symbol, name, n)
         means = self._rolling.get(key)
         if means is None:
-            # NumPy's mean of each window of n values, the same reduction as the slice's .mean()
-            # (tests/engine/test_market_rolling.py checks the bits); value i sees values <= i only.
-            # Kept as Python floats: indexing a list is cheaper than a NumPy scalar a step
-            means = sliding_window_view(self._columns[symbol][name], n).mean(axis=1).tolist()
+            column = self._columns[symbol][name]
+            means = sliding_window_view(column, n).mean(axis=1).tolist() if len(column) >= n else []
             self._rolling[key] = means
-        return means[count - n]
+        return means
 
     def rolling_mean_by_step(self, symbol: str, n: int, name: str = "close") -> list[float | None]:
         """What ``rolling_mean(symbol, n, name)`` answers at every step of the replay (None: fewer
@@ -165,13 +170,7 @@ class MarketView:
         counts = self._counts[symbol]
         if n < 1:
             return [None] * len(counts)
-        saved = self.step
-        try:
-            self.step = len(counts) - 1
-            self.rolling_mean(symbol, n, name)  # computes the means once (no-op below n bars)
-        finally:
-            self.step = saved
-        means = self._rolling.get((symbol, name, n), [])
+        means = self._means(symbol, n, name)
         return [means[c - n] if c >= n else None for c in counts]
 
     def last_close_by_step(self, symbol: str) -> list[float | None]:
@@ -182,7 +181,9 @@ class MarketView:
         if not len(closes):
             return [None] * len(counts)
         values = closes[np.maximum(np.asarray(counts) - 1, 0)].tolist()
-        return [v if c else None for v, c in zip(values, counts)] if 0 in counts[:1] else values
+        if counts[0]:  # counts never fall: every step has a bar to show
+            return values
+        return [v if c else None for v, c in zip(values, counts)]
 
     def last_close(self, symbol: str) -> float | None:
         step = self.step

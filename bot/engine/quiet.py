@@ -96,7 +96,7 @@ class QuietSteps:
         observe, tracker, breached, cap_at = (
             engine.equity.observe,
             engine.equity,
-            gate.account_breached if gate.judges_account else None,
+            gate.account_breached,
             gate.position_cap,
         )
         band = engine.rebalance_band
@@ -119,7 +119,7 @@ class QuietSteps:
             equity = cash + value
             now = times[k]
             observe(now, equity)
-            if breached is not None and breached(equity, cash, tracker.day_start, tracker.peak, now):
+            if breached(equity, cash, tracker.day_start, tracker.peak, now):
                 break
             if exits is not None:
                 view.step = k

@@ -5,21 +5,15 @@ with the broker's answer, then filled, three rows upserted one statement a row. 
 the first row inserts and each later one updates only the columns the orders upsert names (status,
 reason, broker id, fill, ``updated_at``; a leg id only where the later row has one), so the merged
 row (the first row with those columns taken from the later ones) leaves the same table: one
-statement a order instead of three. ``tests/journal/test_order_rows.py`` checks the tables match.
+statement an order instead of three. ``tests/journal/test_order_rows.py`` checks the tables match.
 """
 
 from __future__ import annotations
 
 # positions in the orders insert (``bot.journal.store._BUFFERED_SQL["orders"]``)
 _KEY = (0, 1)  # run_id, client_order_id
-_UPDATED = (
-    9,
-    10,
-    11,
-    12,
-    13,
-    15,
-)  # status, reason, broker_order_id, filled_qty, filled_avg_price, updated_at
+# status, reason, broker_order_id, filled_qty, filled_avg_price, updated_at
+_UPDATED = (9, 10, 11, 12, 13, 15)
 _LEG = 17  # leg_order_id: COALESCE(excluded.leg_order_id, orders.leg_order_id)
 
 
