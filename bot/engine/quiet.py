@@ -20,7 +20,9 @@ step's order):
 4. for every symbol the strategy has an opinion on (``Strategy.target_path``), the planner
    proposes no order (``bot.engine.planner``, with the gate's size cap, exactly as ``decide``).
 Whole replays are only eligible without a forecaster (its rows are journaled every step), with no
-stop owed re-protection, and with a gate whose account rules read only equity figures.
+stop owed re-protection, and with a gate whose account rules read only equity figures. Once the
+replay's kill switch has tripped, nothing is decided any more (``run_simulation``, as the daemon):
+then a step is quiet whenever condition 1 holds, in every replay.
 
 Every state change made while checking a step (``EquityTracker.observe``, the exits' peaks) is
 one the full step repeats with the same values and leaves as it is, so a step found not quiet
@@ -74,7 +76,9 @@ class QuietSteps:
         first step that must run in full (``len(view)`` at the end of the replay). Leaves the view,
         the broker and the engine's trackers as the full steps would have."""
         engine, broker, view = self.engine, self.broker, self.view
-        if not self.enabled or engine.protection.owed:
+        # a halted replay decides nothing (see run_simulation): only a fill can make a step busy
+        deciding = not engine.gate.halted
+        if deciding and (not self.enabled or engine.protection.owed):
             return first
         open_orders = broker.open_orders()
         stops = []
@@ -91,6 +95,8 @@ class QuietSteps:
         held = [(closes[symbol], position.qty) for symbol, position in positions.items()]
         # (symbol, path, closes, current qty) of every symbol the strategy may have an opinion on
         planned = [(s, path, closes[s], positions[s].qty if s in positions else 0) for s, path in self.paths]
+        if not deciding:
+            planned = []
         cash = broker.account().cash
         gate, exits = engine.gate, engine.exits
         observe, tracker, breached, cap_at = (
@@ -117,6 +123,11 @@ class QuietSteps:
             for symbol_closes, qty in held:  # the order and arithmetic of SimBroker.account
                 value += qty * symbol_closes[k]
             equity = cash + value
+            if not deciding:
+                cash_out.append(cash)
+                equity_out.append(equity)
+                k += 1
+                continue
             now = times[k]
             observe(now, equity)
             if breached(equity, cash, tracker.day_start, tracker.peak, now):

@@ -202,7 +202,11 @@ def run_simulation(
             # one account snapshot a step: deciding sends orders but fills nothing (fills happen
             # in on_bars), so the account the engine decides on is the one closing the step
             account = account_now()
-            decide(decision_time, view, account)
+            if not switch.halted:
+                # a halted replay decides nothing more, as the daemon does (``Trader._decide``): the
+                # trip already closed every position, and asking the strategy each step would only
+                # journal the same denied entries again and again
+                decide(decision_time, view, account)
             cash.append(account.cash)
             equity.append(account.equity)
             k += 1

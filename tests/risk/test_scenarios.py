@@ -93,6 +93,35 @@ def test_a_daily_loss_ends_flat_and_halted_until_resume(tmp_path):
     ]
 
 
+def test_a_halted_replay_decides_nothing_more_as_the_daemon(tmp_path):
+    """After the trip a replay asks no strategy and journals no decision (the daemon's
+    ``Trader._decide`` does the same): buy and hold would want back in every day, and used to be
+    denied and journaled at every step. The equity goes on being recorded each step."""
+    later = [(f"2024-01-{d:02d}", 82, 83, 81, 82) for d in (8, 9, 10, 11)]
+    config = _config(tmp_path, "daily_loss_pct = 0.05", BARS + later)
+    for quiet in (True, False):
+        journal = open_journal(config.resolve(config.journal.path))
+        try:
+            result = run_simulation(
+                config, make_feed(config, journal), journal, new_run_id(), progress=False, quiet_steps=quiet
+            )
+            rows = journal.query(
+                "SELECT ts, verdict FROM decisions WHERE run_id = ? ORDER BY id", (result.run_id,)
+            )
+            equity_rows = journal.query("SELECT COUNT(*) FROM equity WHERE run_id = ?", (result.run_id,))
+        finally:
+            journal.close()
+        assert [row["verdict"] for row in rows] == ["allow", "halt"]  # the entry, the trip: no denials
+        assert rows[-1]["ts"].startswith("2024-01-04")
+        assert result.verdicts == {"allow": 1, "halt:daily_loss": 1}
+        assert [(f.side, f.qty, f.price) for f in result.fills] == [
+            (Side.BUY, 50, 100.0),
+            (Side.SELL, 50, 82.0),
+        ]
+        assert equity_rows[0][0] == len(result.equity) == len(BARS) + len(later)
+        assert (result.equity["equity"].iloc[-4:] == 5_000.0 + 50 * 82.0).all()  # flat since Jan 5
+
+
 def test_the_market_view_counts_how_far_a_symbol_fell_behind():
     import pandas as pd
 
