@@ -32,8 +32,10 @@ class EquityTracker:
 
     def observe(self, ts: datetime, equity: float) -> None:
         day = self._known.get(ts)
-        if day is None:
-            day = self._day_of(ts)
+        self.observe_on(self._day_of(ts) if day is None else day, equity)
+
+    def observe_on(self, day: date, equity: float) -> None:
+        """``observe`` at a time whose New York date the caller knows (a replay's quiet steps)."""
         if day != self.day:
             self.day_start = self._last if self._last is not None else equity
             self.day = day

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from types import MappingProxyType
 
 from bot.config import RiskConfig
@@ -111,7 +110,7 @@ class RiskGate:
         return Verdict.allow()
 
     def account_breached(
-        self, equity: float, cash: float, day_start: float | None, peak: float | None, now: datetime
+        self, equity: float, cash: float, day_start: float | None, peak: float | None
     ) -> bool:
         """Whether ``check_account`` would answer anything but allow for an account at these
         figures, asked without tripping the kill switch (``bot.engine.quiet``: a step where this is
@@ -120,7 +119,8 @@ class RiskGate:
         positions."""
         if not self._account_rules:
             return False
-        context = RiskContext(equity, cash, _NO_POSITIONS, _NO_POSITIONS, day_start, peak, now)
+        # no time: such rules read the equity figures alone (``RiskRule.reads_only_equity``)
+        context = RiskContext(equity, cash, _NO_POSITIONS, _NO_POSITIONS, day_start, peak)
         allow = Action.ALLOW
         for rule in self._account_rules:
             if rule.check_account(context).action is not allow:

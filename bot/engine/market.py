@@ -11,13 +11,14 @@ A strategy updating each step (``sma_cross``) therefore costs the same at bar 10
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from bot.data.base import BAR_COLUMNS
+from bot.engine.replay_steps import StepTimes
 
 Bar = tuple[float, float, float, float, float]  # open, high, low, close, volume
 
@@ -52,7 +53,7 @@ class MarketView:
         self.step = -1
         self._rolling: dict[tuple[str, str, int], list[float]] = {}
         self._close_lists: dict[str, list[float]] = {}
-        self._times: list[datetime] | None = None
+        self._times: StepTimes | None = None
         #: per symbol its bars as tuples, and whether one starts at each step (made on first use)
         self._rows: dict[str, list[Bar]] | None = None
         self._starts_lists: dict[str, list[bool]] = {}
@@ -96,12 +97,10 @@ class MarketView:
         return self.times[self.step]
 
     @property
-    def times(self) -> list[datetime]:
-        """Every step's start time (UTC ``datetime``), made once: the replay loop reads one per step."""
+    def times(self) -> StepTimes:
+        """Every step's start time (UTC ``datetime``), each made when first read (``StepTimes``)."""
         if self._times is None:
-            self._times = list(
-                pd.DatetimeIndex(self.timeline.astype("datetime64[ns]"), tz=UTC).to_pydatetime()
-            )
+            self._times = StepTimes(self.timeline.astype("datetime64[ns]").view("int64"))
         return self._times
 
     def count(self, symbol: str) -> int:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.broker.base import OrderType, Side
 from bot.broker.sim import SimBroker
@@ -54,12 +54,14 @@ class QuietSteps:
         view: MarketView,
         starts: Sequence[datetime],
         decision_times: Sequence[datetime],
+        days: Sequence[date],
     ) -> None:
         self.engine = engine
         self.broker = broker
         self.view = view
         self.starts = starts
         self.decision_times = decision_times
+        self.days = days  # each step's New York date: the equity tracker's day, without the time
         paths = engine.strategy.target_path(view)
         eligible = (
             paths is not None and engine.forecaster is None and engine.gate.judges_account_by_equity_only
@@ -100,13 +102,13 @@ class QuietSteps:
         cash = broker.account().cash
         gate, exits = engine.gate, engine.exits
         observe, tracker, breached, cap_at = (
-            engine.equity.observe,
+            engine.equity.observe_on,
             engine.equity,
             gate.account_breached,
             gate.position_cap,
         )
         band = engine.rebalance_band
-        bar_starting, times = view.bar_starting, self.decision_times
+        bar_starting, times, days = view.bar_starting, self.decision_times, self.days
         end = len(view)
         k = first
         while k < end:
@@ -128,10 +130,11 @@ class QuietSteps:
                 equity_out.append(equity)
                 k += 1
                 continue
-            now = times[k]
-            observe(now, equity)
-            if breached(equity, cash, tracker.day_start, tracker.peak, now):
+            observe(days[k], equity)
+            if breached(equity, cash, tracker.day_start, tracker.peak):
                 break
+            # the step's time, made only where a check reads it (most quiet steps need none)
+            now = times[k] if exits is not None else None
             if exits is not None:
                 view.step = k
                 if positions and exits.check(now, view, positions, open_orders):

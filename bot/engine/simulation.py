@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
@@ -32,7 +33,7 @@ from bot.data.sources import default_span, default_symbols
 from bot.engine.builder import EngineConfig, build_engine
 from bot.engine.market import MarketView
 from bot.engine.quiet import QuietSteps
-from bot.engine.replay_steps import decision_index, iso_stamps, new_york_dates
+from bot.engine.replay_steps import StepDays, StepTimes, decision_index, iso_stamps, new_york_dates
 from bot.errors import DataError
 from bot.journal.store import Journal
 from bot.news.base import Headline, ReplayNewsSource
@@ -152,13 +153,13 @@ def run_simulation(
     # the same instants as timeframe.close_time(view.now) at each step, known up front for the news
     starts = view.times
     decided_at = decision_index(view.timeline, timeframe)  # the index, for whole-run conversions
-    decision_times = list(decided_at.to_pydatetime())
+    decision_times = StepTimes(decided_at.as_unit("ns").asi8)  # each made when a step reads it
     headlines = _replay_news(news, config, journal, symbols, frames, decision_times)
     sentiment = None
     if headlines is not None:
         from bot.news.features import sentiment_features
 
-        sentiment = sentiment_features(headlines, decision_times, symbols, config.sentiment)
+        sentiment = sentiment_features(headlines, decided_at, symbols, config.sentiment)
     forecaster = None
     if choice is not None and choice.model is not None:
         from bot.forecast.forecaster import BatchForecaster
@@ -179,12 +180,13 @@ def run_simulation(
         forecaster=forecaster,
     )
     # each step's New York date, known up front (a daily replay changes day every step)
-    engine.equity.know_days(dict(zip(decision_times, new_york_dates(decided_at))))
+    days = new_york_dates(decided_at)
+    engine.equity.know_days(StepDays(decision_times, days))
     cash: list[float] = []
     equity: list[float] = []
     bar = _progress(steps, enabled=progress)
     # steps where nothing can happen run without the decision step (see bot.engine.quiet)
-    quiet = QuietSteps(engine, broker, view, starts, decision_times) if quiet_steps else None
+    quiet = QuietSteps(engine, broker, view, starts, decision_times, days) if quiet_steps else None
     advance, account_now, decide = view.advance, broker.account, engine.decide  # read once, not a step
     with journal.batched_orders():  # nothing is sent for real: one commit per batch, not per order
         k = 0
@@ -256,7 +258,7 @@ def _replay_news(
     journal: Journal,
     symbols: list[str],
     frames: dict[str, pd.DataFrame],
-    decision_times: list[datetime],
+    decision_times: Sequence[datetime],
 ) -> list[Headline] | None:
     """Load the run's headlines (from the first bar minus the lookback, so the first decisions
     see a full window, to the last decision), score them and journal them in one batch.

@@ -33,3 +33,23 @@ def test_iso_stamps_spell_times_as_the_journal_does():
     listed = [datetime(2024, 1, 2, 21, 0, tzinfo=UTC), datetime(2024, 1, 3, 21, 0, 30, tzinfo=UTC)]
     assert iso_stamps(listed) == [iso(t) for t in listed]
     assert iso_stamps(np.array([], "datetime64[ns]")) == []
+
+
+def test_step_times_are_pandas_datetimes_made_when_read():
+    from bot.engine.replay_steps import StepDays, StepTimes
+
+    for index in (DAILY, INTRADAY, INTRADAY + pd.Timedelta(microseconds=250)):
+        times = StepTimes(index.as_unit("ns").asi8)
+        expected = list(index.to_pydatetime())
+        assert len(times) == len(expected) and times.steps == {}  # nothing made before it is read
+        assert times[-1] == expected[-1] and times[5] == expected[5] and times[5] is times[5]
+        assert iso(times[7]) == iso(expected[7]) and times[7].utcoffset().total_seconds() == 0
+        assert list(times) == expected
+        with pytest.raises(IndexError):
+            times[len(expected)]
+    times = StepTimes(DAILY.as_unit("ns").asi8)
+    days = StepDays(times, list(DAILY.tz_convert("America/New_York").date))
+    first = times[0]
+    assert days.get(first) == DAILY[0].tz_convert("America/New_York").date()
+    assert days.get(first + pd.Timedelta(hours=1)) is None  # not a step's time
+    assert dict(days) == {first: days[first]}  # only the times made so far
