@@ -7,6 +7,7 @@ so ``--help`` and ``status`` start fast.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -288,6 +289,11 @@ def _silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The bot's NumPy work is on small arrays, where OpenBLAS's thread pool only costs: starting
+    # it is ~70 ms of every command's NumPy import on this machine's 2 cores, and its threads
+    # would compete with TensorFlow's and the plot worker's. Set before anything imports NumPy;
+    # a value in the environment wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         from importlib import import_module
 

@@ -262,7 +262,7 @@ class Engine:
         """Protective exits (``bot.engine.exits``) override the strategy: flat now, and (once the sale is
         accepted) no re-entry today. Returns the targets and the symbols exiting."""
         targets = dict(targets)
-        found_all = self.exits.check(decision_time, view, positions, open_orders)
+        found_all = self.exits.check(view, positions, open_orders)
         for found in found_all:
             targets[found.symbol] = 0.0
             self.journal.add_decision(

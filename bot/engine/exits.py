@@ -63,9 +63,10 @@ class ProtectiveExits:
         )
 
     def check(
-        self, now: datetime, view: MarketView, positions: Mapping[str, Position], open_orders: Iterable[Order]
+        self, view: MarketView, positions: Mapping[str, Position], open_orders: Iterable[Order]
     ) -> list[Exit]:
-        """The exits due at ``now`` (one per symbol at most); ``confirm`` one once its sale is accepted."""
+        """The exits due at the view's step (one per symbol at most); ``confirm`` one once its sale
+        is accepted."""
         protected = {o.symbol for o in open_orders if o.protective and o.request.side is Side.SELL}
         for symbol in [s for s in self._peak if s not in positions or positions[s].qty <= 0]:
             del self._peak[symbol]  # flat (or short): the next entry starts a new peak
@@ -89,6 +90,11 @@ class ProtectiveExits:
         """True when ``symbol`` had a protective exit earlier this New York day."""
         exited = self._exited.get(symbol)
         return exited is not None and exited == now.astimezone(NEW_YORK).date()
+
+    def blocked_on(self, symbol: str, day: date) -> bool:
+        """``blocked`` on New York date ``day`` (a replay's quiet steps know each step's date)."""
+        exited = self._exited.get(symbol)
+        return exited is not None and exited == day
 
     def _first_exit(
         self,

@@ -53,14 +53,12 @@ class QuietSteps:
         broker: SimBroker,
         view: MarketView,
         starts: Sequence[datetime],
-        decision_times: Sequence[datetime],
         days: Sequence[date],
     ) -> None:
         self.engine = engine
         self.broker = broker
         self.view = view
         self.starts = starts
-        self.decision_times = decision_times
         self.days = days  # each step's New York date: the equity tracker's day, without the time
         paths = engine.strategy.target_path(view)
         eligible = (
@@ -108,7 +106,7 @@ class QuietSteps:
             gate.position_cap,
         )
         band = engine.rebalance_band
-        bar_starting, times, days = view.bar_starting, self.decision_times, self.days
+        bar_starting, days = view.bar_starting, self.days
         end = len(view)
         k = first
         while k < end:
@@ -133,11 +131,9 @@ class QuietSteps:
             observe(days[k], equity)
             if breached(equity, cash, tracker.day_start, tracker.peak):
                 break
-            # the step's time, made only where a check reads it (most quiet steps need none)
-            now = times[k] if exits is not None else None
             if exits is not None:
                 view.step = k
-                if positions and exits.check(now, view, positions, open_orders):
+                if positions and exits.check(view, positions, open_orders):
                     break
             cap: float | None | bool = False  # the gate's size cap, asked once a symbol needs it
             trades = False
@@ -145,7 +141,7 @@ class QuietSteps:
                 weight = path[k]
                 if weight is None:
                     continue  # no opinion: the position is left alone
-                if weight > 0 and exits is not None and exits.blocked(symbol, now):
+                if weight > 0 and exits is not None and exits.blocked_on(symbol, days[k]):
                     weight = 0.0
                 if not weight and not current:
                     continue

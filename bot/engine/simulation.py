@@ -186,7 +186,7 @@ def run_simulation(
     equity: list[float] = []
     bar = _progress(steps, enabled=progress)
     # steps where nothing can happen run without the decision step (see bot.engine.quiet)
-    quiet = QuietSteps(engine, broker, view, starts, decision_times, days) if quiet_steps else None
+    quiet = QuietSteps(engine, broker, view, starts, days) if quiet_steps else None
     advance, account_now, decide = view.advance, broker.account, engine.decide  # read once, not a step
     with journal.batched_orders():  # nothing is sent for real: one commit per batch, not per order
         k = 0
