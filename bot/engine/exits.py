@@ -68,14 +68,23 @@ class ProtectiveExits:
         """The exits due at the view's step (one per symbol at most); ``confirm`` one once its sale
         is accepted."""
         protected = {o.symbol for o in open_orders if o.protective and o.request.side is Side.SELL}
-        for symbol in [s for s in self._peak if s not in positions or positions[s].qty <= 0]:
-            del self._peak[symbol]  # flat (or short): the next entry starts a new peak
+        trailing = self.trailing_stop_pct > 0  # the peaks are kept for the trailing stop alone
+        # with neither take-profit nor trailing stop on, only the backup stop can exit, and only a
+        # long whose stop the broker does not hold (most steps: every long's stop is held)
+        backup_only = not trailing and not self.take_profit_pct > 0
+        if trailing:
+            for symbol in [s for s in self._peak if s not in positions or positions[s].qty <= 0]:
+                del self._peak[symbol]  # flat (or short): the next entry starts a new peak
         exits = []
         for symbol, position in sorted(positions.items()):
+            if backup_only and symbol in protected:
+                continue
             close = view.last_close(symbol) if symbol in view.symbols else None
             if position.qty <= 0 or close is None:
                 continue
-            peak = self._peak[symbol] = max(self._peak.get(symbol, close), close)
+            peak = close
+            if trailing:
+                peak = self._peak[symbol] = max(self._peak.get(symbol, close), close)
             found = self._first_exit(symbol, position, close, peak, view, protected)
             if found is not None:
                 exits.append(found)

@@ -57,6 +57,7 @@ class MarketView:
         #: per symbol its bars as tuples, and whether one starts at each step (made on first use)
         self._rows: dict[str, list[Bar]] | None = None
         self._starts_lists: dict[str, list[bool]] = {}
+        self._floors: dict[str, np.ndarray] = {}  # sell_stop_floors, made on first use
 
     def __len__(self) -> int:
         return len(self.timeline)
@@ -86,6 +87,18 @@ class MarketView:
         if self._starts_lists[symbol][step]:
             return self._rows[symbol][self._counts[symbol][step] - 1]
         return None
+
+    def sell_stop_floors(self, symbol: str) -> np.ndarray:
+        """Per step, the lowest price a sell stop sees on ``symbol``'s bar starting then: the lower
+        of its open and low (a sell stop at level L fills on that bar iff this is <= L, the rule
+        of ``bot.broker.sim_trigger``); +inf at steps where no bar of it starts."""
+        floors = self._floors.get(symbol)
+        if floors is None:
+            columns = self._columns[symbol]
+            floors = np.full(len(self.timeline), np.inf)
+            floors[self._starts_here[symbol]] = np.minimum(columns["open"], columns["low"])
+            self._floors[symbol] = floors
+        return floors
 
     def seek_end(self) -> None:
         """Jump to the last step (the live loop's view holds only bars that have closed)."""

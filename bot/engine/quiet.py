@@ -12,7 +12,8 @@ have ended without an order, a verdict or a journal row, and this module only re
 A step is quiet when, with the state the last full step left (checked per step, in the full
 step's order):
 1. every open order is a protective stop sell, and this step's bar does not reach it
-   (``bot.broker.sim_trigger.trigger``: the fill step would fill nothing);
+   (``bot.broker.sim_trigger.trigger``'s rule, read for a whole stretch at once from
+   ``MarketView.sell_stop_floors``: the fill step would fill nothing);
 2. the equity (cash plus positions at this step's closes, summed as ``SimBroker.account`` sums
    it), once the equity tracker has seen it, breaches no account limit
    (``RiskGate.account_breached``: the rules' own checks, nothing tripped);
@@ -36,9 +37,8 @@ import math
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from bot.broker.base import OrderType, Side
+from bot.broker.base import OrderRequest, OrderType, Side
 from bot.broker.sim import SimBroker
-from bot.broker.sim_trigger import trigger
 from bot.engine.engine import Engine
 from bot.engine.market import MarketView
 from bot.engine.planner import capped_target, order_quantity, target_quantity
@@ -70,6 +70,23 @@ class QuietSteps:
         #: how many steps ran quiet (benchmarks and tests read it)
         self.skipped = 0
         self._closes: dict[str, list[float | None]] | None = None  # per symbol, its last close by step
+        #: per stop (id, level): (a step k, the first step from k on whose bar fills it, or the end)
+        self._fills: dict[tuple[str, float | None], tuple[int, int]] = {}
+
+    def _fill_step(self, symbol: str, request: OrderRequest, first: int, end: int) -> int:
+        """The first step in [first, end) whose bar fills this protective sell stop (``trigger``'s
+        rule, from ``MarketView.sell_stop_floors``), else ``end``. A stop lives through many
+        quiet stretches and its level does not change: found once, the step answers every later
+        stretch that starts at or before it."""
+        key = (request.client_order_id, request.stop_price)
+        known = self._fills.get(key)
+        if known is not None and known[0] <= first <= known[1]:
+            return known[1]
+        reached = self.view.sell_stop_floors(symbol)[first:end] <= request.stop_price
+        at = int(reached.argmax())
+        step = first + at if reached.size and reached[at] else end
+        self._fills[key] = (first, step)
+        return step
 
     def run(self, first: int, cash_out: list[float], equity_out: list[float]) -> int:
         """Run the quiet steps from ``first`` on, appending each one's cash and equity; return the
@@ -106,19 +123,12 @@ class QuietSteps:
             gate.position_cap,
         )
         band = engine.rebalance_band
-        bar_starting, days = view.bar_starting, self.days
+        days = self.days
         end = len(view)
         k = first
-        while k < end:
-            if stops:
-                hit = False
-                for symbol, request in stops:
-                    bar = bar_starting(symbol, k)
-                    if bar is not None and trigger(request, bar[0], bar[1], bar[2]) is not None:
-                        hit = True
-                        break
-                if hit:
-                    break  # a stop fills on this bar
+        # the first step whose bar fills one of the stops (its fill step has work): found at once
+        last = min((self._fill_step(symbol, request, first, end) for symbol, request in stops), default=end)
+        while k < last:
             value = 0.0
             for symbol_closes, qty in held:  # the order and arithmetic of SimBroker.account
                 value += qty * symbol_closes[k]

@@ -52,3 +52,25 @@ def test_a_symbol_that_starts_late_has_no_mean_until_it_has_n_bars():
         means.append(view.rolling_mean("Y", 5))
     assert means[:24] == [None] * 24
     assert means[24:] == [np.mean(closes[k - 4 : k + 1]) for k in range(4, 10)]
+
+
+def test_sell_stop_floors_say_where_the_simulated_broker_fills_a_sell_stop():
+    """``floor <= level`` at a step exactly when ``sim_trigger.trigger`` fills a sell stop at
+    ``level`` on the bar starting then (opens above and below the low, gaps, steps without a bar)."""
+    from bot.broker.base import OrderRequest, OrderType, Side
+    from bot.broker.sim_trigger import trigger
+
+    rng = np.random.default_rng(3)
+    closes = rng.lognormal(4, 0.3, 300)
+    frame = _frame(closes)
+    frame["open"] = closes * rng.uniform(0.97, 1.03, len(closes))  # some opens below the low
+    other = _frame(closes[::3]).set_axis(frame.index[::3] + pd.Timedelta(hours=1))
+    view = MarketView({"X": frame.iloc[rng.random(len(frame)) < 0.8], "Y": other})  # X has gaps
+    floors = view.sell_stop_floors("X")
+    assert len(floors) == len(view)
+    for level in np.quantile(closes, [0.05, 0.3, 0.5, 0.9]):
+        request = OrderRequest("s", "X", Side.SELL, 1, type=OrderType.STOP, stop_price=float(level))
+        for step in range(len(view)):
+            bar = view.bar_starting("X", step)
+            fills = bar is not None and trigger(request, bar[0], bar[1], bar[2]) is not None
+            assert (floors[step] <= level) == fills
