@@ -134,8 +134,8 @@ def run_simulation(
         config={**run_record(config), "model": choice.as_dict() if choice else None},
     )
     for symbol, frame in frames.items():
-        rows = zip(iso_stamps(frame.index), *(frame[c].to_numpy().tolist() for c in frame.columns))
-        journal.add_bars(feed.name, symbol, timeframe.name, rows)
+        columns = [frame[c].to_numpy().tolist() for c in frame.columns]
+        journal.add_bar_columns(feed.name, symbol, timeframe.name, iso_stamps(frame.index), columns)
 
     view = MarketView(frames)
     clock = _Clock()
@@ -217,7 +217,7 @@ def run_simulation(
         if bar is not None:
             bar.close()
         # the equity snapshots, one a step, journaled in one go (their times spelled at once)
-        journal.add_equity_rows(run_id, zip(iso_stamps(decided_at), cash, equity))
+        journal.add_equity_columns(run_id, iso_stamps(decided_at), cash, equity)
     bars_seen = sum(len(frame) for frame in frames.values())  # every bar is one step's
 
     from bot.report.metrics import buy_and_hold_curve

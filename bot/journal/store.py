@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,14 @@ class Journal(JournalReads):
         """rows: (ts_iso, open, high, low, close, volume)."""
         self._buffer("bars", ((source, symbol, timeframe, *row) for row in rows))
 
+    def add_bar_columns(
+        self, source: str, symbol: str, timeframe: str, stamps: list[str], columns: Sequence[list[float]]
+    ) -> None:
+        """``add_bars`` for a whole series at once: ``stamps`` (``iso`` times) and the open, high,
+        low, close and volume ``columns`` (a replay's bars; zip makes the rows, not a Python loop)."""
+        same = repeat(source), repeat(symbol), repeat(timeframe)
+        self._buffer("bars", zip(*same, stamps, *columns))
+
     def add_prediction(self, run_id: str, ts: datetime, symbol: str, model: str, value: float) -> None:
         self._buffer("predictions", [(run_id, iso(ts), symbol, model, value)])
 
@@ -262,9 +271,12 @@ class Journal(JournalReads):
     ) -> None:
         self._buffer("equity", [(run_id, iso(ts), cash, equity, positions_value)])
 
-    def add_equity_rows(self, run_id: str, rows: Iterable[tuple[str, float, float]]) -> None:
-        """Many equity snapshots at once: rows of (``iso`` time, cash, equity) (a finished replay)."""
-        self._buffer("equity", ((run_id, ts, cash, equity, equity - cash) for ts, cash, equity in rows))
+    def add_equity_columns(
+        self, run_id: str, stamps: list[str], cash: list[float], equity: list[float]
+    ) -> None:
+        """Many equity snapshots at once (a finished replay): their ``iso`` times, cash and equity."""
+        positions = [e - c for e, c in zip(equity, cash)]  # equity - cash, as add_equity writes it
+        self._buffer("equity", zip(repeat(run_id), stamps, cash, equity, positions))
 
     # -- durable writes -------------------------------------------------------------------------
 
