@@ -56,6 +56,9 @@ def mark(name):
     last = now
 tree, folder = sys.argv[1], sys.argv[2]
 sys.path.insert(0, tree)
+import os
+if "OPENBLAS_NUM_THREADS" in open(tree + "/bot/__main__.py").read():  # what the tree's CLI sets
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from pathlib import Path
 from bot.__main__ import build_parser
 args = build_parser().parse_args(["simulate", "--config", folder + "/config.toml",
