@@ -111,9 +111,11 @@ class QuietSteps:
         # (closes, qty) in the order SimBroker.account sums the positions
         held = [(closes[symbol], position.qty) for symbol, position in positions.items()]
         # (symbol, path, closes, current qty) of every symbol the strategy may have an opinion on
-        planned = [(s, path, closes[s], positions[s].qty if s in positions else 0) for s, path in self.paths]
-        if not deciding:
-            planned = []
+        planned = (
+            [(s, path, closes[s], positions[s].qty if s in positions else 0) for s, path in self.paths]
+            if deciding
+            else []
+        )
         cash = broker.account().cash
         gate, exits = engine.gate, engine.exits
         observe, tracker, breached, cap_at = (
