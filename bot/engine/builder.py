@@ -3,11 +3,12 @@
 ``EngineConfig.from_config(config, mode)`` takes every setting the engine and its risk gate use
 from the config into one frozen value; ``build_engine`` turns it, with the run's parts (strategy,
 broker, journal, kill switch, forecaster), into an ``Engine``. Simulation, dry run and paper
-differ in one setting only, and it is named here:
+differ in these settings only, and they are named here:
 
 | setting | simulate | dry-run, paper |
 |---|---|---|
 | ``contain_model_failures`` | False: a model that raises ends the run (figures from a silently lost model would be wrong) | True: entries halt, exits and reductions go on |
+| ``protection_log_level`` | "debug": a replay moves its stops hundreds of times, each one in the journal; its log tells the run | "info": each stop cancelled or placed at the broker is a log line |
 
 Everything else (the risk rules and their limits, the stops, the rebalance band, the cash buffer,
 extended hours, shorting) is the config's, in every mode.
@@ -41,6 +42,7 @@ class EngineConfig:
     extended_hours: bool = False
     allow_short: bool = False
     contain_model_failures: bool = False
+    protection_log_level: Literal["info", "debug"] = "info"
 
     @classmethod
     def from_config(cls, config: Config, mode: Mode) -> EngineConfig:
@@ -53,6 +55,7 @@ class EngineConfig:
             extended_hours=config.data.extended_hours,
             allow_short=config.broker.allow_short,
             contain_model_failures=mode != "simulate",
+            protection_log_level="debug" if mode == "simulate" else "info",
         )
 
 
@@ -86,4 +89,5 @@ def build_engine(
         atr_window=risk.atr_window,
         exits=protective_exits(risk),
         contain_model_failures=settings.contain_model_failures,
+        protection_log_level=settings.protection_log_level,
     )

@@ -96,6 +96,7 @@ class Engine:
         atr_window: int = 14,
         exits: ProtectiveExits | None = None,
         contain_model_failures: bool = False,
+        protection_log_level: str = "info",
     ) -> None:
         self.run_id = run_id
         self.strategy = strategy
@@ -114,7 +115,7 @@ class Engine:
         self.contain_model_failures = contain_model_failures
         #: why new entries are refused (set once the model failed); exits and reductions go on
         self.entries_halted: str | None = None
-        self.protection = Protection(broker, journal, run_id)
+        self.protection = Protection(broker, journal, run_id, log_level=protection_log_level)
         self.equity = EquityTracker()
         #: how often each risk verdict was reached ("allow", "deny:<rule>", "exit:<rule>", ...)
         self.verdicts: Counter[str] = Counter()

@@ -38,10 +38,12 @@ log = structlog.get_logger(__name__)
 
 
 class Protection:
-    def __init__(self, broker: Broker, journal: Journal, run_id: str) -> None:
+    def __init__(self, broker: Broker, journal: Journal, run_id: str, *, log_level: str = "info") -> None:
         self.broker = broker
         self.journal = journal
         self.run_id = run_id
+        #: the level of the lines that say a stop was released or placed (problems are warnings)
+        self.log_level = log_level
         #: symbol -> stop price, for shares whose stop was cancelled to let a buy through
         self._owed: dict[str, float] = {}
 
@@ -76,7 +78,7 @@ class Protection:
                     note="the order waits for the next step",
                 )
                 return None
-        log.info(
+        getattr(log, self.log_level)(
             "protection_released",
             symbol=stops[0].symbol,
             stops=[o.client_order_id for o in stops],
@@ -98,7 +100,7 @@ class Protection:
                 "protection_rejected", symbol=symbol, qty=qty, stop_price=stop_price, reason=order.reason
             )
         else:
-            log.info(
+            getattr(log, self.log_level)(
                 "protection_placed",
                 symbol=symbol,
                 qty=qty,

@@ -72,16 +72,19 @@ def test_every_mode_builds_the_same_engine_from_one_config(tmp_path) -> None:
                 journal=journal,
                 switch=RunKillSwitch(),
             )
-            built[mode] = (_settings(engine), engine.contain_model_failures)
+            built[mode] = (
+                _settings(engine),
+                (engine.contain_model_failures, engine.protection.log_level),
+            )
     first = built["simulate"][0]
     assert first["stop_loss_pct"] == 0.07 and first["rebalance_band"] == 0.1 and first["cash_buffer"] == 0.02
     rules = dict(first["rules"])
     assert rules["StaleData"] == {"max_bars": 5} and rules["RegularSession"]
     assert all(settings == first for settings, _ in built.values())
-    assert {mode: contain for mode, (_, contain) in built.items()} == {
-        "simulate": False,
-        "dry-run": True,
-        "paper": True,
+    assert {mode: named for mode, (_, named) in built.items()} == {
+        "simulate": (False, "debug"),
+        "dry-run": (True, "info"),
+        "paper": (True, "info"),
     }
 
 
