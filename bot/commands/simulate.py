@@ -67,7 +67,8 @@ def _simulate(config: Config, args: argparse.Namespace, run_id: str, plotter: Pl
         log.info("simulation_started", source=feed.name, strategy=config.strategy.name)
         result = run_simulation(config, feed, journal, run_id)
         out = Path(args.out) if args.out else config.resolve(config.report.dir) / f"sim-{run_id}"
-        summary = write_report(result, out, plotter)
+        # the journal's write-ahead log copied into its file while pnl.png is drawn, not at close
+        summary = write_report(result, out, plotter, while_drawing=journal.checkpoint)
         log.info(
             "simulation_finished",
             plot_worker=type(plotter).__name__ == "PlotWorker",  # who drew pnl.png

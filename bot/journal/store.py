@@ -541,6 +541,16 @@ class Journal(JournalReads):
                 )
         self.write_seconds += time.perf_counter() - started
 
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file now, without waiting for any reader
+        (``PASSIVE``), so that ``close`` has little left to copy: a command calls it while it
+        waits for something else (``simulate``: while its plot is drawn). A checkpoint the file
+        refuses is left to ``close``, which tries again."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            pass
+
     def close(self) -> None:
         try:
             self.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +113,16 @@ def plot_notes(summary: dict[str, Any]) -> list[str]:
 
 
 def write_report(
-    result: SimulationResult, report_dir: Path, plotter: Plotter | None = None
+    result: SimulationResult,
+    report_dir: Path,
+    plotter: Plotter | None = None,
+    while_drawing: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
     """Write every report file and return the summary (with the files' paths).
 
     The figure goes to ``plotter`` first (an ``InlinePlotter`` when None), the summary and the CSV
-    files are made while it draws, and metrics.json last, once the figure is there."""
+    files are made while it draws, then ``while_drawing`` is called (the caller's own work that
+    can overlap the drawing), and metrics.json is written last, once the figure is there."""
     report_dir.mkdir(parents=True, exist_ok=True)
     plotter = plotter or InlinePlotter()
     if len(result.equity):
@@ -137,6 +142,8 @@ def write_report(
         summary["plot"] = str(report_dir / "pnl.png")
     _write_trades(result, report_dir / "trades.csv")
     _write_equity(result, report_dir / "equity.csv")
+    if while_drawing is not None:
+        while_drawing()
     plotter.finish()
     summary["files"] = {name: str(report_dir / name) for name in ("metrics.json", "trades.csv", "equity.csv")}
     (report_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")

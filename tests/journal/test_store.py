@@ -69,6 +69,29 @@ def test_buffered_rows_reach_disk_in_batches_and_on_close(tmp_path):
     assert other.execute("SELECT COUNT(*) FROM equity").fetchone()[0] == 4
 
 
+def test_a_checkpoint_moves_the_write_ahead_log_into_the_file(tmp_path):
+    """After ``checkpoint`` the database file alone (no log beside it) holds every row: what
+    ``close`` would otherwise copy there."""
+    import shutil
+
+    def rows_in_the_file_alone(name: str) -> int:
+        shutil.copy(path, tmp_path / name)  # the main file only, without its -wal
+        copy = sqlite3.connect(tmp_path / name)
+        if not copy.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'equity'").fetchone()[0]:
+            return 0  # even the schema is still in the log
+        return copy.execute("SELECT COUNT(*) FROM equity").fetchone()[0]
+
+    path = tmp_path / "j.sqlite"
+    journal = open_journal(path, batch_size=1000)
+    for day in range(2, 30):
+        journal.add_equity("r", T0.replace(day=day), 1.0, 2.0, 1.0)
+    journal.flush()
+    assert rows_in_the_file_alone("before.sqlite") == 0  # committed, in the log only
+    journal.checkpoint()
+    assert rows_in_the_file_alone("after.sqlite") == 28
+    journal.close()
+
+
 def test_orders_and_fills_are_durable_at_once(tmp_path):
     path = tmp_path / "j.sqlite"
     journal = open_journal(path, batch_size=1000)
