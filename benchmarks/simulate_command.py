@@ -101,7 +101,10 @@ if worker:
             mark("pnl.png (wait or draw)")
         def close(self):
             plotter.close()
-    summary = report.write_report(result, out, Timed())
+    import inspect
+    overlap = "while_drawing" in inspect.signature(report.write_report).parameters  # as the tree's command
+    extra = {"while_drawing": journal.checkpoint} if overlap else {}
+    summary = report.write_report(result, out, Timed(), **extra)
 else:
     draw = report.plot_pnl
     def timed(*a, **k):
