@@ -322,14 +322,24 @@ def _all_dates(column: pd.Series) -> np.ndarray | None:
     if not len(values):
         return None
     text = values.astype(str)  # an empty cell becomes "nan", which the layout refuses
-    if text.dtype.itemsize != 4 * len(_DATE_LAYOUT) or not _all_laid_out(text, _DATE_LAYOUT):
+    width = len(_DATE_LAYOUT)
+    if text.dtype.itemsize != 4 * width or not _all_laid_out(text, _DATE_LAYOUT):
         return None
-    try:
-        days = text.astype("datetime64[D]")
-    except ValueError:  # 2021-02-30, month 13: left to the branch that names the line
-        return None
-    in_range = (days >= _FIRST_DAY) & (days <= _LAST_DAY)
-    return days if in_range.all() and (np.datetime_as_string(days) == text).all() else None
+    # the layout holds: every "d" is a digit. The fields from the characters' codes, column by
+    # column (NumPy's own string-to-date parse took 4x as long, for the same days)
+    digits = text.view(np.uint32).reshape(len(text), width).astype(np.int64) - ord("0")
+    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    month = digits[:, 5] * 10 + digits[:, 6]
+    day = digits[:, 8] * 10 + digits[:, 9]
+    if not ((month >= 1) & (month <= 12)).all():
+        return None  # month 13: left to the branch that names the line
+    months = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    first = months.astype("datetime64[D]")
+    length = ((months + 1).astype("datetime64[D]") - first).astype(np.int64)  # days in the month
+    if not ((day >= 1) & (day <= length)).all():
+        return None  # 2021-02-30: the same
+    days = first + (day - 1).astype("timedelta64[D]")
+    return days if ((days >= _FIRST_DAY) & (days <= _LAST_DAY)).all() else None
 
 
 def _all_laid_out(values: list | np.ndarray, layout: str) -> bool:

@@ -428,3 +428,28 @@ def test_a_daily_file_stamped_with_a_time_of_day_says_so(tmp_path):
     (tmp_path / "STAMP.csv").write_text("time,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
     with pytest.raises(DataError, match=r"STAMP\.csv: one row per day, but stamped with a time of day"):
         CsvFeed(tmp_path).history(["STAMP"], None, None, DAY)
+
+
+def test_a_date_column_reads_the_days_numpy_reads_and_refuses_what_it_refuses() -> None:
+    """The date fast path (fields from the characters' codes) against NumPy's own parse: the same
+    days for real dates in pandas' range, None for month 00/13, day 00/32, Feb 29 outside leap
+    years and years outside the range (left to the branch that names the line)."""
+    rng = np.random.default_rng(11)
+    years = [0, 1600, 1677, 1678, 1900, 2000, 2023, 2024, 2261, 2262, 9999]
+    for _ in range(2000):
+        cells = [
+            f"{rng.choice(years):04d}-{rng.integers(0, 14):02d}-{rng.integers(0, 33):02d}"
+            for _ in range(rng.integers(1, 4))
+        ]
+        try:
+            expected = np.array(cells).astype("datetime64[D]")
+            usable = (
+                (expected >= np.datetime64("1678-01-01")) & (expected <= np.datetime64("2262-01-01"))
+            ).all()
+        except ValueError:  # NumPy refuses the cell (no such day)
+            expected, usable = None, False
+        got = csv_feed._all_dates(pd.Series(cells))
+        if usable:
+            assert got is not None and (got == expected).all(), cells
+        else:
+            assert got is None, cells
