@@ -70,7 +70,8 @@ class QuietSteps:
         #: how many steps ran quiet (benchmarks and tests read it)
         self.skipped = 0
         self._closes: dict[str, list[float | None]] | None = None  # per symbol, its last close by step
-        #: per stop (id, level): (a step k, the first step from k on whose bar fills it, or the end)
+        #: per (symbol, stop level): (a step k, the first step from k on whose bar fills such a
+        #: stop, or the end): it depends on the bars and the level alone
         self._fills: dict[tuple[str, float | None], tuple[int, int]] = {}
 
     def _fill_step(self, symbol: str, request: OrderRequest, first: int, end: int) -> int:
@@ -78,7 +79,7 @@ class QuietSteps:
         rule, from ``MarketView.sell_stop_floors``), else ``end``. A stop lives through many
         quiet stretches and its level does not change: found once, the step answers every later
         stretch that starts at or before it."""
-        key = (request.client_order_id, request.stop_price)
+        key = (symbol, request.stop_price)
         known = self._fills.get(key)
         if known is not None and known[0] <= first <= known[1]:
             return known[1]
