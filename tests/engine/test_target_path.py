@@ -38,12 +38,14 @@ STRATEGIES = {
 def test_the_path_is_what_targets_answers_at_every_step(name):
     frames = _market(200)
     strategy = STRATEGIES[name](list(frames))
+    stepper = STRATEGIES[name](list(frames))  # never asked for a path: computes every step
     view = MarketView(frames)
     paths = strategy.target_path(view)
     for k in range(len(view)):
         view.advance()
-        said = strategy.targets(view)
+        said = stepper.targets(view)
         assert {s: p[k] for s, p in paths.items() if p[k] is not None} == said, k
+        assert strategy.targets(view) == said, k  # a strategy that made the path reads it
     assert any(p[0] is None for p in paths.values())  # Y has no bar yet: no opinion
     assert any(v == 0.0 for v in paths["X"]) or name == "buy_and_hold"
 
