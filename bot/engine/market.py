@@ -54,8 +54,8 @@ class MarketView:
         self._rolling: dict[tuple[str, str, int], list[float]] = {}
         self._close_lists: dict[str, list[float]] = {}
         self._times: StepTimes | None = None
-        #: per symbol its bars as tuples, and whether one starts at each step (made on first use)
-        self._rows: dict[str, list[Bar]] | None = None
+        #: per symbol its bar columns as lists, and whether a bar starts at each step (first use)
+        self._rows: dict[str, list[list[float]]] | None = None
         self._starts_lists: dict[str, list[bool]] = {}
         self._floors: dict[str, np.ndarray] = {}  # sell_stop_floors, made on first use
 
@@ -80,12 +80,14 @@ class MarketView:
         """``symbol``'s bar that starts at ``step`` (None: none does); a replay's quiet steps
         read step k's only at step k."""
         if self._rows is None:
-            self._rows = {
-                s: list(zip(*(self._columns[s][c].tolist() for c in BAR_COLUMNS))) for s in self.symbols
-            }
+            # the columns as Python floats; a bar's tuple is made when its step asks for it (a
+            # replay's quiet steps ask for none: making every bar's up front cost more)
+            self._rows = {s: [self._columns[s][c].tolist() for c in BAR_COLUMNS] for s in self.symbols}
             self._starts_lists = {s: self._starts_here[s].tolist() for s in self.symbols}
         if self._starts_lists[symbol][step]:
-            return self._rows[symbol][self._counts[symbol][step] - 1]
+            i = self._counts[symbol][step] - 1
+            open_, high, low, close, volume = self._rows[symbol]
+            return (open_[i], high[i], low[i], close[i], volume[i])
         return None
 
     def sell_stop_floors(self, symbol: str) -> np.ndarray:
