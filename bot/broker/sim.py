@@ -267,8 +267,8 @@ class SimBroker(Broker):
             fresh: dict[str, float] = {}  # protective stops born in this bar -> their entry price
             self._fill_side(Side.SELL, ts, bars, fills, fresh, only_fresh=False)
             self._fill_side(Side.BUY, ts, bars, fills, fresh, only_fresh=False)
-            # stops attached to longs bought just now get the rest of this bar
-            self._fill_side(Side.SELL, ts, bars, fills, fresh, only_fresh=True)
+            if fresh:  # stops attached to longs bought just now get the rest of this bar
+                self._fill_side(Side.SELL, ts, bars, fills, fresh, only_fresh=True)
         for symbol, bar in bars.items():
             if symbol in self._symbols:
                 self._last[symbol] = bar[3]
