@@ -7,35 +7,45 @@ import json
 import threading
 
 from bot.commands.forecast_common import format_evaluation, prepare
+from bot.report import forecast_worker
 
 
 def _warm_report() -> None:
     """Import the report's modules and draw one small figure (loading matplotlib's fonts): about
-    1 CPU-s that, done on a thread while the fits run, no longer comes after them."""
+    1 CPU-s that, done on a thread while the fits run, no longer comes after them. Only where no
+    report worker could be forked (then the report is drawn in this process)."""
     try:
-        import importlib
-        import io
-
         from bot.forecast.tensorflow_import import import_tensorflow
+        from bot.report.forecast_report import warm_up
 
         # First wait for TensorFlow's import (or do it): the fits wait for it, and two imports at
         # once would only take turns at the interpreter lock.
         import_tensorflow()
-        plt = importlib.import_module("bot.report.forecast_report").plt  # Agg chosen before pyplot
-        figure, axes = plt.subplots(figsize=(2, 1))
-        axes.plot([0, 1], [0, 1])
-        axes.set_title("warm-up")
-        figure.savefig(io.BytesIO(), format="png")
-        plt.close(figure)
+        warm_up()
     except Exception:  # noqa: BLE001 - a warm-up only: the report itself raises the real error
         pass
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.report.forecast_report import warm_up
+
+    # forked first thing (one thread, no TensorFlow): it loads matplotlib while the bars load
+    worker = forecast_worker.start(warm_up)
+    try:
+        return _run(args, worker)
+    finally:
+        if worker is not None:
+            worker.close()  # a no-op after the report; ends an unused worker
+
+
+def _run(args: argparse.Namespace, worker: forecast_worker.ReportWorker | None) -> int:
+    from bot.report.forecast_report import write_forecast_report
+
     inputs = prepare(args, "evaluate")
     config = inputs["config"]
     from bot.forecast.training import book_settings, evaluate
 
+    # without a worker the report is drawn here: warm matplotlib up beside the fits
     warm = threading.Thread(target=_warm_report, name="warm-report", daemon=True)
     summary, evaluation = evaluate(
         config.model,
@@ -45,12 +55,11 @@ def run(args: argparse.Namespace) -> int:
         ablation=args.ablation,
         progress=inputs["progress"],
         books=book_settings(config.strategy),
-        while_fitting=warm.start,  # after the walk-forward forked its child: no thread before that
+        # after the walk-forward forked its child: no thread before that
+        while_fitting=warm.start if worker is None else None,
     )
     if warm.ident is not None:  # started (the walk-forward got as far as fitting)
         warm.join()  # matplotlib is not thread-safe: the warm-up ends before the report starts
-    from bot.report.forecast_report import write_forecast_report
-
     report_dir = config.resolve(config.report.dir) / f"eval-{inputs['run_id']}"
     summary |= {
         "source": inputs["feed"].name,
@@ -60,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         "headlines": inputs["headlines"],
         "report_dir": str(report_dir),
     }
-    write_forecast_report(summary, evaluation, report_dir)
+    write_forecast_report(summary, evaluation, report_dir, worker)
     if args.json:
         print(json.dumps(summary, default=str))
     else:
