@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import sys
 import threading
 
 from bot.commands.forecast_common import format_evaluation, prepare
@@ -36,6 +38,18 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if worker is not None:
             worker.close()  # a no-op after the report; ends an unused worker
+        if _process_ends_here():
+            # The interpreter's exit collects garbage once more, walking every object TensorFlow
+            # and Keras made: 0.8 s after the report, 0.09 s with them frozen (nothing after this
+            # needs them collected; the process is about to end).
+            gc.freeze()
+
+
+def _process_ends_here() -> bool:
+    """Whether this process is ``python -m bot`` (it ends when the command returns), not a
+    caller that goes on (a test, a notebook)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return spec is not None and spec.name == "bot.__main__"
 
 
 def _run(args: argparse.Namespace, worker: forecast_worker.ReportWorker | None) -> int:

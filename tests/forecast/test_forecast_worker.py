@@ -116,3 +116,15 @@ def test_no_worker_while_another_thread_runs() -> None:
     finally:
         release.set()
         other.join()
+
+
+def test_only_python_m_bot_counts_as_a_process_that_ends_with_the_command() -> None:
+    from bot.commands.evaluate import _process_ends_here
+
+    assert _process_ends_here() is False  # pytest goes on after a command: nothing frozen here
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # what `python -m bot` sets: the __main__ module's spec is bot.__main__'s
+    probe = "import sys, bot.__main__ as m; sys.modules['__main__'].__spec__ = m.__spec__; "
+    probe += "from bot.commands.evaluate import _process_ends_here as e; print(e())"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=REPO)
+    assert done.stdout.strip() == "True", done.stderr
