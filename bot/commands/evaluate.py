@@ -57,21 +57,30 @@ def _run(args: argparse.Namespace, worker: forecast_worker.ReportWorker | None) 
 
     inputs = prepare(args, "evaluate")
     config = inputs["config"]
+    from bot.forecast import risk_baselines
     from bot.forecast.training import book_settings, evaluate
 
-    # without a worker the report is drawn here: warm matplotlib up beside the fits
+    # forked now (still one thread, no TensorFlow): the risk baselines' worker loads arch and
+    # SciPy while this process builds the windows (None: forked later, or computed on threads)
+    baselines = risk_baselines.pool()
+    # without a report worker the report is drawn here: warm matplotlib up beside the fits
     warm = threading.Thread(target=_warm_report, name="warm-report", daemon=True)
-    summary, evaluation = evaluate(
-        config.model,
-        inputs["frames"],
-        inputs["sentiment"],
-        timeframe=inputs["timeframe"].name,
-        ablation=args.ablation,
-        progress=inputs["progress"],
-        books=book_settings(config.strategy),
-        # after the walk-forward forked its child: no thread before that
-        while_fitting=warm.start if worker is None else None,
-    )
+    try:
+        summary, evaluation = evaluate(
+            config.model,
+            inputs["frames"],
+            inputs["sentiment"],
+            timeframe=inputs["timeframe"].name,
+            ablation=args.ablation,
+            progress=inputs["progress"],
+            books=book_settings(config.strategy),
+            # after the walk-forward forked its child: no thread before that
+            while_fitting=warm.start if worker is None else None,
+            baselines_pool=baselines,
+        )
+    finally:
+        if baselines is not None:
+            baselines.shutdown(wait=True, cancel_futures=True)
     if warm.ident is not None:  # started (the walk-forward got as far as fitting)
         warm.join()  # matplotlib is not thread-safe: the warm-up ends before the report starts
     report_dir = config.resolve(config.report.dir) / f"eval-{inputs['run_id']}"
