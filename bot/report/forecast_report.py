@@ -13,19 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bot.report.figures import save_figure
+from bot.report.figures import pyplot, save_figure
 from bot.report.pnl_data import SYNTHETIC_NOTE
 from bot.report.volatility_report import draw_volatility_files, volatility_frames
-
-
-def pyplot() -> Any:
-    """matplotlib's pyplot on the Agg backend (chosen before pyplot loads)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def warm_up() -> None:

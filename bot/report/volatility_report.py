@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bot.report.figures import save_figure
+from bot.report.figures import pyplot, save_figure
 
 
 def write_volatility_files(evaluation: Any, report_dir: Path, note: str) -> dict[str, str]:
@@ -59,8 +59,6 @@ def _annualised(variance: pd.Series, periods: int = 252) -> pd.Series:
 def _forecast_vs_realised(frame: pd.DataFrame, path: Path, note: str) -> Path:
     """Mean over symbols per day (annualised volatility), smoothed over 5 days for legibility."""
     by_day = frame.groupby("ts")[["realised_var", "var_model", "var_ewma", "var_har"]].mean()
-    from bot.report.forecast_report import pyplot
-
     fig, ax = pyplot().subplots(figsize=(11, 5))
     ax.plot(
         by_day.index,
@@ -82,8 +80,6 @@ def _forecast_vs_realised(frame: pd.DataFrame, path: Path, note: str) -> Path:
 
 
 def _books(curves: pd.DataFrame, path: Path, note: str) -> Path:
-    from bot.report.forecast_report import pyplot
-
     fig, (ax_eq, ax_dd) = pyplot().subplots(2, 1, figsize=(11, 7), sharex=True, height_ratios=(2, 1))
     for name in curves.columns:
         equity = curves[name]
