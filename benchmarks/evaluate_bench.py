@@ -35,6 +35,7 @@ class Run:
     cpu_seconds: float  # user + system, every thread
     peak_mib: float  # the process's peak resident set size
     load: tuple[float, float]  # 1-minute load average before and after
+    others_cpu: float  # CPU seconds the rest of the machine used during the run (2 cores: max 2x wall)
     figures: str  # the printed summary without its run-specific folder
     headline: dict  # the evaluate table's pooled figures and gate verdicts
 
@@ -49,6 +50,18 @@ def machine() -> str:
         f"{model}, {cores} cores usable ({os.cpu_count()} CPUs), {platform.machine()}, Python "
         f"{platform.python_version()}, TensorFlow {version('tensorflow')}, Keras {version('keras')}"
     )
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has been busy since boot (Linux ``/proc/stat``;
+    0 elsewhere): its growth during a run, less the run's own CPU time, is what other processes
+    took, the steadier sign of a disturbed run than the load average."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(argv: list[str], cwd: Path, stdout: Path) -> tuple[float, float, float]:
@@ -74,14 +87,15 @@ def evaluate_once(tree: Path, tmp: Path) -> Run:
     )
     argv = [sys.executable, "-m", "bot", "evaluate", "--config", str(config)]
     argv += ["--source", f"csv:{DAILY}", "--json"]
-    before = os.getloadavg()[0]
+    before, busy = os.getloadavg()[0], machine_busy_seconds()
     seconds, cpu, peak = measure(argv, tree, tmp / "out.json")
+    others = max(0.0, machine_busy_seconds() - busy - cpu)
     summary = json.loads((tmp / "out.json").read_text())
     folder = summary.pop("report_dir", "")  # the run's own report folder, named by its run id
     figures = json.dumps(summary, sort_keys=True)
     if folder:
         figures = figures.replace(folder, "REPORT_DIR")
-    return Run(seconds, cpu, peak, (before, os.getloadavg()[0]), figures, headline(summary))
+    return Run(seconds, cpu, peak, (before, os.getloadavg()[0]), others, figures, headline(summary))
 
 
 def headline(summary: dict) -> dict:
@@ -119,10 +133,11 @@ def checkout(rev: str, into: Path) -> Path:
 def _row(label: str, runs: list[Run]) -> str:
     wall = [r.seconds for r in runs]
     loads = ", ".join(f"{r.load[0]:.1f}→{r.load[1]:.1f}" for r in runs)
+    others = ", ".join(f"{r.others_cpu:.0f}" for r in runs)
     return (
         f"| {label} | {statistics.median(wall):.1f} s ({min(wall):.1f}–{max(wall):.1f}) | "
-        f"{statistics.median(r.cpu_seconds for r in runs):.0f} s | "
-        f"{max(r.peak_mib for r in runs):.0f} MiB | {loads} |"
+        f"{statistics.median(r.cpu_seconds for r in runs):.1f} s | "
+        f"{max(r.peak_mib for r in runs):.0f} MiB | {loads} | {others} |"
     )
 
 
@@ -144,8 +159,9 @@ def run(repeat: int, baseline: str | None) -> list[str]:
                 runs[name].append(evaluate_once(tree, work))
                 done = runs[name][-1]
                 print(
-                    f"{name}: run {i + 1}/{repeat} {done.seconds:.1f} s, CPU {done.cpu_seconds:.0f} s, "
-                    f"peak {done.peak_mib:.0f} MiB, load {done.load[0]:.1f}->{done.load[1]:.1f}",
+                    f"{name}: run {i + 1}/{repeat} {done.seconds:.1f} s, CPU {done.cpu_seconds:.1f} s, "
+                    f"peak {done.peak_mib:.0f} MiB, load {done.load[0]:.1f}->{done.load[1]:.1f}, "
+                    f"others {done.others_cpu:.0f} CPU-s",
                     file=sys.stderr,
                 )
     mine = runs["this tree"]
@@ -153,15 +169,17 @@ def run(repeat: int, baseline: str | None) -> list[str]:
     lines = [
         f"Machine: {machine()}; measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"{repeat} run(s) per tree. The machine is shared: the load column is the 1-minute load "
-        "average before→after each run, and ratios between trees measured together mean more "
-        "than absolute times.",
+        "average before→after each run, the last column what other processes took of the 2 cores "
+        "during each run (0 = the run had the machine to itself), and ratios between trees "
+        "measured together mean more than absolute times.",
         "",
         "`python -m bot evaluate --source csv:../shared/data/daily --json` (default config: 7 symbols, "
         "8 walk-forward folds, both heads, EWMA/HAR/GARCH baselines, report files), each run in its "
         "own process:",
         "",
-        "| tree | wall time, median (min–max) | CPU time (user + sys) | peak RSS | load before→after |",
-        "|---|---|---|---|---|",
+        "| tree | wall time, median (min–max) | CPU time (user + sys) | peak RSS | load before→after "
+        "| other processes' CPU-s during each run |",
+        "|---|---|---|---|---|---|",
         *(_row(name, tree_runs) for name, tree_runs in runs.items()),
         "",
         f"- Same seed, same figures in every run of this tree: **{'yes' if same else 'NO'}**.",

@@ -152,7 +152,10 @@ def _build_epoch(shapes: list[tuple[int, ...]], config: ModelConfig, head: str) 
         spec([2], tf.int64),
     ]
 
-    @tf.function(input_signature=signature, reduce_retracing=True)
+    # autograph off: the loop is an explicit tf.while_loop and every other branch is on Python
+    # values, so the graph is the same; converting the code took 0.85 s of each head's trace, on
+    # the critical path (the two traces take turns at the interpreter lock)
+    @tf.function(input_signature=signature, reduce_retracing=True, autograph=False)
     def epoch(p, m, v, step, X, y, batches, weights, X_val, y_val, seed):  # noqa: ANN001, ANN202
         def body(b, p, m, v, step, total):  # noqa: ANN001, ANN202
             idx, w = batches[b], weights[b]

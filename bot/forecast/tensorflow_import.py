@@ -17,6 +17,7 @@ Unless the root logger is at DEBUG (``logging.level = "debug"``, set by ``config
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
@@ -60,6 +61,21 @@ def _import_once() -> tuple[Any, Any]:
     global _imported
     if _imported is not None:  # another thread imported it while this one waited
         return _imported
+    # The import makes about a million objects that live as long as the process. Collecting
+    # garbage among them while they are made was 0.7 s of a 5.5 s import (six full
+    # collections); frozen afterwards, later full collections skip them too.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _import_uncollected()
+    finally:
+        if collecting:
+            gc.freeze()
+            gc.enable()
+
+
+def _import_uncollected() -> tuple[Any, Any]:
+    global _imported
     if debug_enabled():
         import keras
         import tensorflow as tf

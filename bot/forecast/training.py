@@ -66,17 +66,19 @@ def evaluate(
     progress: bool = False,
     books: Mapping[str, float] | None = None,
     while_fitting: Callable[[], Any] | None = None,
+    baselines_pool: Any = None,
 ) -> tuple[dict[str, Any], Any]:
     """Walk-forward summary (and, with ``ablation``, the price-only model on the same folds and
     seed); returns (summary, evaluation) — the evaluation holds the pooled predictions for plots.
     ``books``: ``vol_target``, ``vol_cap`` and ``band`` of the volatility-managed books (see
-    ``book_settings``); ``while_fitting``: see ``walk_forward``."""
+    ``book_settings``); ``while_fitting``, ``baselines_pool``: see ``walk_forward``."""
     evaluation = walk_forward(
         make_dataset(config, frames, sentiment),
         config,
         timeframe=timeframe,
         progress=progress,
         while_fitting=while_fitting,
+        baselines_pool=baselines_pool,
         **(books or {}),
     )
     summary = evaluation.summary()
@@ -91,7 +93,12 @@ def evaluate(
                 file=sys.stderr,
             )
         base = walk_forward(
-            make_dataset(other, frames, None), other, timeframe=timeframe, progress=progress, **(books or {})
+            make_dataset(other, frames, None),
+            other,
+            timeframe=timeframe,
+            progress=progress,
+            baselines_pool=baselines_pool,
+            **(books or {}),
         ).summary()
         summary["ablation"] = {
             "features": {

@@ -197,6 +197,7 @@ def walk_forward(
     vol_cap: float = 1.0,
     band: float = 0.25,
     while_fitting: Callable[[], Any] | None = None,
+    baselines_pool: Any = None,
 ) -> Evaluation:
     """Refit and test both heads fold by fold; see the module docstring.
 
@@ -204,7 +205,9 @@ def walk_forward(
     ``config.risk_features``. ``risk=False`` evaluates the return head alone; None (the default)
     evaluates the risk head too when the dataset holds its features. ``while_fitting`` is called
     once the risk baselines' child is forked, just before the fits start: work the caller wants
-    done beside them (a thread it starts then cannot stop the fork).
+    done beside them (a thread it starts then cannot stop the fork). ``baselines_pool``: a
+    ``bot.forecast.risk_baselines.pool()`` the risk baselines run on (forked earlier by the
+    caller; it shuts it down), instead of a worker forked here.
     """
     from bot.forecast.lstm import fit_network
 
@@ -221,7 +224,7 @@ def walk_forward(
     # TensorFlow is imported and the first fits start (bot.forecast.risk_baselines); None when
     # forking is not safe here, and then each risk job computes them on its thread.
     side = (
-        risk_baselines.start(risk_view, {f.index: (f.train, f.test) for f in folds})
+        risk_baselines.start(risk_view, {f.index: (f.train, f.test) for f in folds}, baselines_pool)
         if risk_view is not None
         else None
     )

@@ -1,26 +1,37 @@
 """The risk head's part of the evaluation report: its forecasts next to the realised range
-variance, and the volatility-managed books' equity and drawdown (Agg backend)."""
+variance, and the volatility-managed books' equity and drawdown (Agg backend; matplotlib imported
+by the drawing functions, see ``bot.report.forecast_report``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from bot.report.figures import save_figure  # noqa: E402
+from bot.report.figures import pyplot, save_figure
 
 
 def write_volatility_files(evaluation: Any, report_dir: Path, note: str) -> dict[str, str]:
     """``volatility.csv`` (per test sample: realised and every forecast), ``volatility.png`` and
     ``vol_books.png``; an empty dict when the evaluation has no risk head."""
-    if not evaluation.vol_predictions:
+    frames = volatility_frames(evaluation)
+    if frames is None:
         return {}
+    draw_volatility_files(*frames, report_dir, note)
+    return {
+        "volatility_csv": str(report_dir / "volatility.csv"),
+        "volatility": str(report_dir / "volatility.png"),
+        "vol_books": str(report_dir / "vol_books.png"),
+    }
+
+
+def volatility_frames(evaluation: Any) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(per test sample: realised and every forecast; the books' equity at 5 bps), or None when
+    the evaluation has no risk head: what ``draw_volatility_files`` draws (picklable)."""
+    if not evaluation.vol_predictions:
+        return None
     frame = pd.DataFrame(
         {
             "ts": evaluation.ts,
@@ -31,13 +42,14 @@ def write_volatility_files(evaluation: Any, report_dir: Path, note: str) -> dict
             "next_return": evaluation.y,
         }
     )
+    return frame, evaluation.vol_managed()[1]
+
+
+def draw_volatility_files(frame: pd.DataFrame, curves: pd.DataFrame, report_dir: Path, note: str) -> None:
+    """``volatility.csv``, ``volatility.png`` and ``vol_books.png`` from ``volatility_frames``."""
     frame.to_csv(report_dir / "volatility.csv", index=False)
-    _, curves = evaluation.vol_managed()
-    return {
-        "volatility_csv": str(report_dir / "volatility.csv"),
-        "volatility": str(_forecast_vs_realised(frame, report_dir / "volatility.png", note)),
-        "vol_books": str(_books(curves, report_dir / "vol_books.png", note)),
-    }
+    _forecast_vs_realised(frame, report_dir / "volatility.png", note)
+    _books(curves, report_dir / "vol_books.png", note)
 
 
 def _annualised(variance: pd.Series, periods: int = 252) -> pd.Series:
@@ -47,7 +59,7 @@ def _annualised(variance: pd.Series, periods: int = 252) -> pd.Series:
 def _forecast_vs_realised(frame: pd.DataFrame, path: Path, note: str) -> Path:
     """Mean over symbols per day (annualised volatility), smoothed over 5 days for legibility."""
     by_day = frame.groupby("ts")[["realised_var", "var_model", "var_ewma", "var_har"]].mean()
-    fig, ax = plt.subplots(figsize=(11, 5))
+    fig, ax = pyplot().subplots(figsize=(11, 5))
     ax.plot(
         by_day.index,
         _annualised(by_day["realised_var"]).rolling(5).mean(),
@@ -68,7 +80,7 @@ def _forecast_vs_realised(frame: pd.DataFrame, path: Path, note: str) -> Path:
 
 
 def _books(curves: pd.DataFrame, path: Path, note: str) -> Path:
-    fig, (ax_eq, ax_dd) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, height_ratios=(2, 1))
+    fig, (ax_eq, ax_dd) = pyplot().subplots(2, 1, figsize=(11, 7), sharex=True, height_ratios=(2, 1))
     for name in curves.columns:
         equity = curves[name]
         ax_eq.plot(curves.index, equity, label=name)

@@ -99,3 +99,54 @@ def test_the_child_gets_a_few_columns_not_the_windows() -> None:
     np.testing.assert_array_equal(train.y_var, np.arange(6.0))
     np.testing.assert_array_equal(test.har, View.har[6:])
     assert list(test.symbols) == ["A", "B", "A", "B"] and test.returns is View.returns
+
+
+# The worker forked first thing (before the data exists) computes the same forecasts, and a
+# walk-forward leaves it running for its owner.
+POOL = (
+    SCRIPT.split("view = data.select")[0].replace(
+        "config = ModelConfig(",
+        "pool = risk_baselines.pool()\nassert pool is not None\nconfig = ModelConfig(",
+    )
+    + """
+view = data.select(config.risk_features)
+folds = dict(enumerate(fold_indices(data, config)))
+side = risk_baselines.start(view, folds, pool)
+same = []
+for index, (train, test) in folds.items():
+    here = risk_baselines.risk_baselines(view.take(train), view.take(test))
+    child = side.result(index)
+    same.append(all(np.array_equal(here[k], child[k]) for k in ("har", "garch")) and set(here) == set(child))
+side.close()
+still_running = pool.submit(sum, [1, 2]).result() == 3
+forked = walk_forward(data, config, baselines_pool=pool).summary()
+alone = walk_forward(data, config).summary()  # TensorFlow loaded now: computed on the threads
+pool.shutdown()
+print(json.dumps({"folds": len(folds), "same": same, "still_running": still_running,
+                  "identical": json.dumps(forked, sort_keys=True) == json.dumps(alone, sort_keys=True)}))
+"""
+)
+
+
+def test_a_pool_forked_first_computes_what_the_threads_compute() -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", POOL], capture_output=True, text=True, env=env, timeout=300, cwd=REPO
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["folds"] >= 2
+    assert out["same"] == [True] * out["folds"]  # every fold's HAR and GARCH, bit for bit
+    assert out["still_running"] is True  # closing the walk-forward's jobs left the pool to its owner
+    assert out["identical"] is True  # the same JSON as computed on the threads
+
+
+def test_no_pool_while_another_thread_runs() -> None:
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert risk_baselines.pool() is None
+    finally:
+        release.set()
+        other.join()

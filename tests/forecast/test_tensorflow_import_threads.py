@@ -5,6 +5,7 @@ suite: ``train --force`` printed an empty stderr, its WARNING lost)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -73,3 +74,28 @@ def test_stderr_survives_imports_from_two_threads():
     assert result.returncode == 0, result.stderr[-2000:]
     assert "fd2-after-import" in result.stderr
     assert "stderr-after-import" in result.stderr
+
+
+def test_the_import_runs_without_the_garbage_collector_and_freezes_what_it_made() -> None:
+    script = textwrap.dedent(
+        """
+        import gc, json
+        from bot.forecast.tensorflow_import import import_tensorflow
+
+        before = gc.get_freeze_count()
+        collections = []
+        gc.callbacks.append(lambda phase, info: collections.append(phase) if phase == "start" else None)
+        tf, keras = import_tensorflow()
+        print(json.dumps({"during": len(collections), "enabled": gc.isenabled(),
+                          "frozen": gc.get_freeze_count() - before, "works": float(tf.constant(2.0) * 2)}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["during"] == 0  # no collection while the import made its objects
+    assert out["enabled"] is True  # collecting again afterwards
+    assert out["frozen"] > 100_000  # TensorFlow's and Keras's objects skipped by later collections
+    assert out["works"] == 4.0
