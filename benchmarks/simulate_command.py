@@ -86,9 +86,15 @@ mark("imports")
 journal = open_journal(config.resolve(config.journal.path), batch_size=config.journal.batch_size)
 feed = make_feed(config, journal)
 mark("config + logging")
-result = run_simulation(config, feed, journal, run_id)
-mark("simulation")
 out = config.resolve(config.report.dir) / ("sim-" + run_id)
+import inspect
+# as the tree's command: a worker gets the figure as soon as the run has its result
+early = worker and plotter.__class__.__name__ == "PlotWorker" and "on_result" in inspect.signature(run_simulation).parameters
+if early:
+    result = run_simulation(config, feed, journal, run_id, on_result=lambda r: report.start_plot(r, out, plotter))
+else:
+    result = run_simulation(config, feed, journal, run_id)
+mark("simulation")
 if worker:
     class Timed:
         def submit(self, job):
@@ -101,9 +107,10 @@ if worker:
             mark("pnl.png (wait or draw)")
         def close(self):
             plotter.close()
-    import inspect
     overlap = "while_drawing" in inspect.signature(report.write_report).parameters  # as the tree's command
     extra = {"while_drawing": journal.checkpoint} if overlap else {}
+    if early:
+        extra["plot_started"] = True
     summary = report.write_report(result, out, Timed(), **extra)
 else:
     draw = report.plot_pnl

@@ -54,7 +54,7 @@ def _simulate(config: Config, args: argparse.Namespace, run_id: str, plotter: Pl
     from bot.data.sources import make_feed
     from bot.engine.simulation import run_simulation
     from bot.journal.store import open_journal
-    from bot.report.simulation_report import write_report
+    from bot.report.simulation_report import start_plot, write_report
 
     log = structlog.get_logger("bot.simulate")
     journal = open_journal(config.resolve(config.journal.path), batch_size=config.journal.batch_size)
@@ -65,10 +65,20 @@ def _simulate(config: Config, args: argparse.Namespace, run_id: str, plotter: Pl
         raise
     try:
         log.info("simulation_started", source=feed.name, strategy=config.strategy.name)
-        result = run_simulation(config, feed, journal, run_id)
         out = Path(args.out) if args.out else config.resolve(config.report.dir) / f"sim-{run_id}"
+        # a worker gets pnl.png as soon as the run has its result, and draws it while this process
+        # journals the bars and equity rows and writes the other files (a figure drawn here waits
+        # for the report: the run's own time must not count a drawing)
+        early = plotter.in_background
+        result = run_simulation(
+            config,
+            feed,
+            journal,
+            run_id,
+            on_result=(lambda done: start_plot(done, out, plotter)) if early else None,
+        )
         # the journal's write-ahead log copied into its file while pnl.png is drawn, not at close
-        summary = write_report(result, out, plotter, while_drawing=journal.checkpoint)
+        summary = write_report(result, out, plotter, while_drawing=journal.checkpoint, plot_started=early)
         log.info(
             "simulation_finished",
             plot_worker=type(plotter).__name__ == "PlotWorker",  # who drew pnl.png

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
@@ -103,11 +103,15 @@ def run_simulation(
     *,
     progress: bool | None = None,
     quiet_steps: bool = True,
+    on_result: Callable[[SimulationResult], object] | None = None,
 ) -> SimulationResult:
     """Replay the configured history; everything seen and done goes to ``journal``.
 
     ``quiet_steps``: run the steps where nothing can happen without the decision step
-    (``bot.engine.quiet``; the same journal and results either way, which tests check)."""
+    (``bot.engine.quiet``; the same journal and results either way, which tests check).
+    ``on_result``: called with the finished result (curve, fills, orders, verdicts; not yet its
+    timings) before the bars and equity rows are journaled, so that work needing only the result
+    (the ``simulate`` command's figure, drawn by another process) overlaps those writes."""
     started = time.perf_counter()
     symbols, timeframe, frames = load_history(config, feed)
     news = make_news_replay(config, feed)  # before the run is journaled: a bad news file stops here
@@ -133,10 +137,6 @@ def run_simulation(
         timeframe=timeframe.name,
         config={**run_record(config), "model": choice.as_dict() if choice else None},
     )
-    for symbol, frame in frames.items():
-        columns = [frame[c].to_numpy().tolist() for c in frame.columns]
-        journal.add_bar_columns(feed.name, symbol, timeframe.name, iso_stamps(frame.index), columns)
-
     view = MarketView(frames)
     clock = _Clock()
     broker = SimBroker(
@@ -216,8 +216,6 @@ def run_simulation(
                 bar.update(1)
         if bar is not None:
             bar.close()
-        # the equity snapshots, one a step, journaled in one go (their times spelled at once)
-        journal.add_equity_columns(run_id, iso_stamps(decided_at), cash, equity)
     bars_seen = sum(len(frame) for frame in frames.values())  # every bar is one step's
 
     from bot.report.metrics import buy_and_hold_curve
@@ -226,7 +224,7 @@ def run_simulation(
     curve = pd.DataFrame({"cash": cash, "equity": equity}, index=index)
     closes = pd.DataFrame(view.step_closes(), index=index)  # each step's new closes (NaN: no bar)
     curve["buy_and_hold"] = buy_and_hold_curve(closes, config.broker.initial_cash)
-    return SimulationResult(
+    result = SimulationResult(
         run_id=run_id,
         source=feed.name,
         synthetic=feed.synthetic,
@@ -238,8 +236,8 @@ def run_simulation(
         fills=list(broker.fills),
         orders=list(broker.orders.values()),
         bars=bars_seen,
-        elapsed_seconds=time.perf_counter() - started,
-        journal_seconds=journal.write_seconds,
+        elapsed_seconds=0.0,  # set below, once everything is journaled
+        journal_seconds=0.0,
         extra={"quiet_steps": quiet.skipped if quiet is not None else 0},
         news_source=news.name if news else None,
         headlines=len(headlines or []),
@@ -250,6 +248,18 @@ def run_simulation(
         halted=switch.halted,
         halt_reason=switch.state().reason if switch.halted else None,
     )
+    if on_result is not None:
+        on_result(result)  # the caller's work that needs the result only, beside the writes below
+    # what the replay saw (every bar) and each step's equity, journaled last, their times spelled
+    # at once; counted in the run's time like everything else
+    for symbol, frame in frames.items():
+        columns = [frame[c].to_numpy().tolist() for c in frame.columns]
+        journal.add_bar_columns(feed.name, symbol, timeframe.name, iso_stamps(frame.index), columns)
+    journal.add_equity_columns(run_id, iso_stamps(decided_at), cash, equity)
+    journal.flush()
+    result.elapsed_seconds = time.perf_counter() - started
+    result.journal_seconds = journal.write_seconds
+    return result
 
 
 def _replay_news(

@@ -66,6 +66,9 @@ class PlotJob:
 class InlinePlotter:
     """Draws in this process, at ``submit``."""
 
+    #: whether ``submit`` returns at once while the figure is drawn elsewhere
+    in_background = False
+
     def submit(self, job: PlotJob) -> None:
         job.draw()
 
@@ -85,6 +88,8 @@ class InlinePlotter:
 class PlotWorker:
     """The worker process (see the module's table). One job per worker, then ``finish``;
     ``close`` may be called at any time, more than once."""
+
+    in_background = True  # see InlinePlotter
 
     def __init__(self, *, timeout: float = FINISH_TIMEOUT, argv: list[str] | None = None) -> None:
         self.timeout = timeout

@@ -112,19 +112,10 @@ def plot_notes(summary: dict[str, Any]) -> list[str]:
     return notes
 
 
-def write_report(
-    result: SimulationResult,
-    report_dir: Path,
-    plotter: Plotter | None = None,
-    while_drawing: Callable[[], object] | None = None,
-) -> dict[str, Any]:
-    """Write every report file and return the summary (with the files' paths).
-
-    The figure goes to ``plotter`` first (an ``InlinePlotter`` when None), the summary and the CSV
-    files are made while it draws, then ``while_drawing`` is called (the caller's own work that
-    can overlap the drawing), and metrics.json is written last, once the figure is there."""
-    report_dir.mkdir(parents=True, exist_ok=True)
-    plotter = plotter or InlinePlotter()
+def start_plot(result: SimulationResult, report_dir: Path, plotter: Plotter) -> None:
+    """Hand the run's ``pnl.png`` to ``plotter`` (or stop it: a run without a step has no figure).
+    Needs the result's curve, fills and verdicts only, not its timings: ``run_simulation`` can
+    call it (``on_result``) before it journals the bars and equity rows."""
     if len(result.equity):
         title = f"{result.strategy} on {', '.join(result.symbols)} ({result.timeframe}, {result.source})"
         job = PlotJob(
@@ -137,6 +128,26 @@ def write_report(
         plotter.submit(job)
     else:
         plotter.close()
+
+
+def write_report(
+    result: SimulationResult,
+    report_dir: Path,
+    plotter: Plotter | None = None,
+    while_drawing: Callable[[], object] | None = None,
+    *,
+    plot_started: bool = False,
+) -> dict[str, Any]:
+    """Write every report file and return the summary (with the files' paths).
+
+    The figure goes to ``plotter`` first (an ``InlinePlotter`` when None; ``plot_started``: the
+    caller has already handed it over, ``start_plot``), the summary and the CSV files are made
+    while it draws, then ``while_drawing`` is called (the caller's own work that can overlap the
+    drawing), and metrics.json is written last, once the figure is there."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    plotter = plotter or InlinePlotter()
+    if not plot_started:
+        start_plot(result, report_dir, plotter)
     summary = summarize(result, report_dir)
     if len(result.equity):
         summary["plot"] = str(report_dir / "pnl.png")
