@@ -1,0 +1,51 @@
+"""``run_simulation``'s ``on_result``: the caller gets the finished result before the bars and
+equity rows are journaled (the ``simulate`` command's figure is drawn meanwhile), and the run's
+time still counts those writes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bot.config import load_config, override
+from bot.data.sources import make_feed
+from bot.engine.simulation import run_simulation
+from bot.journal.store import open_journal
+
+from testkit import write_config
+
+
+def test_the_result_comes_before_the_bars_and_equity_are_journaled(tmp_path):
+    rng = np.random.default_rng(4)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, 120)))
+    folder = tmp_path / "bars"
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "date": pd.bdate_range("2020-01-02", periods=len(close)).strftime("%Y-%m-%d"),
+            "open": close,
+            "high": close * 1.01,
+            "low": close * 0.99,
+            "close": close,
+            "volume": 1000,
+        }
+    ).to_csv(folder / "X.csv", index=False)
+    config = override(load_config(write_config(tmp_path)), "data", "test", source=f"csv:{folder}")
+    config = override(config, "strategy", "test", name="sma_cross")
+    seen = []
+    with open_journal(tmp_path / "journal.sqlite") as journal:
+
+        def hook(result):
+            rows = (
+                journal.query("SELECT COUNT(*) FROM bars")[0][0],
+                journal.query("SELECT COUNT(*) FROM equity")[0][0],
+            )
+            seen.append((result, result.elapsed_seconds, rows))
+
+        result = run_simulation(config, make_feed(config), journal, "hook", progress=False, on_result=hook)
+        bars = journal.query("SELECT COUNT(*) FROM bars")[0][0]
+        equity = journal.query("SELECT COUNT(*) FROM equity WHERE run_id = 'hook'")[0][0]
+    [(given, elapsed_then, rows_then)] = seen
+    assert given is result and len(result.equity) == 120 and result.fills  # the whole result
+    assert elapsed_then == 0.0 and result.elapsed_seconds > 0  # its time counts the writes after
+    assert rows_then == (0, 0) and (bars, equity) == (120, 120)  # journaled after the hook
