@@ -319,13 +319,14 @@ What each phase holds, and what changed (issue 15):
 - **config + logging**: config file, flags, logging set-up (structlog's import is counted here),
   the journal's file and the CSV feed.
 - **simulation**: `run_simulation` (the engine, the lead's part of the issue): the JSON's
-  `elapsed_seconds`. Its log lines (one per released or placed stop) are rendered once each now:
-  the rotating log handler rendered every line twice, once to measure it for the rollover.
-- **report files**: the figure's arrays (`bot/report/pnl_data.py`), handed to the worker before
-  anything else; then the summary, trades.csv, equity.csv (written from whole columns,
-  `bot/report/frame_csv.py`: the same bytes as pandas' `to_csv`, 54 ms -> 10 ms) and metrics.json.
-- **pnl.png (wait or draw)**: what is left of the worker's draw once the summary and the CSV
-  files are made; where the figure is drawn in the command's process (a tree without the worker,
+  `elapsed_seconds`. A tree with `on_result` hands the figure's arrays (`bot/report/pnl_data.py`)
+  to the worker as soon as the run has its result, before it journals the bars and equity rows
+  (counted here): the worker draws meanwhile. The stops' log lines are debug in a simulation.
+- **report files**: the figure's arrays (in a tree without `on_result`), the summary, trades.csv,
+  equity.csv (written from whole columns, `bot/report/frame_csv.py`: the same bytes as pandas'
+  `to_csv`, 54 ms -> 10 ms), the journal's checkpoint where the tree makes it while the figure
+  is drawn, and metrics.json.
+- **pnl.png (wait or draw)**: what is left of the worker's draw once the rest is done; where the figure is drawn in the command's process (a tree without the worker,
   or a busy machine: see `SPARE_CPUS` in `bot/report/plot_worker.py`), the draw itself, with
   matplotlib's import (now without its 3D toolkit, 40-80 ms of it: `bot/report/matplotlib_import.py`). The worker makes its figure, each axis's ticks, the Agg canvas and its
   pixel buffer and loads PIL's plugins while it waits; the draw skips measuring the panels for the
@@ -337,7 +338,8 @@ What each phase holds, and what changed (issue 15):
   2,768 or 12,000 points; +0.2 s of draw at 100,000), two processes drawing a half each (the upper
   panel is most of the work: 15-25 % less CPU on the critical path, for a fork and a composite).
 - **journal end**: the run marked completed, the journal closed. After it, the process ends at
-  once (`os._exit` once logs and output are flushed, `bot/__main__.py`).
+  once (`os._exit` once logs and output are flushed, `bot/__main__.py`); so does the worker once
+  its file is written.
 """
 
 
