@@ -65,6 +65,20 @@ dir = "{directory / "reports"}"
     return path
 
 
+def write_daily_csv(folder: Path, closes: Any, *, spread: float = 0.01, volume: float = 1000) -> Path:
+    """``folder`` holding X.csv: one daily bar per business day from 2020-01-02 at these closes
+    (open = close, high and low ``spread`` around it); returns the folder (``csv:FOLDER``)."""
+    import pandas as pd  # here: most tests that import testkit need no pandas
+
+    folder.mkdir(parents=True, exist_ok=True)
+    days = pd.bdate_range("2020-01-02", periods=len(closes))
+    bars = {"open": closes, "high": closes * (1 + spread), "low": closes * (1 - spread), "close": closes}
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), **bars, "volume": volume}).to_csv(
+        folder / "X.csv", index=False
+    )
+    return folder
+
+
 def cli_env(extra: dict | None = None) -> dict:
     """The environment a CLI subprocess runs in: ours, plus ``extra``, with the repo importable."""
     return {**os.environ, **(extra or {}), "PYTHONPATH": str(REPO)}

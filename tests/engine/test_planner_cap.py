@@ -4,7 +4,6 @@ propose what the gate would deny: one symbol at 95 % allocation under the defaul
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from bot.config import load_config, override
@@ -13,7 +12,7 @@ from bot.engine.planner import capped_target
 from bot.engine.simulation import run_simulation
 from bot.journal.store import open_journal
 
-from testkit import write_config
+from testkit import write_config, write_daily_csv
 
 
 @pytest.mark.parametrize(
@@ -36,19 +35,7 @@ def test_capped_target(target, current, cap, expected):
 def test_one_symbol_at_95_percent_proposes_nothing_the_cap_denies(tmp_path):
     rng = np.random.default_rng(3)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, 500)))
-    days = pd.bdate_range("2020-01-02", periods=len(close))
-    folder = tmp_path / "bars"
-    folder.mkdir()
-    pd.DataFrame(
-        {
-            "date": days.strftime("%Y-%m-%d"),
-            "open": close,
-            "high": close * 1.01,
-            "low": close * 0.99,
-            "close": close,
-            "volume": 1000,
-        },
-    ).to_csv(folder / "X.csv", index=False)
+    folder = write_daily_csv(tmp_path / "bars", close)
     # the default config (max_position_pct 0.5, rebalance band 0.25), loss limits off so it trades on
     config = load_config(write_config(tmp_path, "[risk]\ndaily_loss_pct = 0.0\nmax_drawdown_pct = 0.0\n"))
     config = override(config, "data", "test", source=f"csv:{folder}")
@@ -72,19 +59,7 @@ def test_a_verdict_repeated_every_step_is_journaled_every_time_and_logged_once(t
 
     rng = np.random.default_rng(5)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, 300)))
-    days = pd.bdate_range("2020-01-02", periods=len(close))
-    folder = tmp_path / "bars"
-    folder.mkdir()
-    pd.DataFrame(
-        {
-            "date": days.strftime("%Y-%m-%d"),
-            "open": close,
-            "high": close,
-            "low": close,
-            "close": close,
-            "volume": 1,
-        }
-    ).to_csv(folder / "X.csv", index=False)
+    folder = write_daily_csv(tmp_path / "bars", close, spread=0.0, volume=1)
     # a smallest order above any order this account can place: the entry is refused at every step
     config = load_config(
         write_config(tmp_path, "[risk]\nmin_order_notional = 1e9\n" + "daily_loss_pct = 0.0\n")

@@ -5,31 +5,18 @@ time still counts those writes."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from bot.config import load_config, override
 from bot.data.sources import make_feed
 from bot.engine.simulation import run_simulation
 from bot.journal.store import open_journal
 
-from testkit import write_config
+from testkit import write_config, write_daily_csv
 
 
 def test_the_result_comes_before_the_bars_and_equity_are_journaled(tmp_path):
     rng = np.random.default_rng(4)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, 120)))
-    folder = tmp_path / "bars"
-    folder.mkdir()
-    pd.DataFrame(
-        {
-            "date": pd.bdate_range("2020-01-02", periods=len(close)).strftime("%Y-%m-%d"),
-            "open": close,
-            "high": close * 1.01,
-            "low": close * 0.99,
-            "close": close,
-            "volume": 1000,
-        }
-    ).to_csv(folder / "X.csv", index=False)
+    folder = write_daily_csv(tmp_path / "bars", 100 * np.exp(np.cumsum(rng.normal(0, 0.02, 120))))
     config = override(load_config(write_config(tmp_path)), "data", "test", source=f"csv:{folder}")
     config = override(config, "strategy", "test", name="sma_cross")
     seen = []

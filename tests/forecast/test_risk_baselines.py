@@ -59,13 +59,19 @@ print(json.dumps({"folds": len(folds), "same": same, "forked": [s is not None fo
 """
 
 
-def test_the_child_computes_what_the_threads_compute() -> None:
+def _run(script: str) -> dict:
+    """Run ``script`` in a fresh interpreter (forking needs one without TensorFlow's threads);
+    its last line of output, as JSON."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300, cwd=REPO
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300, cwd=REPO
     )
     assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_child_computes_what_the_threads_compute() -> None:
+    out = _run(SCRIPT)
     assert out["folds"] >= 2
     assert out["same"] == [True] * out["folds"]  # every fold's HAR and GARCH, bit for bit
     assert out["forked"] == [True, False]  # the first walk-forward forked, the second could not
@@ -129,12 +135,7 @@ print(json.dumps({"folds": len(folds), "same": same, "still_running": still_runn
 
 
 def test_a_pool_forked_first_computes_what_the_threads_compute() -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run(
-        [sys.executable, "-c", POOL], capture_output=True, text=True, env=env, timeout=300, cwd=REPO
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = _run(POOL)
     assert out["folds"] >= 2
     assert out["same"] == [True] * out["folds"]  # every fold's HAR and GARCH, bit for bit
     assert out["still_running"] is True  # closing the walk-forward's jobs left the pool to its owner
