@@ -97,8 +97,7 @@ class ProtectiveExits:
 
     def blocked(self, symbol: str, now: datetime) -> bool:
         """True when ``symbol`` had a protective exit earlier this New York day."""
-        exited = self._exited.get(symbol)
-        return exited is not None and exited == now.astimezone(NEW_YORK).date()
+        return self.blocked_on(symbol, now.astimezone(NEW_YORK).date())
 
     def blocked_on(self, symbol: str, day: date) -> bool:
         """``blocked`` on New York date ``day`` (a replay's quiet steps know each step's date)."""

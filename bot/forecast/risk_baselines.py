@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
-import sys
-import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 
+from bot.forecast.fork_safety import fork_is_safe
 from bot.forecast.vol_baselines import Har, garch_by_symbol
 
 
@@ -59,15 +58,6 @@ def inputs(view: Any, train: np.ndarray, test: np.ndarray) -> tuple[_Fields, _Fi
     return (
         _Fields(**{name: getattr(view, name)[train] for name in columns}),
         _Fields(**{name: getattr(view, name)[test] for name in columns}, returns=view.returns),
-    )
-
-
-def fork_is_safe() -> bool:
-    """One thread, no TensorFlow and a platform that forks (see the module docstring)."""
-    return (
-        threading.active_count() == 1
-        and "tensorflow" not in sys.modules
-        and "fork" in multiprocessing.get_all_start_methods()
     )
 
 

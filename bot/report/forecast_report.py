@@ -15,7 +15,7 @@ import pandas as pd
 
 from bot.report.figures import pyplot, save_figure
 from bot.report.pnl_data import SYNTHETIC_NOTE
-from bot.report.volatility_report import draw_volatility_files, volatility_frames
+from bot.report.volatility_report import draw_volatility_files, volatility_files, volatility_frames
 
 
 def warm_up() -> None:
@@ -60,15 +60,7 @@ def write_forecast_report(
         "scatter": str(report_dir / "predicted_vs_realised.png"),
         "cumulative": str(report_dir / "cumulative_returns.png"),
         "folds": str(report_dir / "folds.png"),
-        **(
-            {
-                "volatility_csv": str(report_dir / "volatility.csv"),
-                "volatility": str(report_dir / "volatility.png"),
-                "vol_books": str(report_dir / "vol_books.png"),
-            }
-            if volatility is not None
-            else {}
-        ),
+        **(volatility_files(report_dir) if volatility is not None else {}),
     }
     summary["files"] = files | {"metrics": str(report_dir / "metrics.json")}
     (report_dir / "metrics.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")

@@ -3,7 +3,7 @@
 After the last fit the report took about 3 s of one core (five figures, two CSVs written by
 pandas) while the other core idled, and loading matplotlib and its fonts took another second on
 the command's critical path. ``start`` forks a worker first thing, while the process has one
-thread and no TensorFlow (the rule of ``bot.forecast.risk_baselines.fork_is_safe``). At a lower
+thread and no TensorFlow (``bot.forecast.fork_safety.fork_is_safe``). At a lower
 priority, so that it only takes what the command leaves idle (the loading of the bars runs on one
 core), the worker loads matplotlib and draws a throw-away figure. ``draw`` then hands it the
 report's jobs (module-level functions and their arguments, pickled through a pipe): it forks a
@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import sys
-import threading
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from bot.forecast.fork_safety import fork_is_safe
 
 #: how much lower the worker's priority is while it warms up (it must not slow the fits' start)
 WARM_NICE = 10
@@ -37,16 +37,6 @@ WARM_NICE = 10
 DRAW_TIMEOUT = 120.0
 
 Job = tuple[Callable[..., Any], tuple[Any, ...]]
-
-
-def fork_is_safe() -> bool:
-    """One thread, no TensorFlow and a platform that forks (a thread holding a lock at the fork
-    would leave it held in the child; TensorFlow's thread pools would be copied half way)."""
-    return (
-        threading.active_count() == 1
-        and "tensorflow" not in sys.modules
-        and "fork" in multiprocessing.get_all_start_methods()
-    )
 
 
 class ReportWorker:

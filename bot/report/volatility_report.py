@@ -13,13 +13,8 @@ import pandas as pd
 from bot.report.figures import pyplot, save_figure
 
 
-def write_volatility_files(evaluation: Any, report_dir: Path, note: str) -> dict[str, str]:
-    """``volatility.csv`` (per test sample: realised and every forecast), ``volatility.png`` and
-    ``vol_books.png``; an empty dict when the evaluation has no risk head."""
-    frames = volatility_frames(evaluation)
-    if frames is None:
-        return {}
-    draw_volatility_files(*frames, report_dir, note)
+def volatility_files(report_dir: Path) -> dict[str, str]:
+    """The paths ``draw_volatility_files`` writes, by the report's names for them."""
     return {
         "volatility_csv": str(report_dir / "volatility.csv"),
         "volatility": str(report_dir / "volatility.png"),
