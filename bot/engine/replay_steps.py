@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bot.calendar.timeframes import NEW_YORK, Timeframe
+from bot.journal.packed_stamps import PackedStamps
 from bot.journal.store import iso
 
 
@@ -84,14 +85,52 @@ class StepDays(Mapping[datetime, date]):
         return len(self._steps)
 
 
-def iso_stamps(index: pd.DatetimeIndex | list[datetime]) -> list[str]:
-    """``iso(t)`` of every time, at once when they are whole seconds (bar and decision times)."""
+def iso_stamps(index: pd.DatetimeIndex | list[datetime]) -> Sequence[str]:
+    """``iso(t)`` of every time. Whole seconds of years 1000 to 9999 (bar and decision times) are
+    spelled at once by array arithmetic, into one string (``PackedStamps``); anything else time by
+    time."""
     index = pd.DatetimeIndex(index)
     ns = index.as_unit("ns").asi8
     if len(ns) and index.tz is not None and not (ns % 1_000_000_000).any():
-        text = np.datetime_as_string(ns.view("datetime64[ns]"), unit="s").tolist()
-        return [t + "+00:00" for t in text]
+        seconds = ns // 1_000_000_000
+        if _FIRST_SECOND <= seconds.min() and seconds.max() < _END_SECOND:
+            return PackedStamps(_utc_text(seconds).tobytes().decode("ascii"), len(_UTC_TEMPLATE))
     return [iso(t) for t in index]
+
+
+_UTC_TEMPLATE = np.frombuffer(b"0000-00-00T00:00:00+00:00", np.uint8)  # ``iso``'s UTC whole seconds
+_FIRST_SECOND = -30_610_224_000  # 1000-01-01T00:00:00Z
+_END_SECOND = 253_402_300_800  # 10000-01-01T00:00:00Z
+
+
+def _utc_text(seconds: np.ndarray) -> np.ndarray:
+    """Each second since the epoch as ``YYYY-MM-DDTHH:MM:SS+00:00`` (rows of ASCII codes): the
+    civil date from the day number by H. Hinnant's ``civil_from_days``, then digit by digit."""
+    days, of_day = np.divmod(seconds, 86_400)
+    z = days + 719_468
+    era = z // 146_097
+    day_of_era = z - era * 146_097
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36_524 - day_of_era // 146_096) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    shifted_month = (5 * day_of_year + 2) // 153  # March = 0
+    day = day_of_year - (153 * shifted_month + 2) // 5 + 1
+    month = np.where(shifted_month < 10, shifted_month + 3, shifted_month - 9)
+    year = year_of_era + era * 400 + (month <= 2)
+    hour, of_hour = np.divmod(of_day, 3600)
+    minute, second = np.divmod(of_hour, 60)
+    text = np.tile(_UTC_TEMPLATE, (len(seconds), 1))
+    for column, value, width in (
+        (0, year, 4),
+        (5, month, 2),
+        (8, day, 2),
+        (11, hour, 2),
+        (14, minute, 2),
+        (17, second, 2),
+    ):
+        for place in range(width - 1, -1, -1):
+            value, digit = np.divmod(value, 10)
+            text[:, column + place] = 48 + digit
+    return text
 
 
 def new_york_dates(times: list[datetime] | pd.DatetimeIndex) -> list[date]:

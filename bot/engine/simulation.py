@@ -113,6 +113,7 @@ def run_simulation(
     timings) before the bars and equity rows are journaled, so that work needing only the result
     (the ``simulate`` command's figure, drawn by another process) overlaps those writes."""
     started = time.perf_counter()
+    journal.write_behind_ahead()  # its worker starts while the history loads (bot.journal.write_behind)
     symbols, timeframe, frames = load_history(config, feed)
     news = make_news_replay(config, feed)  # before the run is journaled: a bad news file stops here
     choice = None
@@ -188,7 +189,15 @@ def run_simulation(
     # steps where nothing can happen run without the decision step (see bot.engine.quiet)
     quiet = QuietSteps(engine, broker, view, starts, days) if quiet_steps else None
     advance, account_now, decide = view.advance, broker.account, engine.decide  # read once, not a step
-    with journal.batched_orders():  # nothing is sent for real: one commit per batch, not per order
+    # nothing is sent for real: one commit per batch, not per order, the batches written by the
+    # journal's worker process while the run goes on. What the replay saw (every bar) goes first,
+    # and each step's equity as it is known, in pieces; all is written when the block ends, which
+    # the run's time counts like everything else
+    with journal.batched_orders():
+        for symbol, frame in frames.items():
+            columns = [frame[c].to_numpy().tolist() for c in frame.columns]
+            journal.add_bar_columns(feed.name, symbol, timeframe.name, iso_stamps(frame.index), columns)
+        equity_rows = _EquityHandover(journal, run_id, decided_at, cash, equity)
         k = 0
         while k < steps:
             if quiet is not None:
@@ -196,6 +205,8 @@ def run_simulation(
                 if bar is not None:
                     bar.update(after - k)
                 k = after
+                if k >= equity_rows.due:
+                    equity_rows.hand_over(k)
                 if k == steps:
                     break
             fill_and_journal(broker, journal, run_id, starts[k], advance())
@@ -212,54 +223,83 @@ def run_simulation(
             cash.append(account.cash)
             equity.append(account.equity)
             k += 1
+            if k >= equity_rows.due:
+                equity_rows.hand_over(k)
             if bar is not None:
                 bar.update(1)
         if bar is not None:
             bar.close()
-    bars_seen = sum(len(frame) for frame in frames.values())  # every bar is one step's
+        equity_rows.hand_over(steps)
+        bars_seen = sum(len(frame) for frame in frames.values())  # every bar is one step's
 
-    from bot.report.metrics import buy_and_hold_curve
+        from bot.report.metrics import buy_and_hold_curve
 
-    index = decided_at.rename("ts")
-    curve = pd.DataFrame({"cash": cash, "equity": equity}, index=index)
-    closes = pd.DataFrame(view.step_closes(), index=index)  # each step's new closes (NaN: no bar)
-    curve["buy_and_hold"] = buy_and_hold_curve(closes, config.broker.initial_cash)
-    result = SimulationResult(
-        run_id=run_id,
-        source=feed.name,
-        synthetic=feed.synthetic,
-        symbols=symbols,
-        timeframe=timeframe.name,
-        strategy=strategy.name,
-        initial_cash=config.broker.initial_cash,
-        equity=curve,
-        fills=list(broker.fills),
-        orders=list(broker.orders.values()),
-        bars=bars_seen,
-        elapsed_seconds=0.0,  # set below, once everything is journaled
-        journal_seconds=0.0,
-        extra={"quiet_steps": quiet.skipped if quiet is not None else 0},
-        news_source=news.name if news else None,
-        headlines=len(headlines or []),
-        model=choice.as_dict() if choice else None,
-        verdicts=dict(engine.verdicts),
-        sizing=dict(getattr(strategy, "sizing_counts", {})),
-        sentiment=sentiment,
-        halted=switch.halted,
-        halt_reason=switch.state().reason if switch.halted else None,
-    )
-    if on_result is not None:
-        on_result(result)  # the caller's work that needs the result only, beside the writes below
-    # what the replay saw (every bar) and each step's equity, journaled last, their times spelled
-    # at once; counted in the run's time like everything else
-    for symbol, frame in frames.items():
-        columns = [frame[c].to_numpy().tolist() for c in frame.columns]
-        journal.add_bar_columns(feed.name, symbol, timeframe.name, iso_stamps(frame.index), columns)
-    journal.add_equity_columns(run_id, iso_stamps(decided_at), cash, equity)
-    journal.flush()
+        index = decided_at.rename("ts")
+        curve = pd.DataFrame({"cash": cash, "equity": equity}, index=index)
+        closes = pd.DataFrame(view.step_closes(), index=index)  # each step's new closes (NaN: no bar)
+        curve["buy_and_hold"] = buy_and_hold_curve(closes, config.broker.initial_cash)
+        result = SimulationResult(
+            run_id=run_id,
+            source=feed.name,
+            synthetic=feed.synthetic,
+            symbols=symbols,
+            timeframe=timeframe.name,
+            strategy=strategy.name,
+            initial_cash=config.broker.initial_cash,
+            equity=curve,
+            fills=list(broker.fills),
+            orders=list(broker.orders.values()),
+            bars=bars_seen,
+            elapsed_seconds=0.0,  # set below, once everything is journaled
+            journal_seconds=0.0,
+            extra={"quiet_steps": quiet.skipped if quiet is not None else 0},
+            news_source=news.name if news else None,
+            headlines=len(headlines or []),
+            model=choice.as_dict() if choice else None,
+            verdicts=dict(engine.verdicts),
+            sizing=dict(getattr(strategy, "sizing_counts", {})),
+            sentiment=sentiment,
+            halted=switch.halted,
+            halt_reason=switch.state().reason if switch.halted else None,
+        )
+        if on_result is not None:
+            on_result(result)  # the caller's work that needs the result only, beside the last writes
     result.elapsed_seconds = time.perf_counter() - started
     result.journal_seconds = journal.write_seconds
     return result
+
+
+class _EquityHandover:
+    """Hands each step's equity row to the journal in pieces of ``EVERY`` steps as the replay makes
+    them, so that the journal's worker writes most of them before the replay ends."""
+
+    EVERY = 2048
+
+    def __init__(
+        self,
+        journal: Journal,
+        run_id: str,
+        decided_at: pd.DatetimeIndex,
+        cash: list[float],
+        equity: list[float],
+    ) -> None:
+        self.journal, self.run_id, self.decided_at = journal, run_id, decided_at
+        self.cash, self.equity = cash, equity
+        self.done = 0  # steps handed over
+        self.due = self.EVERY  # the step count at which the next piece is handed over
+
+    def hand_over(self, steps: int) -> None:
+        """Hand over the rows of steps [done, steps) (the lists hold at least ``steps`` rows)."""
+        first = self.done
+        if steps > first:
+            self.journal.add_equity_columns(
+                self.run_id,
+                iso_stamps(self.decided_at[first:steps]),
+                self.cash[first:steps],
+                self.equity[first:steps],
+            )
+            self.done = steps
+        self.due = steps + self.EVERY
 
 
 def _replay_news(

@@ -10,7 +10,7 @@ statement an order instead of three. ``tests/journal/test_order_rows.py`` checks
 
 from __future__ import annotations
 
-# positions in the orders insert (``bot.journal.store._BUFFERED_SQL["orders"]``)
+# positions in the orders insert (``bot.journal.batch_write.BUFFERED_SQL["orders"]``)
 _KEY = (0, 1)  # run_id, client_order_id
 # status, reason, broker_order_id, filled_qty, filled_avg_price, updated_at
 _UPDATED = (9, 10, 11, 12, 13, 15)

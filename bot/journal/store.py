@@ -31,36 +31,19 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import JournalError
-from bot.journal.bulk import insert_many
-from bot.journal.order_rows import merge_order_rows
+from bot.journal.batch_write import BUFFERED_SQL as _BUFFERED_SQL
+from bot.journal.batch_write import write_batch
 from bot.journal.reads import JournalReads
 from bot.journal.records import iso  # noqa: F401  (re-exported: the journal's spelling of a time)
 from bot.journal.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401  (re-exported)
-
-_BUFFERED_SQL = {
-    "bars": "INSERT OR IGNORE INTO bars VALUES (?,?,?,?,?,?,?,?,?)",
-    "predictions": "INSERT INTO predictions VALUES (?,?,?,?,?)",
-    "decisions": "INSERT INTO decisions (run_id, ts, strategy, symbol, target_weight, current_qty,"
-    " requested_qty, approved_qty, verdict, rule, reason, client_order_id)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-    "equity": "INSERT OR REPLACE INTO equity VALUES (?,?,?,?,?)",
-    # only while ``durable_orders`` is off (a simulation); orders before fills, each in its own order
-    "orders": "INSERT INTO orders (run_id, client_order_id, symbol, side, qty, type, limit_price,"
-    " stop_price, protective, status, reason, broker_order_id, filled_qty, filled_avg_price,"
-    " created_at, updated_at, protective_stop, leg_order_id)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT (run_id, client_order_id) DO UPDATE SET status = excluded.status,"
-    " reason = excluded.reason, broker_order_id = excluded.broker_order_id,"
-    " filled_qty = excluded.filled_qty, filled_avg_price = excluded.filled_avg_price,"
-    " updated_at = excluded.updated_at,"
-    " leg_order_id = COALESCE(excluded.leg_order_id, orders.leg_order_id)",
-    "fills": "INSERT INTO fills (run_id, client_order_id, ts, symbol, side, qty, price, commission)"
-    " VALUES (?,?,?,?,?,?,?,?)",
-}
-
+from bot.journal.write_behind import WriteBehind
 
 #: how long a write waits for another process's lock before the journal is reported busy
 BUSY_SECONDS = 10.0
+
+#: while a write-behind worker takes the batches, one is handed over every this many rows: soon
+#: enough that the worker keeps pace with the run and little is left for it when the run ends
+BEHIND_BATCH_ROWS = 2048
 
 
 def unusable(key: str, path: Path, exc: sqlite3.DatabaseError) -> str:
@@ -107,6 +90,11 @@ class Journal(JournalReads):
         #: orders and fills committed one by one before the call returns (the live contract); a
         #: simulation turns it off for its run (``batched_orders``)
         self.durable_orders = True
+        #: a worker process writing the batches (``write_behind``): started ahead, in use inside
+        #: ``batched_orders``
+        self._behind: WriteBehind | None = None
+        self._behind_ahead: WriteBehind | None = None
+        self._behind_ended: list[WriteBehind] = []  # told to end, not yet waited for (``close``)
         self._db: sqlite3.Connection | None = None
         try:
             self._open(path, readonly)
@@ -178,12 +166,19 @@ class Journal(JournalReads):
         before = len(buffer)
         buffer.extend(rows)
         self._buffered_rows += len(buffer) - before
-        if self._buffered_rows >= self.batch_size:
+        if self._buffered_rows >= (self.batch_size if self._behind is None else BEHIND_BATCH_ROWS):
             self.flush()
 
     def flush(self) -> None:
-        """Write every buffered row in one transaction."""
+        """Write every buffered row in one transaction (inside ``batched_orders`` with a
+        write-behind worker: hand them to it, see ``write_behind``)."""
         if not self._buffered_rows:
+            return
+        if self._behind is not None:
+            self._behind.send(self._buffers.items())
+            for rows in self._buffers.values():
+                rows.clear()
+            self._buffered_rows = 0
             return
         started = time.perf_counter()
         with self._transaction():
@@ -207,16 +202,15 @@ class Journal(JournalReads):
         return dropped
 
     def _write_buffers(self) -> None:
-        for table, rows in self._buffers.items():
-            if rows:
-                # an order recorded several times in a batch is upserted once (same table)
-                insert_many(
-                    self._db, _BUFFERED_SQL[table], merge_order_rows(rows) if table == "orders" else rows
-                )
-                rows.clear()
+        write_batch(self._db, self._buffers.items())
+        for rows in self._buffers.values():
+            rows.clear()
         self._buffered_rows = 0
 
     def _transaction(self) -> _Transaction:
+        if self._behind is not None:
+            self.flush()
+            self._behind.sync()  # the worker's batches first: the file sees events in their order
         return _Transaction(self)
 
     def add_bars(self, source: str, symbol: str, timeframe: str, rows: Iterable[tuple]) -> None:
@@ -224,12 +218,12 @@ class Journal(JournalReads):
         self._buffer("bars", ((source, symbol, timeframe, *row) for row in rows))
 
     def add_bar_columns(
-        self, source: str, symbol: str, timeframe: str, stamps: list[str], columns: Sequence[list[float]]
+        self, source: str, symbol: str, timeframe: str, stamps: Sequence[str], columns: Sequence[list[float]]
     ) -> None:
-        """``add_bars`` for a whole series at once: ``stamps`` (``iso`` times) and the open, high,
-        low, close and volume ``columns`` (a replay's bars; zip makes the rows, not a Python loop)."""
-        same = repeat(source), repeat(symbol), repeat(timeframe)
-        self._buffer("bars", zip(*same, stamps, *columns))
+        """``add_bars`` for a whole series at once: ``stamps`` (``iso`` times, e.g. ``PackedStamps``)
+        and the open, high, low, close and volume ``columns`` (a replay's bars; zip makes the
+        rows, not a Python loop)."""
+        self._series("bars", (source, symbol, timeframe), stamps, columns)
 
     def add_prediction(self, run_id: str, ts: datetime, symbol: str, model: str, value: float) -> None:
         self._buffer("predictions", [(run_id, iso(ts), symbol, model, value)])
@@ -272,11 +266,20 @@ class Journal(JournalReads):
         self._buffer("equity", [(run_id, iso(ts), cash, equity, positions_value)])
 
     def add_equity_columns(
-        self, run_id: str, stamps: list[str], cash: list[float], equity: list[float]
+        self, run_id: str, stamps: Sequence[str], cash: list[float], equity: list[float]
     ) -> None:
-        """Many equity snapshots at once (a finished replay): their ``iso`` times, cash and equity."""
+        """Many equity snapshots at once (a replay's): their ``iso`` times, cash and equity."""
         positions = [e - c for e, c in zip(equity, cash)]  # equity - cash, as add_equity writes it
-        self._buffer("equity", zip(repeat(run_id), stamps, cash, equity, positions))
+        self._series("equity", (run_id,), stamps, [cash, equity, positions])
+
+    def _series(self, table: str, head: tuple, stamps: Sequence[str], columns: Sequence[list]) -> None:
+        """Rows of ``head``'s values, then a time and one value of each column: buffered, or with a
+        write-behind worker handed over as they are (the worker makes the rows)."""
+        if self._behind is not None:
+            self.flush()  # what came before goes first
+            self._behind.send_series(table, head, stamps, columns)
+            return
+        self._buffer(table, zip(*map(repeat, head), stamps, *columns))
 
     # -- durable writes -------------------------------------------------------------------------
 
@@ -373,18 +376,54 @@ class Journal(JournalReads):
         else:
             self._buffer("fills", [row])
 
+    def write_behind_ahead(self) -> None:
+        """Start a write-behind worker now, for the next ``batched_orders`` block to hand its
+        batches to (``bot.journal.write_behind``); a simulation starts it first thing, so that the
+        worker is up by the time the first rows come. Where no worker can start, the journal
+        writes its batches itself, as always."""
+        if self._behind_ahead is None:
+            try:
+                self._behind_ahead = WriteBehind(self.path, key=self.key, busy_seconds=BUSY_SECONDS)
+            except OSError:
+                self._behind_ahead = None
+
     @contextmanager
     def batched_orders(self) -> Iterator[None]:
         """Within the block, orders and fills are buffered like bars (a simulation's run; see the
-        module docstring); on leaving it, everything buffered is written and the durable contract
-        is back."""
+        module docstring), and handed to the write-behind worker if one was started
+        (``write_behind_ahead``); on leaving it, everything buffered is written and the durable
+        contract is back."""
         previous = self.durable_orders
         self.durable_orders = False
+        self._behind, self._behind_ahead = self._behind_ahead, None
         try:
             yield
-        finally:
+        except BaseException:
             self.durable_orders = previous
+            self._stop_behind()  # what it was handed is still written; the rest stays buffered
+            raise
+        self.durable_orders = previous
+        behind = self._behind
+        if behind is not None:
+            try:
+                self.flush()
+                behind.sync()
+            finally:
+                self.write_seconds += behind.wait_seconds
+                self._stop_behind(wait=False)  # its exit is waited for by ``close``, not the run
         self.flush()
+
+    def _stop_behind(self, *, wait: bool = True) -> None:
+        """End the write-behind workers (each writes what it was handed first)."""
+        for behind in (self._behind, self._behind_ahead):
+            if behind is not None:
+                behind.end()
+                self._behind_ended.append(behind)
+        self._behind = self._behind_ahead = None
+        if wait:
+            for behind in self._behind_ended:
+                behind.reap()
+            self._behind_ended.clear()
 
     def record_headlines(self, headlines: Iterable[Any]) -> int:
         """Store headlines (``bot.news.base.Headline``), committed before returning.
@@ -553,6 +592,7 @@ class Journal(JournalReads):
 
     def close(self) -> None:
         try:
+            self._stop_behind()
             self.flush()
         finally:
             self._db.close()

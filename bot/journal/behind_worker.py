@@ -1,0 +1,101 @@
+"""The write-behind worker: a process that writes a simulation's journal batches while the
+simulation goes on (``bot.journal.write_behind`` starts it and talks to it).
+
+Run as ``python -m bot.journal.behind_worker JOURNAL_PATH``. Reads frames from stdin (an 8-byte
+big-endian length, then a pickle): ``("rows", [(table, rows), ...])`` is one batch, written in one
+transaction (``write_batch``: what ``Journal.flush`` writes); ``("series", (table, head, stamps,
+columns))`` is one table's rows still in columns (``Journal._series``), made here; ``("sync", None)`` asks for one line
+on stdout once every batch before it is committed: ``ok``, or ``error LOCKED MESSAGE`` for the
+first write the file refused (LOCKED 1 when it was a lock held past the busy timeout). After an
+error nothing more is written; end of input ends the worker.
+
+A thread reads stdin into a queue while the main thread writes, so the simulation never waits for
+a batch to be written before it can hand over the next. The frames come from the bot's own
+process over a pipe only it holds (pickle is safe there and nowhere else).
+
+Standard library only: it starts in a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import pickle
+import queue
+import sqlite3
+import sys
+import threading
+from itertools import repeat
+
+from bot.journal.batch_write import write_batch
+
+_END = None  # what the reader queues at the end of input
+
+
+def read_frames(stream, out: queue.SimpleQueue) -> None:
+    """Put each frame's message on ``out``, then ``_END`` (end of input, or a torn frame)."""
+    try:
+        while True:
+            head = stream.read(8)
+            if len(head) < 8:
+                return
+            body = stream.read(int.from_bytes(head, "big"))
+            out.put(pickle.loads(body))
+    finally:
+        out.put(_END)
+
+
+def serve(path: str, messages: queue.SimpleQueue, reply, busy_seconds: float) -> None:
+    """Write each batch from ``messages``; answer each sync on ``reply`` (a text stream)."""
+    error: str | None = None
+    db = None
+    try:
+        db = sqlite3.connect(path, timeout=busy_seconds, isolation_level=None)
+        db.execute("PRAGMA synchronous=NORMAL")  # as the Journal's own connection (WAL)
+    except sqlite3.Error as exc:
+        error = _error_line(exc)
+    while (message := messages.get()) is not _END:
+        kind, body = message
+        if kind == "sync":
+            reply.write((error or "ok") + "\n")
+            reply.flush()
+        elif error is None and db is not None:
+            error = _write(db, body if kind == "rows" else [_series_rows(*body)])
+    if db is not None:
+        db.close()
+
+
+def _series_rows(table: str, head: tuple, stamps, columns: list[list]) -> tuple[str, list[tuple]]:
+    """A ``series`` frame's rows (``Journal._series``): ``head``'s values, a time, one value a column."""
+    return table, list(zip(*map(repeat, head), stamps, *columns))
+
+
+def _write(db: sqlite3.Connection, batch: list[tuple[str, list[tuple]]]) -> str | None:
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        write_batch(db, batch)
+        db.execute("COMMIT")
+        return None
+    except sqlite3.Error as exc:
+        if db.in_transaction:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the first error is the one worth reporting
+        return _error_line(exc)
+
+
+def _error_line(exc: sqlite3.Error) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    locked = "locked" in text or "busy" in text
+    return f"error {int(locked)} {text}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    path, busy_seconds = args[0], float(args[1])
+    messages: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=read_frames, args=(sys.stdin.buffer, messages), daemon=True).start()
+    serve(path, messages, sys.stdout, busy_seconds)
+
+
+if __name__ == "__main__":
+    main()
