@@ -268,6 +268,11 @@ def _timestamps(path: Path, raw: pd.DataFrame, time_columns: list[str]) -> pd.Se
         # without its per-row regular expressions
         dates = pd.DatetimeIndex(days).as_unit("ns")
         return pd.Series(dates.tz_localize(NEW_YORK).tz_convert("UTC"), index=raw.index)
+    instants = _all_offset_times(raw[time_columns[0]]) if len(time_columns) == 1 else None
+    if instants is not None:
+        # every row "YYYY-MM-DD HH:MM:SS+HH:MM" with real fields (an intraday export): what the
+        # offset branch below gives, from the characters' codes
+        return pd.Series(pd.DatetimeIndex(instants).tz_localize("UTC"), index=raw.index)
     text = raw[time_columns[0]]
     laid_out = len(time_columns) == 1 and _all_with_offset(text)  # then nothing to strip either
     if not laid_out:
@@ -319,10 +324,10 @@ def _all_dates(column: pd.Series) -> np.ndarray | None:
     (month 01-12, a day the month has) inside pandas' range (NumPy reads these as the date branch
     does); else None."""
     values = column.to_numpy()
-    if not len(values):
-        return None
-    text = values.astype(str)  # an empty cell becomes "nan", which the layout refuses
     width = len(_DATE_LAYOUT)
+    if not len(values) or not isinstance(values[0], str) or len(values[0]) != width:
+        return None  # at a glance: not a column of dates (an intraday export)
+    text = values.astype(str)  # an empty cell becomes "nan", which the layout refuses
     if text.dtype.itemsize != 4 * width or not _all_laid_out(text, _DATE_LAYOUT):
         return None
     # the layout holds: every "d" is a digit. The fields from the characters' codes, column by
@@ -340,6 +345,73 @@ def _all_dates(column: pd.Series) -> np.ndarray | None:
         return None  # 2021-02-30: the same
     days = first + (day - 1).astype("timedelta64[D]")
     return days if ((days >= _FIRST_DAY) & (days <= _LAST_DAY)).all() else None
+
+
+def _all_offset_times(column: pd.Series) -> np.ndarray | None:
+    """The instants (``datetime64[ns]``, UTC), when every value is a string laid out exactly as
+    ``_OFFSET_LAYOUT`` with real fields: a date the calendar has, a time of day before 24:00:00
+    and an offset of at most 14 hours (what ``pd.to_datetime(..., format="ISO8601")`` reads
+    the same way); else None, and the branch that names a bad line decides."""
+    values = column.to_numpy()
+    width = len(_OFFSET_LAYOUT)
+    if not len(values) or not isinstance(values[0], str) or len(values[0]) != width:
+        return None  # at a glance: not this layout
+    try:
+        text = values.astype(f"<U{width + 1}")  # one more: a longer value shows as longer
+    except (TypeError, ValueError):
+        return None
+    codes = text.view(np.uint32).reshape(len(text), width + 1)
+    if codes[:, width].any() or not codes[:, width - 1].all():
+        return None  # a value longer or shorter than the layout
+    # the layout, checked on the characters' codes (d: a digit, T: a space or T, +: a sign); a
+    # code below "0" wraps around (unsigned), so one comparison bounds a digit
+    at = [i for i, kind in enumerate(_OFFSET_LAYOUT) if kind == "d"]
+    digits = codes[:, at] - np.uint32(ord("0"))
+    if not (digits <= 9).all():
+        return None
+    for i, kind in enumerate(_OFFSET_LAYOUT):
+        allowed = {"d": "", "T": " T", "+": "+-"}.get(kind, kind)
+        if allowed and not np.logical_or.reduce([codes[:, i] == ord(c) for c in allowed]).all():
+            return None
+    digits = digits.astype(np.int64)
+    place = {i: j for j, i in enumerate(at)}  # a character's column among the digits
+    # the fields from the digits (NumPy's and pandas' own parses took 3x as long)
+
+    def field(first: int, size: int) -> np.ndarray:
+        value = digits[:, place[first]]
+        for i in range(first + 1, first + size):
+            value = value * 10 + digits[:, place[i]]
+        return value
+
+    year, month, day = field(0, 4), field(5, 2), field(8, 2)
+    hour, minute, second = field(11, 2), field(14, 2), field(17, 2)
+    offset_hours, offset_minutes = field(20, 2), field(23, 2)
+    if not (
+        ((month >= 1) & (month <= 12)).all()
+        and (hour < 24).all()
+        and (minute < 60).all()
+        and (second < 60).all()
+        and ((offset_hours * 60 + offset_minutes) <= 14 * 60).all()
+        and (offset_minutes < 60).all()
+    ):
+        return None
+    months = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    first = months.astype("datetime64[D]")
+    length = ((months + 1).astype("datetime64[D]") - first).astype(np.int64)  # days in the month
+    if not ((day >= 1) & (day <= length)).all():
+        return None
+    days = first + (day - 1).astype("timedelta64[D]")
+    if not ((days >= _FIRST_DAY) & (days <= _LAST_DAY)).all():
+        return None
+    sign = np.where(codes[:, 19] == ord("-"), -1, 1)
+    seconds = (
+        days.astype(np.int64) * 86_400
+        + hour * 3600
+        + minute * 60
+        + second
+        - sign * (offset_hours * 3600 + offset_minutes * 60)
+    )
+    return (seconds * 1_000_000_000).astype("datetime64[ns]")
 
 
 def _all_laid_out(values: list | np.ndarray, layout: str) -> bool:

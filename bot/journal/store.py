@@ -35,34 +35,13 @@ from bot.journal.batch_write import BUFFERED_SQL as _BUFFERED_SQL
 from bot.journal.batch_write import write_batch
 from bot.journal.reads import JournalReads
 from bot.journal.records import iso  # noqa: F401  (re-exported: the journal's spelling of a time)
+from bot.journal.refusal import BUSY_SECONDS, unusable
 from bot.journal.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401  (re-exported)
 from bot.journal.write_behind import WriteBehind
-
-#: how long a write waits for another process's lock before the journal is reported busy
-BUSY_SECONDS = 10.0
 
 #: while a write-behind worker takes the batches, one is handed over every this many rows: soon
 #: enough that the worker keeps pace with the run and little is left for it when the run ends
 BEHIND_BATCH_ROWS = 2048
-
-
-def unusable(key: str, path: Path, exc: sqlite3.DatabaseError) -> str:
-    """One line saying why the journal at ``path`` cannot be used, naming its config key."""
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        why = f"locked by another process for more than {BUSY_SECONDS:g} s (try again, or stop that process)"
-    elif "full" in text:
-        why = (
-            f"is on a full disk ({text}): everything up to the last completed write is kept; "
-            "free space, then start again"
-        )
-    elif "readonly" in text or "read-only" in text:
-        why = f"cannot be written ({text}): check the file's and its folder's permissions"
-    elif "not a database" in text or "malformed" in text or "corrupt" in text:
-        why = f"damaged or not a journal ({text}); move it aside to start a new one"
-    else:
-        why = f"cannot be used ({text})"
-    return f"{key}: {path} {why}"
 
 
 def utc_now() -> datetime:

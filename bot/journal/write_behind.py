@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from bot.errors import JournalError
+from bot.journal.refusal import unusable
 
 #: how long a sync may wait for the worker (it may itself wait ``BUSY_SECONDS`` for a lock)
 SYNC_SECONDS = 60.0
@@ -175,6 +176,4 @@ def _widen_pipe(fd: int) -> None:
 
 
 def _unusable(key: str, path: Path, text: str) -> str:
-    from bot.journal.store import unusable  # the store imports this module
-
     return unusable(key, path, sqlite3.OperationalError(text))
