@@ -6,7 +6,7 @@ close); on a run's first day it is the first equity seen.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.calendar.timeframes import NEW_YORK
@@ -43,6 +43,30 @@ class EquityTracker:
         peak = self.peak
         if peak is None or equity > peak:  # max(peak, equity), without the call
             self.peak = equity
+
+    def observe_stretch(self, days: Sequence[date], equities: Sequence[float]) -> None:
+        """``observe_on(days[i], equities[i])`` for every i in turn, at once (a replay's quiet
+        stretch, when nothing reads the day start or the peak between its steps): the day start
+        only depends on the stretch's last change of day, the peak on its largest equity."""
+        if not equities:
+            return
+        top = max(equities)
+        if top != top:  # a NaN: max() and the step-by-step rule may differ; take the rule
+            for day, equity in zip(days, equities):
+                self.observe_on(day, equity)
+            return
+        last_day = days[-1]
+        change = len(days) - 1  # the first step of the last day's part of the stretch
+        while change > 0 and days[change - 1] == last_day:
+            change -= 1
+        if change > 0:
+            self.day_start = equities[change - 1]
+        elif last_day != self.day:
+            self.day_start = self._last if self._last is not None else equities[0]
+        self.day = last_day
+        self._last = equities[-1]
+        if self.peak is None or top > self.peak:
+            self.peak = top
 
     def _day_of(self, ts: datetime) -> date:
         bounds = self._bounds

@@ -52,6 +52,8 @@ class RiskGate:
         #: whether every account rule judges by equity figures alone (``RiskRule.reads_only_equity``):
         #: then ``account_breached`` answers for a replay's quiet steps
         self.judges_account_by_equity_only = all(r.reads_only_equity for r in self._account_rules)
+        #: whether any account rule is on: without one, ``account_breached`` is always False
+        self.judges_account = bool(self._account_rules)
         #: whether the last ``check_account`` tripped the kill switch itself (False when it was
         #: already halted): the engine flattens once, on the trip
         self.newly_halted = False

@@ -119,12 +119,11 @@ class QuietSteps:
         )
         cash = broker.account().cash
         gate, exits = engine.gate, engine.exits
-        observe, tracker, breached, cap_at = (
-            engine.equity.observe_on,
-            engine.equity,
-            gate.account_breached,
-            gate.position_cap,
-        )
+        tracker, cap_at = engine.equity, gate.position_cap
+        # with no account rule on, nothing reads the tracker between these steps: it observes
+        # the stretch at once, after it (the step that ends it observes again, with the same value)
+        breached = gate.account_breached if gate.judges_account else None
+        observe = tracker.observe_on if breached is not None else None
         band = engine.rebalance_band
         days = self.days
         end = len(view)
@@ -141,9 +140,10 @@ class QuietSteps:
                 equity_out.append(equity)
                 k += 1
                 continue
-            observe(days[k], equity)
-            if breached(equity, cash, tracker.day_start, tracker.peak):
-                break
+            if breached is not None:
+                observe(days[k], equity)
+                if breached(equity, cash, tracker.day_start, tracker.peak):
+                    break
             if exits is not None:
                 view.step = k
                 if positions and exits.check(view, positions, open_orders):
@@ -175,6 +175,8 @@ class QuietSteps:
             equity_out.append(equity)
             k += 1
         if k > first:
+            if deciding and breached is None:
+                tracker.observe_stretch(days[first:k], equity_out[first - k :])
             view.step = k - 1
             marks = {s: c for s in view.symbols if (c := closes[s][k - 1]) is not None}
             broker.pass_quiet(self.starts[k - 1], marks)

@@ -355,14 +355,15 @@ class Journal(JournalReads):
         else:
             self._buffer("fills", [row])
 
-    def write_behind_ahead(self) -> None:
+    def write_behind_ahead(self, *, busy_seconds: float = BUSY_SECONDS) -> None:
         """Start a write-behind worker now, for the next ``batched_orders`` block to hand its
         batches to (``bot.journal.write_behind``); a simulation starts it first thing, so that the
         worker is up by the time the first rows come. Where no worker can start, the journal
-        writes its batches itself, as always."""
+        writes its batches itself, as always. ``busy_seconds``: how long the worker waits for
+        another process's lock."""
         if self._behind_ahead is None:
             try:
-                self._behind_ahead = WriteBehind(self.path, key=self.key, busy_seconds=BUSY_SECONDS)
+                self._behind_ahead = WriteBehind(self.path, key=self.key, busy_seconds=busy_seconds)
             except OSError:
                 self._behind_ahead = None
 

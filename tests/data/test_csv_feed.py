@@ -453,3 +453,41 @@ def test_a_date_column_reads_the_days_numpy_reads_and_refuses_what_it_refuses() 
             assert got is not None and (got == expected).all(), cells
         else:
             assert got is None, cells
+
+
+def test_offset_times_read_the_instants_pandas_reads_and_leave_what_it_might_refuse() -> None:
+    """The offset fast path (fields from the characters' codes) against ``pd.to_datetime``'s
+    ISO 8601 parse: the same instants for real times with offsets up to 14 hours, either
+    separator and sign; None (the branch that names the line decides) for month 13, day 31 of a
+    30-day month, hour 24, minute or second 60, an offset past 14 hours, or a value of another
+    length."""
+    rng = np.random.default_rng(12)
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        cells = [
+            f"{rng.integers(1700, 2250):04d}-{rng.integers(1, 13):02d}-{rng.integers(1, 29):02d}"
+            f"{rng.choice([' ', 'T'])}{rng.integers(0, 24):02d}:{rng.integers(0, 60):02d}:{rng.integers(0, 60):02d}"
+            f"{rng.choice(['+', '-'])}{rng.integers(0, 14):02d}:{rng.choice([0, 30, 45]):02d}"
+            for _ in range(n)
+        ]
+        got = csv_feed._all_offset_times(pd.Series(cells))
+        expected = pd.to_datetime(pd.Series(cells), utc=True, format="ISO8601")
+        assert (
+            got is not None and (pd.DatetimeIndex(got).tz_localize("UTC") == pd.DatetimeIndex(expected)).all()
+        )
+    good = "2021-07-01 09:30:00-04:00"
+    for bad in (
+        "2021-13-01 09:30:00-04:00",
+        "2021-04-31 09:30:00-04:00",
+        "2021-02-29 09:30:00-04:00",
+        "2021-07-01 24:00:00-04:00",
+        "2021-07-01 09:60:00-04:00",
+        "2021-07-01 09:30:60-04:00",
+        "2021-07-01 09:30:00-15:00",
+        "2021-07-01 09:30:00-0400",
+        "2021-07-01 09:30:00-04:00 ",
+        "2021-07-01 09:30:00Z",
+        "2021/07/01 09:30:00-04:00",
+    ):
+        assert csv_feed._all_offset_times(pd.Series([good, bad])) is None, bad
+    assert csv_feed._all_offset_times(pd.Series([good, None])) is None

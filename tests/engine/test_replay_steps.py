@@ -35,6 +35,20 @@ def test_iso_stamps_spell_times_as_the_journal_does():
     assert iso_stamps(np.array([], "datetime64[ns]")) == []
 
 
+def test_whole_seconds_are_spelled_at_once_as_iso_spells_each():
+    """The arithmetic spelling (``PackedStamps``) against ``iso`` on 50,000 random whole seconds
+    across pandas' whole range (leap days, century years, before 1970), in two time zones."""
+    seconds = np.random.default_rng(5).integers(-9_000_000_000, 9_200_000_000, 50_000)
+    times = pd.DatetimeIndex((seconds * 1_000_000_000).view("datetime64[ns]")).tz_localize("UTC")
+    for zone in ("UTC", "America/New_York"):
+        local = times.tz_convert(zone)
+        got = iso_stamps(local)
+        assert type(got).__name__ == "PackedStamps"
+        assert list(got) == [iso(t) for t in local]
+    edges = pd.DatetimeIndex(["2000-02-29 23:59:59", "1900-03-01", "2100-02-28 12:00", "1969-12-31 23:59:59"])
+    assert list(iso_stamps(edges.tz_localize("UTC"))) == [iso(t) for t in edges.tz_localize("UTC")]
+
+
 def test_step_times_are_pandas_datetimes_made_when_read():
     from bot.engine.replay_steps import StepDays, StepTimes
 

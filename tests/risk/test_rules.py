@@ -92,6 +92,31 @@ def test_equity_tracker_day_start_is_the_previous_new_york_close():
     assert tracker.day_start == 10_500 and tracker.peak == 10_500
 
 
+def test_a_stretch_observed_at_once_leaves_the_tracker_step_by_step_observing_leaves():
+    """``observe_stretch`` against ``observe_on`` step by step: random stretches over a few days
+    (changes of day inside, at the start, or none), from a fresh tracker or a used one, NaNs
+    included."""
+    import math
+    import random
+    from datetime import date
+
+    rng = random.Random(4)
+    days = [date(2024, 1, d) for d in (2, 3, 4, 5)]
+    for _ in range(3000):
+        one, other = EquityTracker(), EquityTracker()
+        for _ in range(rng.randint(1, 4)):
+            n = rng.randint(1, 12)
+            start = rng.randrange(len(days))
+            stretch_days = sorted(days[min(start + rng.randint(0, 1), 3)] for _ in range(n))
+            equities = [rng.choice([math.nan, 90.0, 100.0, 110.0, rng.uniform(80, 120)]) for _ in range(n)]
+            for day, equity in zip(stretch_days, equities):
+                one.observe_on(day, equity)
+            other.observe_stretch(stretch_days, equities)
+            for name in ("day", "day_start", "peak", "_last"):
+                a, b = getattr(one, name), getattr(other, name)
+                assert a == b or (a != a and b != b), (name, a, b, stretch_days, equities)
+
+
 def test_stale_data_denies_entries_but_not_exits():
     from risk.stale_data import StaleData
 
