@@ -40,7 +40,7 @@ from bot.broker.base import (
 from bot.engine.exits import ProtectiveExits
 from bot.engine.indicators import stop_level
 from bot.engine.market import MarketView
-from bot.engine.planner import capped_target, order_quantity, target_quantity
+from bot.engine.planner import planned_quantity
 from bot.engine.protection import Protection
 from bot.journal.store import Journal
 from risk.base import Action, OrderIntent, RiskContext, Verdict
@@ -172,10 +172,7 @@ class Engine:
                 continue
             if cap is _NOT_ASKED:
                 cap = self.gate.position_cap(account_equity)
-            wanted = target_quantity(weight, account_equity, price)
-            if cap is not None:
-                wanted = capped_target(wanted, current, math.floor(cap / price) if price > 0 else 0)
-            qty = order_quantity(wanted, current, self.rebalance_band)
+            qty = planned_quantity(weight, account_equity, price, current, cap, self.rebalance_band)
             if qty and self.entries_halted and abs(current + qty) > abs(current):
                 self.verdicts["deny:model_unusable"] += 1  # counted, not journaled: it repeats every step
                 continue

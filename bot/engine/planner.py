@@ -46,3 +46,27 @@ def capped_target(target_qty: int, current_qty: int, cap_qty: int | None) -> int
     sign = 1 if target_qty > 0 else -1
     same_side = current_qty if (current_qty > 0) == (target_qty > 0) else 0
     return sign * max(cap_qty, abs(same_side))
+
+
+def planned_quantity(
+    weight: float, equity: float, price: float, current_qty: int, cap: float | None, band: float
+) -> int:
+    """Signed shares to trade for one symbol: ``order_quantity(capped_target(target_quantity(...),
+    current, floor(cap / price)), current, band)``, the engine's planning rule with the gate's size
+    cap ``cap`` in dollars (None: none), written out in one body: a replay asks it at nearly every
+    step of a held position (``bot.engine.quiet``), where the three calls cost more than the
+    arithmetic. ``tests/engine/test_planner.py`` checks it against the three."""
+    if price <= 0 or not math.isfinite(price) or equity <= 0:
+        target = 0
+    else:
+        target = math.trunc(weight * equity / price)
+    if cap is not None:
+        cap_qty = math.floor(cap / price) if price > 0 else 0
+        if abs(target) > cap_qty:
+            sign = 1 if target > 0 else -1
+            same_side = current_qty if (current_qty > 0) == (target > 0) else 0
+            target = sign * max(cap_qty, abs(same_side))
+    delta = target - current_qty
+    if delta == 0 or target == 0 or current_qty == 0 or (target > 0) != (current_qty > 0):
+        return delta
+    return delta if abs(delta) > band * abs(target) else 0

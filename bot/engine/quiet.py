@@ -33,7 +33,6 @@ with and without quiet steps and compares everything journaled.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -41,7 +40,7 @@ from bot.broker.base import OrderRequest, OrderType, Side
 from bot.broker.sim import SimBroker
 from bot.engine.engine import Engine
 from bot.engine.market import MarketView
-from bot.engine.planner import capped_target, order_quantity, target_quantity
+from bot.engine.planner import planned_quantity
 
 
 class QuietSteps:
@@ -163,10 +162,7 @@ class QuietSteps:
                     continue
                 if cap is False:
                     cap = cap_at(equity)
-                wanted = target_quantity(weight, equity, price)
-                if cap is not None:
-                    wanted = capped_target(wanted, current, math.floor(cap / price) if price > 0 else 0)
-                if order_quantity(wanted, current, band):
+                if planned_quantity(weight, equity, price, current, cap, band):
                     trades = True
                     break
             if trades:

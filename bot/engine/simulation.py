@@ -283,7 +283,8 @@ class _EquityHandover:
         cash: list[float],
         equity: list[float],
     ) -> None:
-        self.journal, self.run_id, self.decided_at = journal, run_id, decided_at
+        self.journal, self.run_id = journal, run_id
+        self.stamps = iso_stamps(decided_at)  # every step's, spelled at once
         self.cash, self.equity = cash, equity
         self.done = 0  # steps handed over
         self.due = self.EVERY  # the step count at which the next piece is handed over
@@ -293,10 +294,7 @@ class _EquityHandover:
         first = self.done
         if steps > first:
             self.journal.add_equity_columns(
-                self.run_id,
-                iso_stamps(self.decided_at[first:steps]),
-                self.cash[first:steps],
-                self.equity[first:steps],
+                self.run_id, self.stamps[first:steps], self.cash[first:steps], self.equity[first:steps]
             )
             self.done = steps
         self.due = steps + self.EVERY

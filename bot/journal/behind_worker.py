@@ -18,6 +18,7 @@ Standard library only: it starts in a few tens of milliseconds.
 
 from __future__ import annotations
 
+import os
 import pickle
 import queue
 import sqlite3
@@ -95,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     messages: queue.SimpleQueue = queue.SimpleQueue()
     threading.Thread(target=read_frames, args=(sys.stdin.buffer, messages), daemon=True).start()
     serve(path, messages, sys.stdout, busy_seconds)
+    sys.stdout.flush()
+    os._exit(0)  # everything is written and the file closed: the interpreter's teardown only costs
 
 
 if __name__ == "__main__":

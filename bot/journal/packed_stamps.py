@@ -28,7 +28,11 @@ class PackedStamps(Sequence[str]):
 
     def __getitem__(self, i):  # type: ignore[override]  (an int or a slice, as a list's)
         if isinstance(i, slice):
-            return list(self)[i]
+            start, stop, step = i.indices(len(self))
+            if step != 1:
+                return list(self)[i]
+            width = self.width
+            return PackedStamps(self.text[start * width : max(start, stop) * width], width)
         n = len(self)
         if i < 0:
             i += n

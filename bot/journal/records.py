@@ -8,6 +8,7 @@ summary) stay text: their readers decide what a damaged value means. Standard li
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -17,6 +18,25 @@ from functools import lru_cache
 def iso(ts: datetime) -> str:
     """Journal spelling of a time: ISO 8601 in UTC (sorts as text)."""
     return ts.astimezone(UTC).isoformat()
+
+
+_LAST_SECOND: list = [None, ""]  # the whole second ``now_iso`` spelled last, and its text
+
+
+def now_iso() -> str:
+    """``iso`` of the wall clock's now (``datetime.now(UTC).isoformat()``), with the whole second's
+    text kept from the last call: a simulation stamps each of its thousands of order records
+    with the time it wrote it, and ``isoformat`` cost more than the rest of the record."""
+    whole, micro = divmod(time.time_ns() // 1000, 1_000_000)
+    return spell_utc(whole, micro)
+
+
+def spell_utc(whole: int, micro: int) -> str:
+    """``isoformat`` of the UTC time ``whole`` seconds and ``micro`` microseconds after the epoch."""
+    if _LAST_SECOND[0] != whole:
+        _LAST_SECOND[:] = [whole, datetime.fromtimestamp(whole, UTC).isoformat()[:19]]
+    text = _LAST_SECOND[1]
+    return f"{text}.{micro:06d}+00:00" if micro else f"{text}+00:00"
 
 
 def _time(text: str) -> datetime:

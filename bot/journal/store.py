@@ -34,7 +34,7 @@ from bot.errors import JournalError
 from bot.journal.batch_write import BUFFERED_SQL as _BUFFERED_SQL
 from bot.journal.batch_write import write_batch
 from bot.journal.reads import JournalReads
-from bot.journal.records import iso  # noqa: F401  (re-exported: the journal's spelling of a time)
+from bot.journal.records import iso, now_iso
 from bot.journal.refusal import BUSY_SECONDS, unusable
 from bot.journal.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401  (re-exported)
 from bot.journal.write_behind import WriteBehind
@@ -311,7 +311,7 @@ class Journal(JournalReads):
         """Insert or update an order (a ``bot.broker.base.Order``); committed before returning
         unless ``durable_orders`` is off (a simulation)."""
         req = order.request
-        now = utc_now().isoformat()  # iso() of a UTC time, without the cache a new time would miss
+        now = now_iso()
         row = (
             run_id,
             req.client_order_id,

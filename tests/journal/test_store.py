@@ -201,3 +201,23 @@ def test_a_write_the_file_refuses_is_one_journal_error_and_rolls_back(tmp_path):
     assert journal.control("first").value == "1" and journal.control("second") is None
     other.close()
     journal.close()
+
+
+def test_now_is_spelled_as_isoformat_spells_it() -> None:
+    """``spell_utc`` (the whole second's text kept between calls) against ``isoformat`` on random
+    instants, each second several times, with and without microseconds; ``now_iso`` reads the
+    clock."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from bot.journal.records import now_iso, spell_utc
+
+    rng = random.Random(3)
+    for _ in range(20_000):
+        whole = rng.choice([0, 951_782_400, 1_700_000_000, rng.randint(0, 4_102_444_800)])
+        for micro in (0, rng.randint(1, 999_999), 999_999):
+            expected = datetime.fromtimestamp(whole, UTC).replace(microsecond=micro).isoformat()
+            assert spell_utc(whole, micro) == expected
+    before = datetime.now(UTC)
+    now = datetime.fromisoformat(now_iso())
+    assert before <= now + timedelta(microseconds=1) and now <= datetime.now(UTC)

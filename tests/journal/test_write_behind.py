@@ -155,6 +155,7 @@ def test_packed_stamps_are_a_sequence_of_the_times() -> None:
     packed = PackedStamps("".join(times), len(times[0]))
     assert len(packed) == 5 and list(packed) == times and packed == times
     assert packed[0] == times[0] and packed[-1] == times[-1] and packed[1:3] == times[1:3]
+    assert isinstance(packed[1:3], PackedStamps) and packed[3:1] == [] and packed[::2] == times[::2]
     with pytest.raises(IndexError):
         packed[5]
     with pytest.raises(ValueError):
