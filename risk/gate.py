@@ -9,7 +9,7 @@ switch (when the gate has one), durably. The caller journals every verdict.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -144,6 +144,15 @@ class RiskGate:
         for rule in self._counting_rules:
             rule.on_pass(intent, context)
         return GateResult(intent, decisive)
+
+    def position_cap_function(self) -> Callable[[float], float | None] | None:
+        """``position_cap`` as the one function that answers it (the rule's own ``limit`` when
+        there is one size rule), or None when no size rule caps anything: for a caller asking at
+        every step of a replay (``bot.engine.quiet``)."""
+        rules = self._size_rules
+        if not rules:
+            return None
+        return rules[0].limit if len(rules) == 1 else self.position_cap
 
     def position_cap(self, equity: float) -> float | None:
         """The largest position per symbol, in dollars, the size rules allow at ``equity`` (None:

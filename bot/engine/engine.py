@@ -66,8 +66,22 @@ class Forecaster(Protocol):
 
 
 def client_order_id(strategy: str, symbol: str, decision_time: datetime) -> str:
-    """Deterministic id per (strategy, symbol, decision time): a retry or restart reuses it."""
-    return f"{strategy}-{symbol}-{decision_time:%Y%m%dT%H%M%SZ}"
+    """Deterministic id per (strategy, symbol, decision time): a retry or restart reuses it.
+    The time as ``%Y%m%dT%H%M%SZ`` of its own fields; spelled field by field (``strftime`` took
+    twice as long), which is the same text for years 1000 to 9999."""
+    t = decision_time
+    if not 1000 <= t.year <= 9999:
+        return f"{strategy}-{symbol}-{t:%Y%m%dT%H%M%SZ}"
+    return "%s-%s-%04d%02d%02dT%02d%02d%02dZ" % (  # noqa: UP031 (an f-string took 1.7x as long)
+        strategy,
+        symbol,
+        t.year,
+        t.month,
+        t.day,
+        t.hour,
+        t.minute,
+        t.second,
+    )
 
 
 def _bars_behind(view: MarketView) -> dict[str, int]:

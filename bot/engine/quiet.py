@@ -118,7 +118,7 @@ class QuietSteps:
         )
         cash = broker.account().cash
         gate, exits = engine.gate, engine.exits
-        tracker, cap_at = engine.equity, gate.position_cap
+        tracker, cap_at = engine.equity, gate.position_cap_function()
         # with no account rule on, nothing reads the tracker between these steps: it observes
         # the stretch at once, after it (the step that ends it observes again, with the same value)
         breached = gate.account_breached if gate.judges_account else None
@@ -161,7 +161,7 @@ class QuietSteps:
                 if price is None:
                     continue
                 if cap is False:
-                    cap = cap_at(equity)
+                    cap = cap_at(equity) if cap_at is not None else None
                 if planned_quantity(weight, equity, price, current, cap, band):
                     trades = True
                     break

