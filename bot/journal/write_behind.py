@@ -4,8 +4,7 @@ A replay journals every bar it saw and one equity row a step besides its orders:
 of rows, whose writing (Python binding each value, then SQLite's B-tree inserts) took about a
 quarter of a minute-bar replay. ``WriteBehind`` hands each batch to a worker process
 (``bot.journal.behind_worker``), which writes it with a connection of its own while the replay goes
-on, on the machine's other core; handing over costs the replay a pickle (about a sixth of the
-write). A thread does not do: the binding holds the interpreter's lock, and the writer waits up to
+on, on the machine's other core; handing over costs the replay a pickle, a fraction of the write. A thread does not do: the binding holds the interpreter's lock, and the writer waits up to
 the switch interval for it after every statement.
 
 The contract stays the journal's: batches are written in the order handed over, each in one
@@ -21,6 +20,7 @@ Standard library only.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import select
@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from bot.errors import JournalError
+from bot.journal.packed_stamps import PackedStamps
 from bot.journal.refusal import unusable
 
 #: how long a sync may wait for the worker (it may itself wait ``BUSY_SECONDS`` for a lock)
@@ -41,6 +42,7 @@ SEND_SECONDS = 30.0
 _PIPE_BYTES = 1 << 20  # the pipe's room (Linux's default limit for F_SETPIPE_SZ), if granted
 _F_SETPIPE_SZ = 1031  # fcntl's number on Linux (Python 3.11 has no name for it)
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding ``bot``
+_WORKER = str(Path(__file__).resolve().with_name("behind_worker.py"))
 
 
 class WriteBehind:
@@ -52,9 +54,10 @@ class WriteBehind:
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")])),
         }
-        # -S: no site-packages (the worker needs the standard library only): a faster start
+        # -S: no site-packages (the worker needs the standard library only); -P: not its own
+        # folder first on the path (bot.journal's modules would shadow the standard library's)
         self._process = subprocess.Popen(
-            [sys.executable, "-S", "-m", "bot.journal.behind_worker", str(path), repr(busy_seconds)],
+            [sys.executable, "-S", "-P", _WORKER, str(path), repr(busy_seconds)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -76,7 +79,8 @@ class WriteBehind:
     def send_series(self, table: str, head: tuple, stamps: Sequence[str], columns: Sequence[list]) -> None:
         """Hand over rows still in columns (``Journal._series``): ``head``'s values, then a time
         and one value of each column a row; the worker makes the rows."""
-        self._send(("series", (table, head, stamps, columns)))
+        packed = (stamps.text, stamps.width) if isinstance(stamps, PackedStamps) else list(stamps)
+        self._send(("series", (table, head, packed, columns)))
 
     def sync(self) -> None:
         """Return once every batch handed over is written; raise what the worker met."""
@@ -112,7 +116,9 @@ class WriteBehind:
         if self._failed is not None:
             raise self._failed
         started = time.perf_counter()
-        body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        buffer = io.BytesIO()
+        _PlainPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(message)
+        body = buffer.getvalue()
         view = memoryview(len(body).to_bytes(8, "big") + body)
         deadline = time.monotonic() + SEND_SECONDS
         while view:
@@ -162,6 +168,21 @@ class WriteBehind:
         self._failed = error
         self._process.kill()
         raise error
+
+
+class _PlainPickler(pickle.Pickler):
+    """Pickles subclasses of float, int and str (NumPy's float64, a ``StrEnum``) as the plain
+    values SQLite stores for them, so the worker, which has the standard library only, reads every
+    frame. (Not ``marshal``: it writes a NumPy number, a buffer, as its raw bytes.)"""
+
+    def reducer_override(self, obj):  # asked only for what is not an exact int, float, str, ...
+        if isinstance(obj, float):
+            return float, (float(obj),)
+        if isinstance(obj, str):
+            return str, (str.__str__(obj),)
+        if isinstance(obj, int):
+            return int, (int(obj),)
+        return NotImplemented
 
 
 def _widen_pipe(fd: int) -> None:

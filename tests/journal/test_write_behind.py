@@ -116,6 +116,28 @@ def test_everything_handed_over_is_written_before_the_block_ends(tmp_path: Path)
     journal.close()
 
 
+def test_numpy_numbers_and_str_enums_reach_the_file_as_the_journal_stores_them(tmp_path: Path) -> None:
+    """Subclasses of float and str (NumPy's float64, a ``StrEnum``), which the worker could not
+    unpickle without NumPy or the bot's modules, are stored as the journal's own write stores
+    them."""
+    import numpy as np
+
+    tables = {}
+    for name, behind in (("itself", False), ("behind", True)):
+        journal = open_journal(tmp_path / f"{name}.sqlite")
+        if behind:
+            journal.write_behind_ahead()
+        with journal.batched_orders():
+            cash = [np.float64(1000.5 + i) for i in range(50)]
+            journal.add_equity_columns("r", _stamps(50), cash, [2000.25] * 50)
+            journal.add_bar_columns(Side.BUY, "AAA", "1Min", _stamps(3), [[np.float64(1.25)] * 3] * 5)
+        journal.close()
+        found = _tables(tmp_path / f"{name}.sqlite")
+        tables[name] = found["equity"] + found["bars"]
+    assert len(tables["behind"]) == 53 and tables["behind"] == tables["itself"]
+    assert tables["behind"][-1][:2] == ("buy", "AAA") and type(tables["behind"][0][2]) is float
+
+
 def test_a_worker_that_dies_is_a_journal_error_naming_the_file_not_a_hang(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     journal = open_journal(path, key="journal.path")
