@@ -30,7 +30,7 @@ class MarketView:
         self.symbols: list[str] = list(frames)
         stamps = [frame.index.as_unit("ns").asi8 for frame in frames.values() if len(frame)]
         #: every bar start time of any symbol, ns since epoch, increasing
-        self.timeline: np.ndarray = np.unique(np.concatenate(stamps)) if stamps else np.array([], "int64")
+        self.timeline: np.ndarray = _union(stamps)
         self._columns: dict[str, dict[str, np.ndarray]] = {}
         self._stamps: dict[str, np.ndarray] = {}
         self._visible: dict[str, np.ndarray] = {}
@@ -208,3 +208,14 @@ class MarketView:
         if closes is None:  # Python floats, read once a step per symbol (cheaper than NumPy scalars)
             closes = self._close_lists[symbol] = self._columns[symbol]["close"].tolist()
         return closes[n - 1]
+
+
+def _union(stamps: list[np.ndarray]) -> np.ndarray:
+    """The sorted union of the symbols' bar times: one symbol's own increasing times, or times
+    every symbol shares, as they are (``np.unique`` sorts again what is sorted)."""
+    if not stamps:
+        return np.array([], "int64")
+    first = stamps[0]
+    if bool((first[1:] > first[:-1]).all()) and all(np.array_equal(first, other) for other in stamps[1:]):
+        return first
+    return np.unique(np.concatenate(stamps))

@@ -154,7 +154,7 @@ def run_simulation(
     # the same instants as timeframe.close_time(view.now) at each step, known up front for the news
     starts = view.times
     decided_at = decision_index(view.timeline, timeframe)  # the index, for whole-run conversions
-    decision_times = StepTimes(decided_at.as_unit("ns").asi8)  # each made when a step reads it
+    decision_times = StepTimes(decided_at.as_unit("ns").asi8, indexed=True)  # each made when read
     headlines = _replay_news(news, config, journal, symbols, frames, decision_times)
     sentiment = None
     if headlines is not None:
