@@ -21,6 +21,7 @@ them): it starts in about 30 ms.
 
 from __future__ import annotations
 
+import _signal
 import os
 import sqlite3
 import sys
@@ -97,6 +98,10 @@ def _error_line(exc: sqlite3.Error) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Ctrl-C reaches the whole process group: the bot stops its run and ends this worker by
+    # closing its input, and what it was handed is still written (``_signal``: not ``signal``'s
+    # enums, a start-up cost)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     args = sys.argv[1:] if argv is None else argv
     path, busy_seconds = args[0], float(args[1])
     messages: SimpleQueue = SimpleQueue()

@@ -182,3 +182,17 @@ def test_packed_stamps_are_a_sequence_of_the_times() -> None:
         packed[5]
     with pytest.raises(ValueError):
         PackedStamps("abc", 2)
+
+
+def test_ctrl_c_leaves_the_worker_writing_what_it_was_handed(tmp_path: Path) -> None:
+    """Ctrl-C reaches the worker too (the process group): it goes on, and the bot ends it."""
+    journal = open_journal(tmp_path / "j.sqlite")
+    journal.write_behind_ahead()
+    worker = journal._behind_ahead._process
+    time.sleep(0.3)  # started and past its imports
+    os.kill(worker.pid, signal.SIGINT)
+    with journal.batched_orders():
+        journal.add_equity_columns("r", _stamps(3000), [1.0] * 3000, [2.0] * 3000)
+    with sqlite3.connect(tmp_path / "j.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM equity").fetchone()[0] == 3000
+    journal.close()
