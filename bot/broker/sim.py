@@ -161,6 +161,16 @@ class SimBroker(Broker):
             if q
         }
 
+    def held_quantities(self) -> dict[str, int]:
+        """The open positions' quantities by symbol, in ``positions``' order, without their
+        records (a replay's quiet steps ask for nothing else)."""
+        return {s: q for s, q in self._qty.items() if q}
+
+    @property
+    def cash(self) -> float:
+        """``account().cash`` without the account."""
+        return self._cash
+
     def open_orders(self) -> list[Order]:
         return list(self._open.values())
 

@@ -107,17 +107,14 @@ class QuietSteps:
         if self._closes is None:
             self._closes = {s: view.last_close_by_step(s) for s in view.symbols}
         closes = self._closes
-        positions = broker.positions()
+        quantities = broker.held_quantities()
         # (closes, qty) in the order SimBroker.account sums the positions
-        held = [(closes[symbol], position.qty) for symbol, position in positions.items()]
+        held = [(closes[symbol], qty) for symbol, qty in quantities.items()]
         # (symbol, path, closes, current qty) of every symbol the strategy may have an opinion on
-        planned = (
-            [(s, path, closes[s], positions[s].qty if s in positions else 0) for s, path in self.paths]
-            if deciding
-            else []
-        )
-        cash = broker.account().cash
+        planned = [(s, path, closes[s], quantities.get(s, 0)) for s, path in self.paths] if deciding else []
+        cash = broker.cash
         gate, exits = engine.gate, engine.exits
+        positions = broker.positions() if exits is not None else None  # the exits read the records
         tracker, cap_at = engine.equity, gate.position_cap_function()
         # with no account rule on, nothing reads the tracker between these steps: it observes
         # the stretch at once, after it (the step that ends it observes again, with the same value)

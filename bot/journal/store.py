@@ -13,7 +13,10 @@ A simulation turns it off (``durable_orders = False``, see ``batched_orders``): 
 are buffered with the rest and written, in the order they happened, with the next batch, at the
 end of the run, or before any durable write (runs, control). Nothing real is sent by a simulation,
 and a crashed one is simply run again, so a commit per order bought nothing there but time (three
-commits per order: pending, the broker's answer, the fill).
+commits per order: pending, the broker's answer, the fill). A simulation also hands its batches to
+a worker process that writes them while the run goes on (``write_behind_ahead``, then
+``batched_orders``; ``bot.journal.write_behind``): the same rows, in the same order, all written
+when the block ends, and a write the file refuses is the same ``JournalError``.
 
 Imports only the standard library, so light commands (``status``) stay fast.
 """
@@ -49,7 +52,8 @@ def utc_now() -> datetime:
 
 
 class Journal(JournalReads):
-    """One open journal file. Not thread-safe: one writer per process (the daemon serialises).
+    """One open journal file. Not thread-safe: one writer per process (the daemon serialises),
+    besides a simulation's write-behind worker, which writes only while this journal waits for it.
 
     Writes are here; the read methods come from ``JournalReads`` (``bot.journal.reads``)."""
 
