@@ -40,7 +40,7 @@ from bot.journal.reads import JournalReads
 from bot.journal.records import iso, now_iso
 from bot.journal.refusal import BUSY_SECONDS, unusable
 from bot.journal.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401  (re-exported)
-from bot.journal.write_behind import WriteBehind
+from bot.journal.write_behind import WriteBehind, worth_starting
 
 #: while a write-behind worker takes the batches, one is handed over every this many rows: soon
 #: enough that the worker keeps pace with the run and little is left for it when the run ends
@@ -362,10 +362,10 @@ class Journal(JournalReads):
     def write_behind_ahead(self, *, busy_seconds: float = BUSY_SECONDS) -> None:
         """Start a write-behind worker now, for the next ``batched_orders`` block to hand its
         batches to (``bot.journal.write_behind``); a simulation starts it first thing, so that the
-        worker is up by the time the first rows come. Where no worker can start, the journal
-        writes its batches itself, as always. ``busy_seconds``: how long the worker waits for
+        worker is up by the time the first rows come. Where no worker can start, or it could not
+        run beside the bot (one CPU), the journal writes its batches itself, as always. ``busy_seconds``: how long the worker waits for
         another process's lock."""
-        if self._behind_ahead is None:
+        if self._behind_ahead is None and worth_starting():
             try:
                 self._behind_ahead = WriteBehind(self.path, key=self.key, busy_seconds=busy_seconds)
             except OSError:

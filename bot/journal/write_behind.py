@@ -139,23 +139,30 @@ class WriteBehind:
         self.wait_seconds += time.perf_counter() - started
 
     def _reply(self, timeout: float) -> str:
+        """The worker's answer to a sync; ``timeout`` counts from its last word (a ``+`` line: a
+        batch written), so a worker still writing a long queue is waited for."""
         deadline = time.monotonic() + timeout
-        while b"\n" not in self._replies:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._stdout], [], [], left)[0]:
-                self._fail(
-                    JournalError(
-                        f"{self.key}: {self.path}: the journal's writer did not answer within {timeout:g} s"
+        while True:
+            while b"\n" not in self._replies:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self._stdout], [], [], left)[0]:
+                    self._fail(
+                        JournalError(
+                            f"{self.key}: {self.path}: the journal's writer did not answer within {timeout:g} s"
+                        )
                     )
-                )
-            chunk = os.read(self._stdout, 4096)
-            if not chunk:
-                self._fail(
-                    JournalError(f"{self.key}: {self.path}: the journal's writer stopped ({self._exit()})")
-                )
-            self._replies += chunk
-        line, _, self._replies = self._replies.partition(b"\n")
-        return line.decode("utf-8", "replace")
+                chunk = os.read(self._stdout, 4096)
+                if not chunk:
+                    self._fail(
+                        JournalError(
+                            f"{self.key}: {self.path}: the journal's writer stopped ({self._exit()})"
+                        )
+                    )
+                self._replies += chunk
+            line, _, self._replies = self._replies.partition(b"\n")
+            if line != b"+":
+                return line.decode("utf-8", "replace")
+            deadline = time.monotonic() + timeout  # a batch written: slow, not stuck
 
     def _exit(self) -> str:
         try:
@@ -183,6 +190,16 @@ class _PlainPickler(pickle.Pickler):
         if isinstance(obj, int):
             return int, (int(obj),)
         return NotImplemented
+
+
+def worth_starting() -> bool:
+    """Whether a worker can run beside the bot: more than one CPU for this process (on one, it
+    only takes turns with the run, and the hand-over is a cost on top)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return cpus > 1
 
 
 def _widen_pipe(fd: int) -> None:

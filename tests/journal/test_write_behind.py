@@ -20,6 +20,14 @@ from bot.journal.records import iso
 from bot.journal.store import Journal, open_journal
 
 START = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _two_cpus(monkeypatch):
+    """A worker starts on a one-CPU machine too, here: these tests are about the worker."""
+    monkeypatch.setattr("bot.journal.store.worth_starting", lambda: True)
+
+
 TABLES = ("bars", "equity", "decisions", "orders", "fills", "runs")
 
 
@@ -196,3 +204,25 @@ def test_ctrl_c_leaves_the_worker_writing_what_it_was_handed(tmp_path: Path) -> 
     with sqlite3.connect(tmp_path / "j.sqlite") as db:
         assert db.execute("SELECT count(*) FROM equity").fetchone()[0] == 3000
     journal.close()
+
+
+def test_the_worker_says_each_batch_written_while_the_bot_waits(tmp_path: Path) -> None:
+    """While a sync is read and not answered, each batch written before it says ``+`` (the bot's
+    timeout counts from the last word); with no sync waiting, the worker writes silently."""
+    import io
+    from _queue import SimpleQueue
+
+    from bot.journal.behind_worker import _END, SyncCount, serve
+
+    open_journal(tmp_path / "j.sqlite").close()  # the schema
+    rows = [("r", t, 1.0, 2.0, 1.0) for t in _stamps(10)]
+    for waiting in (False, True):
+        messages, syncs, reply = SimpleQueue(), SyncCount(), io.StringIO()
+        for i in range(3):
+            messages.put(("rows", [("equity", rows[i * 3 : i * 3 + 3])]))
+        if waiting:
+            messages.put(("sync", None))
+            syncs.read = 1  # the reader thread has seen it
+        messages.put(_END)
+        serve(str(tmp_path / "j.sqlite"), messages, reply, 1.0, syncs)
+        assert reply.getvalue() == ("+\n+\n+\nok\n" if waiting else "")
