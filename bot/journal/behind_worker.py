@@ -35,12 +35,6 @@ from bot.journal.batch_write import write_batch
 
 _END = None  # what the reader queues at the end of input
 
-#: how much lower than the bot's the worker's CPU priority is (``os.nice``): the lowest. On two
-#: cores the ``simulate`` command's plot worker loads matplotlib while the run starts; at an equal
-#: priority this worker slowed it and the command took longer, not shorter (the run 0.52 s against
-#: 0.57 s without a worker, the command 1.60 s against 1.69 s at 19; at 10 it was 1.66 s against 1.62)
-NICENESS = 19
-
 
 class SyncCount:
     """Syncs read from the input (by the reader thread) and answered (by the writer): while one
@@ -132,11 +126,6 @@ def main(argv: list[str] | None = None) -> None:
     # closing its input, and what it was handed is still written (``_signal``: not ``signal``'s
     # enums, a start-up cost)
     _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
-    # second to the bot's own processes for a CPU: this one catches up while they wait
-    try:
-        os.nice(NICENESS)
-    except OSError:
-        pass  # not allowed here: runs at the bot's priority
     args = sys.argv[1:] if argv is None else argv
     path, busy_seconds = args[0], float(args[1])
     messages: SimpleQueue = SimpleQueue()
