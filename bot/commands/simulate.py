@@ -66,9 +66,9 @@ def _simulate(config: Config, args: argparse.Namespace, run_id: str, plotter: Pl
     try:
         log.info("simulation_started", source=feed.name, strategy=config.strategy.name)
         out = Path(args.out) if args.out else config.resolve(config.report.dir) / f"sim-{run_id}"
-        # a worker gets pnl.png as soon as the run has its result, and draws it while this process
-        # journals the bars and equity rows and writes the other files (a figure drawn here waits
-        # for the report: the run's own time must not count a drawing)
+        # a worker gets pnl.png as soon as the run has its result, and draws it while the run's
+        # last journal writes finish and this process writes the other files (a figure drawn here
+        # waits for the report: the run's own time must not count a drawing)
         early = plotter.in_background
         result = run_simulation(
             config,

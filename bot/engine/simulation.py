@@ -110,8 +110,9 @@ def run_simulation(
     ``quiet_steps``: run the steps where nothing can happen without the decision step
     (``bot.engine.quiet``; the same journal and results either way, which tests check).
     ``on_result``: called with the finished result (curve, fills, orders, verdicts; not yet its
-    timings) before the bars and equity rows are journaled, so that work needing only the result
-    (the ``simulate`` command's figure, drawn by another process) overlaps those writes."""
+    timings) before the run's last journal writes are done (the write-behind worker's last
+    batches), so that work needing only the result (the ``simulate`` command's figure, drawn by
+    another process) overlaps them. Every row is journaled when this returns."""
     started = time.perf_counter()
     journal.write_behind_ahead()  # its worker starts while the history loads (bot.journal.write_behind)
     symbols, timeframe, frames = load_history(config, feed)

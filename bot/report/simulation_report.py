@@ -115,7 +115,7 @@ def plot_notes(summary: dict[str, Any]) -> list[str]:
 def start_plot(result: SimulationResult, report_dir: Path, plotter: Plotter) -> None:
     """Hand the run's ``pnl.png`` to ``plotter`` (or stop it: a run without a step has no figure).
     Needs the result's curve, fills and verdicts only, not its timings: ``run_simulation`` can
-    call it (``on_result``) before it journals the bars and equity rows."""
+    call it (``on_result``) before its last journal writes are done."""
     if len(result.equity):
         title = f"{result.strategy} on {', '.join(result.symbols)} ({result.timeframe}, {result.source})"
         job = PlotJob(
