@@ -76,6 +76,7 @@ def _simulate(config: Config, args: argparse.Namespace, run_id: str, plotter: Pl
             journal,
             run_id,
             on_result=(lambda done: start_plot(done, out, plotter)) if early else None,
+            helpers=1 if early else 0,  # the plot worker: the journal's worker needs a CPU besides
         )
         # the journal's write-ahead log copied into its file while pnl.png is drawn, not at close
         summary = write_report(result, out, plotter, while_drawing=journal.checkpoint, plot_started=early)

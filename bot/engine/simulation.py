@@ -104,6 +104,7 @@ def run_simulation(
     progress: bool | None = None,
     quiet_steps: bool = True,
     on_result: Callable[[SimulationResult], object] | None = None,
+    helpers: int = 0,
 ) -> SimulationResult:
     """Replay the configured history; everything seen and done goes to ``journal``.
 
@@ -112,9 +113,11 @@ def run_simulation(
     ``on_result``: called with the finished result (curve, fills, orders, verdicts; not yet its
     timings) before the run's last journal writes are done (the write-behind worker's last
     batches), so that work needing only the result (the ``simulate`` command's figure, drawn by
-    another process) overlaps them. Every row is journaled when this returns."""
+    another process) overlaps them. Every row is journaled when this returns.
+    ``helpers``: the caller's processes already working beside the run (the command's plot
+    worker): the journal's write-behind worker starts only where a CPU is left for it."""
     started = time.perf_counter()
-    journal.write_behind_ahead()  # its worker starts while the history loads (bot.journal.write_behind)
+    journal.write_behind_ahead(helpers=helpers)  # started while the history loads (bot.journal.write_behind)
     symbols, timeframe, frames = load_history(config, feed)
     news = make_news_replay(config, feed)  # before the run is journaled: a bad news file stops here
     choice = None

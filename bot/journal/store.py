@@ -359,13 +359,14 @@ class Journal(JournalReads):
         else:
             self._buffer("fills", [row])
 
-    def write_behind_ahead(self, *, busy_seconds: float = BUSY_SECONDS) -> None:
+    def write_behind_ahead(self, *, helpers: int = 0, busy_seconds: float = BUSY_SECONDS) -> None:
         """Start a write-behind worker now, for the next ``batched_orders`` block to hand its
         batches to (``bot.journal.write_behind``); a simulation starts it first thing, so that the
-        worker is up by the time the first rows come. Where no worker can start, or it could not
-        run beside the bot (one CPU), the journal writes its batches itself, as always. ``busy_seconds``: how long the worker waits for
-        another process's lock."""
-        if self._behind_ahead is None and worth_starting():
+        worker is up by the time the first rows come. Where no worker can start, or no CPU is
+        left for it besides the bot's and its ``helpers`` (``worth_starting``), the journal writes
+        its batches itself, as always. ``busy_seconds``: how long the worker waits for another
+        process's lock."""
+        if self._behind_ahead is None and worth_starting(helpers):
             try:
                 self._behind_ahead = WriteBehind(self.path, key=self.key, busy_seconds=busy_seconds)
             except OSError:
