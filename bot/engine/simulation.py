@@ -193,15 +193,16 @@ def run_simulation(
     # steps where nothing can happen run without the decision step (see bot.engine.quiet)
     quiet = QuietSteps(engine, broker, view, starts, days) if quiet_steps else None
     advance, account_now, decide = view.advance, broker.account, engine.decide  # read once, not a step
-    # nothing is sent for real: one commit per batch, not per order, the batches written by the
-    # journal's worker process while the run goes on. What the replay saw (every bar) goes first,
-    # and each step's equity as it is known, in pieces; all is written when the block ends, which
-    # the run's time counts like everything else
+    # nothing is sent for real: one commit per batch, not per order. With a write-behind worker
+    # (bot.journal.write_behind) the batches are written while the run goes on: what the replay
+    # saw (every bar) goes first, each step's equity in pieces as it is known. Without one, the
+    # journal writes them itself after the result, beside the caller's work on it (the command's
+    # figure). All is written when the block ends, which the run's time counts like the rest
     with journal.batched_orders():
-        for symbol, frame in frames.items():
-            columns = [frame[c].to_numpy().tolist() for c in frame.columns]
-            journal.add_bar_columns(feed.name, symbol, timeframe.name, iso_stamps(frame.index), columns)
-        equity_rows = _EquityHandover(journal, run_id, decided_at, cash, equity)
+        behind = journal.writes_behind
+        if behind:
+            _journal_bars(journal, feed.name, timeframe.name, frames)
+        equity_rows = _EquityHandover(journal, run_id, decided_at, cash, equity, in_pieces=behind)
         k = 0
         while k < steps:
             if quiet is not None:
@@ -233,7 +234,8 @@ def run_simulation(
                 bar.update(1)
         if bar is not None:
             bar.close()
-        equity_rows.hand_over(steps)
+        if behind:
+            equity_rows.hand_over(steps)
         bars_seen = sum(len(frame) for frame in frames.values())  # every bar is one step's
 
         from bot.report.metrics import buy_and_hold_curve
@@ -268,14 +270,25 @@ def run_simulation(
         )
         if on_result is not None:
             on_result(result)  # the caller's work that needs the result only, beside the last writes
+        if not behind:  # the journal writes them itself: after the result, beside the caller's work
+            _journal_bars(journal, feed.name, timeframe.name, frames)
+            equity_rows.hand_over(steps)
     result.elapsed_seconds = time.perf_counter() - started
     result.journal_seconds = journal.write_seconds
     return result
 
 
+def _journal_bars(journal: Journal, source: str, timeframe: str, frames: dict[str, pd.DataFrame]) -> None:
+    """What the replay saw: every bar, their times spelled at once, zipped from whole columns."""
+    for symbol, frame in frames.items():
+        columns = [frame[c].to_numpy().tolist() for c in frame.columns]
+        journal.add_bar_columns(source, symbol, timeframe, iso_stamps(frame.index), columns)
+
+
 class _EquityHandover:
-    """Hands each step's equity row to the journal in pieces of ``EVERY`` steps as the replay makes
-    them, so that the journal's worker writes most of them before the replay ends."""
+    """Hands each step's equity row to the journal: ``in_pieces`` (a write-behind worker takes the
+    batches), every ``EVERY`` steps as the replay makes them, so that the worker writes most of
+    them before the replay ends; else all at once when the caller says (``hand_over``)."""
 
     EVERY = 2048
 
@@ -286,12 +299,15 @@ class _EquityHandover:
         decided_at: pd.DatetimeIndex,
         cash: list[float],
         equity: list[float],
+        *,
+        in_pieces: bool,
     ) -> None:
         self.journal, self.run_id = journal, run_id
         self.stamps = iso_stamps(decided_at)  # every step's, spelled at once
         self.cash, self.equity = cash, equity
         self.done = 0  # steps handed over
-        self.due = self.EVERY  # the step count at which the next piece is handed over
+        self.every = self.EVERY if in_pieces else len(decided_at) + 1
+        self.due = self.every  # the step count at which the next piece is handed over
 
     def hand_over(self, steps: int) -> None:
         """Hand over the rows of steps [done, steps) (the lists hold at least ``steps`` rows)."""
@@ -301,7 +317,7 @@ class _EquityHandover:
                 self.run_id, self.stamps[first:steps], self.cash[first:steps], self.equity[first:steps]
             )
             self.done = steps
-        self.due = steps + self.EVERY
+        self.due = steps + self.every
 
 
 def _replay_news(

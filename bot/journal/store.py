@@ -372,6 +372,11 @@ class Journal(JournalReads):
             except OSError:
                 self._behind_ahead = None
 
+    @property
+    def writes_behind(self) -> bool:
+        """Whether a write-behind worker takes the batches now (inside ``batched_orders``)."""
+        return self._behind is not None
+
     @contextmanager
     def batched_orders(self) -> Iterator[None]:
         """Within the block, orders and fills are buffered like bars (a simulation's run; see the
