@@ -91,7 +91,8 @@ import inspect
 # as the tree's command: a worker gets the figure as soon as the run has its result
 early = worker and plotter.__class__.__name__ == "PlotWorker" and "on_result" in inspect.signature(run_simulation).parameters
 if early:
-    result = run_simulation(config, feed, journal, run_id, on_result=lambda r: report.start_plot(r, out, plotter))
+    extra = {"helpers": 1} if "helpers" in inspect.signature(run_simulation).parameters else {}  # as the command
+    result = run_simulation(config, feed, journal, run_id, on_result=lambda r: report.start_plot(r, out, plotter), **extra)
 else:
     result = run_simulation(config, feed, journal, run_id)
 mark("simulation")
