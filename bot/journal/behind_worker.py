@@ -3,14 +3,19 @@ simulation goes on (``bot.journal.write_behind`` starts it and talks to it).
 
 Run as ``python -S -P bot/journal/behind_worker.py JOURNAL_PATH BUSY_SECONDS`` with the folder
 holding ``bot`` on ``PYTHONPATH`` (a script, not ``-m``, and no site-packages: it starts in half
-the time). Reads frames from stdin (an 8-byte big-endian length, then a pickle): ``("rows", [(table, rows), ...])`` is one batch, written in one
-transaction (``write_batch``: what ``Journal.flush`` writes); ``("series", (table, head, stamps,
-columns))`` is one table's rows still in columns (``Journal._series``), made here (``stamps``: a
-list of times, or ``(text, width)`` for ``PackedStamps``); ``("sync", None)`` asks for one line
-on stdout once every batch before it is committed: ``ok``, or ``error LOCKED MESSAGE`` for the
-first write the file refused (LOCKED 1 when it was a lock held past the busy timeout); a ``+``
-line before it for each batch written meanwhile. After an
-error nothing more is written; end of input ends the worker.
+the time). Reads frames from stdin, each an 8-byte big-endian length, then a pickle:
+
+- ``("rows", [(table, rows), ...])``: one batch, written in one transaction (``write_batch``:
+  what ``Journal.flush`` writes);
+- ``("series", (table, head, stamps, columns))``: one table's rows still in columns
+  (``Journal._series``), made here (``stamps``: a list of times, or ``(text, width)`` for
+  ``PackedStamps``);
+- ``("sync", None)``: asks for one line on stdout once every batch before it is committed:
+  ``ok``, or ``error LOCKED MESSAGE`` for the first write the file refused (LOCKED 1 when it was
+  a lock held past the busy timeout); a ``+`` line comes before it for each batch written while
+  the bot waits.
+
+After an error nothing more is written; end of input ends the worker.
 
 A thread reads stdin into a queue while the main thread writes, so the simulation never waits for
 a batch to be written before it can hand over the next. The frames come from the bot's own

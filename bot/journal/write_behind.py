@@ -2,10 +2,12 @@
 
 A replay journals every bar it saw and one equity row a step besides its orders: tens of thousands
 of rows, whose writing (Python binding each value, then SQLite's B-tree inserts) took about a
-quarter of a minute-bar replay. ``WriteBehind`` hands each batch to a worker process
+third of a minute-bar replay. ``WriteBehind`` hands each batch to a worker process
 (``bot.journal.behind_worker``), which writes it with a connection of its own while the replay goes
-on, on the machine's other core; handing over costs the replay a pickle, a fraction of the write. A thread does not do: the binding holds the interpreter's lock, and the writer waits up to
-the switch interval for it after every statement.
+on, on another CPU; handing over costs the replay a pickle, a fraction of the write. A thread does
+not do: the binding holds the interpreter's lock, and the writer waits up to the switch interval
+for it after every statement. A worker is started only where a CPU is left for it
+(``worth_starting``); elsewhere the journal writes its batches itself.
 
 The contract stays the journal's: batches are written in the order handed over, each in one
 transaction; ``sync`` returns once every batch handed over is committed, and raises the
