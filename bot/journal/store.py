@@ -68,7 +68,9 @@ class Journal(JournalReads):
         self.batch_size = batch_size
         self._buffers: dict[str, list[tuple]] = {name: [] for name in _BUFFERED_SQL}
         self._buffered_rows = 0
-        #: seconds spent inside journal writes (benchmarks report journaling's share)
+        #: seconds this process spent on journal writes: writing, or handing batches to the
+        #: write-behind worker and waiting for it (a run's ``journal_seconds``; benchmarks report
+        #: journaling's share)
         self.write_seconds = 0.0
         #: orders and fills committed one by one before the call returns (the live contract); a
         #: simulation turns it off for its run (``batched_orders``)
