@@ -324,27 +324,14 @@ def _all_dates(column: pd.Series) -> np.ndarray | None:
     (month 01-12, a day the month has) inside pandas' range (NumPy reads these as the date branch
     does); else None."""
     values = column.to_numpy()
-    width = len(_DATE_LAYOUT)
-    if not len(values) or not isinstance(values[0], str) or len(values[0]) != width:
+    if not len(values) or not isinstance(values[0], str) or len(values[0]) != len(_DATE_LAYOUT):
         return None  # at a glance: not a column of dates (an intraday export)
-    text = values.astype(str)  # an empty cell becomes "nan", which the layout refuses
-    if text.dtype.itemsize != 4 * width or not _all_laid_out(text, _DATE_LAYOUT):
+    codes = _laid_out_codes(values, _DATE_LAYOUT)
+    if codes is None:
         return None
-    # the layout holds: every "d" is a digit. The fields from the characters' codes, column by
-    # column (NumPy's own string-to-date parse took 4x as long, for the same days)
-    digits = text.view(np.uint32).reshape(len(text), width).astype(np.int64) - ord("0")
-    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-    month = digits[:, 5] * 10 + digits[:, 6]
-    day = digits[:, 8] * 10 + digits[:, 9]
-    if not ((month >= 1) & (month <= 12)).all():
-        return None  # month 13: left to the branch that names the line
-    months = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
-    first = months.astype("datetime64[D]")
-    length = ((months + 1).astype("datetime64[D]") - first).astype(np.int64)  # days in the month
-    if not ((day >= 1) & (day <= length)).all():
-        return None  # 2021-02-30: the same
-    days = first + (day - 1).astype("timedelta64[D]")
-    return days if ((days >= _FIRST_DAY) & (days <= _LAST_DAY)).all() else None
+    # the fields from the characters' codes (NumPy's own string-to-date parse took 4x as long,
+    # for the same days); a month 13 or a 2021-02-30 is left to the branch that names the line
+    return _real_days(_field(codes, 0, 4), _field(codes, 5, 2), _field(codes, 8, 2))
 
 
 def _all_offset_times(column: pd.Series) -> np.ndarray | None:
@@ -353,55 +340,24 @@ def _all_offset_times(column: pd.Series) -> np.ndarray | None:
     and an offset of at most 14 hours (what ``pd.to_datetime(..., format="ISO8601")`` reads
     the same way); else None, and the branch that names a bad line decides."""
     values = column.to_numpy()
-    width = len(_OFFSET_LAYOUT)
-    if not len(values) or not isinstance(values[0], str) or len(values[0]) != width:
+    if not len(values) or not isinstance(values[0], str) or len(values[0]) != len(_OFFSET_LAYOUT):
         return None  # at a glance: not this layout
-    try:
-        text = values.astype(f"<U{width + 1}")  # one more: a longer value shows as longer
-    except (TypeError, ValueError):
+    codes = _laid_out_codes(values, _OFFSET_LAYOUT)
+    if codes is None:
         return None
-    codes = text.view(np.uint32).reshape(len(text), width + 1)
-    if codes[:, width].any() or not codes[:, width - 1].all():
-        return None  # a value longer or shorter than the layout
-    # the layout, checked on the characters' codes (d: a digit, T: a space or T, +: a sign); a
-    # code below "0" wraps around (unsigned), so one comparison bounds a digit
-    at = [i for i, kind in enumerate(_OFFSET_LAYOUT) if kind == "d"]
-    digits = codes[:, at] - np.uint32(ord("0"))
-    if not (digits <= 9).all():
-        return None
-    for i, kind in enumerate(_OFFSET_LAYOUT):
-        allowed = {"d": "", "T": " T", "+": "+-"}.get(kind, kind)
-        if allowed and not np.logical_or.reduce([codes[:, i] == ord(c) for c in allowed]).all():
-            return None
-    digits = digits.astype(np.int64)
-    place = {i: j for j, i in enumerate(at)}  # a character's column among the digits
-    # the fields from the digits (NumPy's and pandas' own parses took 3x as long)
-
-    def field(first: int, size: int) -> np.ndarray:
-        value = digits[:, place[first]]
-        for i in range(first + 1, first + size):
-            value = value * 10 + digits[:, place[i]]
-        return value
-
-    year, month, day = field(0, 4), field(5, 2), field(8, 2)
-    hour, minute, second = field(11, 2), field(14, 2), field(17, 2)
-    offset_hours, offset_minutes = field(20, 2), field(23, 2)
+    # the fields from the characters' codes (NumPy's and pandas' own parses took 3x as long)
+    hour, minute, second = _field(codes, 11, 2), _field(codes, 14, 2), _field(codes, 17, 2)
+    offset_hours, offset_minutes = _field(codes, 20, 2), _field(codes, 23, 2)
     if not (
-        ((month >= 1) & (month <= 12)).all()
-        and (hour < 24).all()
+        (hour < 24).all()
         and (minute < 60).all()
         and (second < 60).all()
         and ((offset_hours * 60 + offset_minutes) <= 14 * 60).all()
         and (offset_minutes < 60).all()
     ):
         return None
-    months = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
-    first = months.astype("datetime64[D]")
-    length = ((months + 1).astype("datetime64[D]") - first).astype(np.int64)  # days in the month
-    if not ((day >= 1) & (day <= length)).all():
-        return None
-    days = first + (day - 1).astype("timedelta64[D]")
-    if not ((days >= _FIRST_DAY) & (days <= _LAST_DAY)).all():
+    days = _real_days(_field(codes, 0, 4), _field(codes, 5, 2), _field(codes, 8, 2))
+    if days is None:
         return None
     sign = np.where(codes[:, 19] == ord("-"), -1, 1)
     seconds = (
@@ -414,34 +370,57 @@ def _all_offset_times(column: pd.Series) -> np.ndarray | None:
     return (seconds * 1_000_000_000).astype("datetime64[ns]")
 
 
+def _field(codes: np.ndarray, first: int, size: int) -> np.ndarray:
+    """The number written by the digits in columns ``first`` to ``first + size`` of every row."""
+    value = codes[:, first].astype(np.int64) - ord("0")
+    for i in range(first + 1, first + size):
+        value = value * 10 + (codes[:, i].astype(np.int64) - ord("0"))
+    return value
+
+
+def _real_days(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray | None:
+    """The days (``datetime64[D]``) when every (year, month, day) is a date the calendar has
+    inside pandas' range; else None."""
+    if not ((month >= 1) & (month <= 12)).all():
+        return None
+    months = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    first = months.astype("datetime64[D]")
+    length = ((months + 1).astype("datetime64[D]") - first).astype(np.int64)  # days in the month
+    if not ((day >= 1) & (day <= length)).all():
+        return None
+    days = first + (day - 1).astype("timedelta64[D]")
+    return days if ((days >= _FIRST_DAY) & (days <= _LAST_DAY)).all() else None
+
+
 def _all_laid_out(values: list | np.ndarray, layout: str) -> bool:
-    """Whether every string is ``layout`` character for character (d: a digit, T: a space or T,
-    +: a sign), checked column by column on a character array."""
+    """Whether every string is ``layout`` character for character (see ``_laid_out_codes``)."""
+    return _laid_out_codes(values, layout) is not None
+
+
+def _laid_out_codes(values: list | np.ndarray, layout: str) -> np.ndarray | None:
+    """The characters' codes (one row a value, ``len(layout)`` columns) when every value is a
+    string laid out exactly as ``layout`` (d: a digit, T: a space or T, +: a sign, anything else
+    itself); else None. Checked column by column on the codes, not row by row."""
     width = len(layout)
     if not len(values):
-        return False
-    if isinstance(values, list):
-        try:
-            text = np.asarray(values, dtype=str)  # as wide as the longest value
-        except (TypeError, ValueError):
-            return False
-        if text.dtype.itemsize != 4 * width or (np.char.str_len(text) != width).any():
-            return False  # a value longer or shorter than the layout
-        values = text
-    chars = np.asarray(values, dtype=f"<U{width}").view("<U1").reshape(len(values), width)
+        return None
+    try:
+        text = np.asarray(values).astype(f"<U{width + 1}")  # one more: a longer value shows as longer
+    except (TypeError, ValueError):
+        return None
+    codes = text.view(np.uint32).reshape(len(text), width + 1)
+    if codes[:, width].any():
+        return None  # longer than the layout (a shorter one fails its last column below)
+    codes = codes[:, :width]
+    digits = [i for i, kind in enumerate(layout) if kind == "d"]
+    # a code below "0" wraps around (unsigned), so one comparison bounds a digit
+    if not ((codes[:, digits] - np.uint32(ord("0"))) <= 9).all():
+        return None
     for i, kind in enumerate(layout):
-        column = chars[:, i]
-        if kind == "d":
-            ok = (column >= "0") & (column <= "9")
-        elif kind == "T":
-            ok = (column == " ") | (column == "T")
-        elif kind == "+":
-            ok = (column == "+") | (column == "-")
-        else:
-            ok = column == kind
-        if not ok.all():
-            return False
-    return True
+        allowed = {"d": "", "T": " T", "+": "+-"}.get(kind, kind)
+        if allowed and not np.logical_or.reduce([codes[:, i] == ord(c) for c in allowed]).all():
+            return None
+    return codes
 
 
 def _localize(wall: pd.Series) -> pd.Series:
