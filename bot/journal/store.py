@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import JournalError
 from bot.journal.batch_write import BUFFERED_SQL as _BUFFERED_SQL
@@ -40,7 +40,10 @@ from bot.journal.reads import JournalReads
 from bot.journal.records import iso, now_iso
 from bot.journal.refusal import BUSY_SECONDS, unusable
 from bot.journal.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401  (re-exported)
-from bot.journal.write_behind import WriteBehind, worth_starting
+
+if TYPE_CHECKING:  # imported where a simulation starts one: subprocess and pickle cost the light
+    # commands (status, kill) about 11 ms of every start
+    from bot.journal.write_behind import WriteBehind
 
 #: while a write-behind worker takes the batches, one is handed over every this many rows: soon
 #: enough that the worker keeps pace with the run and little is left for it when the run ends
@@ -368,9 +371,13 @@ class Journal(JournalReads):
         left for it besides the bot's and its ``helpers`` (``worth_starting``), the journal writes
         its batches itself, as always. ``busy_seconds``: how long the worker waits for another
         process's lock."""
-        if self._behind_ahead is None and worth_starting(helpers):
+        from bot.journal import write_behind
+
+        if self._behind_ahead is None and write_behind.worth_starting(helpers):
             try:
-                self._behind_ahead = WriteBehind(self.path, key=self.key, busy_seconds=busy_seconds)
+                self._behind_ahead = write_behind.WriteBehind(
+                    self.path, key=self.key, busy_seconds=busy_seconds
+                )
             except OSError:
                 self._behind_ahead = None
 

@@ -51,7 +51,9 @@ def _replay(tmp_path, name: str) -> dict[str, list[tuple]]:
 
 
 def test_a_replay_written_behind_journals_what_a_replay_writing_itself_journals(tmp_path, monkeypatch):
-    monkeypatch.setattr("bot.journal.store.worth_starting", lambda helpers=0: True)  # a one-CPU machine too
+    monkeypatch.setattr(
+        "bot.journal.write_behind.worth_starting", lambda helpers=0: True
+    )  # a one-CPU machine too
     behind = _replay(tmp_path, "behind")
     with monkeypatch.context() as patch:
         patch.setattr(Journal, "write_behind_ahead", lambda self, **_: None)  # no worker: the journal writes
@@ -62,7 +64,9 @@ def test_a_replay_written_behind_journals_what_a_replay_writing_itself_journals(
 
 
 def test_a_replay_uses_the_worker_where_one_starts(tmp_path, monkeypatch):
-    monkeypatch.setattr("bot.journal.store.worth_starting", lambda helpers=0: True)  # a one-CPU machine too
+    monkeypatch.setattr(
+        "bot.journal.write_behind.worth_starting", lambda helpers=0: True
+    )  # a one-CPU machine too
     started = []
     original = Journal.write_behind_ahead
 

@@ -25,7 +25,7 @@ START = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _two_cpus(monkeypatch):
     """A worker starts on a one-CPU machine too, here: these tests are about the worker."""
-    monkeypatch.setattr("bot.journal.store.worth_starting", lambda helpers=0: True)
+    monkeypatch.setattr("bot.journal.write_behind.worth_starting", lambda helpers=0: True)
 
 
 TABLES = ("bars", "equity", "decisions", "orders", "fills", "runs")
@@ -230,6 +230,8 @@ def test_the_worker_says_each_batch_written_while_the_bot_waits(tmp_path: Path) 
 
 def test_a_worker_needs_a_cpu_of_its_own_besides_the_bots_helpers(monkeypatch) -> None:
     from bot.journal import write_behind
+
+    monkeypatch.undo()  # the module's fixture stands in for the rule this test checks
 
     for cpus, helpers, expected in ((1, 0, False), (2, 0, True), (2, 1, False), (4, 1, True), (3, 2, False)):
         monkeypatch.setattr(write_behind.os, "sched_getaffinity", lambda _pid, n=cpus: set(range(n)))
