@@ -48,6 +48,3 @@ class PackedStamps(Sequence[str]):
         if isinstance(other, PackedStamps):
             return self.text == other.text and self.width == other.width
         return isinstance(other, Sequence) and list(self) == list(other)
-
-    def __reduce__(self):
-        return (PackedStamps, (self.text, self.width))

@@ -28,7 +28,9 @@ def iso(ts: datetime) -> str:
     return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % fields  # noqa: UP031
 
 
-_LAST_SECOND: list = [None, ""]  # the whole second ``now_iso`` spelled last, and its text
+#: the whole second ``spell_utc`` spelled last, and its text: one tuple, read and replaced whole,
+#: so threads writing at once never pair one second with another's text
+_last_second: tuple[int | None, str] = (None, "")
 
 
 def now_iso() -> str:
@@ -41,9 +43,11 @@ def now_iso() -> str:
 
 def spell_utc(whole: int, micro: int) -> str:
     """``isoformat`` of the UTC time ``whole`` seconds and ``micro`` microseconds after the epoch."""
-    if _LAST_SECOND[0] != whole:
-        _LAST_SECOND[:] = [whole, datetime.fromtimestamp(whole, UTC).isoformat()[:19]]
-    text = _LAST_SECOND[1]
+    global _last_second
+    second, text = _last_second
+    if second != whole:
+        text = datetime.fromtimestamp(whole, UTC).isoformat()[:19]
+        _last_second = (whole, text)
     return f"{text}.{micro:06d}+00:00" if micro else f"{text}+00:00"
 
 
