@@ -378,7 +378,10 @@ class Journal(JournalReads):
                 self._behind_ahead = write_behind.WriteBehind(
                     self.path, key=self.key, busy_seconds=busy_seconds
                 )
-            except OSError:
+            except OSError as exc:  # the run goes on, this process writing its batches
+                import logging
+
+                logging.getLogger(__name__).warning("journal_worker_not_started: %s", exc)
                 self._behind_ahead = None
 
     @property

@@ -236,3 +236,22 @@ def test_a_worker_needs_a_cpu_of_its_own_besides_the_bots_helpers(monkeypatch) -
     for cpus, helpers, expected in ((1, 0, False), (2, 0, True), (2, 1, False), (4, 1, True), (3, 2, False)):
         monkeypatch.setattr(write_behind.os, "sched_getaffinity", lambda _pid, n=cpus: set(range(n)))
         assert write_behind.worth_starting(helpers) is expected, (cpus, helpers)
+
+
+def test_a_worker_that_cannot_start_leaves_the_journal_writing_itself(
+    tmp_path: Path, monkeypatch, caplog
+) -> None:
+    from bot.journal import write_behind
+
+    def refused(*_args, **_kwargs):
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(write_behind.subprocess, "Popen", refused)
+    journal = open_journal(tmp_path / "j.sqlite")
+    journal.write_behind_ahead()
+    assert journal._behind_ahead is None and "journal_worker_not_started" in caplog.text
+    with journal.batched_orders():
+        assert not journal.writes_behind
+        journal.add_equity_columns("r", _stamps(10), [1.0] * 10, [2.0] * 10)
+    assert journal.query("SELECT COUNT(*) FROM equity")[0][0] == 10
+    journal.close()
